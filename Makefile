@@ -1,0 +1,124 @@
+# leakycl - top-level build. `make` builds the library, the CLI and the
+# daemon; `make test` installs missing Debian packages (as root), builds
+# normal and sanitized trees and runs every test. See README.md.
+
+BUILD    ?= build
+SANITIZE ?= 0
+PREFIX   ?= /usr/local
+CC       ?= cc
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O2 -fPIC \
+             -DCL_TARGET_OPENCL_VERSION=120 -Ihost/include
+ifeq ($(SANITIZE),1)
+  BASEFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined
+endif
+CFLAGS   ?=
+CFLAGS   += $(BASEFLAGS) $(WARN)
+LDFLAGS  ?=
+LDFLAGS  += $(LDSAN)
+CL_LIBS  := -lOpenCL -lpthread -lm
+
+.PHONY: all lib cli test test-unit run install bench fuzz soak deps clean format lint
+
+all: lib cli
+
+# ---- kernels embedded at build time ----
+KERNEL_COMMON := kernels/common.cl
+KERNEL_SRCS   := $(KERNEL_COMMON) kernels/activation.cl kernels/reduce.cl
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+$(BUILD)/gen/kernels.c: $(BUILD)/tools/embed $(KERNEL_SRCS)
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed lk_kernel_source $(KERNEL_SRCS) > $@.tmp && mv $@.tmp $@
+
+# ---- the library ----
+LIB_SRCS := $(wildcard host/src/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/kernels.o
+LIB_A    := $(BUILD)/lib/libleakycl.a
+LIB_SO   := $(BUILD)/lib/libleakycl.so
+LIB_PC   := $(BUILD)/lib/pkgconfig/leakycl.pc
+
+$(BUILD)/obj/host/%.o: host/%.c host/include/leakycl.h host/src/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DLEAKYCL_BUILDING -fvisibility=hidden -c -o $@ $<
+$(BUILD)/obj/gen/kernels.o: $(BUILD)/gen/kernels.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIB_SO): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libleakycl.so.0 -o $@ $^ $(LDFLAGS) $(CL_LIBS)
+$(LIB_PC): leakycl.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' $< > $@
+
+lib: $(LIB_A) $(LIB_SO) $(LIB_PC)
+
+# ---- the command-line client ----
+CLI_SRCS := $(wildcard clients/cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/clients/%.o: clients/%.c host/include/leakycl.h $(wildcard clients/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/bin/leakycl: $(CLI_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS) $(CL_LIBS)
+cli: $(BUILD)/bin/leakycl
+
+# ---- unit tests: tests/unit/test_*.c, each linked with the static library ----
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(LIB_A) $(CLI_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ihost/src -Iclients/cli -Iserver -o $@ $< $(UNIT_EXTRA_$*) $(LIB_A) $(LDFLAGS) $(CL_LIBS)
+test-unit: $(UNIT_BINS)
+
+# The daemon, its codec and its tests bring their own rules.
+-include server/server.mk
+-include tests/bench/bench.mk
+
+# ---- benchmarks: figures only, never pass/fail on time ----
+$(BUILD)/bench/bench_ops: tests/bench/bench_ops.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(CL_LIBS)
+bench: deps all $(BUILD)/bench/bench_ops
+	$(BUILD)/bench/bench_ops --device $${LEAKYCL_DEVICE:-auto} --n $${BENCH_N:-67108864}
+	$(MAKE) bench-codec
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	$(MAKE) all test-unit
+	$(MAKE) BUILD=build-san SANITIZE=1 test-unit
+	tests/run.sh build build-san
+
+run: deps all
+	@if [ -x $(BUILD)/bin/leakycld ]; then exec $(BUILD)/bin/leakycld --device $${LEAKYCL_DEVICE:-auto}; \
+	 else echo "leakycld is not built yet (the daemon issue); the library and CLI are: $(BUILD)/bin/leakycl devices"; \
+	      $(BUILD)/bin/leakycl devices; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libleakycl.so.0
+	ln -sf libleakycl.so.0 $(DESTDIR)$(PREFIX)/lib/libleakycl.so
+	install -m 644 host/include/leakycl.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' leakycl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakycl.pc
+	install -m 755 $(BUILD)/bin/leakycl $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san
+
+format:
+	clang-format -i host/include/*.h host/src/*.c host/src/*.h clients/cli/*.c clients/cli/*.h tests/unit/*.c
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -Ihost/include host/src clients/cli

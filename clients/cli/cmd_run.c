@@ -1,0 +1,478 @@
+/* cmd_run.c - `leakycl run`: one activation forward or backward on .npy
+ * files, results written atomically into an output directory. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "jsonw.h"
+#include "npy.h"
+#include "outfile.h"
+
+#define ACTIVATION_LIST "relu, leaky_relu, prelu, phased_relu"
+
+/* The command line as given (strings borrowed from argv). */
+typedef struct run_args {
+  const char *activation;
+  const char *op;
+  const char *alpha;
+  const char *alpha_file;
+  const char *beta;
+  const char *channel_axis;
+  const char *device;
+  const char *from;
+  const char *x;
+  const char *y;
+  const char *dy;
+  const char *out;
+  const char *variant;
+  const char *vector_width;
+} run_args;
+
+/* The command line once checked. */
+typedef struct run_plan {
+  leakycl_activation activation;
+  int backward;
+  leakycl_source source;
+  int has_alpha;
+  float alpha;
+  int has_beta;
+  float beta;
+  int has_axis;
+  long axis;
+  int has_strategy;
+  leakycl_strategy strategy;
+  unsigned vector_width; /* 0: the device's default */
+} run_plan;
+
+/* Everything loaded or allocated for one run; freed by run_state_free. */
+typedef struct run_state {
+  npy_array src; /* x, or y for --from y */
+  npy_array dy;
+  npy_array alpha_file;
+  leakycl_view view;
+  size_t n_alpha;   /* values in alpha (0: the default) */
+  size_t n_grads;   /* values in each gradient output */
+  float *dalpha;    /* n_grads each, or NULL */
+  float *neg_fraction;
+  float *mean_abs_grad;
+  leakycl_context *ctx;
+} run_state;
+
+static void run_state_free(run_state *s) {
+  npy_array_free(&s->src);
+  npy_array_free(&s->dy);
+  npy_array_free(&s->alpha_file);
+  free(s->dalpha);
+  free(s->neg_fraction);
+  free(s->mean_abs_grad);
+  leakycl_context_release(s->ctx);
+  memset(s, 0, sizeof *s);
+}
+
+/* Reads the options into *a. Returns -1 when done normally, else an exit
+ * status (0 after --help, 2 after a usage error). */
+static int parse_args(int argc, char **argv, run_args *a) {
+  struct {
+    const char *name;
+    const char **slot;
+  } const table[] = {
+      {"--activation", &a->activation}, {"--op", &a->op},
+      {"--alpha", &a->alpha},           {"--alpha-file", &a->alpha_file},
+      {"--beta", &a->beta},             {"--channel-axis", &a->channel_axis},
+      {"--device", &a->device},         {"--from", &a->from},
+      {"--x", &a->x},                   {"--y", &a->y},
+      {"--dy", &a->dy},                 {"--out", &a->out},
+      {"--variant", &a->variant},       {"--vector-width", &a->vector_width},
+  };
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      cli_usage_run(stdout);
+      return CLI_EXIT_OK;
+    }
+  }
+  for (int i = 1; i < argc; i++) {
+    int matched = 0;
+    for (size_t t = 0; t < sizeof table / sizeof table[0] && !matched; t++) {
+      const char *value = NULL;
+      const int r = cli_option_value(argc, argv, &i, table[t].name, &value);
+      if (r < 0)
+        return CLI_EXIT_USAGE;
+      if (r == 0)
+        continue;
+      if (*table[t].slot) {
+        cli_error("%s is given twice", table[t].name);
+        return CLI_EXIT_USAGE;
+      }
+      *table[t].slot = value;
+      matched = 1;
+    }
+    if (!matched) {
+      cli_error("run: unknown %s \"%s\" (see leakycl run --help)",
+                argv[i][0] == '-' ? "option" : "argument", argv[i]);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  return -1;
+}
+
+/* Checks the combination of options and parses their values into *p.
+ * Returns 0, or prints a one-line error and returns -1. */
+static int plan_run(const run_args *a, run_plan *p) {
+  memset(p, 0, sizeof *p);
+  if (!a->activation) {
+    cli_error("--activation is required (" ACTIVATION_LIST ")");
+    return -1;
+  }
+  if (leakycl_activation_from_name(a->activation, &p->activation) != LEAKYCL_OK) {
+    cli_error("--activation: unknown activation \"%s\" (" ACTIVATION_LIST ")", a->activation);
+    return -1;
+  }
+  if (!a->op) {
+    cli_error("--op is required (forward, backward)");
+    return -1;
+  }
+  if (strcmp(a->op, "forward") == 0) {
+    p->backward = 0;
+  } else if (strcmp(a->op, "backward") == 0) {
+    p->backward = 1;
+  } else {
+    cli_error("--op: unknown op \"%s\" (forward, backward)", a->op);
+    return -1;
+  }
+  if (!a->out || !*a->out) {
+    cli_error("--out DIR is required");
+    return -1;
+  }
+  /* Where the sign comes from: --from y needs y itself, as --y. */
+  p->source = LEAKYCL_FROM_X;
+  if (a->from) {
+    if (strcmp(a->from, "y") == 0) {
+      p->source = LEAKYCL_FROM_Y;
+    } else if (strcmp(a->from, "x") != 0) {
+      cli_error("--from: unknown source \"%s\" (x, y)", a->from);
+      return -1;
+    }
+  } else if (a->y) {
+    p->source = LEAKYCL_FROM_Y;
+  }
+  if ((a->from || a->y) && !p->backward) {
+    cli_error("%s is only for --op backward", a->from ? "--from" : "--y");
+    return -1;
+  }
+  if (p->source == LEAKYCL_FROM_Y) {
+    if (a->x) {
+      cli_error("--from y reads y from --y; --x is not used (give one of them)");
+      return -1;
+    }
+    if (!a->y) {
+      cli_error("--from y needs --y FILE (y = forward(x))");
+      return -1;
+    }
+  } else {
+    if (a->y) {
+      cli_error("--y is only for --from y");
+      return -1;
+    }
+    if (!a->x) {
+      cli_error("--x FILE is required");
+      return -1;
+    }
+  }
+  if (p->backward && !a->dy) {
+    cli_error("--op backward needs --dy FILE");
+    return -1;
+  }
+  if (!p->backward && a->dy) {
+    cli_error("--dy is only for --op backward");
+    return -1;
+  }
+  if (a->alpha && a->alpha_file) {
+    cli_error("give either --alpha or --alpha-file, not both");
+    return -1;
+  }
+  if (p->activation == LEAKYCL_RELU && (a->alpha || a->alpha_file)) {
+    cli_error("relu takes no alpha (%s)", a->alpha ? "--alpha" : "--alpha-file");
+    return -1;
+  }
+  if (a->alpha) {
+    if (cli_parse_float(a->alpha, &p->alpha) != 0) {
+      cli_error("--alpha: \"%s\" is not a finite float32 number", a->alpha);
+      return -1;
+    }
+    p->has_alpha = 1;
+  }
+  if (a->beta) {
+    if (p->activation != LEAKYCL_PHASED_RELU) {
+      cli_error("--beta is only for phased_relu");
+      return -1;
+    }
+    if (cli_parse_float(a->beta, &p->beta) != 0) {
+      cli_error("--beta: \"%s\" is not a finite float32 number", a->beta);
+      return -1;
+    }
+    p->has_beta = 1;
+  }
+  if (a->channel_axis) {
+    if (cli_parse_long(a->channel_axis, &p->axis) != 0) {
+      cli_error("--channel-axis: \"%s\" is not an integer", a->channel_axis);
+      return -1;
+    }
+    p->has_axis = 1;
+  }
+  if (a->variant) {
+    if (strcmp(a->variant, "cpu") == 0) {
+      p->strategy = LEAKYCL_STRATEGY_CPU;
+    } else if (strcmp(a->variant, "gpu") == 0) {
+      p->strategy = LEAKYCL_STRATEGY_GPU;
+    } else {
+      cli_error("--variant: unknown variant \"%s\" (cpu, gpu)", a->variant);
+      return -1;
+    }
+    p->has_strategy = 1;
+  }
+  if (a->vector_width) {
+    long vw;
+    if (cli_parse_long(a->vector_width, &vw) != 0 ||
+        (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16)) {
+      cli_error("--vector-width: \"%s\" is not 1, 2, 4, 8 or 16", a->vector_width);
+      return -1;
+    }
+    p->vector_width = (unsigned)vw;
+  }
+  return 0;
+}
+
+/* Loads one .npy named by option `option`; prints the error on failure. */
+static int load_input(const char *option, const char *path, npy_array *out) {
+  char err[512];
+  if (npy_load(path, out, err, sizeof err) != NPY_OK) {
+    cli_error("%s: %s", option, err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Loads the inputs and checks shapes, the view and the alphas. Returns 0,
+ * or prints the error and returns -1 (all bad input: exit 2). */
+static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
+  const char *src_option = p->source == LEAKYCL_FROM_Y ? "--y" : "--x";
+  if (load_input(src_option, p->source == LEAKYCL_FROM_Y ? a->y : a->x, &s->src) != 0)
+    return -1;
+  if (a->dy) {
+    if (load_input("--dy", a->dy, &s->dy) != 0)
+      return -1;
+    if (s->dy.rank != s->src.rank ||
+        memcmp(s->dy.shape, s->src.shape, s->src.rank * sizeof s->src.shape[0]) != 0) {
+      char ds[400], xs[400];
+      cli_format_shape(s->dy.shape, s->dy.rank, ds, sizeof ds);
+      cli_format_shape(s->src.shape, s->src.rank, xs, sizeof xs);
+      cli_error("--dy has shape %s but %s has shape %s", ds, src_option, xs);
+      return -1;
+    }
+  }
+  const long axis = p->has_axis ? p->axis : s->src.rank >= 2 ? 1 : 0;
+  char err[512];
+  if (leakycl_view_from_shape(s->src.shape, s->src.rank, axis, &s->view, err, sizeof err) !=
+      LEAKYCL_OK) {
+    cli_error("--channel-axis: %s", err);
+    return -1;
+  }
+  if (a->alpha_file) {
+    if (load_input("--alpha-file", a->alpha_file, &s->alpha_file) != 0)
+      return -1;
+    const npy_array *af = &s->alpha_file;
+    if (af->rank > 1) {
+      cli_error("--alpha-file: %s has rank %zu; expected a 1-D array", a->alpha_file,
+                af->rank);
+      return -1;
+    }
+    if (af->count != 1 && af->count != s->view.channels) {
+      cli_error("--alpha-file: %s has %zu values; expected 1 (shared) or %zu (one per "
+                "channel)",
+                a->alpha_file, af->count, s->view.channels);
+      return -1;
+    }
+    for (size_t c = 0; c < af->count; c++) {
+      if (!isfinite(af->data[c])) {
+        cli_error("--alpha-file: %s: value %zu is not finite", a->alpha_file, c);
+        return -1;
+      }
+    }
+    s->n_alpha = af->count;
+  } else {
+    s->n_alpha = p->has_alpha ? 1 : 0;
+  }
+  return 0;
+}
+
+/* Opens the device and applies --variant / --vector-width. Returns an exit
+ * status (0 on success; the error is printed). */
+static int open_device(const run_args *a, const run_plan *p, run_state *s) {
+  char err[1024] = "";
+  leakycl_status st = leakycl_context_create(a->device, &s->ctx, err, sizeof err);
+  if (st != LEAKYCL_OK) {
+    cli_error("--device %s: %s", a->device ? a->device : "(default)",
+              err[0] ? err : leakycl_status_message(st));
+    return CLI_EXIT_FAILURE;
+  }
+  if (!p->has_strategy && !p->vector_width)
+    return CLI_EXIT_OK;
+  leakycl_variant v;
+  leakycl_device_info info;
+  st = leakycl_get_variant(s->ctx, &v);
+  if (st == LEAKYCL_OK)
+    st = leakycl_context_device(s->ctx, &info);
+  if (st != LEAKYCL_OK) {
+    cli_error("variant: %s", leakycl_last_error(s->ctx));
+    return CLI_EXIT_FAILURE;
+  }
+  if (p->has_strategy && p->strategy != v.strategy) {
+    /* Switching strategy takes that strategy's usual shape (variant.c's
+     * defaults), bounded by what this device allows. */
+    const size_t max_wg = info.max_work_group_size ? info.max_work_group_size : 1;
+    size_t want = p->strategy == LEAKYCL_STRATEGY_GPU ? 256 : 16, wg = 1;
+    while (wg * 2 <= want && wg * 2 <= max_wg &&
+           (p->strategy == LEAKYCL_STRATEGY_CPU ||
+            5 * wg * 2 * sizeof(float) <= info.local_mem_bytes))
+      wg *= 2;
+    v.strategy = p->strategy;
+    v.work_group_size = wg;
+    v.vector_width = p->strategy == LEAKYCL_STRATEGY_GPU ? 4 : 8;
+    v.vectors_per_item = p->strategy == LEAKYCL_STRATEGY_GPU ? 1 : 64;
+    v.reduce_block = p->strategy == LEAKYCL_STRATEGY_GPU ? 16 * wg : 16384;
+  }
+  if (p->vector_width)
+    v.vector_width = p->vector_width;
+  st = leakycl_set_variant(s->ctx, &v);
+  if (st != LEAKYCL_OK) {
+    cli_error("--variant: %s", leakycl_last_error(s->ctx));
+    return cli_exit_for_status(st);
+  }
+  return CLI_EXIT_OK;
+}
+
+/* Runs the operation in place (y over x, dx over dy). Returns an exit
+ * status (the error printed). */
+static int compute(const run_plan *p, run_state *s) {
+  leakycl_params params;
+  leakycl_status st = leakycl_params_init(&params, p->activation);
+  if (st != LEAKYCL_OK) {
+    cli_error("params: %s", leakycl_status_message(st));
+    return cli_exit_for_status(st);
+  }
+  if (s->alpha_file.count > 0) {
+    params.alpha_count = s->alpha_file.count;
+    params.alpha = s->alpha_file.data;
+  } else if (p->has_alpha) {
+    params.alpha_count = 1;
+    params.alpha = &p->alpha;
+  }
+  if (p->has_beta)
+    params.beta = p->beta;
+  if (!p->backward) {
+    st = leakycl_forward(s->ctx, &params, s->view, s->src.data, s->src.data);
+  } else {
+    const int want_grads =
+        leakycl_activation_has_gradient(p->activation) && p->source == LEAKYCL_FROM_X;
+    leakycl_grads grads = {NULL, NULL, NULL};
+    if (want_grads) {
+      s->n_grads = s->n_alpha > 0 ? s->n_alpha : 1;
+      s->dalpha = calloc(s->n_grads, sizeof(float));
+      s->neg_fraction = calloc(s->n_grads, sizeof(float));
+      s->mean_abs_grad = calloc(s->n_grads, sizeof(float));
+      if (!s->dalpha || !s->neg_fraction || !s->mean_abs_grad) {
+        cli_error("out of memory for %zu gradients", s->n_grads);
+        return CLI_EXIT_FAILURE;
+      }
+      grads.dalpha = s->dalpha;
+      grads.neg_fraction = s->neg_fraction;
+      grads.mean_abs_grad = s->mean_abs_grad;
+    }
+    st = leakycl_backward(s->ctx, &params, s->view, p->source, s->src.data, s->dy.data,
+                          s->dy.data, want_grads ? &grads : NULL);
+  }
+  if (st != LEAKYCL_OK) {
+    const char *detail = leakycl_last_error(s->ctx);
+    cli_error("%s: %s", p->backward ? "backward" : "forward",
+              detail && *detail ? detail : leakycl_status_message(st));
+    return cli_exit_for_status(st);
+  }
+  return CLI_EXIT_OK;
+}
+
+/* Writes stats.json. Returns 0 or -1. */
+static int write_stats(FILE *f, const run_state *s) {
+  if (fputs("{\"neg_fraction\":", f) < 0 ||
+      jsonw_float_array(f, s->neg_fraction, s->n_grads) != 0 ||
+      fputs(",\"mean_abs_grad\":", f) < 0 ||
+      jsonw_float_array(f, s->mean_abs_grad, s->n_grads) != 0 ||
+      fputs(",\"dalpha\":", f) < 0 || jsonw_float_array(f, s->dalpha, s->n_grads) != 0 ||
+      fputs("}\n", f) < 0)
+    return -1;
+  return 0;
+}
+
+/* Writes every result of the run into dir, all or nothing. Returns an exit
+ * status (the error printed). */
+static int write_outputs(const char *dir, const run_plan *p, const run_state *s) {
+  outfile_set set;
+  memset(&set, 0, sizeof set);
+  char err[512] = "";
+  FILE *f = NULL;
+  const npy_array *result = p->backward ? &s->dy : &s->src;
+  if (outfile_begin(&set, dir, p->backward ? "dx.npy" : "y.npy", &f, err, sizeof err) != 0 ||
+      npy_write(f, result->shape, result->rank, result->data, err, sizeof err) != NPY_OK)
+    goto fail;
+  if (s->dalpha) {
+    const size_t shape[1] = {s->n_grads};
+    if (outfile_begin(&set, dir, "dalpha.npy", &f, err, sizeof err) != 0 ||
+        npy_write(f, shape, 1, s->dalpha, err, sizeof err) != NPY_OK)
+      goto fail;
+    if (outfile_begin(&set, dir, "stats.json", &f, err, sizeof err) != 0)
+      goto fail;
+    if (write_stats(f, s) != 0) {
+      snprintf(err, sizeof err, "cannot write stats.json");
+      goto fail;
+    }
+  }
+  if (outfile_commit(&set, err, sizeof err) != 0) {
+    cli_error("--out: %s", err);
+    return CLI_EXIT_FAILURE;
+  }
+  return CLI_EXIT_OK;
+fail:
+  outfile_abort(&set);
+  cli_error("--out: %s", err);
+  return CLI_EXIT_FAILURE;
+}
+
+int cmd_run(int argc, char **argv) {
+  run_args a;
+  memset(&a, 0, sizeof a);
+  const int parsed = parse_args(argc, argv, &a);
+  if (parsed >= 0)
+    return parsed;
+  run_plan p;
+  if (plan_run(&a, &p) != 0)
+    return CLI_EXIT_USAGE;
+  run_state s;
+  memset(&s, 0, sizeof s);
+  int rc = CLI_EXIT_USAGE;
+  if (load_inputs(&a, &p, &s) != 0)
+    goto done;
+  char err[512] = "";
+  rc = CLI_EXIT_FAILURE;
+  if (outfile_mkdirs(a.out, err, sizeof err) != 0) {
+    cli_error("--out: %s", err);
+    goto done;
+  }
+  rc = open_device(&a, &p, &s);
+  if (rc == CLI_EXIT_OK)
+    rc = compute(&p, &s);
+  if (rc == CLI_EXIT_OK)
+    rc = write_outputs(a.out, &p, &s);
+done:
+  run_state_free(&s);
+  return rc;
+}

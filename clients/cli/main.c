@@ -1,0 +1,93 @@
+/* main.c - the leakycl command-line tool: subcommand dispatch and usage. */
+#include <string.h>
+
+#include "cli.h"
+
+void cli_usage(FILE *f) {
+  fputs("usage: leakycl <command> [options]\n"
+        "\n"
+        "commands:\n"
+        "  devices [--json]      list every OpenCL platform and device\n"
+        "  run ...               run an activation forward or backward on .npy files\n"
+        "  bench ...             time each op on each device (not implemented yet)\n"
+        "\n"
+        "  leakycl <command> --help   the options of one command\n"
+        "  leakycl --version          the library version\n"
+        "\n"
+        "exit status: 0 success, 2 bad usage or input, 1 device or runtime failure\n",
+        f);
+}
+
+void cli_usage_devices(FILE *f) {
+  fputs("usage: leakycl devices [--json]\n"
+        "\n"
+        "Lists every OpenCL platform and device: index (P:D, usable as --device),\n"
+        "type, vendor, name, version, driver version, compute units, global and\n"
+        "local memory, unified memory and the maximum work-group size.\n"
+        "  --json   one JSON array of objects instead of a table\n",
+        f);
+}
+
+void cli_usage_run(FILE *f) {
+  fputs("usage: leakycl run --activation A --op forward|backward --x x.npy --out DIR\n"
+        "                   [--alpha A | --alpha-file a.npy] [--beta B] [--channel-axis K]\n"
+        "                   [--dy dy.npy] [--from x|y] [--y y.npy] [--device SPEC]\n"
+        "                   [--variant cpu|gpu] [--vector-width N]\n"
+        "\n"
+        "Reads float32 C-order .npy files ('<f4', rank 0..16) and writes DIR/y.npy\n"
+        "(forward) or DIR/dx.npy (backward); prelu and phased_relu backward also write\n"
+        "DIR/dalpha.npy (shape [C], or [1] for a shared alpha) and DIR/stats.json\n"
+        "({\"neg_fraction\":[..],\"mean_abs_grad\":[..],\"dalpha\":[..]}). DIR is created\n"
+        "if missing; files are replaced atomically.\n"
+        "\n"
+        "  --activation A     relu, leaky_relu, prelu or phased_relu\n"
+        "  --op OP            forward or backward\n"
+        "  --x FILE           the input x\n"
+        "  --dy FILE          the upstream gradient (backward; same shape as x)\n"
+        "  --alpha A          one shared slope (defaults: leaky_relu 0.01, prelu 0.25,\n"
+        "                     phased_relu 0.1; relu takes none)\n"
+        "  --alpha-file FILE  a 1-D float32 .npy of 1 (shared) or C (per-channel) slopes\n"
+        "  --beta B           phased_relu's offset (default 0.5); threshold -beta/alpha\n"
+        "  --channel-axis K   the channel axis, negative from the end (default 1 when\n"
+        "                     the rank is at least 2, else 0)\n"
+        "  --from x|y         backward reads the sign from x (default) or from\n"
+        "                     y = forward(x), given as --y (relu, and leaky_relu/prelu\n"
+        "                     with alpha > 0; no dalpha then)\n"
+        "  --y FILE           y = forward(x) for --from y (implies --from y)\n"
+        "  --device SPEC      auto, cpu, gpu, accelerator, gpu:N, P:D or a name substring\n"
+        "                     (default $LEAKYCL_DEVICE, else auto)\n"
+        "  --variant S        kernel strategy: cpu (contiguous chunks) or gpu (coalesced,\n"
+        "                     work-group tree reduction); default chosen per device\n"
+        "  --vector-width N   floats per load: 1, 2, 4, 8 or 16\n",
+        f);
+}
+
+static int is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    cli_usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const char *command = argv[1];
+  if (is_help(command)) {
+    cli_usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(command, "--version") == 0) {
+    printf("leakycl %s\n", LEAKYCL_VERSION);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(command, "devices") == 0)
+    return cmd_devices(argc - 1, argv + 1);
+  if (strcmp(command, "run") == 0)
+    return cmd_run(argc - 1, argv + 1);
+  if (strcmp(command, "bench") == 0) {
+    cli_error("bench: not implemented yet");
+    return CLI_EXIT_USAGE;
+  }
+  cli_error("unknown command \"%s\" (devices, run, bench; see leakycl --help)", command);
+  return CLI_EXIT_USAGE;
+}

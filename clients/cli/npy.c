@@ -1,0 +1,525 @@
+/* npy.c - a strict reader and writer of NumPy .npy float32 files: a pure
+ * parser over a memory buffer (safe on hostile input: every length and
+ * product is checked before use), plus file load and stream write. */
+#include "npy.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+/* Writes a formatted one-line reason into err (when there is room) and
+ * returns NPY_BAD, so that failures read `return npy_fail(...)`. */
+static npy_result npy_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static npy_result npy_fail(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return NPY_BAD;
+}
+
+/* a * b into *out; false on size_t overflow. */
+static int npy_mul(size_t a, size_t b, size_t *out) {
+  if (a != 0 && b > SIZE_MAX / a)
+    return 0;
+  *out = a * b;
+  return 1;
+}
+
+/* A cursor over the header text [p, end). */
+typedef struct npy_cursor {
+  const unsigned char *p;
+  const unsigned char *end;
+  const unsigned char *start; /* for offsets in messages */
+} npy_cursor;
+
+static void npy_skip_space(npy_cursor *c) {
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+    c->p++;
+}
+
+/* Copies up to 24 characters of hostile text into a printable quoted form
+ * for a message (non-printable bytes become '?'). */
+static void npy_printable(const unsigned char *s, size_t n, char *out, size_t outlen) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && i < 24 && o + 2 < outlen; i++)
+    out[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?';
+  if (n > 24 && o + 4 < outlen) {
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = '\0';
+}
+
+/* Reads a Python string literal in single or double quotes, without escapes
+ * (no numpy header needs one). *s and *n point into the header. */
+static npy_result npy_read_string(npy_cursor *c, const unsigned char **s, size_t *n, char *err,
+                                  size_t errlen) {
+  if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
+    return npy_fail(err, errlen, "header: expected a quoted string at offset %zu",
+                    (size_t)(c->p - c->start));
+  const unsigned char quote = *c->p++;
+  const unsigned char *begin = c->p;
+  while (c->p < c->end && *c->p != quote) {
+    if (*c->p == '\\' || *c->p == '\n')
+      return npy_fail(err, errlen, "header: unsupported character in a string at offset %zu",
+                      (size_t)(c->p - c->start));
+    c->p++;
+  }
+  if (c->p >= c->end)
+    return npy_fail(err, errlen, "header: unterminated string");
+  *s = begin;
+  *n = (size_t)(c->p - begin);
+  c->p++;
+  return NPY_OK;
+}
+
+/* Whether the next bytes are the identifier `word`, not followed by an
+ * identifier character; consumes it when they are. */
+static int npy_take_word(npy_cursor *c, const char *word) {
+  const size_t n = strlen(word);
+  if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+    return 0;
+  if (c->p + n < c->end) {
+    const unsigned char next = c->p[n];
+    if (next == '_' || (next >= '0' && next <= '9') || (next >= 'a' && next <= 'z') ||
+        (next >= 'A' && next <= 'Z'))
+      return 0;
+  }
+  c->p += n;
+  return 1;
+}
+
+/* Reads a non-negative decimal integer that fits in size_t. */
+static npy_result npy_read_dim(npy_cursor *c, size_t *out, char *err, size_t errlen) {
+  if (c->p < c->end && *c->p == '-')
+    return npy_fail(err, errlen, "header: negative dimension in shape");
+  if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+    return npy_fail(err, errlen, "header: expected a dimension at offset %zu",
+                    (size_t)(c->p - c->start));
+  size_t v = 0;
+  while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+    const size_t digit = (size_t)(*c->p - '0');
+    if (v > (SIZE_MAX - digit) / 10)
+      return npy_fail(err, errlen, "header: a dimension is too large");
+    v = v * 10 + digit;
+    c->p++;
+  }
+  *out = v;
+  return NPY_OK;
+}
+
+/* Reads a Python tuple of dimensions: (), (n,), (n, m), (n, m,). A
+ * one-element tuple needs its comma, as in Python ((5) is not a tuple). */
+static npy_result npy_read_shape(npy_cursor *c, npy_header *h, char *err, size_t errlen) {
+  if (c->p >= c->end || *c->p != '(')
+    return npy_fail(err, errlen, "header: shape is not a tuple");
+  c->p++;
+  h->rank = 0;
+  int saw_comma = 0;
+  for (;;) {
+    npy_skip_space(c);
+    if (c->p < c->end && *c->p == ')') {
+      if (h->rank == 1 && !saw_comma)
+        return npy_fail(err, errlen, "header: shape (n) is not a tuple; write (n,)");
+      c->p++;
+      return NPY_OK;
+    }
+    if (h->rank > 0 && !saw_comma)
+      return npy_fail(err, errlen, "header: expected ',' or ')' in shape at offset %zu",
+                      (size_t)(c->p - c->start));
+    if (h->rank == NPY_MAX_RANK)
+      return npy_fail(err, errlen, "rank is over the maximum of %d", NPY_MAX_RANK);
+    size_t dim = 0;
+    if (npy_read_dim(c, &dim, err, errlen) != NPY_OK)
+      return NPY_BAD;
+    h->shape[h->rank++] = dim;
+    npy_skip_space(c);
+    saw_comma = 0;
+    if (c->p < c->end && *c->p == ',') {
+      saw_comma = 1;
+      c->p++;
+    }
+  }
+}
+
+enum { NPY_KEY_DESCR = 1, NPY_KEY_FORTRAN = 2, NPY_KEY_SHAPE = 4 };
+
+/* Parses the header dictionary text [text, text + n). */
+static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header *h, char *err,
+                                 size_t errlen) {
+  npy_cursor c = {text, text + n, text};
+  unsigned seen = 0;
+  npy_skip_space(&c);
+  if (c.p >= c.end || *c.p != '{')
+    return npy_fail(err, errlen, "header is not a dictionary");
+  c.p++;
+  for (;;) {
+    npy_skip_space(&c);
+    if (c.p < c.end && *c.p == '}') {
+      c.p++;
+      break;
+    }
+    const unsigned char *key;
+    size_t key_len;
+    if (npy_read_string(&c, &key, &key_len, err, errlen) != NPY_OK)
+      return NPY_BAD;
+    npy_skip_space(&c);
+    if (c.p >= c.end || *c.p != ':')
+      return npy_fail(err, errlen, "header: expected ':' at offset %zu",
+                      (size_t)(c.p - c.start));
+    c.p++;
+    npy_skip_space(&c);
+    unsigned which;
+    if (key_len == 5 && memcmp(key, "descr", 5) == 0)
+      which = NPY_KEY_DESCR;
+    else if (key_len == 13 && memcmp(key, "fortran_order", 13) == 0)
+      which = NPY_KEY_FORTRAN;
+    else if (key_len == 5 && memcmp(key, "shape", 5) == 0)
+      which = NPY_KEY_SHAPE;
+    else {
+      char shown[32];
+      npy_printable(key, key_len, shown, sizeof shown);
+      return npy_fail(err, errlen, "header: unknown key '%s'", shown);
+    }
+    if (seen & which)
+      return npy_fail(err, errlen, "header: duplicate key");
+    seen |= which;
+    if (which == NPY_KEY_DESCR) {
+      const unsigned char *d;
+      size_t dn;
+      if (npy_read_string(&c, &d, &dn, err, errlen) != NPY_OK)
+        return NPY_BAD;
+      if (dn != 3 || memcmp(d, "<f4", 3) != 0) {
+        char shown[32];
+        npy_printable(d, dn, shown, sizeof shown);
+        return npy_fail(err, errlen,
+                        "dtype '%s' is not supported (only little-endian float32 '<f4')", shown);
+      }
+    } else if (which == NPY_KEY_FORTRAN) {
+      if (npy_take_word(&c, "True"))
+        return npy_fail(err, errlen,
+                        "fortran_order True is not supported (save a C-order array)");
+      if (!npy_take_word(&c, "False"))
+        return npy_fail(err, errlen, "header: fortran_order is neither True nor False");
+    } else if (npy_read_shape(&c, h, err, errlen) != NPY_OK) {
+      return NPY_BAD;
+    }
+    npy_skip_space(&c);
+    if (c.p < c.end && *c.p == ',') {
+      c.p++;
+      continue;
+    }
+    if (c.p < c.end && *c.p == '}') {
+      c.p++;
+      break;
+    }
+    return npy_fail(err, errlen, "header: expected ',' or '}' at offset %zu",
+                    (size_t)(c.p - c.start));
+  }
+  npy_skip_space(&c);
+  if (c.p != c.end)
+    return npy_fail(err, errlen, "header: unexpected text after the dictionary at offset %zu",
+                    (size_t)(c.p - c.start));
+  if (!(seen & NPY_KEY_DESCR))
+    return npy_fail(err, errlen, "header: missing key 'descr'");
+  if (!(seen & NPY_KEY_FORTRAN))
+    return npy_fail(err, errlen, "header: missing key 'fortran_order'");
+  if (!(seen & NPY_KEY_SHAPE))
+    return npy_fail(err, errlen, "header: missing key 'shape'");
+  return NPY_OK;
+}
+
+npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *out,
+                            size_t *needed, char *err, size_t errlen) {
+  if (!out || (!buf && len > 0))
+    return npy_fail(err, errlen, "no buffer or no output");
+  if (len < 8) {
+    if (len > 0 && memcmp(buf, npy_magic, len < 6 ? len : 6) != 0)
+      return npy_fail(err, errlen, "not a .npy file (bad magic)");
+    if (needed)
+      *needed = 10;
+    return NPY_NEED_MORE;
+  }
+  if (memcmp(buf, npy_magic, 6) != 0)
+    return npy_fail(err, errlen, "not a .npy file (bad magic)");
+  const unsigned major = buf[6], minor = buf[7];
+  if (major < 1 || major > 3 || minor != 0)
+    return npy_fail(err, errlen, "unsupported .npy format version %u.%u (1.0, 2.0, 3.0)",
+                    major, minor);
+  const size_t len_bytes = major == 1 ? 2 : 4;
+  const size_t text_start = 8 + len_bytes;
+  if (len < text_start) {
+    if (needed)
+      *needed = text_start;
+    return NPY_NEED_MORE;
+  }
+  size_t hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+  if (major > 1)
+    hlen |= (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+  if (hlen > NPY_MAX_HEADER_LEN)
+    return npy_fail(err, errlen, "header length %zu is over the limit of %u bytes", hlen,
+                    NPY_MAX_HEADER_LEN);
+  if (len < text_start + hlen) {
+    if (needed)
+      *needed = text_start + hlen;
+    return NPY_NEED_MORE;
+  }
+  npy_header h;
+  memset(&h, 0, sizeof h);
+  h.version_major = major;
+  h.version_minor = minor;
+  if (npy_parse_dict(buf + text_start, hlen, &h, err, errlen) != NPY_OK)
+    return NPY_BAD;
+  size_t count = 1;
+  for (size_t d = 0; d < h.rank; d++) {
+    if (!npy_mul(count, h.shape[d], &count))
+      return npy_fail(err, errlen, "shape has more elements than memory can hold");
+  }
+  size_t data_bytes;
+  if (!npy_mul(count, sizeof(float), &data_bytes) || data_bytes > SIZE_MAX - (text_start + hlen))
+    return npy_fail(err, errlen, "shape has more elements than memory can hold");
+  h.count = count;
+  h.data_offset = text_start + hlen;
+  *out = h;
+  return NPY_OK;
+}
+
+/* Decodes n little-endian float32 values from bytes into out (which may
+ * alias bytes: each value is read before it is written). */
+static void npy_decode(const unsigned char *bytes, size_t n, float *out) {
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *b = bytes + 4 * i;
+    const uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                       (uint32_t)b[3] << 24;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    out[i] = f;
+  }
+}
+
+/* Allocates 64-byte aligned room for n floats (NULL, success, for n == 0). */
+static int npy_alloc(size_t n, float **out) {
+  *out = NULL;
+  if (n == 0)
+    return 1;
+  void *p = NULL;
+  if (posix_memalign(&p, 64, n * sizeof(float)) != 0)
+    return 0;
+  *out = p;
+  return 1;
+}
+
+/* Fills an array from a parsed header, with data still to be placed. */
+static void npy_array_from_header(const npy_header *h, npy_array *out) {
+  memset(out, 0, sizeof *out);
+  out->rank = h->rank;
+  memcpy(out->shape, h->shape, h->rank * sizeof h->shape[0]);
+  out->count = h->count;
+}
+
+npy_result npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err,
+                     size_t errlen) {
+  if (!out)
+    return npy_fail(err, errlen, "no output");
+  npy_header h;
+  size_t needed = 0;
+  const npy_result r = npy_parse_header(buf, len, &h, &needed, err, errlen);
+  if (r == NPY_NEED_MORE)
+    return npy_fail(err, errlen, "truncated header (%zu of %zu bytes)", len, needed);
+  if (r != NPY_OK)
+    return NPY_BAD;
+  const size_t have = len - h.data_offset, want = h.count * sizeof(float);
+  if (have != want)
+    return npy_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
+  npy_array a;
+  npy_array_from_header(&h, &a);
+  if (!npy_alloc(h.count, &a.data))
+    return npy_fail(err, errlen, "out of memory for %zu floats", h.count);
+  npy_decode(buf + h.data_offset, h.count, a.data);
+  *out = a;
+  return NPY_OK;
+}
+
+void npy_array_free(npy_array *array) {
+  if (!array)
+    return;
+  free(array->data);
+  memset(array, 0, sizeof *array);
+}
+
+/* Reads exactly n bytes at the current position; 0 on a short read. */
+static int npy_read_exact(FILE *f, void *buf, size_t n) {
+  return n == 0 || fread(buf, 1, n, f) == n;
+}
+
+/* The body of npy_load once the file is open and known to be `size` bytes. */
+static npy_result npy_load_open(FILE *f, size_t size, npy_array *out, char *err,
+                                size_t errlen) {
+  unsigned char pre[NPY_PREAMBLE_MAX];
+  const size_t pre_len = size < sizeof pre ? size : sizeof pre;
+  if (!npy_read_exact(f, pre, pre_len))
+    return npy_fail(err, errlen, "read failed: %s", strerror(errno));
+  npy_header h;
+  size_t needed = 0;
+  npy_result r = npy_parse_header(pre, pre_len, &h, &needed, err, errlen);
+  if (r == NPY_NEED_MORE) {
+    /* The preamble is complete (or the file is shorter than one), and the
+     * header length was bounded by the parser. */
+    if (needed > size)
+      return npy_fail(err, errlen, "truncated header (%zu of %zu bytes)", size, needed);
+    unsigned char *head = malloc(needed);
+    if (!head)
+      return npy_fail(err, errlen, "out of memory for a %zu-byte header", needed);
+    memcpy(head, pre, pre_len);
+    if (!npy_read_exact(f, head + pre_len, needed - pre_len)) {
+      free(head);
+      return npy_fail(err, errlen, "read failed: %s", strerror(errno));
+    }
+    r = npy_parse_header(head, needed, &h, &needed, err, errlen);
+    free(head);
+    if (r == NPY_NEED_MORE) /* cannot happen: the whole header was given */
+      return npy_fail(err, errlen, "truncated header");
+  }
+  if (r != NPY_OK)
+    return NPY_BAD;
+  const size_t have = size - h.data_offset, want = h.count * sizeof(float);
+  if (have != want)
+    return npy_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
+  if (fseek(f, (long)h.data_offset, SEEK_SET) != 0)
+    return npy_fail(err, errlen, "seek failed: %s", strerror(errno));
+  npy_array a;
+  npy_array_from_header(&h, &a);
+  if (!npy_alloc(h.count, &a.data))
+    return npy_fail(err, errlen, "out of memory for %zu floats", h.count);
+  if (!npy_read_exact(f, a.data, want)) {
+    npy_array_free(&a);
+    return npy_fail(err, errlen, "read failed: %s", ferror(f) ? strerror(errno) : "short file");
+  }
+  npy_decode((const unsigned char *)a.data, a.count, a.data);
+  *out = a;
+  return NPY_OK;
+}
+
+npy_result npy_load(const char *path, npy_array *out, char *err, size_t errlen) {
+  char why[256] = "";
+  if (!path || !out)
+    return npy_fail(err, errlen, "no path or no output");
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return npy_fail(err, errlen, "%s: %s", path, strerror(errno));
+  struct stat st;
+  npy_result r;
+  if (fstat(fileno(f), &st) != 0) {
+    r = npy_fail(why, sizeof why, "%s", strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    r = npy_fail(why, sizeof why, "not a regular file");
+  } else if (st.st_size < 0 || (uintmax_t)st.st_size > SIZE_MAX) {
+    r = npy_fail(why, sizeof why, "file too large");
+  } else {
+    r = npy_load_open(f, (size_t)st.st_size, out, why, sizeof why);
+  }
+  fclose(f); /* read-only: nothing to lose on close */
+  if (r != NPY_OK)
+    return npy_fail(err, errlen, "%s: %s", path, why);
+  return NPY_OK;
+}
+
+/* Appends text to buf at *pos; 0 when it does not fit. */
+static int npy_append(unsigned char *buf, size_t buflen, size_t *pos, const char *text) {
+  const size_t n = strlen(text);
+  if (n > buflen - *pos)
+    return 0;
+  memcpy(buf + *pos, text, n);
+  *pos += n;
+  return 1;
+}
+
+size_t npy_format_header(const size_t *shape, size_t rank, unsigned char *buf, size_t buflen) {
+  if (rank > NPY_MAX_RANK || (rank > 0 && !shape) || !buf)
+    return 0;
+  /* The dictionary exactly as numpy writes it. */
+  char dict[64 + NPY_MAX_RANK * 24];
+  size_t dn = 0;
+  int w = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+  if (w < 0)
+    return 0;
+  dn = (size_t)w;
+  for (size_t d = 0; d < rank; d++) {
+    w = snprintf(dict + dn, sizeof dict - dn, "%s%zu%s", d ? ", " : "", shape[d],
+                 rank == 1 ? "," : "");
+    if (w < 0 || (size_t)w >= sizeof dict - dn)
+      return 0;
+    dn += (size_t)w;
+  }
+  w = snprintf(dict + dn, sizeof dict - dn, "), }");
+  if (w < 0 || (size_t)w >= sizeof dict - dn)
+    return 0;
+  dn += (size_t)w;
+  /* Version 1.0 (2-byte length) always fits here; pad to a multiple of 64
+   * with spaces and end with '\n', as numpy does. */
+  const size_t pre = 10;
+  size_t total = pre + dn + 1;
+  total = (total + 63) / 64 * 64;
+  if (total > buflen)
+    return 0;
+  const size_t hlen = total - pre;
+  size_t pos = 0;
+  memcpy(buf, npy_magic, 6);
+  buf[6] = 1;
+  buf[7] = 0;
+  buf[8] = (unsigned char)(hlen & 0xff);
+  buf[9] = (unsigned char)(hlen >> 8);
+  pos = pre;
+  if (!npy_append(buf, buflen, &pos, dict))
+    return 0;
+  while (pos < total - 1)
+    buf[pos++] = ' ';
+  buf[pos++] = '\n';
+  return pos;
+}
+
+npy_result npy_write(FILE *f, const size_t *shape, size_t rank, const float *data, char *err,
+                     size_t errlen) {
+  unsigned char head[1024];
+  if (!f)
+    return npy_fail(err, errlen, "no stream");
+  size_t count = 1;
+  for (size_t d = 0; d < rank && shape; d++) {
+    if (!npy_mul(count, shape[d], &count) || count > SIZE_MAX / sizeof(float))
+      return npy_fail(err, errlen, "shape has more elements than memory can hold");
+  }
+  if (count > 0 && !data)
+    return npy_fail(err, errlen, "no data for %zu values", count);
+  const size_t hn = npy_format_header(shape, rank, head, sizeof head);
+  if (hn == 0)
+    return npy_fail(err, errlen, "cannot format a header for rank %zu", rank);
+  if (fwrite(head, 1, hn, f) != hn)
+    return npy_fail(err, errlen, "write failed: %s", strerror(errno));
+  /* Encode little-endian through a bounded buffer (no host-order assumption). */
+  unsigned char chunk[16384];
+  size_t i = 0;
+  while (i < count) {
+    const size_t n = count - i < sizeof chunk / 4 ? count - i : sizeof chunk / 4;
+    for (size_t k = 0; k < n; k++) {
+      uint32_t u;
+      memcpy(&u, &data[i + k], sizeof u);
+      chunk[4 * k] = (unsigned char)(u & 0xff);
+      chunk[4 * k + 1] = (unsigned char)(u >> 8 & 0xff);
+      chunk[4 * k + 2] = (unsigned char)(u >> 16 & 0xff);
+      chunk[4 * k + 3] = (unsigned char)(u >> 24 & 0xff);
+    }
+    if (fwrite(chunk, 1, 4 * n, f) != 4 * n)
+      return npy_fail(err, errlen, "write failed: %s", strerror(errno));
+    i += n;
+  }
+  return NPY_OK;
+}

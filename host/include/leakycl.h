@@ -1,0 +1,290 @@
+/* leakycl.h - the whole public API of libleakycl: the ReLU family (relu,
+ * leaky_relu, prelu, phased_relu) forward, backward and parameter-gradient
+ * reduction as OpenCL kernels on any OpenCL 1.2+ device.
+ *
+ * Ownership, once for the whole API:
+ * - Every function returns a leakycl_status. On failure the detail (OpenCL
+ *   error name, build log, the offending argument) is kept in the context and
+ *   read with leakycl_last_error(); functions without a context write it into
+ *   a caller buffer (err, errlen; either may be NULL/0).
+ * - Pointers passed in are borrowed for the duration of the call only.
+ * - A context is used by one call at a time internally (it holds a mutex), so
+ *   several threads may share it; calls on it are serialized.
+ * - Outputs are written only when the call succeeds (no partial result on a
+ *   validation error).
+ * - Semantics follow DESIGN.md's normative table: float32 arithmetic, strict
+ *   x > 0 for the identity branch (x >= 0 for phased_relu), NaN propagates to
+ *   y, dx and the channel's dalpha, alpha is never clamped.
+ */
+#ifndef LEAKYCL_H
+#define LEAKYCL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LEAKYCL_BUILDING)
+#define LEAKYCL_API __attribute__((visibility("default")))
+#else
+#define LEAKYCL_API
+#endif
+
+#define LEAKYCL_VERSION "0.1.0"
+
+/* ---- Status codes: one list generates the enum, names and messages. ---- */
+#define LEAKYCL_STATUS_MAP(X)                                                   \
+  X(OK, "success")                                                              \
+  X(INVALID_ARGUMENT, "invalid argument")                                       \
+  X(NO_DEVICE, "no OpenCL device matches the request")                          \
+  X(OPENCL_ERROR, "an OpenCL call failed")                                      \
+  X(BUILD_FAILED, "the OpenCL program failed to build")                         \
+  X(OUT_OF_MEMORY, "out of host or device memory")                              \
+  X(UNSUPPORTED, "not supported for this activation or device")                 \
+  X(IO_ERROR, "file input or output failed")
+
+typedef enum leakycl_status {
+#define LEAKYCL_STATUS_ENUM_(name, msg) LEAKYCL_##name,
+  LEAKYCL_STATUS_MAP(LEAKYCL_STATUS_ENUM_)
+#undef LEAKYCL_STATUS_ENUM_
+  LEAKYCL_STATUS_COUNT_
+} leakycl_status;
+
+/* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN_STATUS" for values out of range. */
+LEAKYCL_API const char *leakycl_status_name(leakycl_status status);
+/* A one-line human message for the status (not the per-call detail). */
+LEAKYCL_API const char *leakycl_status_message(leakycl_status status);
+/* "CL_OUT_OF_RESOURCES" etc. for an OpenCL error code, "CL_UNKNOWN_ERROR" else. */
+LEAKYCL_API const char *leakycl_cl_error_name(cl_int code);
+
+/* ---- Activations ---- */
+typedef enum leakycl_activation {
+  LEAKYCL_RELU = 0,
+  LEAKYCL_LEAKY_RELU = 1,
+  LEAKYCL_PRELU = 2,
+  LEAKYCL_PHASED_RELU = 3
+} leakycl_activation;
+
+#define LEAKYCL_ACTIVATION_COUNT 4
+#define LEAKYCL_DEFAULT_LEAKY_ALPHA 0.01f
+#define LEAKYCL_DEFAULT_PRELU_ALPHA 0.25f
+#define LEAKYCL_DEFAULT_PHASED_ALPHA 0.1f
+#define LEAKYCL_DEFAULT_PHASED_BETA 0.5f
+
+/* "relu", "leaky_relu", "prelu", "phased_relu"; NULL for an unknown value. */
+LEAKYCL_API const char *leakycl_activation_name(leakycl_activation activation);
+/* Parses one of the names above (exact, lower case). */
+LEAKYCL_API leakycl_status leakycl_activation_from_name(const char *name,
+                                                        leakycl_activation *out);
+/* Whether the activation has a learnable slope with a gradient (prelu,
+ * phased_relu). relu has no alpha; leaky_relu's alpha is a fixed constant. */
+LEAKYCL_API int leakycl_activation_has_gradient(leakycl_activation activation);
+/* Default alpha (0 for relu). */
+LEAKYCL_API float leakycl_default_alpha(leakycl_activation activation);
+/* Initialisation gain for a slope alpha (seed 002): sqrt(2 / (1 + alpha^2)). */
+LEAKYCL_API double leakycl_init_gain(double alpha);
+
+/* Parameters of one call. Initialise with leakycl_params_init(), then
+ * override. alpha_count is 0 (the activation's default), 1 (one shared
+ * alpha) or the view's channel count (one alpha per channel). relu takes no
+ * alpha (alpha_count must be 0). beta is used by phased_relu only; its
+ * threshold t = -beta/alpha is computed in float32 on the host. alpha and
+ * beta must be finite; any sign and size is accepted, never clamped. */
+typedef struct leakycl_params {
+  leakycl_activation activation;
+  size_t alpha_count;
+  const float *alpha;
+  float beta;
+} leakycl_params;
+
+LEAKYCL_API leakycl_status leakycl_params_init(leakycl_params *params,
+                                               leakycl_activation activation);
+
+/* ---- Tensor view ---- */
+/* A contiguous tensor seen as [outer, channels, inner]: element i belongs to
+ * channel (i / inner) % channels. */
+typedef struct leakycl_view {
+  size_t outer;
+  size_t channels;
+  size_t inner;
+} leakycl_view;
+
+#define LEAKYCL_MAX_RANK 16
+
+/* Builds the view of a shape (rank 0..LEAKYCL_MAX_RANK) with the channel on
+ * axis `channel_axis` (negative counts from the end: -1 is the last). A rank
+ * 0 tensor is one element (axis must be 0 or -1). Fails with
+ * INVALID_ARGUMENT on an axis out of range or a product over SIZE_MAX. */
+LEAKYCL_API leakycl_status leakycl_view_from_shape(const size_t *shape, size_t rank,
+                                                   long channel_axis, leakycl_view *out,
+                                                   char *err, size_t errlen);
+/* A flat view [1, 1, n]. */
+LEAKYCL_API leakycl_view leakycl_view_flat(size_t n);
+/* outer * channels * inner, or fails when that overflows size_t. */
+LEAKYCL_API leakycl_status leakycl_view_count(leakycl_view view, size_t *count);
+
+/* ---- Devices ---- */
+typedef enum leakycl_device_type {
+  LEAKYCL_DEVICE_CPU = 1,
+  LEAKYCL_DEVICE_GPU = 2,
+  LEAKYCL_DEVICE_ACCELERATOR = 4,
+  LEAKYCL_DEVICE_OTHER = 8
+} leakycl_device_type;
+
+typedef struct leakycl_device_info {
+  unsigned platform_index;
+  unsigned device_index; /* index within its platform */
+  leakycl_device_type type;
+  char platform_name[128];
+  char name[128];
+  char vendor[128];
+  char version[128];        /* CL_DEVICE_VERSION */
+  char driver_version[128]; /* CL_DRIVER_VERSION */
+  unsigned compute_units;
+  uint64_t global_mem_bytes;
+  uint64_t local_mem_bytes;
+  uint64_t max_alloc_bytes;
+  size_t max_work_group_size;
+  int unified_memory; /* CL_DEVICE_HOST_UNIFIED_MEMORY */
+} leakycl_device_info;
+
+/* "cpu", "gpu", "accelerator", "other". */
+LEAKYCL_API const char *leakycl_device_type_name(leakycl_device_type type);
+
+/* Lists every device of every platform, in platform then device order.
+ * Writes at most `capacity` entries to `out` (may be NULL when capacity is
+ * 0) and the total number seen to *count. No platform at all is OK with
+ * *count == 0. */
+LEAKYCL_API leakycl_status leakycl_list_devices(leakycl_device_info *out, size_t capacity,
+                                                size_t *count, char *err, size_t errlen);
+
+/* ---- Context ---- */
+typedef struct leakycl_context leakycl_context;
+
+/* Opens the device that SPEC names: "auto" (GPU, then accelerator, then CPU),
+ * "cpu", "gpu", "accelerator", "gpu:1" (the n-th of that type, from 0),
+ * "P:D" (platform and device index) or a case-insensitive substring of the
+ * device or platform name. NULL or "" means $LEAKYCL_DEVICE, else "auto".
+ * Nothing matching is NO_DEVICE with a message naming the SPEC and the
+ * devices seen; there is no silent fallback. Kernels for the device's default
+ * variant are built (and warmed) lazily on first use. */
+LEAKYCL_API leakycl_status leakycl_context_create(const char *spec, leakycl_context **out,
+                                                  char *err, size_t errlen);
+/* Bring your own queue: a context over an existing in-order command queue
+ * (retained; released with the context). */
+LEAKYCL_API leakycl_status leakycl_context_create_from_queue(cl_command_queue queue,
+                                                             leakycl_context **out,
+                                                             char *err, size_t errlen);
+/* Waits for the queue, releases everything. NULL is a no-op. */
+LEAKYCL_API void leakycl_context_release(leakycl_context *ctx);
+/* The detail of the last failed call on this context ("" if none). */
+LEAKYCL_API const char *leakycl_last_error(const leakycl_context *ctx);
+LEAKYCL_API leakycl_status leakycl_context_device(const leakycl_context *ctx,
+                                                  leakycl_device_info *out);
+/* The OpenCL objects behind the context, for device-resident buffers. Any
+ * output pointer may be NULL. They stay owned by the context. */
+LEAKYCL_API leakycl_status leakycl_context_cl(const leakycl_context *ctx,
+                                              cl_context *context, cl_device_id *device,
+                                              cl_command_queue *queue);
+/* Waits for every operation enqueued on the context (clFinish). */
+LEAKYCL_API leakycl_status leakycl_finish(leakycl_context *ctx);
+
+/* ---- Variants: how kernels are shaped on this device ---- */
+typedef enum leakycl_strategy {
+  /* A contiguous chunk per work-item, vector loads; the reduction gives each
+   * work-item one block (CPUs). */
+  LEAKYCL_STRATEGY_CPU = 0,
+  /* Coalesced grid-stride access; the reduction gives each work-group one
+   * block and combines it with a tree in local memory (GPUs). */
+  LEAKYCL_STRATEGY_GPU = 1
+} leakycl_strategy;
+
+typedef struct leakycl_variant {
+  leakycl_strategy strategy;
+  unsigned vector_width;  /* 1, 2, 4, 8 or 16 floats per load */
+  size_t work_group_size; /* 1 .. the device maximum; a power of two for GPU */
+  size_t vectors_per_item; /* CPU strategy: vectors per work-item chunk (>= 1) */
+  size_t reduce_block;     /* elements per reduction block, 1 .. 2^24 */
+} leakycl_variant;
+
+/* "cpu" / "gpu". */
+LEAKYCL_API const char *leakycl_strategy_name(leakycl_strategy strategy);
+/* The variant in use (chosen from the device type when the context opens). */
+LEAKYCL_API leakycl_status leakycl_get_variant(const leakycl_context *ctx,
+                                               leakycl_variant *out);
+/* Overrides the variant after validating every field (INVALID_ARGUMENT with
+ * the allowed range otherwise). */
+LEAKYCL_API leakycl_status leakycl_set_variant(leakycl_context *ctx,
+                                               const leakycl_variant *variant);
+/* A one-line description such as "cpu vw8 wg64 chunk64 block16384". */
+LEAKYCL_API leakycl_status leakycl_variant_describe(const leakycl_variant *variant,
+                                                    char *buf, size_t buflen);
+
+/* ---- Operations ---- */
+/* Where backward reads the sign from: x (always valid) or y = forward(x)
+ * (seed 004's mask; relu, and leaky_relu/prelu with every alpha > 0). */
+typedef enum leakycl_source { LEAKYCL_FROM_X = 0, LEAKYCL_FROM_Y = 1 } leakycl_source;
+
+/* Parameter-gradient outputs, one value per alpha (alpha_count values; 1 for
+ * the default alpha). dalpha is required; the diagnostics may be NULL.
+ *   dalpha[c]        = sum over channel c of the activation's d y/d alpha * dy
+ *   neg_fraction[c]  = count(x < 0) / N_c
+ *   mean_abs_grad[c] = sum over x < 0 of |dy*x| / N_c
+ * N_c is the element count of the channel (all elements for a shared
+ * alpha); for N_c = 0 dalpha is 0 and both diagnostics are NaN. The sums are
+ * deterministic (fixed order: bit-identical on repeat for one device and
+ * variant) and compensated: |dalpha - exact| <= 1e-6 * sum |terms|. */
+typedef struct leakycl_grads {
+  float *dalpha;
+  float *neg_fraction;
+  float *mean_abs_grad;
+} leakycl_grads;
+
+/* y = f(x) on host memory, x and y of view-count floats; y may equal x (in
+ * place). Blocking. */
+LEAKYCL_API leakycl_status leakycl_forward(leakycl_context *ctx, const leakycl_params *params,
+                                           leakycl_view view, const float *x, float *y);
+
+/* dx = f'(src) * dy on host memory. src is x, or y when source is
+ * LEAKYCL_FROM_Y. dx may equal dy. When grads is not NULL (prelu and
+ * phased_relu; source must be x) the parameter gradient and diagnostics are
+ * computed in the same pass. Blocking. */
+LEAKYCL_API leakycl_status leakycl_backward(leakycl_context *ctx, const leakycl_params *params,
+                                            leakycl_view view, leakycl_source source,
+                                            const float *src, const float *dy, float *dx,
+                                            const leakycl_grads *grads);
+
+/* Only the parameter gradient and diagnostics (no dx). Blocking. */
+LEAKYCL_API leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_params *params,
+                                          leakycl_view view, const float *x, const float *dy,
+                                          const leakycl_grads *grads);
+
+/* The same three on device-resident buffers of the context's cl_context
+ * (each at least view-count floats; checked). Forward and backward without
+ * grads are only enqueued on the context's queue: call leakycl_finish() (or
+ * wait on the queue) before reading the result. Calls with grads block until
+ * the gradient is on the host. */
+LEAKYCL_API leakycl_status leakycl_forward_buffers(leakycl_context *ctx,
+                                                   const leakycl_params *params,
+                                                   leakycl_view view, cl_mem x, cl_mem y);
+LEAKYCL_API leakycl_status leakycl_backward_buffers(leakycl_context *ctx,
+                                                    const leakycl_params *params,
+                                                    leakycl_view view, leakycl_source source,
+                                                    cl_mem src, cl_mem dy, cl_mem dx,
+                                                    const leakycl_grads *grads);
+LEAKYCL_API leakycl_status leakycl_reduce_buffers(leakycl_context *ctx,
+                                                  const leakycl_params *params,
+                                                  leakycl_view view, cl_mem x, cl_mem dy,
+                                                  const leakycl_grads *grads);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LEAKYCL_H */

@@ -1,0 +1,221 @@
+/* context.c - opening a device (from a SPEC or a caller's queue), the
+ * context's error detail, its pooled buffers, and release. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+leakycl_status lk_fail(leakycl_context *ctx, leakycl_status status, const char *fmt, ...) {
+  if (ctx) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+    va_end(ap);
+  }
+  return status;
+}
+
+leakycl_status lk_fail_cl(leakycl_context *ctx, cl_int code, const char *what) {
+  leakycl_status st = (code == CL_OUT_OF_HOST_MEMORY || code == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
+                       code == CL_INVALID_BUFFER_SIZE)
+                          ? LEAKYCL_OUT_OF_MEMORY
+                          : LEAKYCL_OPENCL_ERROR;
+  return lk_fail(ctx, st, "%s: %s (%d)", what, leakycl_cl_error_name(code), (int)code);
+}
+
+/* Common tail of both constructors: queue and device known, fill the rest. */
+static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platform_index,
+                                          unsigned device_index, char *err, size_t errlen) {
+  leakycl_status st =
+      lk_device_info_of(ctx->device, platform_index, device_index, &ctx->info, err, errlen);
+  if (st != LEAKYCL_OK)
+    return st;
+  lk_variant_default(&ctx->info, &ctx->variant);
+  ctx->zero_copy = ctx->info.unified_memory != 0;
+  return LEAKYCL_OK;
+}
+
+static leakycl_context *context_alloc(void) {
+  leakycl_context *ctx = calloc(1, sizeof *ctx);
+  if (ctx && pthread_mutex_init(&ctx->lock, NULL) != 0) {
+    free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+leakycl_status leakycl_context_create(const char *spec, leakycl_context **out, char *err,
+                                      size_t errlen) {
+  if (!out)
+    return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "out is NULL");
+  *out = NULL;
+  if (!spec || !*spec)
+    spec = getenv("LEAKYCL_DEVICE");
+  lk_spec parsed;
+  leakycl_status st = lk_spec_parse(spec, &parsed, err, errlen);
+  if (st != LEAKYCL_OK)
+    return st;
+  leakycl_device_info *infos = NULL;
+  cl_device_id *ids = NULL;
+  size_t count = 0, index = 0;
+  st = lk_enumerate(&infos, &ids, &count, err, errlen);
+  if (st == LEAKYCL_OK)
+    st = lk_spec_match(&parsed, infos, count, &index, err, errlen);
+  if (st != LEAKYCL_OK) {
+    free(infos);
+    free(ids);
+    return st;
+  }
+  leakycl_context *ctx = context_alloc();
+  if (!ctx) {
+    free(infos);
+    free(ids);
+    return lk_fail_buf(err, errlen, LEAKYCL_OUT_OF_MEMORY, "no memory for a context");
+  }
+  ctx->device = ids[index];
+  const unsigned pi = infos[index].platform_index, di = infos[index].device_index;
+  free(infos);
+  free(ids);
+
+  cl_int rc;
+  ctx->cl_ctx = clCreateContext(NULL, 1, &ctx->device, NULL, NULL, &rc);
+  if (rc != CL_SUCCESS) {
+    st = lk_fail_buf(err, errlen, LEAKYCL_OPENCL_ERROR, "clCreateContext: %s (%d)",
+                     leakycl_cl_error_name(rc), rc);
+    goto fail;
+  }
+  ctx->queue = clCreateCommandQueue(ctx->cl_ctx, ctx->device, 0, &rc);
+  if (rc != CL_SUCCESS) {
+    st = lk_fail_buf(err, errlen, LEAKYCL_OPENCL_ERROR, "clCreateCommandQueue: %s (%d)",
+                     leakycl_cl_error_name(rc), rc);
+    goto fail;
+  }
+  st = context_finish_open(ctx, pi, di, err, errlen);
+  if (st != LEAKYCL_OK)
+    goto fail;
+  *out = ctx;
+  return LEAKYCL_OK;
+fail:
+  leakycl_context_release(ctx);
+  return st;
+}
+
+leakycl_status leakycl_context_create_from_queue(cl_command_queue queue, leakycl_context **out,
+                                                 char *err, size_t errlen) {
+  if (!out || !queue)
+    return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "queue or out is NULL");
+  *out = NULL;
+  cl_command_queue_properties props = 0;
+  cl_context cl_ctx;
+  cl_device_id device;
+  cl_int rc = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof cl_ctx, &cl_ctx, NULL);
+  if (rc == CL_SUCCESS)
+    rc = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof device, &device, NULL);
+  if (rc == CL_SUCCESS)
+    rc = clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+  if (rc != CL_SUCCESS)
+    return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "not a valid queue: %s (%d)",
+                       leakycl_cl_error_name(rc), rc);
+  if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+    return lk_fail_buf(err, errlen, LEAKYCL_UNSUPPORTED,
+                       "the queue is out-of-order; leakycl needs an in-order queue");
+  leakycl_context *ctx = context_alloc();
+  if (!ctx)
+    return lk_fail_buf(err, errlen, LEAKYCL_OUT_OF_MEMORY, "no memory for a context");
+  clRetainCommandQueue(queue);
+  clRetainContext(cl_ctx);
+  ctx->queue = queue;
+  ctx->cl_ctx = cl_ctx;
+  ctx->device = device;
+  /* Indices are unknown for a foreign queue; report them as the maximum. */
+  leakycl_status st = context_finish_open(ctx, (unsigned)-1, (unsigned)-1, err, errlen);
+  if (st != LEAKYCL_OK) {
+    leakycl_context_release(ctx);
+    return st;
+  }
+  *out = ctx;
+  return LEAKYCL_OK;
+}
+
+void leakycl_context_release(leakycl_context *ctx) {
+  if (!ctx)
+    return;
+  if (ctx->queue)
+    clFinish(ctx->queue);
+  lk_programs_release(ctx);
+  for (int i = 0; i < LK_POOL_COUNT; i++) {
+    if (ctx->pool[i].mem)
+      clReleaseMemObject(ctx->pool[i].mem);
+  }
+  if (ctx->queue)
+    clReleaseCommandQueue(ctx->queue);
+  if (ctx->cl_ctx)
+    clReleaseContext(ctx->cl_ctx);
+  pthread_mutex_destroy(&ctx->lock);
+  free(ctx);
+}
+
+const char *leakycl_last_error(const leakycl_context *ctx) { return ctx ? ctx->error : ""; }
+
+leakycl_status leakycl_context_device(const leakycl_context *ctx, leakycl_device_info *out) {
+  if (!ctx || !out)
+    return LEAKYCL_INVALID_ARGUMENT;
+  *out = ctx->info;
+  return LEAKYCL_OK;
+}
+
+leakycl_status leakycl_context_cl(const leakycl_context *ctx, cl_context *context,
+                                  cl_device_id *device, cl_command_queue *queue) {
+  if (!ctx)
+    return LEAKYCL_INVALID_ARGUMENT;
+  if (context)
+    *context = ctx->cl_ctx;
+  if (device)
+    *device = ctx->device;
+  if (queue)
+    *queue = ctx->queue;
+  return LEAKYCL_OK;
+}
+
+leakycl_status leakycl_finish(leakycl_context *ctx) {
+  if (!ctx)
+    return LEAKYCL_INVALID_ARGUMENT;
+  pthread_mutex_lock(&ctx->lock);
+  cl_int rc = clFinish(ctx->queue);
+  leakycl_status st = rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "clFinish");
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem *out) {
+  lk_pooled *p = &ctx->pool[slot];
+  if (bytes == 0)
+    bytes = sizeof(float);
+  if (p->mem && p->bytes >= bytes) {
+    *out = p->mem;
+    return LEAKYCL_OK;
+  }
+  if (bytes > ctx->info.max_alloc_bytes)
+    return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY,
+                   "a buffer of %zu bytes is over the device's largest allocation (%llu bytes)",
+                   bytes, (unsigned long long)ctx->info.max_alloc_bytes);
+  if (p->mem) {
+    clReleaseMemObject(p->mem);
+    p->mem = NULL;
+    p->bytes = 0;
+  }
+  cl_int rc;
+  cl_mem mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
+  if (rc != CL_SUCCESS)
+    return lk_fail_cl(ctx, rc, "clCreateBuffer");
+  p->mem = mem;
+  p->bytes = bytes;
+  *out = mem;
+  return LEAKYCL_OK;
+}
+
+void lk_context_set_zero_copy(leakycl_context *ctx, bool zero_copy) {
+  if (ctx)
+    ctx->zero_copy = zero_copy && ctx->info.unified_memory;
+}

@@ -1,0 +1,149 @@
+/* internal.h - what the library's modules share and nothing public: the
+ * context, the program cache, resolved parameters, error reporting. */
+#ifndef LEAKYCL_INTERNAL_H
+#define LEAKYCL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "leakycl.h"
+
+/* The kernel sources, embedded by tools/embed.c at build time. */
+extern const unsigned char lk_kernel_source[];
+extern const size_t lk_kernel_source_len;
+extern const unsigned long long lk_kernel_source_hash;
+
+#define LK_ERROR_MAX 4096
+
+/* ---- errors ---- */
+/* Formats a message into buf (NULL-safe), returns status for tail calls. */
+leakycl_status lk_fail_buf(char *buf, size_t buflen, leakycl_status status, const char *fmt,
+                           ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- device SPEC (pure: no OpenCL; testable alone) ---- */
+typedef enum lk_spec_kind {
+  LK_SPEC_AUTO,
+  LK_SPEC_TYPE,      /* "cpu", "gpu:1": type and ordinal among that type */
+  LK_SPEC_INDEX,     /* "P:D" */
+  LK_SPEC_SUBSTRING, /* anything else: device or platform name */
+} lk_spec_kind;
+
+typedef struct lk_spec {
+  lk_spec_kind kind;
+  leakycl_device_type type;
+  unsigned ordinal;
+  unsigned platform, device;
+  char text[256];
+} lk_spec;
+
+leakycl_status lk_spec_parse(const char *spec, lk_spec *out, char *err, size_t errlen);
+/* Picks the device the spec names among `devices`; NO_DEVICE names the spec
+ * and lists the devices seen. */
+leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *devices,
+                             size_t count, size_t *index, char *err, size_t errlen);
+
+/* ---- devices ---- */
+/* Enumerates devices with their ids (ids may be NULL). */
+leakycl_status lk_enumerate(leakycl_device_info **infos, cl_device_id **ids, size_t *count,
+                            char *err, size_t errlen);
+leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index,
+                                 unsigned device_index, leakycl_device_info *out,
+                                 char *err, size_t errlen);
+
+/* ---- variants ---- */
+void lk_variant_default(const leakycl_device_info *device, leakycl_variant *out);
+leakycl_status lk_variant_check(const leakycl_variant *v, const leakycl_device_info *device,
+                                char *err, size_t errlen);
+
+/* ---- parameters resolved for one call ---- */
+typedef struct lk_resolved {
+  leakycl_activation activation;
+  size_t alpha_count; /* 1 (shared) or C */
+  bool per_channel;
+  float alpha;  /* shared */
+  float thresh; /* shared: -beta/alpha in float32 */
+  float *alpha_c, *thresh_c; /* per channel (malloc'd, alpha_count each) */
+  /* The view the kernels see: [1, 1, n] when alpha is shared. */
+  size_t n, inner, channels;
+} lk_resolved;
+
+leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params,
+                          leakycl_view view, lk_resolved *out);
+void lk_resolved_free(lk_resolved *r);
+
+/* ---- programs: built once per (device, options) ---- */
+#define LK_KERNEL_FORWARD 0
+#define LK_KERNEL_BACKWARD 1
+#define LK_KERNEL_PARTIALS 2
+#define LK_KERNEL_FINISH 3
+#define LK_KERNEL_COUNT 4
+
+typedef struct lk_program {
+  char options[256];
+  cl_program program;
+  cl_kernel kernels[LK_KERNEL_COUNT];
+  struct lk_program *next;
+} lk_program;
+
+/* The program for the activation, the context's variant, per-channel-ness
+ * and index width; built on first use and cached on the context. */
+leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                              bool per_channel, bool wide_index, lk_program **out);
+void lk_programs_release(leakycl_context *ctx);
+
+/* ---- the context ---- */
+/* A device buffer the context keeps and grows (host-pointer calls reuse it
+ * instead of paying a fresh allocation's page faults every call). */
+typedef struct lk_pooled {
+  cl_mem mem;
+  size_t bytes;
+} lk_pooled;
+
+enum {
+  LK_POOL_IN,
+  LK_POOL_DY,
+  LK_POOL_OUT,
+  LK_POOL_ALPHA,
+  LK_POOL_THRESH,
+  LK_POOL_PARTIALS,
+  LK_POOL_FINALS,
+  LK_POOL_COUNT
+};
+
+struct leakycl_context {
+  pthread_mutex_t lock;
+  cl_context cl_ctx;
+  cl_device_id device;
+  cl_command_queue queue;
+  leakycl_device_info info;
+  leakycl_variant variant;
+  lk_program *programs;
+  lk_pooled pool[LK_POOL_COUNT];
+  /* Zero-copy (CL_MEM_USE_HOST_PTR) for host pointers when the device shares
+   * host memory; explicit copies otherwise. Tests flip it to cover both. */
+  bool zero_copy;
+  char error[LK_ERROR_MAX];
+};
+
+/* Records the detail of a failure on the context and returns status. */
+leakycl_status lk_fail(leakycl_context *ctx, leakycl_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, for a failed OpenCL call: "what: CL_ERROR_NAME (code)". */
+leakycl_status lk_fail_cl(leakycl_context *ctx, cl_int code, const char *what);
+
+/* A pooled buffer of at least `bytes`. */
+leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem *out);
+
+/* ---- launches on device buffers (context locked, arguments checked) ---- */
+leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y);
+leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src,
+                                  cl_mem dy, cl_mem dx);
+/* dx may be NULL (reduce only). Blocks until grads are on the host. */
+leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x,
+                                cl_mem dy, cl_mem dx, const leakycl_grads *grads);
+
+/* Test hook: force explicit copies (false) or allow zero-copy (true). */
+void lk_context_set_zero_copy(leakycl_context *ctx, bool zero_copy);
+
+#endif /* LEAKYCL_INTERNAL_H */

@@ -1,0 +1,229 @@
+/* launch.c - sets kernel arguments and enqueues forward, backward and the
+ * two-stage reduction on device buffers; sizes of the launch come from the
+ * context's variant. Callers hold the context lock and validated the call. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* Tensors of 2^31 elements or more index with ulong; smaller ones with uint,
+ * which is faster on GPUs. The margin keeps rounded-up ranges in uint. */
+static bool needs_wide_index(size_t n) { return n >= ((size_t)1 << 31); }
+
+/* The vector width for this call: the variant's, lowered for per-channel
+ * alpha until it divides inner so that a vector never spans two channels. */
+static unsigned call_vector_width(const leakycl_context *ctx, const lk_resolved *r) {
+  unsigned vw = ctx->variant.vector_width;
+  while (r->per_channel && vw > 1 && r->inner % vw != 0)
+    vw /= 2;
+  return vw;
+}
+
+typedef struct arg_list {
+  cl_kernel kernel;
+  cl_uint next;
+  cl_int rc;
+} arg_list;
+
+static void arg(arg_list *a, size_t size, const void *value) {
+  if (a->rc == CL_SUCCESS)
+    a->rc = clSetKernelArg(a->kernel, a->next, size, value);
+  a->next++;
+}
+static void arg_idx(arg_list *a, bool wide, size_t v) {
+  if (wide) {
+    cl_ulong w = v;
+    arg(a, sizeof w, &w);
+  } else {
+    cl_uint u = (cl_uint)v;
+    arg(a, sizeof u, &u);
+  }
+}
+static void arg_mem(arg_list *a, cl_mem m) { arg(a, sizeof m, &m); }
+static void arg_float(arg_list *a, float f) { arg(a, sizeof f, &f); }
+static void arg_uint(arg_list *a, cl_uint u) { arg(a, sizeof u, &u); }
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* The work-group size for a kernel: the variant's, lowered (to a power of
+ * two) when this kernel's own limit on this device is smaller. */
+static size_t kernel_wg(leakycl_context *ctx, cl_kernel k) {
+  size_t wg = ctx->variant.work_group_size, kmax = 0;
+  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
+                               NULL) == CL_SUCCESS &&
+      kmax > 0) {
+    while (wg > kmax)
+      wg /= 2;
+  }
+  return wg > 0 ? wg : 1;
+}
+
+/* Per-channel alphas and thresholds into pooled device buffers. */
+static leakycl_status upload_params(leakycl_context *ctx, const lk_resolved *r, cl_mem *alpha,
+                                    cl_mem *thresh) {
+  *alpha = *thresh = NULL;
+  if (!r->per_channel)
+    return LEAKYCL_OK;
+  const size_t bytes = r->alpha_count * sizeof(float);
+  leakycl_status st = lk_pool_get(ctx, LK_POOL_ALPHA, bytes, alpha);
+  if (st == LEAKYCL_OK)
+    st = lk_pool_get(ctx, LK_POOL_THRESH, bytes, thresh);
+  if (st != LEAKYCL_OK)
+    return st;
+  /* Blocking: the host arrays are freed when the call returns. */
+  cl_int rc = clEnqueueWriteBuffer(ctx->queue, *alpha, CL_TRUE, 0, bytes, r->alpha_c, 0,
+                                   NULL, NULL);
+  if (rc == CL_SUCCESS)
+    rc = clEnqueueWriteBuffer(ctx->queue, *thresh, CL_TRUE, 0, bytes, r->thresh_c, 0, NULL,
+                              NULL);
+  return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "clEnqueueWriteBuffer(alpha)");
+}
+
+/* Shared body of forward and backward: `inputs` are x, or src and dy. */
+static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved *r,
+                                         int which, const cl_mem *inputs, int ninputs,
+                                         cl_mem out) {
+  if (r->n == 0)
+    return LEAKYCL_OK;
+  const unsigned vw = call_vector_width(ctx, r);
+  const bool wide = needs_wide_index(r->n);
+  lk_program *prog;
+  leakycl_status st = lk_program_get(ctx, r->activation, vw, r->per_channel, wide, &prog);
+  if (st != LEAKYCL_OK)
+    return st;
+  cl_mem alpha_c, thresh_c;
+  st = upload_params(ctx, r, &alpha_c, &thresh_c);
+  if (st != LEAKYCL_OK)
+    return st;
+  const leakycl_variant *v = &ctx->variant;
+  const size_t nvec = r->n / vw;
+  arg_list a = {prog->kernels[which], 0, CL_SUCCESS};
+  arg_idx(&a, wide, r->n);
+  for (int i = 0; i < ninputs; i++)
+    arg_mem(&a, inputs[i]);
+  arg_mem(&a, out);
+  arg_float(&a, r->alpha);
+  arg_float(&a, r->thresh);
+  arg_mem(&a, alpha_c);
+  arg_mem(&a, thresh_c);
+  arg_idx(&a, wide, r->inner);
+  arg_uint(&a, (cl_uint)r->channels);
+  arg_idx(&a, wide, v->vectors_per_item);
+  if (a.rc != CL_SUCCESS)
+    return lk_fail_cl(ctx, a.rc, "clSetKernelArg");
+  const size_t wg = kernel_wg(ctx, a.kernel);
+  size_t items;
+  if (v->strategy == LEAKYCL_STRATEGY_CPU) {
+    items = (nvec + v->vectors_per_item - 1) / v->vectors_per_item;
+  } else {
+    /* Enough work-groups to fill the device several times over; the grid
+     * stride covers the rest. */
+    const size_t cap = (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1) * wg * 16;
+    items = nvec < cap ? nvec : cap;
+  }
+  const size_t global = round_up(items > 0 ? items : 1, wg);
+  cl_int rc = clEnqueueNDRangeKernel(ctx->queue, a.kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
+  return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel");
+}
+
+leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y) {
+  return launch_elementwise(ctx, r, LK_KERNEL_FORWARD, &x, 1, y);
+}
+
+leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src,
+                                  cl_mem dy, cl_mem dx) {
+  const cl_mem inputs[2] = {src, dy};
+  return launch_elementwise(ctx, r, LK_KERNEL_BACKWARD, inputs, 2, dx);
+}
+
+/* Host side of the result: per-channel means in double from exact counts. */
+static void write_grads(const lk_resolved *r, const float *finals, size_t count_per_channel,
+                        const leakycl_grads *g) {
+  for (size_t c = 0; c < r->alpha_count; c++) {
+    const float *f = finals ? finals + 4 * c : NULL;
+    g->dalpha[c] = f ? f[0] : 0.0f;
+    const double nc = (double)count_per_channel;
+    if (g->neg_fraction)
+      g->neg_fraction[c] = f ? (float)(((double)f[1] + (double)f[2]) / nc) : NAN;
+    if (g->mean_abs_grad)
+      g->mean_abs_grad[c] = f ? (float)((double)f[3] / nc) : NAN;
+  }
+}
+
+leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x,
+                                cl_mem dy, cl_mem dx, const leakycl_grads *grads) {
+  const size_t count_per_channel = r->n / r->channels;
+  if (r->n == 0) {
+    write_grads(r, NULL, 0, grads);
+    return LEAKYCL_OK;
+  }
+  const unsigned vw = call_vector_width(ctx, r);
+  const bool wide = needs_wide_index(r->n);
+  lk_program *prog;
+  leakycl_status st = lk_program_get(ctx, r->activation, vw, r->per_channel, wide, &prog);
+  if (st != LEAKYCL_OK)
+    return st;
+  cl_mem alpha_c, thresh_c, partials, finals;
+  st = upload_params(ctx, r, &alpha_c, &thresh_c);
+  const leakycl_variant *v = &ctx->variant;
+  const size_t block = v->reduce_block;
+  const size_t blocks_per_channel = (count_per_channel + block - 1) / block;
+  const size_t nblocks = r->channels * blocks_per_channel;
+  if (st == LEAKYCL_OK)
+    st = lk_pool_get(ctx, LK_POOL_PARTIALS, 3 * nblocks * sizeof(float), &partials);
+  if (st == LEAKYCL_OK)
+    st = lk_pool_get(ctx, LK_POOL_FINALS, 4 * r->channels * sizeof(float), &finals);
+  if (st != LEAKYCL_OK)
+    return st;
+
+  arg_list a = {prog->kernels[LK_KERNEL_PARTIALS], 0, CL_SUCCESS};
+  const size_t wg = kernel_wg(ctx, a.kernel);
+  const cl_int write_dx = dx != NULL;
+  arg_idx(&a, wide, count_per_channel);
+  arg_idx(&a, wide, r->inner);
+  arg_uint(&a, (cl_uint)r->channels);
+  arg_idx(&a, wide, block);
+  arg_idx(&a, wide, blocks_per_channel);
+  arg_mem(&a, x);
+  arg_mem(&a, dy);
+  arg_mem(&a, dx ? dx : dy); /* never written when write_dx is 0 */
+  arg(&a, sizeof write_dx, &write_dx);
+  arg_float(&a, r->alpha);
+  arg_float(&a, r->thresh);
+  arg_mem(&a, alpha_c);
+  arg_mem(&a, thresh_c);
+  arg_mem(&a, partials);
+  arg(&a, (v->strategy == LEAKYCL_STRATEGY_GPU ? 5 * wg : 1) * sizeof(float), NULL);
+  if (a.rc != CL_SUCCESS)
+    return lk_fail_cl(ctx, a.rc, "clSetKernelArg(lk_reduce_partials)");
+  /* CPU: a work-item per block; GPU: a work-group per block. */
+  const size_t global =
+      v->strategy == LEAKYCL_STRATEGY_CPU ? round_up(nblocks, wg) : nblocks * wg;
+  cl_int rc = clEnqueueNDRangeKernel(ctx->queue, a.kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_partials)");
+
+  arg_list f = {prog->kernels[LK_KERNEL_FINISH], 0, CL_SUCCESS};
+  const size_t fwg = kernel_wg(ctx, f.kernel);
+  arg_uint(&f, (cl_uint)r->channels);
+  arg_idx(&f, wide, blocks_per_channel);
+  arg_mem(&f, partials);
+  arg_mem(&f, finals);
+  if (f.rc != CL_SUCCESS)
+    return lk_fail_cl(ctx, f.rc, "clSetKernelArg(lk_reduce_finish)");
+  const size_t fglobal = round_up(r->channels, fwg);
+  rc = clEnqueueNDRangeKernel(ctx->queue, f.kernel, 1, NULL, &fglobal, &fwg, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_finish)");
+
+  float *host = malloc(4 * r->channels * sizeof(float));
+  if (!host)
+    return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for %zu channel results", r->channels);
+  rc = clEnqueueReadBuffer(ctx->queue, finals, CL_TRUE, 0, 4 * r->channels * sizeof(float), host,
+                           0, NULL, NULL);
+  if (rc == CL_SUCCESS)
+    write_grads(r, host, count_per_channel, grads);
+  free(host);
+  return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "clEnqueueReadBuffer(dalpha)");
+}

@@ -1,0 +1,264 @@
+/* devices.c - opening the configured devices, matching a job's device SPEC
+ * among them, and the /v1/devices JSON. */
+#include "devices.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+/* Parses a whole decimal number (no sign, at most 9 digits); -1 otherwise. */
+static long lkd_parse_index(const char *s, const char *end) {
+  if (s == end || end - s > 9) return -1;
+  long v = 0;
+  for (const char *p = s; p < end; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    v = v * 10 + (*p - '0');
+  }
+  return v;
+}
+
+/* Case-insensitive substring search (ASCII). */
+static int lkd_contains_nocase(const char *hay, const char *needle) {
+  size_t n = strlen(needle);
+  if (n == 0) return 0;
+  for (; *hay; hay++) {
+    size_t i = 0;
+    while (i < n && hay[i] &&
+           tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+      i++;
+    if (i == n) return 1;
+  }
+  return 0;
+}
+
+static long lkd_nth_of_type(const leakycl_device_info *infos, size_t n,
+                            leakycl_device_type type, long nth) {
+  for (size_t i = 0; i < n; i++)
+    if (infos[i].type == type && nth-- == 0) return (long)i;
+  return -1;
+}
+
+long lkd_device_match(const leakycl_device_info *infos, size_t n, const char *spec) {
+  if (n == 0) return -1;
+  if (!spec || !*spec || strcmp(spec, "default") == 0) return 0;
+  if (strcmp(spec, "auto") == 0) {
+    long i = lkd_nth_of_type(infos, n, LEAKYCL_DEVICE_GPU, 0);
+    if (i < 0) i = lkd_nth_of_type(infos, n, LEAKYCL_DEVICE_ACCELERATOR, 0);
+    return i < 0 ? 0 : i;
+  }
+  static const struct {
+    const char *name;
+    leakycl_device_type type;
+  } types[] = {{"cpu", LEAKYCL_DEVICE_CPU},
+               {"gpu", LEAKYCL_DEVICE_GPU},
+               {"accelerator", LEAKYCL_DEVICE_ACCELERATOR}};
+  const char *colon = strchr(spec, ':');
+  for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+    size_t len = strlen(types[t].name);
+    if (strncmp(spec, types[t].name, len) != 0) continue;
+    if (spec[len] == '\0') return lkd_nth_of_type(infos, n, types[t].type, 0);
+    if (spec[len] == ':') {
+      long nth = lkd_parse_index(spec + len + 1, spec + strlen(spec));
+      return nth < 0 ? -1 : lkd_nth_of_type(infos, n, types[t].type, nth);
+    }
+  }
+  const char *end = spec + strlen(spec);
+  if (colon) {
+    long p = lkd_parse_index(spec, colon), d = lkd_parse_index(colon + 1, end);
+    if (p >= 0 && d >= 0) {
+      for (size_t i = 0; i < n; i++)
+        if (infos[i].platform_index == (unsigned)p && infos[i].device_index == (unsigned)d)
+          return (long)i;
+      return -1;
+    }
+  }
+  long idx = lkd_parse_index(spec, end);
+  if (idx >= 0) return idx < (long)n ? idx : -1;
+  for (size_t i = 0; i < n; i++)
+    if (lkd_contains_nocase(infos[i].name, spec) ||
+        lkd_contains_nocase(infos[i].platform_name, spec))
+      return (long)i;
+  return -1;
+}
+
+/* Opens one SPEC and appends it unless that device is open already. */
+static int lkd_open_one(lkd_server *s, const char *spec, char *err, size_t errlen) {
+  leakycl_context *ctx = NULL;
+  char detail[512] = "";
+  leakycl_status st = leakycl_context_create(spec, &ctx, detail, sizeof detail);
+  if (st != LEAKYCL_OK) {
+    snprintf(err, errlen, "cannot open device \"%s\": %s: %s", spec ? spec : "auto",
+             leakycl_status_name(st), detail[0] ? detail : leakycl_status_message(st));
+    return -1;
+  }
+  leakycl_device_info info;
+  st = leakycl_context_device(ctx, &info);
+  if (st != LEAKYCL_OK) {
+    snprintf(err, errlen, "cannot query device \"%s\": %s", spec ? spec : "auto",
+             leakycl_last_error(ctx));
+    leakycl_context_release(ctx);
+    return -1;
+  }
+  for (size_t i = 0; i < s->device_count; i++) {
+    if (s->devices[i].info.platform_index == info.platform_index &&
+        s->devices[i].info.device_index == info.device_index) {
+      leakycl_context_release(ctx); /* named twice: keep the first */
+      return 0;
+    }
+  }
+  if (s->device_count == LKD_MAX_DEVICES) {
+    leakycl_context_release(ctx);
+    snprintf(err, errlen, "more than %d devices", LKD_MAX_DEVICES);
+    return -1;
+  }
+  if (pthread_mutex_init(&s->devices[s->device_count].lock, NULL) != 0) {
+    leakycl_context_release(ctx);
+    snprintf(err, errlen, "cannot create a mutex");
+    return -1;
+  }
+  s->devices[s->device_count].ctx = ctx;
+  s->devices[s->device_count].info = info;
+  s->device_count++;
+  return 0;
+}
+
+int lkd_devices_open(lkd_server *s, char *err, size_t errlen) {
+  size_t count = 0;
+  char detail[512] = "";
+  leakycl_status st = leakycl_list_devices(NULL, 0, &count, detail, sizeof detail);
+  if (st != LEAKYCL_OK) {
+    snprintf(err, errlen, "cannot list OpenCL devices: %s", detail);
+    return -1;
+  }
+  if (count > 0) {
+    s->seen = calloc(count, sizeof *s->seen);
+    if (!s->seen) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+    size_t again = 0;
+    st = leakycl_list_devices(s->seen, count, &again, detail, sizeof detail);
+    if (st != LEAKYCL_OK) {
+      snprintf(err, errlen, "cannot list OpenCL devices: %s", detail);
+      goto fail;
+    }
+    s->seen_count = again < count ? again : count;
+  }
+  if (s->config.device_spec_count == 0) {
+    if (lkd_open_one(s, NULL, err, errlen) != 0) goto fail;
+  }
+  for (size_t i = 0; i < s->config.device_spec_count; i++) {
+    const char *spec = s->config.device_specs[i];
+    if (strcmp(spec, "all") == 0) {
+      if (s->seen_count == 0) {
+        snprintf(err, errlen, "--device all: no OpenCL device found");
+        goto fail;
+      }
+      for (size_t k = 0; k < s->seen_count; k++) {
+        char pd[32];
+        snprintf(pd, sizeof pd, "%u:%u", s->seen[k].platform_index, s->seen[k].device_index);
+        if (lkd_open_one(s, pd, err, errlen) != 0) goto fail;
+      }
+    } else if (lkd_open_one(s, spec, err, errlen) != 0) {
+      goto fail;
+    }
+  }
+  return 0;
+fail:
+  lkd_devices_close(s);
+  return -1;
+}
+
+void lkd_devices_close(lkd_server *s) {
+  for (size_t i = 0; i < s->device_count; i++) {
+    leakycl_context_release(s->devices[i].ctx);
+    pthread_mutex_destroy(&s->devices[i].lock);
+  }
+  s->device_count = 0;
+  free(s->seen);
+  s->seen = NULL;
+  s->seen_count = 0;
+}
+
+/* Appends "key":"escaped value". */
+static void lkd_append_field(lk_buf *b, const char *key, const char *value) {
+  lk_buf_append(b, "\"", 1);
+  lk_buf_append_str(b, key);
+  lk_buf_append(b, "\":", 2);
+  lkd_json_append_string(b, value);
+}
+
+/* One device object; open_index < 0 when the device is not in use. */
+static void lkd_append_device(const lkd_server *s, lk_buf *b, const leakycl_device_info *d,
+                              long open_index) {
+  char num[160];
+  if (open_index >= 0)
+    snprintf(num, sizeof num, "{\"index\":%ld,\"in_use\":true,", open_index);
+  else
+    snprintf(num, sizeof num, "{\"index\":null,\"in_use\":false,");
+  lk_buf_append_str(b, num);
+  snprintf(num, sizeof num, "%u:%u", d->platform_index, d->device_index);
+  lkd_append_field(b, "spec", num);
+  snprintf(num, sizeof num, ",\"platform_index\":%u,\"device_index\":%u,", d->platform_index,
+           d->device_index);
+  lk_buf_append_str(b, num);
+  lkd_append_field(b, "type", leakycl_device_type_name(d->type));
+  lk_buf_append(b, ",", 1);
+  lkd_append_field(b, "name", d->name);
+  lk_buf_append(b, ",", 1);
+  lkd_append_field(b, "vendor", d->vendor);
+  lk_buf_append(b, ",", 1);
+  lkd_append_field(b, "platform", d->platform_name);
+  lk_buf_append(b, ",", 1);
+  lkd_append_field(b, "version", d->version);
+  lk_buf_append(b, ",", 1);
+  lkd_append_field(b, "driver_version", d->driver_version);
+  snprintf(num, sizeof num,
+           ",\"compute_units\":%u,\"global_mem_bytes\":%" PRIu64 ",\"local_mem_bytes\":%" PRIu64
+           ",\"max_alloc_bytes\":%" PRIu64 ",\"max_work_group_size\":%zu,\"unified_memory\":%s",
+           d->compute_units, d->global_mem_bytes, d->local_mem_bytes, d->max_alloc_bytes,
+           d->max_work_group_size, d->unified_memory ? "true" : "false");
+  lk_buf_append_str(b, num);
+  if (open_index >= 0) {
+    leakycl_variant v;
+    char desc[128];
+    if (leakycl_get_variant(s->devices[open_index].ctx, &v) == LEAKYCL_OK &&
+        leakycl_variant_describe(&v, desc, sizeof desc) == LEAKYCL_OK) {
+      lk_buf_append(b, ",", 1);
+      lkd_append_field(b, "variant", desc);
+    }
+    lk_buf_append_str(b, open_index == 0 ? ",\"default\":true" : ",\"default\":false");
+  }
+  lk_buf_append(b, "}", 1);
+}
+
+void lkd_devices_append_json(const lkd_server *s, lk_buf *b) {
+  lk_buf_append_str(b, "{\"default\":0,\"devices\":[");
+  int first = 1;
+  int shown[LKD_MAX_DEVICES] = {0};
+  for (size_t k = 0; k < s->seen_count; k++) {
+    long open_index = -1;
+    for (size_t i = 0; i < s->device_count; i++)
+      if (s->devices[i].info.platform_index == s->seen[k].platform_index &&
+          s->devices[i].info.device_index == s->seen[k].device_index) {
+        open_index = (long)i;
+        shown[i] = 1;
+      }
+    if (!first) lk_buf_append(b, ",", 1);
+    first = 0;
+    lkd_append_device(s, b, &s->seen[k], open_index);
+  }
+  /* A device opened through a path the listing missed still shows. */
+  for (size_t i = 0; i < s->device_count; i++) {
+    if (shown[i]) continue;
+    if (!first) lk_buf_append(b, ",", 1);
+    first = 0;
+    lkd_append_device(s, b, &s->devices[i].info, (long)i);
+  }
+  lk_buf_append_str(b, "]}");
+}

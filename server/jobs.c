@@ -1,0 +1,807 @@
+/* jobs.c - decoding, validating, running and encoding activation jobs. The
+ * request's tensors are lifted out of the body by lk_splice_tensors (exact
+ * and fast), cJSON parses the small envelope left, and each job borrows its
+ * tensors from the splice table. */
+#include "jobs.h"
+
+#include <cjson/cJSON.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices.h"
+#include "errors.h"
+#include "metrics.h"
+
+typedef enum lkd_op { LKD_OP_FORWARD, LKD_OP_BACKWARD } lkd_op;
+typedef enum lkd_encoding { LKD_ENC_FLAT, LKD_ENC_NESTED, LKD_ENC_B64 } lkd_encoding;
+
+/* One job from decode to encode. Inputs are borrowed (splice table) or
+ * owned (*_owned, decoded from base64); outputs are owned. */
+typedef struct lkd_job {
+  lkd_op op;
+  size_t device;
+  leakycl_params params;
+  float alpha_scalar;
+  leakycl_view view;
+  leakycl_source source;
+  const float *x; /* the sign source: x, or y when source is FROM_Y */
+  const float *dy;
+  size_t count;
+  float *x_owned, *dy_owned;
+  lkd_encoding encoding;
+  size_t out_rank;
+  size_t out_shape[LK_CODEC_MAX_RANK];
+  int want_grads;
+  size_t grad_count;
+  const cJSON *id; /* echoed back in a batch result */
+  /* results */
+  int done;
+  float *out; /* y or dx */
+  float *dalpha, *neg_fraction, *mean_abs_grad;
+  lkd_error err;
+} lkd_job;
+
+/* ---- helpers ---- */
+
+/* Copies user text for an error message: printable ASCII only, at most 40
+ * characters, so that messages stay short and valid JSON. */
+static const char *lkd_user_text(const char *s, char *out, size_t outlen) {
+  size_t n = 0;
+  for (; *s && n + 4 < outlen && n < 40; s++)
+    out[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+  if (*s && n + 4 <= outlen) {
+    memcpy(out + n, "...", 3);
+    n += 3;
+  }
+  out[n] = '\0';
+  return out;
+}
+
+/* Marker for a spliced tensor placeholder: the "{}" left by the splice gets
+ * its tensor index + 1 in valuedouble (unused by cJSON for objects). */
+static lk_tensor *lkd_spliced(const cJSON *item, lk_splice_table *table) {
+  if (!item || !cJSON_IsObject(item) || item->child || item->valuedouble < 1) return NULL;
+  size_t k = (size_t)item->valuedouble - 1;
+  return k < table->count ? &table->tensors[k] : NULL;
+}
+
+static int lkd_is_tensor_key(const char *key) {
+  return key && (strcmp(key, "x") == 0 || strcmp(key, "dy") == 0 || strcmp(key, "y") == 0 ||
+                 strcmp(key, "alpha") == 0);
+}
+
+/* Walks the tree in document order (the splice's order) and tags the k-th
+ * empty-object member with a tensor key as tensor k. Returns how many were
+ * tagged. Recursion depth is bounded by the splice's nesting limit. */
+static size_t lkd_tag_placeholders(cJSON *node, size_t next, size_t limit) {
+  for (cJSON *c = node->child; c; c = c->next) {
+    if (cJSON_IsObject(c) && !c->child && lkd_is_tensor_key(c->string)) {
+      if (next < limit) c->valuedouble = (double)(next + 1);
+      next++;
+    } else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+      next = lkd_tag_placeholders(c, next, limit);
+    }
+  }
+  return next;
+}
+
+/* Counts the values cJSON would allocate for the envelope (commas, colons
+ * and openers outside strings), so that a body of many tiny values outside
+ * tensors cannot make cJSON allocate gigabytes. */
+static size_t lkd_envelope_values(const char *p, size_t len) {
+  size_t n = 1;
+  int in_string = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = p[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+      n++;
+    } else if (c == ',' || c == '[' || c == '{') {
+      n++;
+    }
+  }
+  return n;
+}
+
+/* Reads a JSON number that must be an integer in [lo, hi] from valuedouble
+ * (never cJSON's saturated valueint). */
+static int lkd_integral(const cJSON *item, double lo, double hi, double *out) {
+  if (!cJSON_IsNumber(item)) return -1;
+  double v = item->valuedouble;
+  if (!isfinite(v) || v != floor(v) || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+/* Reads a finite number that fits a float. */
+static int lkd_float_value(const cJSON *item, float *out) {
+  if (!cJSON_IsNumber(item)) return -1;
+  double v = item->valuedouble;
+  if (!isfinite(v) || fabs(v) > (double)FLT_MAX) return -1;
+  *out = (float)v;
+  return 0;
+}
+
+/* Decodes a base64 float32 field into an owned array. */
+static int lkd_decode_b64(const lkd_server *s, const char *field, const cJSON *item,
+                          float **values, size_t *count, lkd_error *e) {
+  if (!cJSON_IsString(item))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be a base64 string", field);
+  size_t len = strlen(item->valuestring);
+  /* 4 base64 characters carry 3 bytes; check the limit before decoding. */
+  size_t approx = len / 4 * 3 / 4;
+  if (approx > s->config.max_elements + 1)
+    return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
+                    "%s has about %zu elements, over the limit of %zu (--max-elements)", field,
+                    approx, s->config.max_elements);
+  unsigned char *bytes = NULL;
+  size_t nbytes = 0;
+  char err[160];
+  if (lk_base64_decode(item->valuestring, len, &bytes, &nbytes, err, sizeof err) != 0)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s: %s", field, err);
+  if (nbytes % 4 != 0) {
+    free(bytes);
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "%s has %zu bytes, not a multiple of 4 (float32 values)", field, nbytes);
+  }
+  *count = nbytes / 4;
+  if (*count > s->config.max_elements) {
+    free(bytes);
+    return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
+                    "%s has %zu elements, over the limit of %zu (--max-elements)", field, *count,
+                    s->config.max_elements);
+  }
+  if (*count == 0) {
+    free(bytes);
+    *values = NULL;
+    return 0;
+  }
+  float *v = malloc(*count * sizeof(float));
+  if (!v) {
+    free(bytes);
+    return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory decoding %s", field);
+  }
+  for (size_t i = 0; i < *count; i++) { /* little-endian on the wire */
+    uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
+                 (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
+    memcpy(&v[i], &u, sizeof u);
+  }
+  free(bytes);
+  *values = v;
+  return 0;
+}
+
+/* Appends values as little-endian float32 base64. */
+static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  lk_base64_encode(b, (const unsigned char *)values, count * sizeof(float));
+#else
+  unsigned char *bytes = malloc(count * 4 + 1);
+  if (!bytes) {
+    b->oom = 1;
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    uint32_t u;
+    memcpy(&u, &values[i], sizeof u);
+    for (int k = 0; k < 4; k++) bytes[4 * i + k] = (unsigned char)(u >> (8 * k));
+  }
+  lk_base64_encode(b, bytes, count * 4);
+  free(bytes);
+#endif
+}
+
+/* One tensor field: "name" (a spliced JSON array) or "name_b64". Sets
+ * *found = 0 when neither is present. */
+static int lkd_tensor_field(const lkd_server *s, const cJSON *obj, lk_splice_table *table,
+                            const char *name, int *found, const float **values,
+                            float **owned, size_t *count, lkd_encoding *encoding,
+                            size_t *rank, size_t *shape, lkd_error *e) {
+  char b64name[16];
+  snprintf(b64name, sizeof b64name, "%s_b64", name);
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
+  const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(obj, b64name);
+  *found = arr || b64;
+  if (!*found) return 0;
+  if (arr && b64) return lkd_fail(e, LKD_INVALID_ARGUMENT, "give %s or %s, not both", name, b64name);
+  if (b64) {
+    if (lkd_decode_b64(s, b64name, b64, owned, count, e) != 0) return -1;
+    *values = *owned;
+    *encoding = LKD_ENC_B64;
+    *rank = 1;
+    shape[0] = *count;
+    return 0;
+  }
+  lk_tensor *t = lkd_spliced(arr, table);
+  if (!t)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be an array of numbers", name);
+  if (t->count > s->config.max_elements)
+    return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
+                    "%s has %zu elements, over the limit of %zu (--max-elements)", name,
+                    t->count, s->config.max_elements);
+  *values = t->values;
+  *count = t->count;
+  *rank = t->rank;
+  memcpy(shape, t->shape, sizeof(size_t) * (t->rank < LK_CODEC_MAX_RANK ? t->rank : LK_CODEC_MAX_RANK));
+  *encoding = t->rank > 1 ? LKD_ENC_NESTED : LKD_ENC_FLAT;
+  return 0;
+}
+
+static const char *const lkd_job_fields[] = {
+    "op",     "activation", "alpha", "beta", "shape", "channel_axis", "x",  "x_b64",
+    "dy",     "dy_b64",     "y",     "y_b64", "dtype", "from",        "device", "id"};
+
+/* Fills job from one job object. op_fixed is the endpoint's op, or -1 when
+ * the job must say "op" (batch). Returns 0, or -1 with job->err set. */
+static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table *table,
+                          int op_fixed, lkd_job *job) {
+  lkd_error *e = &job->err;
+  char t1[64];
+  if (!cJSON_IsObject(obj)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "a job must be a JSON object");
+  for (const cJSON *c = obj->child; c; c = c->next) {
+    int known = 0;
+    for (size_t i = 0; i < sizeof lkd_job_fields / sizeof lkd_job_fields[0]; i++)
+      if (c->string && strcmp(c->string, lkd_job_fields[i]) == 0) known = 1;
+    if (!known)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown field \"%s\"",
+                      lkd_user_text(c->string ? c->string : "", t1, sizeof t1));
+  }
+  job->id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+
+  /* op */
+  const cJSON *op = cJSON_GetObjectItemCaseSensitive(obj, "op");
+  if (op && !(cJSON_IsString(op) && (strcmp(op->valuestring, "forward") == 0 ||
+                                     strcmp(op->valuestring, "backward") == 0)))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "op must be \"forward\" or \"backward\"");
+  if (op_fixed >= 0) {
+    job->op = (lkd_op)op_fixed;
+    if (op && (strcmp(op->valuestring, "forward") == 0) != (op_fixed == LKD_OP_FORWARD))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "op \"%s\" does not match the endpoint",
+                      op->valuestring);
+  } else {
+    if (!op) return lkd_fail(e, LKD_INVALID_ARGUMENT, "op is required (\"forward\" or \"backward\")");
+    job->op = strcmp(op->valuestring, "forward") == 0 ? LKD_OP_FORWARD : LKD_OP_BACKWARD;
+  }
+
+  /* activation */
+  const cJSON *act = cJSON_GetObjectItemCaseSensitive(obj, "activation");
+  if (!act) return lkd_fail(e, LKD_INVALID_ARGUMENT, "activation is required (relu, leaky_relu, prelu or phased_relu)");
+  leakycl_activation activation;
+  if (!cJSON_IsString(act) || leakycl_activation_from_name(act->valuestring, &activation) != LEAKYCL_OK)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "unknown activation \"%s\" (expected relu, leaky_relu, prelu or phased_relu)",
+                    cJSON_IsString(act) ? lkd_user_text(act->valuestring, t1, sizeof t1) : "(not a string)");
+  if (leakycl_params_init(&job->params, activation) != LEAKYCL_OK)
+    return lkd_fail(e, LKD_INTERNAL, "cannot initialise parameters");
+
+  /* device */
+  const cJSON *dev = cJSON_GetObjectItemCaseSensitive(obj, "device");
+  job->device = 0;
+  if (dev) {
+    if (!cJSON_IsString(dev)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "device must be a string (a device SPEC)");
+    leakycl_device_info infos[LKD_MAX_DEVICES];
+    for (size_t i = 0; i < s->device_count; i++) infos[i] = s->devices[i].info;
+    long d = lkd_device_match(infos, s->device_count, dev->valuestring);
+    if (d < 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "device \"%s\" matches none of the %zu open devices (see /v1/devices)",
+                      lkd_user_text(dev->valuestring, t1, sizeof t1), s->device_count);
+    job->device = (size_t)d;
+  }
+
+  /* dtype */
+  const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
+  if (dtype) {
+    if (!cJSON_IsString(dtype)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "dtype must be a string");
+    if (strcmp(dtype->valuestring, "float16") == 0 || strcmp(dtype->valuestring, "bfloat16") == 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "unsupported dtype \"%s\" (float32 only for now)",
+                      dtype->valuestring);
+    if (strcmp(dtype->valuestring, "float32") != 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown dtype \"%s\" (expected float32)",
+                      lkd_user_text(dtype->valuestring, t1, sizeof t1));
+  }
+
+  /* from */
+  job->source = LEAKYCL_FROM_X;
+  const cJSON *from = cJSON_GetObjectItemCaseSensitive(obj, "from");
+  if (from) {
+    if (job->op != LKD_OP_BACKWARD) return lkd_fail(e, LKD_INVALID_ARGUMENT, "from applies to backward only");
+    if (!cJSON_IsString(from) || (strcmp(from->valuestring, "x") != 0 && strcmp(from->valuestring, "y") != 0))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "from must be \"x\" or \"y\"");
+    if (from->valuestring[0] == 'y') job->source = LEAKYCL_FROM_Y;
+  }
+
+  /* the sign source: x, or y (or x holding y) when from is "y" */
+  int found = 0;
+  size_t rank = 0, shape[LK_CODEC_MAX_RANK];
+  const char *src_name = "x";
+  if (job->source == LEAKYCL_FROM_Y &&
+      (cJSON_GetObjectItemCaseSensitive(obj, "y") || cJSON_GetObjectItemCaseSensitive(obj, "y_b64"))) {
+    if (cJSON_GetObjectItemCaseSensitive(obj, "x") || cJSON_GetObjectItemCaseSensitive(obj, "x_b64"))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "with from \"y\" give y (or x holding y), not both");
+    src_name = "y";
+  } else if (cJSON_GetObjectItemCaseSensitive(obj, "y") || cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
+  }
+  if (lkd_tensor_field(s, obj, table, src_name, &found, &job->x, &job->x_owned, &job->count,
+                       &job->encoding, &rank, shape, e) != 0)
+    return -1;
+  if (!found) return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s (or %s_b64) is required", src_name, src_name);
+  job->out_rank = rank;
+  memcpy(job->out_shape, shape, sizeof shape);
+
+  /* dy */
+  size_t dy_count = 0, dy_rank = 0, dy_shape[LK_CODEC_MAX_RANK];
+  lkd_encoding dy_encoding;
+  if (lkd_tensor_field(s, obj, table, "dy", &found, &job->dy, &job->dy_owned, &dy_count,
+                       &dy_encoding, &dy_rank, dy_shape, e) != 0)
+    return -1;
+  if (job->op == LKD_OP_FORWARD && found)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is an input of backward, not forward");
+  if (job->op == LKD_OP_BACKWARD) {
+    if (!found) return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy (or dy_b64) is required for backward");
+    if (dy_count != job->count)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy has %zu elements but %s has %zu", dy_count,
+                      src_name, job->count);
+  }
+
+  /* shape */
+  const cJSON *shp = cJSON_GetObjectItemCaseSensitive(obj, "shape");
+  if (shp) {
+    if (!cJSON_IsArray(shp)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape must be an array of sizes");
+    int n = cJSON_GetArraySize(shp);
+    if (n > LEAKYCL_MAX_RANK)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape has rank %d, over the maximum of %d", n, LEAKYCL_MAX_RANK);
+    rank = 0;
+    size_t product = 1;
+    int overflow = 0, has_zero = 0;
+    for (const cJSON *d = shp->child; d; d = d->next) {
+      double v;
+      /* 2^53: every integer up to it is exact in a double. */
+      if (lkd_integral(d, 0, 9007199254740992.0, &v) != 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape[%zu] is not a size (an integer >= 0)", rank);
+      shape[rank] = (size_t)v;
+      if (shape[rank] == 0)
+        has_zero = 1;
+      else if (product > SIZE_MAX / shape[rank])
+        overflow = 1;
+      else
+        product *= shape[rank];
+      rank++;
+    }
+    if (has_zero) product = 0; /* [0, 2^40, 2^40] holds no element: no overflow */
+    if (overflow && !has_zero) return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape overflows: its product is over %zu", (size_t)SIZE_MAX);
+    if (product != job->count)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape needs %zu elements but %s has %zu", product,
+                      src_name, job->count);
+  }
+
+  /* channel_axis */
+  long axis = rank >= 2 ? 1 : 0;
+  const cJSON *ax = cJSON_GetObjectItemCaseSensitive(obj, "channel_axis");
+  if (ax) {
+    double v;
+    if (lkd_integral(ax, -1e6, 1e6, &v) != 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "channel_axis must be an integer");
+    axis = (long)v;
+  }
+  char verr[200] = "";
+  if (leakycl_view_from_shape(shape, rank, axis, &job->view, verr, sizeof verr) != LEAKYCL_OK)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", verr[0] ? verr : "bad shape or channel_axis");
+
+  /* alpha */
+  const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(obj, "alpha");
+  if (alpha) {
+    if (activation == LEAKYCL_RELU) return lkd_fail(e, LKD_INVALID_ARGUMENT, "relu takes no alpha");
+    lk_tensor *t = lkd_spliced(alpha, table);
+    if (t) {
+      if (t->rank > 1) return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must be a number or a flat array");
+      if (t->count == 0) return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must not be empty");
+      for (size_t i = 0; i < t->count; i++)
+        if (!isfinite(t->values[i]))
+          return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha[%zu] is not finite", i);
+      if (t->count != 1 && t->count != job->view.channels)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                        "alpha has %zu values but the channel axis has %zu channels", t->count,
+                        job->view.channels);
+      job->params.alpha = t->values;
+      job->params.alpha_count = t->count;
+    } else {
+      if (lkd_float_value(alpha, &job->alpha_scalar) != 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must be a finite number or an array of numbers");
+      job->params.alpha = &job->alpha_scalar;
+      job->params.alpha_count = 1;
+    }
+  }
+
+  /* beta */
+  const cJSON *beta = cJSON_GetObjectItemCaseSensitive(obj, "beta");
+  if (beta) {
+    if (activation != LEAKYCL_PHASED_RELU)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "beta applies to phased_relu only");
+    if (lkd_float_value(beta, &job->params.beta) != 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "beta must be a finite number");
+  }
+
+  job->want_grads = job->op == LKD_OP_BACKWARD && job->source == LEAKYCL_FROM_X &&
+                    leakycl_activation_has_gradient(activation);
+  job->grad_count = job->params.alpha_count ? job->params.alpha_count : 1;
+  return 0;
+}
+
+/* Maps a failed library call to the job's error. Called with the device
+ * lock held (the message lives in the context). */
+static void lkd_library_error(lkd_job *job, leakycl_status st, const leakycl_context *ctx) {
+  const char *detail = leakycl_last_error(ctx);
+  if (!detail || !*detail) detail = leakycl_status_message(st);
+  switch (st) {
+    case LEAKYCL_INVALID_ARGUMENT:
+    case LEAKYCL_UNSUPPORTED:
+      lkd_fail(&job->err, LKD_INVALID_ARGUMENT, "%s", detail);
+      break;
+    case LEAKYCL_OUT_OF_MEMORY:
+      lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "%s", detail);
+      break;
+    default:
+      lkd_fail(&job->err, LKD_DEVICE_ERROR, "%s: %s", leakycl_status_name(st), detail);
+  }
+}
+
+static void lkd_job_free_outputs(lkd_job *job) {
+  free(job->out);
+  free(job->dalpha);
+  free(job->neg_fraction);
+  free(job->mean_abs_grad);
+  job->out = job->dalpha = job->neg_fraction = job->mean_abs_grad = NULL;
+}
+
+/* Runs one job alone on its device. Returns 0, or -1 with job->err set. */
+static int lkd_job_run(lkd_server *s, lkd_job *job) {
+  job->done = 1;
+  size_t n = job->count ? job->count : 1;
+  job->out = malloc(n * sizeof(float));
+  if (job->want_grads) {
+    job->dalpha = malloc(job->grad_count * sizeof(float));
+    job->neg_fraction = malloc(job->grad_count * sizeof(float));
+    job->mean_abs_grad = malloc(job->grad_count * sizeof(float));
+  }
+  if (!job->out || (job->want_grads && (!job->dalpha || !job->neg_fraction || !job->mean_abs_grad))) {
+    lkd_job_free_outputs(job);
+    return lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "out of memory for %zu elements", job->count);
+  }
+  if (job->count == 0) {
+    /* Nothing to launch; the library's contract for empty channels. */
+    for (size_t c = 0; c < job->grad_count && job->want_grads; c++) {
+      job->dalpha[c] = 0.0f;
+      job->neg_fraction[c] = job->mean_abs_grad[c] = NAN;
+    }
+    return 0;
+  }
+  lkd_device *dev = &s->devices[job->device];
+  leakycl_grads grads = {job->dalpha, job->neg_fraction, job->mean_abs_grad};
+  pthread_mutex_lock(&dev->lock);
+  leakycl_status st =
+      job->op == LKD_OP_FORWARD
+          ? leakycl_forward(dev->ctx, &job->params, job->view, job->x, job->out)
+          : leakycl_backward(dev->ctx, &job->params, job->view, job->source, job->x, job->dy,
+                             job->out, job->want_grads ? &grads : NULL);
+  if (st != LEAKYCL_OK) lkd_library_error(job, st, dev->ctx);
+  pthread_mutex_unlock(&dev->lock);
+  lkd_metrics_launch(s->metrics);
+  if (st != LEAKYCL_OK) {
+    lkd_job_free_outputs(job);
+    return -1;
+  }
+  lkd_metrics_elements(s->metrics, job->count);
+  return 0;
+}
+
+/* Whether a job can share a library call with others: element-wise with
+ * one shared alpha, no per-job reduction. */
+static int lkd_job_packable(const lkd_job *job) {
+  return job->params.alpha_count <= 1 && !job->want_grads && job->count > 0;
+}
+
+/* Whether b can run in the same packed call as a. */
+static int lkd_jobs_compatible(const lkd_job *a, const lkd_job *b) {
+  if (a->op != b->op || a->device != b->device || a->source != b->source ||
+      a->params.activation != b->params.activation ||
+      a->params.alpha_count != b->params.alpha_count)
+    return 0;
+  if (a->params.alpha_count == 1 &&
+      memcmp(a->params.alpha, b->params.alpha, sizeof(float)) != 0)
+    return 0;
+  return memcmp(&a->params.beta, &b->params.beta, sizeof(float)) == 0;
+}
+
+/* Runs the packable jobs idx[0..n) as one call on a flat view over their
+ * concatenated inputs (element-wise ops do not care where an element sits),
+ * then splits the output. Returns 0, or -1 when the packed call failed (the
+ * caller then runs each job alone so that errors stay per job). */
+static int lkd_group_run(lkd_server *s, lkd_job *jobs, const size_t *idx, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += jobs[idx[i]].count;
+  lkd_job *lead = &jobs[idx[0]];
+  int backward = lead->op == LKD_OP_BACKWARD;
+  float *x = malloc(total * sizeof(float));
+  float *dy = backward ? malloc(total * sizeof(float)) : NULL;
+  float *out = malloc(total * sizeof(float));
+  int rc = -1;
+  if (!x || !out || (backward && !dy)) goto done;
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++) {
+    const lkd_job *j = &jobs[idx[i]];
+    memcpy(x + off, j->x, j->count * sizeof(float));
+    if (backward) memcpy(dy + off, j->dy, j->count * sizeof(float));
+    off += j->count;
+  }
+  lkd_device *dev = &s->devices[lead->device];
+  pthread_mutex_lock(&dev->lock);
+  leakycl_status st =
+      backward ? leakycl_backward(dev->ctx, &lead->params, leakycl_view_flat(total),
+                                  lead->source, x, dy, out, NULL)
+               : leakycl_forward(dev->ctx, &lead->params, leakycl_view_flat(total), x, out);
+  pthread_mutex_unlock(&dev->lock);
+  lkd_metrics_launch(s->metrics);
+  if (st != LEAKYCL_OK) goto done;
+  off = 0;
+  for (size_t i = 0; i < n; i++) {
+    lkd_job *j = &jobs[idx[i]];
+    j->out = malloc(j->count * sizeof(float));
+    if (!j->out) {
+      for (size_t k = 0; k < i; k++) {
+        free(jobs[idx[k]].out);
+        jobs[idx[k]].out = NULL;
+      }
+      goto done;
+    }
+    memcpy(j->out, out + off, j->count * sizeof(float));
+    off += j->count;
+  }
+  for (size_t i = 0; i < n; i++) jobs[idx[i]].done = 1;
+  lkd_metrics_elements(s->metrics, total);
+  rc = 0;
+done:
+  free(x);
+  free(dy);
+  free(out);
+  return rc;
+}
+
+/* Runs every decoded job of a batch: compatible packable jobs together (the
+ * jobs are independent, so the order they run in is not observable), the
+ * others alone. */
+static void lkd_batch_run(lkd_server *s, lkd_job *jobs, const int *decoded, size_t n) {
+  size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+  char *taken = calloc(n ? n : 1, 1);
+  for (size_t i = 0; i < n; i++) {
+    if (!decoded[i] || (taken && taken[i])) continue;
+    size_t m = 0;
+    if (idx && taken && lkd_job_packable(&jobs[i])) {
+      for (size_t k = i; k < n; k++) {
+        if (decoded[k] && !taken[k] && lkd_job_packable(&jobs[k]) &&
+            lkd_jobs_compatible(&jobs[i], &jobs[k])) {
+          idx[m++] = k;
+          taken[k] = 1;
+        }
+      }
+    }
+    if (m > 1 && lkd_group_run(s, jobs, idx, m) == 0) continue;
+    if (m <= 1) {
+      lkd_job_run(s, &jobs[i]);
+      continue;
+    }
+    for (size_t k = 0; k < m; k++) lkd_job_run(s, &jobs[idx[k]]);
+  }
+  free(idx);
+  free(taken);
+}
+
+/* Appends one output tensor as "name":[...] or "name_b64":"...". */
+static void lkd_append_tensor(lk_buf *b, const lkd_job *job, const char *name, const float *v) {
+  lk_buf_append(b, "\"", 1);
+  lk_buf_append_str(b, name);
+  if (job->encoding == LKD_ENC_B64) {
+    lk_buf_append_str(b, "_b64\":\"");
+    lkd_append_b64(b, v, job->count);
+    lk_buf_append_str(b, "\",\"dtype\":\"float32\"");
+    return;
+  }
+  lk_buf_append(b, "\":", 2);
+  if (job->encoding == LKD_ENC_NESTED)
+    lk_array_print(b, v, job->count, job->out_shape, job->out_rank);
+  else
+    lk_array_print(b, v, job->count, &job->count, 1);
+}
+
+/* Appends a successful job's result object. */
+static void lkd_append_result(lk_buf *b, const lkd_job *job) {
+  lk_buf_append(b, "{", 1);
+  if (job->id) {
+    char *id = cJSON_PrintUnformatted(job->id);
+    if (id) {
+      lk_buf_append_str(b, "\"id\":");
+      lk_buf_append_str(b, id);
+      lk_buf_append(b, ",", 1);
+      cJSON_free(id);
+    } else {
+      b->oom = 1;
+    }
+  }
+  lkd_append_tensor(b, job, job->op == LKD_OP_FORWARD ? "y" : "dx", job->out);
+  if (job->want_grads) {
+    size_t c = job->grad_count;
+    lk_buf_append_str(b, ",\"dalpha\":");
+    lk_array_print(b, job->dalpha, c, &c, 1);
+    lk_buf_append_str(b, ",\"stats\":{\"neg_fraction\":");
+    lk_array_print(b, job->neg_fraction, c, &c, 1);
+    lk_buf_append_str(b, ",\"mean_abs_grad\":");
+    lk_array_print(b, job->mean_abs_grad, c, &c, 1);
+    lk_buf_append(b, "}", 1);
+  }
+  lk_buf_append(b, "}", 1);
+}
+
+static void lkd_append_job_error(lk_buf *b, const lkd_job *job) {
+  lk_buf_append_str(b, "{");
+  if (job->id) {
+    char *id = cJSON_PrintUnformatted(job->id);
+    if (id) {
+      lk_buf_append_str(b, "\"id\":");
+      lk_buf_append_str(b, id);
+      lk_buf_append(b, ",", 1);
+      cJSON_free(id);
+    }
+  }
+  lk_buf_append_str(b, "\"error\":");
+  lkd_error_append_object(b, &job->err);
+  lk_buf_append(b, "}", 1);
+}
+
+static void lkd_job_release(lkd_job *job) {
+  lkd_job_free_outputs(job);
+  free(job->x_owned);
+  free(job->dy_owned);
+  job->x_owned = job->dy_owned = NULL;
+}
+
+/* Writes an error body and returns its status. */
+static int lkd_reply_error(lk_buf *out, const lkd_error *e) {
+  out->len = 0;
+  lkd_error_append_body(out, e);
+  return lkd_error_status(e->code);
+}
+
+int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len, lk_buf *out) {
+  static const char *const keys[] = {"x", "dy", "y", "alpha"};
+  lkd_error e = {LKD_OK, ""};
+  lk_splice_table table = {0};
+  cJSON *root = NULL;
+  lkd_job *jobs = NULL;
+  size_t njobs = 0;
+  int *decoded = NULL;
+  int status = 200;
+
+  if (memchr(body, '\0', len)) {
+    lkd_fail(&e, LKD_INVALID_ARGUMENT, "the body contains a NUL byte");
+    goto fail;
+  }
+  /* Each element takes at least two characters, so a body within --max-body
+   * can never hit this count; the per-tensor limit is checked afterwards so
+   * that it answers 413, not a parse error. */
+  lk_limits limits = {len / 2 + 2, LK_CODEC_MAX_RANK};
+  char err[256] = "";
+  if (lk_splice_tensors(body, len, keys, sizeof keys / sizeof keys[0], &limits, LKD_MAX_NESTING,
+                        &table, err, sizeof err) != 0) {
+    lkd_fail(&e, LKD_INVALID_ARGUMENT, "%s", err[0] ? err : "malformed tensor array");
+    goto fail;
+  }
+  if (lkd_envelope_values(body, len) > 16 * (size_t)LKD_MAX_JOBS + 4096) {
+    lkd_fail(&e, LKD_PAYLOAD_TOO_LARGE, "too many JSON values outside the tensors");
+    goto fail;
+  }
+  const char *parse_end = NULL;
+  /* len + 1: with require_null_terminated cJSON wants to see the NUL. */
+  root = cJSON_ParseWithLengthOpts(body, len + 1, &parse_end, 1);
+  if (!root) {
+    size_t off = parse_end && parse_end >= body ? (size_t)(parse_end - body) : 0;
+    if (off > len) off = len;
+    lkd_fail(&e, LKD_INVALID_ARGUMENT, "malformed JSON at offset %zu", off);
+    goto fail;
+  }
+  if (!cJSON_IsObject(root)) {
+    lkd_fail(&e, LKD_INVALID_ARGUMENT, "the body must be a JSON object");
+    goto fail;
+  }
+  if (lkd_tag_placeholders(root, 0, table.count) != table.count) {
+    /* A literal {} under a tensor key would shift the tensors' order. */
+    lkd_fail(&e, LKD_INVALID_ARGUMENT, "x, dy, y and alpha must be arrays or numbers, not objects");
+    goto fail;
+  }
+
+  if (endpoint != LKD_ENDPOINT_BATCH) {
+    lkd_job job;
+    memset(&job, 0, sizeof job);
+    int op = endpoint == LKD_ENDPOINT_FORWARD ? LKD_OP_FORWARD : LKD_OP_BACKWARD;
+    if (lkd_job_decode(s, root, &table, op, &job) != 0 || lkd_job_run(s, &job) != 0) {
+      lkd_metrics_jobs(s->metrics, 0, 1);
+      e = job.err;
+      lkd_job_release(&job);
+      goto fail;
+    }
+    lkd_metrics_jobs(s->metrics, 1, 0);
+    lkd_append_result(out, &job);
+    lkd_job_release(&job);
+    goto done;
+  }
+
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+  if (!cJSON_IsArray(list)) {
+    lkd_fail(&e, LKD_INVALID_ARGUMENT, "jobs must be an array of job objects");
+    goto fail;
+  }
+  for (const cJSON *c = root->child; c; c = c->next)
+    if (!c->string || strcmp(c->string, "jobs") != 0) {
+      char t1[64];
+      lkd_fail(&e, LKD_INVALID_ARGUMENT, "unknown field \"%s\" (a batch has only jobs)",
+               lkd_user_text(c->string ? c->string : "", t1, sizeof t1));
+      goto fail;
+    }
+  size_t n = (size_t)cJSON_GetArraySize(list);
+  if (n > LKD_MAX_JOBS) {
+    lkd_fail(&e, LKD_PAYLOAD_TOO_LARGE, "the batch has %zu jobs, over the limit of %d", n, LKD_MAX_JOBS);
+    goto fail;
+  }
+  jobs = calloc(n ? n : 1, sizeof *jobs);
+  njobs = n;
+  decoded = calloc(n ? n : 1, sizeof *decoded);
+  if (!jobs || !decoded) {
+    lkd_fail(&e, LKD_OUT_OF_MEMORY, "out of memory for %zu jobs", n);
+    goto fail;
+  }
+  size_t i = 0;
+  for (const cJSON *c = list->child; c && i < n; c = c->next, i++)
+    decoded[i] = lkd_job_decode(s, c, &table, -1, &jobs[i]) == 0;
+  lkd_batch_run(s, jobs, decoded, n);
+  lk_buf_append_str(out, "{\"results\":[");
+  size_t ok = 0;
+  for (i = 0; i < n; i++) {
+    if (i) lk_buf_append(out, ",", 1);
+    if (decoded[i] && jobs[i].done && jobs[i].out) {
+      lkd_append_result(out, &jobs[i]);
+      ok++;
+    } else {
+      if (jobs[i].err.code == LKD_OK) lkd_fail(&jobs[i].err, LKD_INTERNAL, "job did not run");
+      lkd_append_job_error(out, &jobs[i]);
+    }
+  }
+  lk_buf_append_str(out, "]}");
+  lkd_metrics_jobs(s->metrics, ok, n - ok);
+  goto done;
+
+fail:
+  status = lkd_reply_error(out, &e);
+done:
+  for (size_t k = 0; jobs && k < njobs; k++) lkd_job_release(&jobs[k]);
+  free(jobs);
+  free(decoded);
+  cJSON_Delete(root);
+  lk_splice_table_free(&table);
+  if (out->oom) {
+    lk_buf_free(out);
+    memset(out, 0, sizeof *out);
+    lkd_error oom = {LKD_OUT_OF_MEMORY, "out of memory writing the response"};
+    lkd_error_append_body(out, &oom);
+    status = lkd_error_status(oom.code);
+  }
+  return status;
+}

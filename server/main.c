@@ -1,0 +1,299 @@
+/* main.c - leakycld: command-line flags, device start-up, signals, and a
+ * graceful stop (SIGTERM/SIGINT: stop accepting, finish what is in flight,
+ * exit 0). */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices.h"
+#include "http.h"
+#include "metrics.h"
+#include "server.h"
+
+/* The one global: set by the signal handler, read by main's wait loop. */
+static volatile sig_atomic_t lkd_stop_signal;
+
+static void lkd_on_signal(int sig) { lkd_stop_signal = sig; }
+
+static void lkd_usage(FILE *f) {
+  fprintf(f,
+          "usage: leakycld [--listen HOST:PORT] [--device SPEC]... [--threads N]\n"
+          "                [--max-body BYTES] [--max-elements N] [--max-connections N]\n"
+          "                [--timeout S] [--token-file FILE] [--quiet]\n"
+          "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080; port 0 picks a\n"
+          "                         free port and prints it)\n"
+          "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
+          "                         or all; repeatable; the first is the default device\n"
+          "                         (default $LEAKYCL_DEVICE, else auto)\n"
+          "  --threads N            HTTP worker threads (default 4)\n"
+          "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m)\n"
+          "  --max-elements N       largest tensor, in elements (default 16777216)\n"
+          "  --max-connections N    simultaneous connections (default 256)\n"
+          "  --timeout S            close connections idle for S seconds (default 30)\n"
+          "  --token-file FILE      require Authorization: Bearer <the file's first line>\n"
+          "  --quiet                no access log on stderr\n");
+}
+
+/* Parses a whole unsigned number in [lo, hi], with an optional k/m/g
+ * (powers of 1024) suffix when `suffixes` is set. */
+static int lkd_parse_size(const char *flag, const char *text, unsigned long long lo,
+                          unsigned long long hi, int suffixes, unsigned long long *out) {
+  errno = 0;
+  char *end = NULL;
+  if (!text || !*text || *text == '-' || *text == '+') goto bad;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno != 0 || end == text) goto bad;
+  if (suffixes && *end) {
+    int shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20
+              : *end == 'g' || *end == 'G' ? 30 : -1;
+    if (shift < 0 || end[1] != '\0' || v > (ULLONG_MAX >> shift)) goto bad;
+    v <<= shift;
+    end++;
+  }
+  if (*end || v < lo || v > hi) goto bad;
+  *out = v;
+  return 0;
+bad:
+  fprintf(stderr, "leakycld: %s \"%s\": expected an integer in [%llu, %llu]%s\n", flag,
+          text ? text : "", lo, hi, suffixes ? " (k, m, g suffixes allowed)" : "");
+  return -1;
+}
+
+/* Splits HOST:PORT (IPv6 as [ADDR]:PORT) into the config. */
+static int lkd_parse_listen(const char *text, lkd_config *cfg) {
+  const char *colon = strrchr(text, ':');
+  if (!colon) goto bad;
+  const char *host = text;
+  size_t host_len = (size_t)(colon - text);
+  if (host_len >= 2 && text[0] == '[' && text[host_len - 1] == ']') {
+    host++;
+    host_len -= 2;
+  } else if (memchr(text, ':', host_len)) {
+    goto bad; /* an IPv6 address needs its brackets */
+  }
+  if (host_len == 0 || host_len >= sizeof cfg->host) goto bad;
+  unsigned long long port;
+  if (lkd_parse_size("--listen port", colon + 1, 0, 65535, 0, &port) != 0) return -1;
+  memcpy(cfg->host, host, host_len);
+  cfg->host[host_len] = '\0';
+  cfg->port = (unsigned)port;
+  return 0;
+bad:
+  fprintf(stderr, "leakycld: --listen \"%s\": expected HOST:PORT (IPv6 as [ADDR]:PORT)\n", text);
+  return -1;
+}
+
+/* Parses argv into cfg. Returns 0, 1 for --help (done), -1 on bad usage. */
+static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->host, sizeof cfg->host, "127.0.0.1");
+  cfg->port = LKD_DEFAULT_PORT;
+  cfg->threads = 4;
+  cfg->max_body = (size_t)64 << 20;
+  cfg->max_elements = (size_t)1 << 24;
+  cfg->max_connections = 256;
+  cfg->timeout_s = 30;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    unsigned long long n;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      lkd_usage(stdout);
+      return 1;
+    } else if (strcmp(a, "--version") == 0) {
+      printf("leakycld %s\n", LEAKYCL_VERSION);
+      return 1;
+    } else if (strcmp(a, "--quiet") == 0) {
+      cfg->quiet = 1;
+      continue;
+    }
+    if (strncmp(a, "--", 2) != 0 ||
+        (strcmp(a, "--listen") != 0 && strcmp(a, "--device") != 0 && strcmp(a, "--threads") != 0 &&
+         strcmp(a, "--max-body") != 0 && strcmp(a, "--max-elements") != 0 &&
+         strcmp(a, "--max-connections") != 0 && strcmp(a, "--timeout") != 0 &&
+         strcmp(a, "--token-file") != 0)) {
+      fprintf(stderr, "leakycld: unknown option \"%s\" (see --help)\n", a);
+      return -1;
+    }
+    if (!v) {
+      fprintf(stderr, "leakycld: %s needs a value\n", a);
+      return -1;
+    }
+    i++;
+    if (strcmp(a, "--listen") == 0) {
+      if (lkd_parse_listen(v, cfg) != 0) return -1;
+    } else if (strcmp(a, "--device") == 0) {
+      if (cfg->device_spec_count == LKD_MAX_DEVICES || !*v) {
+        fprintf(stderr, "leakycld: --device: at most %d non-empty SPECs\n", LKD_MAX_DEVICES);
+        return -1;
+      }
+      cfg->device_specs[cfg->device_spec_count++] = v;
+    } else if (strcmp(a, "--threads") == 0) {
+      if (lkd_parse_size(a, v, 1, 1024, 0, &n) != 0) return -1;
+      cfg->threads = (unsigned)n;
+    } else if (strcmp(a, "--max-body") == 0) {
+      if (lkd_parse_size(a, v, 16, (unsigned long long)1 << 34, 1, &n) != 0) return -1;
+      cfg->max_body = (size_t)n;
+    } else if (strcmp(a, "--max-elements") == 0) {
+      if (lkd_parse_size(a, v, 1, (unsigned long long)1 << 32, 1, &n) != 0) return -1;
+      cfg->max_elements = (size_t)n;
+    } else if (strcmp(a, "--max-connections") == 0) {
+      if (lkd_parse_size(a, v, 1, 65536, 0, &n) != 0) return -1;
+      cfg->max_connections = (unsigned)n;
+    } else if (strcmp(a, "--timeout") == 0) {
+      if (lkd_parse_size(a, v, 1, 86400, 0, &n) != 0) return -1;
+      cfg->timeout_s = (unsigned)n;
+    } else {
+      cfg->token_file = v;
+    }
+  }
+  return 0;
+}
+
+/* Reads the token: the file's first line, without surrounding whitespace;
+ * it must be non-empty printable ASCII without spaces. */
+static int lkd_read_token(const char *path, lkd_server *s) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "leakycld: --token-file %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char line[4097];
+  size_t n = fread(line, 1, sizeof line - 1, f);
+  int read_error = ferror(f);
+  fclose(f);
+  if (read_error) {
+    fprintf(stderr, "leakycld: --token-file %s: read error\n", path);
+    return -1;
+  }
+  line[n] = '\0';
+  char *start = line;
+  while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n') start++;
+  size_t len = strcspn(start, "\r\n");
+  while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t')) len--;
+  if (len == 0) {
+    fprintf(stderr, "leakycld: --token-file %s: the token is empty\n", path);
+    return -1;
+  }
+  for (size_t i = 0; i < len; i++)
+    if (start[i] <= 0x20 || start[i] >= 0x7f) {
+      fprintf(stderr, "leakycld: --token-file %s: the token must be printable ASCII without spaces\n",
+              path);
+      return -1;
+    }
+  s->token = malloc(len + 1);
+  if (!s->token) return -1;
+  memcpy(s->token, start, len);
+  s->token[len] = '\0';
+  s->token_len = len;
+  return 0;
+}
+
+/* Runs one small forward and backward per device and activation, so that
+ * program builds and first launches happen before the first request. */
+static int lkd_warm_up(lkd_server *s) {
+  const float x[4] = {-2.0f, -0.5f, 0.0f, 1.0f};
+  const float dy[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+  float out[4], dalpha, nf, mag;
+  leakycl_grads grads = {&dalpha, &nf, &mag};
+  for (size_t d = 0; d < s->device_count; d++) {
+    for (int a = 0; a < LEAKYCL_ACTIVATION_COUNT; a++) {
+      leakycl_params p;
+      if (leakycl_params_init(&p, (leakycl_activation)a) != LEAKYCL_OK) return -1;
+      leakycl_status st = leakycl_forward(s->devices[d].ctx, &p, leakycl_view_flat(4), x, out);
+      if (st == LEAKYCL_OK)
+        st = leakycl_backward(s->devices[d].ctx, &p, leakycl_view_flat(4), LEAKYCL_FROM_X, x, dy,
+                              out, leakycl_activation_has_gradient(p.activation) ? &grads : NULL);
+      if (st != LEAKYCL_OK) {
+        fprintf(stderr, "leakycld: warm-up of %s on device %zu (%s) failed: %s: %s\n",
+                leakycl_activation_name(p.activation), d, s->devices[d].info.name,
+                leakycl_status_name(st), leakycl_last_error(s->devices[d].ctx));
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  lkd_server s;
+  memset(&s, 0, sizeof s);
+  int parsed = lkd_parse_args(argc, argv, &s.config);
+  if (parsed != 0) return parsed > 0 ? 0 : 2;
+  if (s.config.token_file && lkd_read_token(s.config.token_file, &s) != 0) return 2;
+
+  int rc = 1;
+  int locks = 0;
+  lkd_http *http = NULL;
+  char err[1024] = "";
+  s.metrics = lkd_metrics_create();
+  if (!s.metrics || pthread_mutex_init(&s.inflight_lock, NULL) != 0) goto out;
+  if (pthread_cond_init(&s.inflight_zero, NULL) != 0) {
+    pthread_mutex_destroy(&s.inflight_lock);
+    goto out;
+  }
+  locks = 1;
+  if (lkd_devices_open(&s, err, sizeof err) != 0) {
+    fprintf(stderr, "leakycld: %s\n", err);
+    goto out;
+  }
+  if (lkd_warm_up(&s) != 0) goto out;
+
+  /* Block the stop signals before MHD starts its threads (they inherit the
+   * mask), so that only main's sigsuspend receives them. */
+  sigset_t stop_set, old_set;
+  sigemptyset(&stop_set);
+  sigaddset(&stop_set, SIGINT);
+  sigaddset(&stop_set, SIGTERM);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = lkd_on_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+      sigaction(SIGPIPE, &ign, NULL) != 0 || pthread_sigmask(SIG_BLOCK, &stop_set, &old_set) != 0) {
+    fprintf(stderr, "leakycld: cannot install signal handlers\n");
+    goto out;
+  }
+
+  unsigned port = 0;
+  if (lkd_http_start(&s, &http, &port, err, sizeof err) != 0) {
+    fprintf(stderr, "leakycld: %s\n", err);
+    goto out;
+  }
+  int v6 = strchr(s.config.host, ':') != NULL;
+  printf("leakycld listening on %s%s%s:%u\n", v6 ? "[" : "", s.config.host, v6 ? "]" : "", port);
+  fflush(stdout);
+  if (!s.config.quiet) {
+    for (size_t d = 0; d < s.device_count; d++)
+      fprintf(stderr, "leakycld: device %zu: %s (%s)%s\n", d, s.devices[d].info.name,
+              leakycl_device_type_name(s.devices[d].info.type), d == 0 ? " default" : "");
+  }
+
+  sigset_t wait_set = old_set;
+  sigdelset(&wait_set, SIGINT);
+  sigdelset(&wait_set, SIGTERM);
+  while (!lkd_stop_signal) sigsuspend(&wait_set);
+  if (!s.config.quiet)
+    fprintf(stderr, "leakycld: %s: finishing the requests in flight\n",
+            lkd_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+  lkd_http_stop(http, s.config.timeout_s + 10);
+  http = NULL;
+  rc = 0;
+out:
+  lkd_http_stop(http, 0);
+  lkd_devices_close(&s);
+  if (locks) {
+    pthread_cond_destroy(&s.inflight_zero);
+    pthread_mutex_destroy(&s.inflight_lock);
+  }
+  lkd_metrics_destroy(s.metrics);
+  free(s.token);
+  return rc;
+}

@@ -1,0 +1,38 @@
+/* routes.h - the table of (path, method, handler) leakycld serves, and the
+ * response a handler fills. */
+#ifndef LEAKYCLD_ROUTES_H
+#define LEAKYCLD_ROUTES_H
+
+#include <stddef.h>
+
+#include "codec.h"
+#include "errors.h"
+#include "server.h"
+
+typedef struct lkd_response {
+  int status;
+  lk_buf body;              /* owned; handed to the HTTP layer */
+  const char *content_type; /* static string */
+} lkd_response;
+
+/* A handler answers one request. body (len bytes, NUL at body[len]) is the
+ * request body for routes that take one, else NULL; it may be modified. */
+typedef void (*lkd_handler)(lkd_server *s, char *body, size_t len, lkd_response *r);
+
+typedef struct lkd_route {
+  const char *path;
+  const char *method; /* "GET" (HEAD too) or "POST" */
+  int takes_body;
+  lkd_handler handler;
+} lkd_route;
+
+/* Finds the route of (method, path). Returns it, or NULL with *code set to
+ * LKD_NOT_FOUND (no such path) or LKD_METHOD_NOT_ALLOWED (the path exists;
+ * *allow names its method). */
+const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_code *code,
+                                const char **allow);
+
+/* Fills r with a JSON error body. */
+void lkd_respond_error(lkd_response *r, const lkd_error *e);
+
+#endif

@@ -1,0 +1,55 @@
+/* server.h - leakycld's configuration and the state shared by its modules:
+ * the open device contexts, the token, the metrics, the in-flight count. */
+#ifndef LEAKYCLD_SERVER_H
+#define LEAKYCLD_SERVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "leakycl.h"
+
+#define LKD_MAX_DEVICES 32
+#define LKD_DEFAULT_PORT 8080u
+
+typedef struct lkd_metrics lkd_metrics;
+
+/* Everything the command line sets. */
+typedef struct lkd_config {
+  char host[256];
+  unsigned port; /* 0: any free port, printed on stdout */
+  const char *device_specs[LKD_MAX_DEVICES];
+  size_t device_spec_count; /* 0 means $LEAKYCL_DEVICE or "auto" */
+  unsigned threads;
+  size_t max_body;     /* bytes of one request body */
+  size_t max_elements; /* numbers in one tensor */
+  unsigned max_connections;
+  unsigned timeout_s; /* idle connection timeout */
+  const char *token_file;
+  int quiet;
+} lkd_config;
+
+/* One opened device. */
+typedef struct lkd_device {
+  leakycl_context *ctx;
+  leakycl_device_info info;
+  /* Held around a library call and the read of its leakycl_last_error(), so
+   * that another thread's call cannot overwrite the message in between (the
+   * library serializes calls on a context anyway, so this costs nothing). */
+  pthread_mutex_t lock;
+} lkd_device;
+
+typedef struct lkd_server {
+  lkd_config config;
+  lkd_device devices[LKD_MAX_DEVICES]; /* opened, the first is the default */
+  size_t device_count;
+  leakycl_device_info *seen; /* every device listed at start */
+  size_t seen_count;
+  char *token; /* NULL: no authentication */
+  size_t token_len;
+  lkd_metrics *metrics;
+  pthread_mutex_t inflight_lock;
+  pthread_cond_t inflight_zero;
+  size_t inflight; /* requests between their first byte and completion */
+} lkd_server;
+
+#endif

@@ -1,0 +1,26 @@
+# server.mk - leakycld (the daemon) and its unit tests; included by the
+# top-level Makefile, which provides BUILD, CC, CFLAGS, LDFLAGS, CL_LIBS and
+# LIB_A.
+
+SERVER_SRCS := $(wildcard server/*.c)
+SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
+SERVER_HDRS := $(wildcard server/*.h) host/include/leakycl.h
+SERVER_LIBS := -lmicrohttpd -lcjson
+
+$(BUILD)/obj/server/%.o: server/%.c $(SERVER_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iserver -c -o $@ $<
+
+$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(SERVER_OBJS) $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
+
+all: $(BUILD)/bin/leakycld
+# The end-to-end tests run the sanitized daemon too: build it with the
+# unit tests (make BUILD=build-san SANITIZE=1 test-unit).
+test-unit: $(BUILD)/bin/leakycld
+
+# Unit tests of server modules include the module's .c (to reach static
+# helpers) and link what it needs.
+UNIT_EXTRA_server_devices := server/codec.c
+$(BUILD)/tests/test_server_devices: server/devices.c server/errors.c server/codec.c $(SERVER_HDRS)

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""test_api.py - end-to-end: every leakycld endpoint against float64 oracles
+written here (inputs and outputs rounded to float32), NaN/Inf transport,
+shortest float printing, base64 round trips, batches (isolation, packing)."""
+import json
+import math
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import (Checks, Daemon, b64_floats, decode_json_floats, f32, floats_b64,  # noqa: E402
+                     same_f32)
+
+NAN = float("nan")
+INF = float("inf")
+
+
+def channel_of(i, channels, inner):
+    return (i // inner) % channels
+
+
+def view(shape, axis):
+    rank = len(shape)
+    if rank == 0:
+        return 1, 1, 1
+    if axis < 0:
+        axis += rank
+    outer = 1
+    for d in shape[:axis]:
+        outer *= d
+    inner = 1
+    for d in shape[axis + 1:]:
+        inner *= d
+    return outer, shape[axis], inner
+
+
+def slope(activation, alpha, c):
+    if activation == "relu":
+        return 0.0
+    if isinstance(alpha, list):
+        return f32(alpha[c] if len(alpha) > 1 else alpha[0])
+    return f32(alpha)
+
+
+def oracle_forward(activation, x, alpha, beta, channels, inner, grad_input=None):
+    """y (or dx when grad_input is dy) by DESIGN.md's table, in float64 on float32 inputs."""
+    out = []
+    t = None
+    if activation == "phased_relu":
+        a = slope(activation, alpha, 0)
+        t = f32(-f32(beta) / a) if a != 0 else (-INF if beta > 0 else NAN)
+    for i, v in enumerate(x):
+        g = v if grad_input is None else grad_input[i]
+        a = slope(activation, alpha, channel_of(i, channels, inner))
+        if math.isnan(v):
+            out.append(NAN)
+        elif activation == "phased_relu":
+            if v >= 0:
+                out.append(g)
+            elif t is not None and not math.isnan(t) and v >= t:
+                out.append(f32(a * g))
+            else:
+                out.append(0.0)
+        elif v > 0:
+            out.append(g)
+        else:
+            out.append(f32(a * g) if activation != "relu" else 0.0)
+    return out
+
+
+def oracle_grads(activation, x, dy, alpha, beta, channels, inner, per_channel):
+    n_ch = channels if per_channel else 1
+    dalpha = [0.0] * n_ch
+    terms = [0.0] * n_ch
+    neg = [0] * n_ch
+    mag = [0.0] * n_ch
+    count = [0] * n_ch
+    a0 = slope(activation, alpha, 0)
+    t = f32(-f32(beta) / a0) if activation == "phased_relu" and a0 != 0 else None
+    for i, v in enumerate(x):
+        c = channel_of(i, channels, inner) if per_channel else 0
+        count[c] += 1
+        if v < 0:
+            neg[c] += 1
+            mag[c] += abs(dy[i] * v)
+        if activation == "prelu":
+            inside = not v > 0
+        else:
+            inside = t is not None and t <= v < 0
+        if inside:
+            dalpha[c] += dy[i] * v
+            terms[c] += abs(dy[i] * v)
+    return (dalpha, terms, [neg[c] / count[c] for c in range(n_ch)],
+            [mag[c] / count[c] for c in range(n_ch)])
+
+
+def same_value(a, b):
+    """Equal as float32, with +0 == -0: the sign of a zero product is checked
+    separately (nan_inf_transport_leaky), not in the random sweeps."""
+    if not isinstance(a, str) and not isinstance(b, str) and a == 0 and b == 0:
+        return True
+    return same_f32(a, b)
+
+
+def close(a, b, tol):
+    return abs(a - b) <= tol
+
+
+def main():
+    ck = Checks()
+    rnd = random.Random(1234)
+    d = Daemon()
+    try:
+        run(ck, d, rnd)
+    finally:
+        rc = d.stop()
+        ck.check("sigterm_exit_status_0", rc == 0, "exit status %s\n%s" % (rc, d.stderr()[-2000:]))
+    return ck.done()
+
+
+def rand_x(rnd, n):
+    vals = []
+    for _ in range(n):
+        r = rnd.random()
+        if r < 0.05:
+            vals.append(0.0)
+        else:
+            vals.append(f32(rnd.uniform(-8, 8)))
+    return vals
+
+
+def run(ck, d, rnd):
+    st, body, raw = d.call("GET", "/v1/health")
+    ck.check("health", st == 200 and body == {"status": "ok"}, raw)
+
+    st, body, raw = d.call("GET", "/v1/activations")
+    names = [a["name"] for a in body["activations"]] if st == 200 else []
+    ck.check("activations_names", names == ["relu", "leaky_relu", "prelu", "phased_relu"], raw)
+    gains = {a["name"]: a["init_gain"] for a in body["activations"]} if st == 200 else {}
+    ck.check("activations_init_gain",
+             gains and close(gains["leaky_relu"], math.sqrt(2 / (1 + 0.01 ** 2)), 1e-6)
+             and close(gains["relu"], math.sqrt(2), 1e-6)
+             and close(gains["prelu"], math.sqrt(2 / (1 + 0.25 ** 2)), 1e-6), gains)
+    defaults = {}
+    for a in body["activations"] if st == 200 else []:
+        for p in a["parameters"]:
+            defaults[a["name"] + "." + p["name"]] = p["default"]
+    ck.check("activations_defaults",
+             defaults == {"leaky_relu.alpha": 0.01, "prelu.alpha": 0.25, "phased_relu.alpha": 0.1,
+                          "phased_relu.beta": 0.5}, defaults)
+
+    st, body, raw = d.call("GET", "/v1/devices")
+    in_use = [x for x in body.get("devices", []) if x.get("in_use")] if st == 200 else []
+    ck.check("devices_in_use_marked", st == 200 and len(in_use) == 1 and in_use[0]["index"] == 0
+             and in_use[0]["type"] == "cpu", raw)
+
+    # The issue's "done when" example, byte for byte.
+    st, _, raw = d.call("POST", "/v1/forward",
+                        raw='{"activation":"leaky_relu","alpha":0.01,"x":[-1,0,1]}')
+    ck.check("forward_readme_example", st == 200 and raw == b'{"y":[-0.01,0,1]}', raw)
+    st, hdr, _ = d.request("POST", "/v1/forward", '{"activation":"relu","x":[1]}')
+    ck.check("content_type_json", hdr.get("content-type", "").startswith("application/json"), hdr)
+
+    # Forward, every activation, flat, against the oracle.
+    params = {"relu": {}, "leaky_relu": {"alpha": 0.2}, "prelu": {"alpha": -0.3},
+              "phased_relu": {"alpha": 0.5, "beta": 1.5}}
+    defaults_p = {"relu": (0, 0), "leaky_relu": (0.01, 0), "prelu": (0.25, 0),
+                  "phased_relu": (0.1, 0.5)}
+    for act, p in params.items():
+        for use_default in (False, True):
+            x = rand_x(rnd, 257)
+            req = {"activation": act, "x": x}
+            if not use_default:
+                req.update(p)
+            st, body, raw = d.call("POST", "/v1/forward", req)
+            alpha = p.get("alpha", 0) if not use_default else defaults_p[act][0]
+            beta = p.get("beta", 0) if not use_default else defaults_p[act][1]
+            want = oracle_forward(act, x, alpha, beta, len(x), 1)
+            got = decode_json_floats(body["y"]) if st == 200 else []
+            ok = st == 200 and len(got) == len(want) and all(same_value(a, b) for a, b in zip(got, want))
+            ck.check("forward_%s%s" % (act, "_defaults" if use_default else ""), ok,
+                     raw[:500] if not ok else "")
+
+    # Nested x: nested y; shape and channel_axis with per-channel alpha.
+    x = [[[f32(rnd.uniform(-4, 4)) for _ in range(3)] for _ in range(2)] for _ in range(2)]
+    flat = [v for a in x for b in a for v in b]
+    alpha = [0.25, 0.1]
+    st, body, raw = d.call("POST", "/v1/forward", {"activation": "prelu", "alpha": alpha, "x": x})
+    want = oracle_forward("prelu", flat, alpha, 0, 2, 3)
+    got = body.get("y") if st == 200 else None
+    ok = (isinstance(got, list) and len(got) == 2 and len(got[0]) == 2 and len(got[0][0]) == 3 and
+          all(same_f32(a, b) for a, b in zip([v for a in got for b in a for v in b], want)))
+    ck.check("forward_nested_prelu_nchw", ok, raw)
+    st, body, raw = d.call("POST", "/v1/forward", {"activation": "prelu", "alpha": [0.5, 0.25, 0.125],
+                                                   "shape": [2, 2, 3], "channel_axis": -1, "x": flat})
+    want = oracle_forward("prelu", flat, [0.5, 0.25, 0.125], 0, 3, 1)
+    ok = st == 200 and all(same_f32(a, b) for a, b in zip(body["y"], want)) and len(body["y"]) == 12
+    ck.check("forward_flat_shape_nhwc_axis_minus1", ok, raw)
+
+    # NaN and infinities travel as strings, both ways; relu(-Inf) = +0.
+    st, body, raw = d.call("POST", "/v1/forward", raw='{"activation":"relu","x":["NaN","Infinity","-Infinity",-1,-0.0]}')
+    ck.check("nan_inf_transport_relu", st == 200 and raw == b'{"y":["NaN","Infinity",0,0,0]}', raw)
+    st, body, raw = d.call("POST", "/v1/forward", raw='{"activation":"leaky_relu","x":["-Infinity",-0.0,"NaN"]}')
+    ck.check("nan_inf_transport_leaky", st == 200 and raw == b'{"y":["-Infinity",-0,"NaN"]}', raw)
+
+    # Shortest round-trip float32 text.
+    st, body, raw = d.call("POST", "/v1/forward",
+                           raw='{"activation":"relu","x":[0.1,0.3333333333333333,1e30,1.17549435e-38,16777217,3.4028235e38]}')
+    ck.check("shortest_float_printing", st == 200 and raw ==
+             b'{"y":[0.1,0.33333334,1e+30,1.1754944e-38,16777216,3.4028235e+38]}', raw)
+
+    # Backward, every activation, with dalpha and stats.
+    for act, p in params.items():
+        shape, axis = [3, 4, 5], 1
+        n = 60
+        x = rand_x(rnd, n)
+        dy = [f32(rnd.uniform(-2, 2)) for _ in range(n)]
+        req = {"activation": act, "x": x, "dy": dy, "shape": shape, "channel_axis": axis}
+        req.update(p)
+        per_channel = act == "prelu"
+        if per_channel:
+            req["alpha"] = [0.25, -0.5, 1.5, 0.0]
+        outer, C, inner = view(shape, axis)
+        st, body, raw = d.call("POST", "/v1/backward", req)
+        a = req.get("alpha", 0)
+        want = oracle_forward(act, x, a, req.get("beta", 0), C, inner, grad_input=dy)
+        got = decode_json_floats(body["dx"]) if st == 200 else []
+        ok = st == 200 and len(got) == n and all(same_value(u, v) for u, v in zip(got, want))
+        ck.check("backward_dx_%s" % act, ok, raw[:600])
+        if act in ("prelu", "phased_relu"):
+            da, terms, nf, mag = oracle_grads(act, x, dy, a, req.get("beta", 0), C, inner, per_channel)
+            gd = body.get("dalpha", []) if st == 200 else []
+            stats = body.get("stats", {}) if st == 200 else {}
+            ok = (len(gd) == len(da) and
+                  all(close(g, w, 1e-6 * t + 1e-6) for g, w, t in zip(gd, da, terms)) and
+                  all(close(g, w, 1e-6) for g, w in zip(stats.get("neg_fraction", []), nf)) and
+                  all(close(g, w, 1e-5 * (1 + abs(w))) for g, w in zip(stats.get("mean_abs_grad", []), mag)) and
+                  len(stats.get("neg_fraction", [])) == len(nf))
+            ck.check("backward_dalpha_stats_%s" % act, ok,
+                     "got %s\nwant dalpha %s nf %s mag %s" % (raw[-300:], da, nf, mag))
+        else:
+            ck.check("backward_no_dalpha_%s" % act, st == 200 and "dalpha" not in body, raw[:200])
+
+    # backward from y (relu, leaky with alpha > 0).
+    x = rand_x(rnd, 50)
+    dy = [f32(rnd.uniform(-2, 2)) for _ in range(50)]
+    y = oracle_forward("leaky_relu", x, 0.2, 0, 50, 1)
+    st, body, raw = d.call("POST", "/v1/backward", {"activation": "leaky_relu", "alpha": 0.2, "from": "y",
+                                                    "y": y, "dy": dy})
+    want = oracle_forward("leaky_relu", x, 0.2, 0, 50, 1, grad_input=dy)
+    ck.check("backward_from_y", st == 200 and all(same_f32(u, v) for u, v in zip(body["dx"], want)), raw[:300])
+
+    # base64 round trips.
+    x = rand_x(rnd, 1000) + [NAN, INF, -INF, -0.0]
+    st, body, raw = d.call("POST", "/v1/forward", {"activation": "leaky_relu", "alpha": 0.1,
+                                                   "x_b64": b64_floats(x), "dtype": "float32"})
+    want = oracle_forward("leaky_relu", x, 0.1, 0, len(x), 1)
+    got = floats_b64(body["y_b64"]) if st == 200 and "y_b64" in body else []
+    ck.check("base64_forward_round_trip", len(got) == len(want) and body.get("dtype") == "float32" and
+             all(same_f32(u, v) for u, v in zip(got, want)), raw[:300])
+    dy = [f32(rnd.uniform(-1, 1)) for _ in range(len(x))]
+    st, body, raw = d.call("POST", "/v1/backward", {"activation": "prelu", "x_b64": b64_floats(x),
+                                                    "dy": dy})
+    want = oracle_forward("prelu", x, 0.25, 0, len(x), 1, grad_input=dy)
+    got = floats_b64(body["dx_b64"]) if st == 200 and "dx_b64" in body else []
+    ck.check("base64_backward_dx_b64_and_json_dalpha",
+             len(got) == len(want) and all(same_f32(u, v) for u, v in zip(got, want)) and
+             isinstance(body.get("dalpha"), list) and body["dalpha"][0] == "NaN", raw[-300:])
+
+    # Batch: isolation, order, ids, packing.
+    jobs = [
+        {"op": "forward", "activation": "relu", "x": [-1, 2], "id": "a"},
+        {"op": "forward", "activation": "nope", "x": [1]},
+        {"op": "backward", "activation": "prelu", "x": [-2, 3], "dy": [1, 1], "id": 7},
+        {"op": "forward", "activation": "relu", "x": "not an array"},
+        {"op": "forward", "activation": "relu", "x": [[5, -5]]},
+        {"op": "backward", "activation": "relu", "x": [1, 2], "dy": [1]},
+        {"op": "forward", "activation": "leaky_relu", "x_b64": b64_floats([-4.0])},
+    ]
+    st, body, raw = d.call("POST", "/v1/batch", {"jobs": jobs})
+    res = body.get("results", []) if st == 200 else []
+    ok = (len(res) == 7 and res[0] == {"id": "a", "y": [0, 2]} and
+          res[1]["error"]["code"] == "invalid_argument" and
+          res[2]["id"] == 7 and res[2]["dx"] == [0.25, 1] and res[2]["dalpha"] == [-2] and
+          "error" in res[3] and res[4] == {"y": [[5, 0]]} and "error" in res[5] and
+          floats_b64(res[6]["y_b64"]) == [f32(-0.04)])
+    ck.check("batch_isolation_order_ids", ok, raw)
+    st, body, raw = d.call("POST", "/v1/batch", {"jobs": []})
+    ck.check("batch_empty", st == 200 and body == {"results": []}, raw)
+
+    def metric(name):
+        _, text, _ = d.call("GET", "/metrics")
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return None
+
+    calls0 = metric("leakycld_library_calls_total")
+    jobs = []
+    wants = []
+    for i in range(200):
+        x = rand_x(rnd, rnd.randint(1, 40))
+        act = ["relu", "leaky_relu"][i % 2]
+        jobs.append({"op": "forward", "activation": act, "x": x})
+        wants.append(oracle_forward(act, x, 0.01, 0, len(x), 1))
+    st, body, raw = d.call("POST", "/v1/batch", {"jobs": jobs})
+    res = body.get("results", []) if st == 200 else []
+    ok = len(res) == 200 and all(
+        len(r["y"]) == len(w) and all(same_f32(u, v) for u, v in zip(r["y"], w)) for r, w in zip(res, wants))
+    ck.check("batch_200_small_jobs_correct", ok, raw[:300])
+    calls1 = metric("leakycld_library_calls_total")
+    ck.check("batch_packs_small_jobs", calls0 is not None and calls1 is not None and calls1 - calls0 <= 4,
+             "library calls for 200 jobs: %s" % (calls1 - calls0 if calls1 is not None else None))
+
+    # device field.
+    st, body, raw = d.call("POST", "/v1/forward", {"activation": "relu", "x": [1], "device": "cpu"})
+    ck.check("job_device_cpu", st == 200, raw)
+    st, body, raw = d.call("POST", "/v1/forward", {"activation": "relu", "x": [1], "device": "gpu:7"})
+    ck.check("job_device_not_open_400", st == 400 and body["error"]["code"] == "invalid_argument", raw)
+
+    # Empty tensors.
+    st, body, raw = d.call("POST", "/v1/forward", {"activation": "relu", "x": []})
+    ck.check("forward_empty", st == 200 and body == {"y": []}, raw)
+
+    # Metrics text.
+    _, text, _ = d.call("GET", "/metrics")
+    ck.check("metrics_prometheus", 'leakycld_requests_total{path="/v1/forward",status="200"}' in text and
+             "leakycld_request_duration_seconds_bucket" in text and
+             "leakycld_elements_processed_total" in text, text[:500])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""test_lifecycle.py - end-to-end: bearer-token auth (401 without or with a
+wrong token), the access log and --quiet, flags that must be rejected, and
+SIGTERM/SIGINT with a request in flight (it completes, the daemon exits 0)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from harness import Checks, Daemon, daemon_binary  # noqa: E402
+
+
+def token_checks(ck):
+    with tempfile.NamedTemporaryFile("w", suffix=".token", delete=False) as f:
+        f.write("s3cret-token\n")
+        path = f.name
+    d = Daemon("--token-file", path)
+    try:
+        st, hdr, data = d.request("GET", "/v1/health")
+        ck.check("token_missing_401", st == 401 and b'"unauthorized"' in data and
+                 hdr.get("www-authenticate", "").startswith("Bearer"), (st, hdr, data))
+        st, _, data = d.request("POST", "/v1/forward", '{"activation":"relu","x":[1]}',
+                                {"Authorization": "Bearer s3cret-tokeX"})
+        ck.check("token_wrong_401", st == 401 and b'"unauthorized"' in data, (st, data))
+        st, _, data = d.request("POST", "/v1/forward", '{"activation":"relu","x":[1]}',
+                                {"Authorization": "Bearer s3cret-token-longer"})
+        ck.check("token_longer_401", st == 401, (st, data))
+        st, _, data = d.request("POST", "/v1/forward", '{"activation":"relu","x":[-1,1]}',
+                                {"Authorization": "Bearer s3cret-token"})
+        ck.check("token_right_200", st == 200 and data == b'{"y":[0,1]}', (st, data))
+        st, _, data = d.request("GET", "/v1/nope", headers={"Authorization": "Bearer nope"})
+        ck.check("token_checked_before_routing", st == 401, (st, data))
+    finally:
+        ck.check("token_daemon_exit_0", d.stop() == 0, d.stderr()[-1000:])
+        os.unlink(path)
+
+
+def log_checks(ck):
+    d = Daemon()
+    d.request("GET", "/v1/health")
+    d.request("POST", "/v1/forward", '{"activation":"relu","x":[1]}')
+    d.request("GET", "/v1/missing")
+    rc = d.stop(signal.SIGINT)
+    err = d.stderr()
+    lines = [line for line in err.splitlines() if line.startswith(("GET ", "POST "))]
+    ck.check("access_log_one_line_a_request", len(lines) == 3, err)
+    ok = len(lines) == 3 and lines[0].split()[:4] == ["GET", "/v1/health", "200", "15"] and \
+        lines[1].split()[:3] == ["POST", "/v1/forward", "200"] and lines[2].split()[2] == "404" and \
+        all(line.split()[4].endswith("ms") for line in lines)
+    ck.check("access_log_method_path_status_bytes_ms", ok, lines)
+    ck.check("sigint_exit_0", rc == 0, rc)
+    q = Daemon("--quiet")
+    q.request("GET", "/v1/health")
+    q.stop()
+    ck.check("quiet_no_access_log", "/v1/health" not in q.stderr(), q.stderr())
+
+
+def flag_checks(ck):
+    for args in (["--threads", "0"], ["--listen", "nohostport"], ["--max-body", "-1"], ["--bogus"],
+                 ["--device", "no-such-device-xyz"], ["--token-file", "/nonexistent/token"],
+                 ["--timeout", "abc"], ["--listen", "127.0.0.1:70000"]):
+        p = subprocess.run([daemon_binary(), "--listen", "127.0.0.1:0"] + args, capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        ck.check("rejects_" + "_".join(a.strip("-").replace("/", "").replace(":", "") for a in args)[:40],
+                 p.returncode != 0 and p.stderr.strip() != b"" and b"listening" not in p.stdout,
+                 (p.returncode, p.stderr[-300:]))
+
+
+def shutdown_checks(ck):
+    d = Daemon()
+    body = b'{"activation":"leaky_relu","alpha":0.5,"x":[-2,4]}'
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+    s.sendall(b"POST /v1/forward HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+    time.sleep(0.3)
+    d.proc.send_signal(signal.SIGTERM)
+    refused = False
+    deadline = time.time() + 10
+    while not refused and time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", d.port), timeout=2).close()
+            time.sleep(0.1)
+        except OSError:
+            refused = True
+    ck.check("sigterm_stops_accepting", refused)
+    s.sendall(body[10:])
+    data = b""
+    try:
+        while b'}' not in data.split(b"\r\n\r\n", 1)[-1] or b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError as e:
+        data += b" error %s" % str(e).encode()
+    s.close()
+    ck.check("sigterm_finishes_request_in_flight", data.startswith(b"HTTP/1.1 200") and
+             data.endswith(b'{"y":[-1,4]}'), data)
+    try:
+        rc = d.proc.wait(30)
+    except subprocess.TimeoutExpired:
+        rc = None
+    d.stop()
+    ck.check("sigterm_in_flight_exit_0", rc == 0, (rc, d.stderr()[-1000:]))
+
+
+def main():
+    ck = Checks()
+    token_checks(ck)
+    log_checks(ck)
+    flag_checks(ck)
+    shutdown_checks(ck)
+    return ck.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

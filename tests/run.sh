@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# run.sh - runs every test program and script, counts their PASS/FAIL/SKIP
+# lines, and ends with "N passed, N failed, N skipped".
+#   tests/run.sh BUILD_DIR [SANITIZED_BUILD_DIR]
+# Unit tests are the executables in BUILD_DIR/tests (and the sanitized
+# build's); end-to-end tests are tests/e2e/*.sh and *.py, run with
+# LEAKYCL_BUILD=BUILD_DIR. A program that exits non-zero without printing a
+# FAIL line counts as one failure (a crash is never a pass).
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build}
+san=${2:-}
+passed=0 failed=0 skipped=0
+export LEAKYCL_BUILD="$build"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_odr_violation=0"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+run_one() {
+  local label=$1; shift
+  local out rc
+  echo "== $label"
+  out=$("$@" 2>&1); rc=$?
+  printf '%s\n' "$out" | grep -E '^(FAIL|SKIP)|^  |ERROR|Sanitizer|runtime error' | head -40
+  local p f s
+  p=$(printf '%s\n' "$out" | grep -c '^PASS ')
+  f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+  s=$(printf '%s\n' "$out" | grep -c '^SKIP ')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    echo "FAIL $label exited with status $rc"
+    printf '%s\n' "$out" | tail -20
+    f=1
+  fi
+  echo "   $p passed, $f failed, $s skipped"
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+
+for dir in "$build" $san; do
+  [ -d "$dir/tests" ] || continue
+  for t in "$dir"/tests/test_*; do
+    [ -x "$t" ] || continue
+    run_one "$t" "$t"
+  done
+done
+for t in tests/e2e/*.sh tests/e2e/*.py; do
+  [ -f "$t" ] || continue
+  case "$t" in
+    *.py) run_one "$t" /usr/bin/python3 "$t" ;;
+    *) run_one "$t" bash "$t" ;;
+  esac
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,654 @@
+/* test_ops.c - forward, backward and the parameter-gradient reduction on
+ * PoCL against a float64 oracle written here: every activation x op x
+ * variant x several shapes and channel axes, odd sizes, n = 0 and 1,
+ * NaN/Inf/-0, alpha < 0 and > 1, in-place calls, device-resident buffers,
+ * the seeds' worked examples, and the 2^26-term accuracy bound. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "test.h"
+
+static leakycl_context *ctx;
+
+/* ---- the oracle: the semantics table in float64, rounded once ---- */
+
+/* Products of two floats are exact in double, so rounding them once gives
+ * the float32 product the table asks for. */
+static float ref_forward(leakycl_activation act, float x, float a, float t) {
+  if (isnan(x))
+    return x;
+  switch (act) {
+  case LEAKYCL_RELU:
+    return x > 0 ? x : 0.0f;
+  case LEAKYCL_LEAKY_RELU:
+  case LEAKYCL_PRELU:
+    return x > 0 ? x : (float)((double)a * (double)x);
+  default:
+    if (x >= 0)
+      return x;
+    return x >= t ? (float)((double)a * (double)x) : 0.0f;
+  }
+}
+
+static float ref_backward(leakycl_activation act, float x, float dy, float a, float t) {
+  if (isnan(x))
+    return x;
+  switch (act) {
+  case LEAKYCL_RELU:
+    return x > 0 ? dy : 0.0f;
+  case LEAKYCL_LEAKY_RELU:
+  case LEAKYCL_PRELU:
+    return x > 0 ? dy : (float)((double)a * (double)dy);
+  default:
+    if (x >= 0)
+      return dy;
+    return x >= t ? (float)((double)a * (double)dy) : 0.0f;
+  }
+}
+
+/* d f / d alpha * dy, exact in double. */
+static double ref_alpha_term(leakycl_activation act, float x, float dy, float t) {
+  if (act == LEAKYCL_PRELU)
+    return x > 0 ? 0.0 : (double)dy * (double)x;
+  return (x < 0 && x >= t) || isnan(x) ? (double)dy * (double)x : 0.0;
+}
+
+static float threshold(float alpha, float beta) { return (float)(-(double)beta / (double)alpha); }
+
+static bool same_float(float a, float b) {
+  if (isnan(a) || isnan(b))
+    return isnan(a) && isnan(b);
+  uint32_t ua, ub;
+  memcpy(&ua, &a, 4);
+  memcpy(&ub, &b, 4);
+  return ua == ub;
+}
+
+/* ---- data ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng_next(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+static double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
+static float rng_normal(void) {
+  double u = rng_uniform() + 1e-300, v = rng_uniform();
+  return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
+}
+
+/* Finite data with the edge cases mixed in: zeros of both signs,
+ * subnormals, the phased threshold and its neighbours. */
+static void fill_finite(float *v, size_t n, float t) {
+  for (size_t i = 0; i < n; i++) {
+    switch (rng_next() % 16) {
+    case 0:
+      v[i] = 0.0f;
+      break;
+    case 1:
+      v[i] = -0.0f;
+      break;
+    case 2:
+      v[i] = (rng_next() & 1 ? 1 : -1) * FLT_TRUE_MIN * (float)(1 + rng_next() % 1000);
+      break;
+    case 3:
+      v[i] = isfinite(t) ? nextafterf(t, (float)(rng_next() % 3) - 1.0f) : -1.0f;
+      break;
+    default:
+      v[i] = 4.0f * rng_normal();
+    }
+  }
+}
+
+/* Adds NaN, +Inf and -Inf here and there. */
+static void sprinkle_specials(float *v, size_t n) {
+  for (size_t i = 0; i < n; i += 7) {
+    const float specials[3] = {NAN, INFINITY, -INFINITY};
+    v[i] = specials[rng_next() % 3];
+  }
+}
+
+/* ---- one case ---- */
+
+typedef struct shape_case {
+  size_t rank;
+  size_t shape[4];
+  long axis;
+} shape_case;
+
+static const shape_case shapes[] = {
+    {1, {0}, 0},          {1, {1}, 0},           {1, {17}, 0},
+    {3, {2, 3, 5}, 1},    {3, {3, 4, 5}, -1},    {3, {2, 6, 9}, 0},
+    {3, {4, 8, 16}, 1},   {3, {2, 33, 131}, 1},  {2, {3, 0}, 1},
+    {4, {2, 3, 4, 8}, 1}, {1, {70001}, 0},
+};
+
+/* alpha modes: default, shared negative, shared above 1, per channel. */
+enum { ALPHA_DEFAULT, ALPHA_NEGATIVE, ALPHA_LARGE, ALPHA_PER_CHANNEL, ALPHA_MODES };
+
+typedef struct call_setup {
+  leakycl_params params;
+  leakycl_view view;
+  size_t n;
+  float *alpha; /* per channel storage */
+} call_setup;
+
+static void setup_call(call_setup *cs, leakycl_activation act, const shape_case *sc,
+                       int alpha_mode) {
+  CHECK_INT_EQ(leakycl_view_from_shape(sc->shape, sc->rank, sc->axis, &cs->view, NULL, 0),
+               LEAKYCL_OK);
+  CHECK_INT_EQ(leakycl_view_count(cs->view, &cs->n), LEAKYCL_OK);
+  leakycl_params_init(&cs->params, act);
+  const size_t C = cs->view.channels;
+  cs->alpha = malloc((C ? C : 1) * sizeof(float));
+  if (act == LEAKYCL_PHASED_RELU)
+    cs->params.beta = 0.75f;
+  if (act == LEAKYCL_RELU || alpha_mode == ALPHA_DEFAULT)
+    return;
+  if (alpha_mode == ALPHA_PER_CHANNEL && C > 1) {
+    for (size_t c = 0; c < C; c++)
+      cs->alpha[c] = (float)(rng_uniform() * 3.0 - 1.0); /* [-1, 2): any sign */
+    cs->params.alpha_count = C;
+  } else {
+    cs->alpha[0] = alpha_mode == ALPHA_NEGATIVE ? -0.5f : 1.5f;
+    cs->params.alpha_count = 1;
+  }
+  cs->params.alpha = cs->alpha;
+}
+
+/* alpha and t for element i under the call's parameters. */
+static void params_at(const call_setup *cs, size_t i, float *a, float *t) {
+  const leakycl_params *p = &cs->params;
+  size_t c = 0;
+  if (p->alpha_count > 1)
+    c = (i / cs->view.inner) % cs->view.channels;
+  *a = p->alpha_count ? p->alpha[c] : leakycl_default_alpha(p->activation);
+  *t = threshold(*a, p->beta);
+}
+
+static size_t mismatches;
+static void report_mismatch(const char *what, size_t i, float got, float want) {
+  if (mismatches++ < 5)
+    fprintf(stderr, "  %s[%zu]: got %a (%.9g), want %a (%.9g)\n", what, i, (double)got,
+            (double)got, (double)want, (double)want);
+}
+
+static void check_forward(const call_setup *cs, const float *x, const float *y) {
+  for (size_t i = 0; i < cs->n; i++) {
+    float a, t;
+    params_at(cs, i, &a, &t);
+    float want = ref_forward(cs->params.activation, x[i], a, t);
+    if (!same_float(y[i], want))
+      report_mismatch("y", i, y[i], want);
+  }
+}
+
+static void check_backward(const call_setup *cs, const float *src, const float *dy,
+                           const float *dx) {
+  for (size_t i = 0; i < cs->n; i++) {
+    float a, t;
+    params_at(cs, i, &a, &t);
+    float want = ref_backward(cs->params.activation, src[i], dy[i], a, t);
+    if (!same_float(dx[i], want))
+      report_mismatch("dx", i, dx[i], want);
+  }
+}
+
+/* dalpha within 1e-6 * sum|terms|, the diagnostics within 1e-6 relative;
+ * one pass over the data with per-channel float64 accumulators. */
+typedef struct channel_ref {
+  double sum, sum_abs, neg_abs;
+  size_t count, neg;
+  bool poisoned;
+} channel_ref;
+
+static void check_grads(const call_setup *cs, const float *x, const float *dy,
+                        const float *dalpha, const float *negf, const float *mabs) {
+  const size_t nalpha = cs->params.alpha_count > 1 ? cs->params.alpha_count : 1;
+  channel_ref *ref = calloc(nalpha, sizeof *ref);
+  for (size_t i = 0; i < cs->n; i++) {
+    channel_ref *r = &ref[nalpha > 1 ? (i / cs->view.inner) % cs->view.channels : 0];
+    float a, t;
+    params_at(cs, i, &a, &t);
+    double term = ref_alpha_term(cs->params.activation, x[i], dy[i], t);
+    r->poisoned |= isnan(term) || isinf(term);
+    r->sum += term;
+    r->sum_abs += fabs(term);
+    r->count++;
+    if (x[i] < 0) {
+      r->neg++;
+      r->neg_abs += fabs((double)dy[i] * (double)x[i]);
+    }
+  }
+  for (size_t c = 0; c < nalpha; c++) {
+    const channel_ref *r = &ref[c];
+    if (r->count == 0) {
+      if (dalpha[c] != 0.0f || !isnan(negf[c]) || !isnan(mabs[c])) {
+        mismatches++;
+        fprintf(stderr, "  empty channel %zu: dalpha %g neg %g abs %g\n", c, (double)dalpha[c],
+                (double)negf[c], (double)mabs[c]);
+      }
+      continue;
+    }
+    if (r->poisoned) {
+      if (!isnan(dalpha[c]) && !isinf(dalpha[c]))
+        report_mismatch("dalpha(poisoned)", c, dalpha[c], (float)r->sum);
+      continue;
+    }
+    if (fabs((double)dalpha[c] - r->sum) > 1e-6 * r->sum_abs + 1e-30)
+      report_mismatch("dalpha", c, dalpha[c], (float)r->sum);
+    const double want_negf = (double)r->neg / (double)r->count;
+    if (fabs((double)negf[c] - want_negf) > 1e-6 * want_negf)
+      report_mismatch("neg_fraction", c, negf[c], (float)want_negf);
+    const double want_abs = r->neg_abs / (double)r->count;
+    if (fabs((double)mabs[c] - want_abs) > 1e-6 * want_abs + 1e-37)
+      report_mismatch("mean_abs_grad", c, mabs[c], (float)want_abs);
+  }
+  free(ref);
+}
+
+/* Runs every op of one activation, shape and alpha mode on the current
+ * variant, through host pointers. */
+static void run_case(leakycl_activation act, const shape_case *sc, int alpha_mode,
+                     bool specials) {
+  call_setup cs;
+  setup_call(&cs, act, sc, alpha_mode);
+  const size_t n = cs.n, nb = (n ? n : 1) * sizeof(float);
+  float *x = malloc(nb), *dy = malloc(nb), *y = malloc(nb), *dx = malloc(nb),
+        *inplace = malloc(nb);
+  float t0 = threshold(cs.params.alpha_count ? cs.alpha[0] : leakycl_default_alpha(act),
+                       cs.params.beta);
+  fill_finite(x, n, t0);
+  fill_finite(dy, n, t0);
+  if (specials)
+    sprinkle_specials(x, n);
+  mismatches = 0;
+
+  leakycl_status st = leakycl_forward(ctx, &cs.params, cs.view, x, y);
+  CHECK_INT_EQ(st, LEAKYCL_OK);
+  if (st == LEAKYCL_OK)
+    check_forward(&cs, x, y);
+
+  memcpy(inplace, x, nb);
+  CHECK_INT_EQ(leakycl_forward(ctx, &cs.params, cs.view, inplace, inplace), LEAKYCL_OK);
+  check_forward(&cs, x, inplace);
+
+  CHECK_INT_EQ(leakycl_backward(ctx, &cs.params, cs.view, LEAKYCL_FROM_X, x, dy, dx, NULL),
+               LEAKYCL_OK);
+  check_backward(&cs, x, dy, dx);
+
+  /* From y: where the sign of y is the sign of x, dx must be the same. */
+  bool from_y_ok = act == LEAKYCL_RELU;
+  if (act == LEAKYCL_LEAKY_RELU || act == LEAKYCL_PRELU) {
+    from_y_ok = true;
+    for (size_t c = 0; c < cs.params.alpha_count; c++)
+      from_y_ok &= cs.alpha[c] > 0;
+    from_y_ok &= !(cs.params.alpha_count == 0 && leakycl_default_alpha(act) <= 0);
+  }
+  st = leakycl_backward(ctx, &cs.params, cs.view, LEAKYCL_FROM_Y, y, dy, inplace, NULL);
+  if (n > 0 || !from_y_ok)
+    CHECK_INT_EQ(st, from_y_ok ? LEAKYCL_OK : LEAKYCL_INVALID_ARGUMENT);
+  if (from_y_ok && st == LEAKYCL_OK) {
+    /* Subnormal products may round y to 0 where x < 0; the sign test then
+     * differs from x's by design, so compare against the oracle on y. */
+    check_backward(&cs, y, dy, inplace);
+  }
+
+  if (leakycl_activation_has_gradient(act)) {
+    const size_t C = cs.params.alpha_count > 1 ? cs.params.alpha_count : 1;
+    float *da = malloc(C * 4), *nf = malloc(C * 4), *ma = malloc(C * 4);
+    float *da2 = malloc(C * 4), *nf2 = malloc(C * 4), *ma2 = malloc(C * 4);
+    leakycl_grads g = {da, nf, ma}, g2 = {da2, nf2, ma2};
+    memset(dx, 0xff, nb);
+    CHECK_INT_EQ(leakycl_backward(ctx, &cs.params, cs.view, LEAKYCL_FROM_X, x, dy, dx, &g),
+                 LEAKYCL_OK);
+    check_backward(&cs, x, dy, dx);
+    check_grads(&cs, x, dy, da, nf, ma);
+    /* The reduce-only entry point gives the very same bits. */
+    CHECK_INT_EQ(leakycl_reduce(ctx, &cs.params, cs.view, x, dy, &g2), LEAKYCL_OK);
+    for (size_t c = 0; c < C; c++) {
+      if (!same_float(da[c], da2[c]) || !same_float(nf[c], nf2[c]) ||
+          !same_float(ma[c], ma2[c]))
+        report_mismatch("reduce vs backward dalpha", c, da2[c], da[c]);
+    }
+    free(da), free(nf), free(ma), free(da2), free(nf2), free(ma2);
+  }
+  if (mismatches) {
+    char desc[128];
+    leakycl_variant_describe(&ctx->variant, desc, sizeof desc);
+    fprintf(stderr, "  ^ %zu mismatches: %s, shape rank %zu axis %ld n %zu, alpha mode %d, "
+                    "specials %d, variant %s\n",
+            mismatches, leakycl_activation_name(act), sc->rank, sc->axis, n, alpha_mode,
+            specials, desc);
+    test_case_failed_ = 1;
+  }
+  free(x), free(dy), free(y), free(dx), free(inplace), free(cs.alpha);
+}
+
+/* Every activation, shape, alpha mode and data kind on the current variant. */
+static void run_matrix(void) {
+  for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+      for (int mode = 0; mode < ALPHA_MODES; mode++) {
+        if (act == LEAKYCL_RELU && mode != ALPHA_DEFAULT)
+          continue;
+        run_case((leakycl_activation)act, &shapes[s], mode, false);
+        run_case((leakycl_activation)act, &shapes[s], mode, true);
+      }
+    }
+  }
+}
+
+static void use_variant(leakycl_strategy strategy, unsigned vw, size_t wg, size_t per_item,
+                        size_t block) {
+  leakycl_variant v = {strategy, vw, wg, per_item, block};
+  leakycl_status st = leakycl_set_variant(ctx, &v);
+  if (st != LEAKYCL_OK)
+    fprintf(stderr, "  set_variant: %s\n", leakycl_last_error(ctx));
+  CHECK_INT_EQ(st, LEAKYCL_OK);
+}
+
+static void test_cpu_default_variant(void) {
+  leakycl_variant v;
+  CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
+  CHECK_INT_EQ(v.strategy, LEAKYCL_STRATEGY_CPU); /* PoCL is a CPU device */
+  run_matrix();
+}
+static void test_cpu_vw16_small_blocks(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
+  run_matrix();
+}
+static void test_cpu_scalar(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 1, 1, 1, 7);
+  run_matrix();
+}
+static void test_gpu_default_shape(void) {
+  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  run_matrix();
+}
+static void test_gpu_odd_block(void) {
+  use_variant(LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
+  run_matrix();
+}
+
+/* Host copies instead of zero-copy: the path a discrete GPU takes. */
+static void test_copy_path(void) {
+  lk_context_set_zero_copy(ctx, false);
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  run_case(LEAKYCL_PRELU, &shapes[7], ALPHA_PER_CHANNEL, true);
+  run_case(LEAKYCL_PHASED_RELU, &shapes[10], ALPHA_LARGE, false);
+  run_case(LEAKYCL_LEAKY_RELU, &shapes[3], ALPHA_NEGATIVE, true);
+  lk_context_set_zero_copy(ctx, true);
+}
+
+/* ---- device-resident buffers ---- */
+static void test_resident_buffers(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  const shape_case sc = {3, {2, 5, 37}, 1};
+  call_setup cs;
+  setup_call(&cs, LEAKYCL_PRELU, &sc, ALPHA_PER_CHANNEL);
+  const size_t n = cs.n, nb = n * sizeof(float);
+  float *x = malloc(nb), *dy = malloc(nb), *y = malloc(nb), *dx = malloc(nb);
+  fill_finite(x, n, -1.0f);
+  fill_finite(dy, n, -1.0f);
+  cl_context cl;
+  cl_command_queue q;
+  CHECK_INT_EQ(leakycl_context_cl(ctx, &cl, NULL, &q), LEAKYCL_OK);
+  cl_int rc;
+  cl_mem bx = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, nb, x, &rc);
+  cl_mem bdy = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, nb, dy, &rc);
+  cl_mem by = clCreateBuffer(cl, CL_MEM_READ_WRITE, nb, NULL, &rc);
+  cl_mem bdx = clCreateBuffer(cl, CL_MEM_READ_WRITE, nb, NULL, &rc);
+  mismatches = 0;
+  CHECK_INT_EQ(leakycl_forward_buffers(ctx, &cs.params, cs.view, bx, by), LEAKYCL_OK);
+  CHECK_INT_EQ(leakycl_finish(ctx), LEAKYCL_OK);
+  clEnqueueReadBuffer(q, by, CL_TRUE, 0, nb, y, 0, NULL, NULL);
+  check_forward(&cs, x, y);
+  float da[5], nf[5], ma[5];
+  leakycl_grads g = {da, nf, ma};
+  CHECK_INT_EQ(
+      leakycl_backward_buffers(ctx, &cs.params, cs.view, LEAKYCL_FROM_X, bx, bdy, bdx, &g),
+      LEAKYCL_OK);
+  clEnqueueReadBuffer(q, bdx, CL_TRUE, 0, nb, dx, 0, NULL, NULL);
+  check_backward(&cs, x, dy, dx);
+  check_grads(&cs, x, dy, da, nf, ma);
+  float da2[5];
+  leakycl_grads g2 = {da2, NULL, NULL};
+  CHECK_INT_EQ(leakycl_reduce_buffers(ctx, &cs.params, cs.view, bx, bdy, &g2), LEAKYCL_OK);
+  for (int c = 0; c < 5; c++)
+    CHECK(same_float(da[c], da2[c]));
+  CHECK_INT_EQ(mismatches, 0);
+  clReleaseMemObject(bx), clReleaseMemObject(bdy), clReleaseMemObject(by),
+      clReleaseMemObject(bdx);
+  free(x), free(dy), free(y), free(dx), free(cs.alpha);
+}
+
+/* ---- the seeds' worked examples ---- */
+
+static void forward_values(leakycl_activation act, float alpha, float beta, const float *x,
+                           float *y, size_t n) {
+  leakycl_params p;
+  leakycl_params_init(&p, act);
+  p.beta = beta;
+  if (act != LEAKYCL_RELU) {
+    p.alpha = &alpha;
+    p.alpha_count = 1;
+  }
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(n), x, y), LEAKYCL_OK);
+}
+
+static void check_close(const float *got, const double *want, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (fabs((double)got[i] - want[i]) > 1e-7 * (1 + fabs(want[i]))) {
+      fprintf(stderr, "  [%zu]: got %.9g, want %.9g\n", i, (double)got[i], want[i]);
+      test_case_failed_ = 1;
+    }
+  }
+}
+
+/* Seed 000: leaky_relu([-1, 0, 1]) = [-0.01, 0, 1]; alpha 0.1 at -1 gives
+ * -0.1 and gradient 0.1. */
+static void test_seed000_leaky_relu(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  const float x[3] = {-1, 0, 1};
+  float y[3];
+  forward_values(LEAKYCL_LEAKY_RELU, 0.01f, 0, x, y, 3);
+  check_close(y, (const double[]){-0.01, 0, 1}, 3);
+  CHECK(!signbit(y[1])); /* 0.01 * +0 = +0 */
+  const float xm[1] = {-1}, dy[1] = {1};
+  forward_values(LEAKYCL_LEAKY_RELU, 0.1f, 0, xm, y, 1);
+  check_close(y, (const double[]){-0.1}, 1);
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_LEAKY_RELU);
+  float a = 0.1f, dx[1];
+  p.alpha = &a;
+  p.alpha_count = 1;
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(1), LEAKYCL_FROM_X, xm, dy, dx, NULL),
+               LEAKYCL_OK);
+  check_close(dx, (const double[]){0.1}, 1);
+}
+
+/* Seed 001: [[-1, 2], [-3, -4]] with alpha 0.2 is [[-0.2, 2], [-0.6, -0.8]]
+ * (the seed's printed output is wrong; the formula is not). */
+static void test_seed001_leaky_relu_02(void) {
+  const float x[4] = {-1, 2, -3, -4};
+  float y[4];
+  forward_values(LEAKYCL_LEAKY_RELU, 0.2f, 0, x, y, 4);
+  check_close(y, (const double[]){-0.2, 2, -0.6, -0.8}, 4);
+}
+
+/* Seed 002: the dying-ReLU neuron z = w*x + b with w = 0, b = -1 on
+ * (1, 1), (2, 0), (-1, 2) under MSE: ReLU's gradient for w and b is exactly
+ * zero; LeakyReLU(0.1)'s is not, and equals the hand-derived value. */
+static void test_seed002_dying_relu(void) {
+  const float xs[3] = {1, 2, -1}, ys[3] = {1, 0, 2};
+  float z[3], f[3], dl_df[3], dz[3];
+  for (int i = 0; i < 3; i++)
+    z[i] = 0.0f * xs[i] - 1.0f;
+  for (int act = LEAKYCL_RELU; act <= LEAKYCL_LEAKY_RELU; act++) {
+    forward_values((leakycl_activation)act, 0.1f, 0, z, f, 3);
+    for (int i = 0; i < 3; i++)
+      dl_df[i] = 2.0f / 3.0f * (f[i] - ys[i]);
+    leakycl_params p;
+    leakycl_params_init(&p, (leakycl_activation)act);
+    float a = 0.1f;
+    if (act == LEAKYCL_LEAKY_RELU) {
+      p.alpha = &a;
+      p.alpha_count = 1;
+    }
+    CHECK_INT_EQ(
+        leakycl_backward(ctx, &p, leakycl_view_flat(3), LEAKYCL_FROM_X, z, dl_df, dz, NULL),
+        LEAKYCL_OK);
+    double dw = 0, db = 0;
+    for (int i = 0; i < 3; i++) {
+      dw += (double)dz[i] * xs[i];
+      db += dz[i];
+    }
+    if (act == LEAKYCL_RELU) {
+      CHECK(dw == 0.0 && db == 0.0); /* dead: nothing moves */
+    } else {
+      /* f = -0.1 everywhere; dz = 0.1 * 2/3 * (f - y). */
+      const double want_dw = 0.1 * 2.0 / 3.0 * ((-1.1) * 1 + (-0.1) * 2 + (-2.1) * -1);
+      const double want_db = 0.1 * 2.0 / 3.0 * (-1.1 - 0.1 - 2.1);
+      CHECK(fabs(dw - want_dw) < 1e-6 && fabs(db - want_db) < 1e-6);
+    }
+  }
+}
+
+/* Seed 002: PReLU's alpha gradient is sum over z < 0 of delta*z, with the
+ * diagnostics p_- = count(z < 0)/N and mean |delta z| over negatives / N. */
+static void test_seed002_prelu_alpha_gradient(void) {
+  const float z[6] = {-2, 1, -0.5f, 3, 0, -1};
+  const float delta[6] = {0.5f, 2, -1, 1, 4, 0.25f};
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_PRELU);
+  float da, nf, ma, dx[6];
+  leakycl_grads g = {&da, &nf, &ma};
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(6), LEAKYCL_FROM_X, z, delta, dx, &g),
+               LEAKYCL_OK);
+  /* (-2)(0.5) + (-0.5)(-1) + (-1)(0.25) = -0.75; 3 of 6 negative;
+   * (1 + 0.5 + 0.25) / 6. */
+  CHECK(da == -0.75f);
+  CHECK(nf == 0.5f);
+  CHECK(fabs((double)ma - 1.75 / 6) < 1e-7);
+  /* dx = 0.25 * delta where z <= 0 (z == 0 takes the alpha branch). */
+  check_close(dx, (const double[]){0.125, 2, -0.25, 1, 1, 0.0625}, 6);
+}
+
+/* Seed 003: PhasedReLU with alpha 0.1, beta 0.5 (t = -5): the band
+ * -5 <= x < 0 has slope 0.1, below it 0, x >= 0 the identity. */
+static void test_seed003_phased_relu(void) {
+  const float x[6] = {-6, -5, -1, 0, 2, -5.0001f};
+  float y[6], dx[6];
+  const float dy[6] = {1, 1, 1, 1, 1, 1};
+  forward_values(LEAKYCL_PHASED_RELU, 0.1f, 0.5f, x, y, 6);
+  check_close(y, (const double[]){0, -0.5, -0.1, 0, 2, 0}, 6);
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_PHASED_RELU); /* defaults alpha 0.1, beta 0.5 */
+  float da, nf, ma;
+  leakycl_grads g = {&da, &nf, &ma};
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(6), LEAKYCL_FROM_X, x, dy, dx, &g),
+               LEAKYCL_OK);
+  check_close(dx, (const double[]){0, 0.1, 0.1, 1, 1, 0}, 6);
+  CHECK(fabs((double)da - (-6.0)) < 1e-6); /* band: -5 + -1 */
+}
+
+/* NaN poisons only its own channel's dalpha; relu keeps NaN and gives +0. */
+static void test_special_values(void) {
+  const float x[6] = {NAN, -1, -INFINITY, 2, -0.0f, INFINITY};
+  float y[6];
+  forward_values(LEAKYCL_RELU, 0, 0, x, y, 6);
+  CHECK(isnan(y[0]) && y[1] == 0 && !signbit(y[1]) && y[2] == 0 && !signbit(y[2]));
+  CHECK(y[3] == 2 && y[4] == 0 && !signbit(y[4]) && isinf(y[5]));
+  forward_values(LEAKYCL_LEAKY_RELU, 0.5f, 0, x, y, 6);
+  CHECK(isnan(y[0]) && y[1] == -0.5f && y[2] == -INFINITY && signbit(y[4]));
+
+  /* Two channels (axis 1 of [3, 2]): NaN in channel 0 only. */
+  const float x2[6] = {NAN, -1, -2, -3, 4, -5};
+  const float dy2[6] = {1, 1, 1, 1, 1, 1};
+  const size_t shape[2] = {3, 2};
+  leakycl_view v;
+  CHECK_INT_EQ(leakycl_view_from_shape(shape, 2, 1, &v, NULL, 0), LEAKYCL_OK);
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_PRELU);
+  float alphas[2] = {0.25f, 0.5f}, da[2], nf[2], ma[2], dx[6];
+  p.alpha = alphas;
+  p.alpha_count = 2;
+  leakycl_grads g = {da, nf, ma};
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x2, dy2, dx, &g), LEAKYCL_OK);
+  CHECK(isnan(da[0]));
+  CHECK(da[1] == -9.0f); /* -1 - 3 - 5 */
+  CHECK(isnan(dx[0]) && dx[1] == 0.5f && dx[4] == 1.0f);
+}
+
+/* ---- the accuracy and determinism bound at 2^26 elements ---- */
+static void accuracy_on(leakycl_strategy strategy) {
+#if defined(__SANITIZE_ADDRESS__)
+  const size_t n = (size_t)1 << 22; /* the host loops are slow under ASan */
+#else
+  const size_t n = (size_t)1 << 26;
+#endif
+  if (strategy == LEAKYCL_STRATEGY_CPU)
+    use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  else
+    use_variant(LEAKYCL_STRATEGY_GPU, 4, 256, 1, 4096);
+  float *x = malloc(n * 4), *dy = malloc(n * 4);
+  /* A biased mix so the sum does not cancel to noise. */
+  for (size_t i = 0; i < n; i++) {
+    x[i] = rng_normal() - 0.5f;
+    dy[i] = rng_normal() + 0.25f;
+  }
+  double exact = 0, comp = 0, sum_abs = 0; /* Kahan in double: exact enough */
+  for (size_t i = 0; i < n; i++) {
+    double term = x[i] > 0 ? 0.0 : (double)dy[i] * (double)x[i];
+    double yk = term - comp, tk = exact + yk;
+    comp = (tk - exact) - yk;
+    exact = tk;
+    sum_abs += fabs(term);
+  }
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_PRELU);
+  float da[3];
+  for (int rep = 0; rep < 3; rep++) {
+    leakycl_grads g = {&da[rep], NULL, NULL};
+    CHECK_INT_EQ(leakycl_reduce(ctx, &p, leakycl_view_flat(n), x, dy, &g), LEAKYCL_OK);
+  }
+  const double err = fabs((double)da[0] - exact) / sum_abs;
+  printf("# %s strategy, n = %zu: dalpha %.9g, exact %.12g, |error|/sum|terms| = %.3g\n",
+         leakycl_strategy_name(strategy), n, (double)da[0], exact, err);
+  CHECK(err <= 1e-6);
+  CHECK(same_float(da[0], da[1]) && same_float(da[0], da[2]));
+  free(x), free(dy);
+}
+static void test_accuracy_cpu_2p26(void) { accuracy_on(LEAKYCL_STRATEGY_CPU); }
+static void test_accuracy_gpu_2p26(void) { accuracy_on(LEAKYCL_STRATEGY_GPU); }
+
+int main(void) {
+  char err[LK_ERROR_MAX];
+  leakycl_status st = leakycl_context_create("cpu", &ctx, err, sizeof err);
+  if (st != LEAKYCL_OK) {
+    printf("FAIL context_create %s: %s\n", leakycl_status_name(st), err);
+    return 1;
+  }
+  RUN_TEST(test_cpu_default_variant);
+  RUN_TEST(test_cpu_vw16_small_blocks);
+  RUN_TEST(test_cpu_scalar);
+  RUN_TEST(test_gpu_default_shape);
+  RUN_TEST(test_gpu_odd_block);
+  RUN_TEST(test_copy_path);
+  RUN_TEST(test_resident_buffers);
+  RUN_TEST(test_seed000_leaky_relu);
+  RUN_TEST(test_seed001_leaky_relu_02);
+  RUN_TEST(test_seed002_dying_relu);
+  RUN_TEST(test_seed002_prelu_alpha_gradient);
+  RUN_TEST(test_seed003_phased_relu);
+  RUN_TEST(test_special_values);
+  RUN_TEST(test_accuracy_cpu_2p26);
+  RUN_TEST(test_accuracy_gpu_2p26);
+  leakycl_context_release(ctx);
+  return TEST_SUMMARY();
+}
