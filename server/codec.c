@@ -253,14 +253,22 @@ size_t lk_float_print(float v, char *out) {
 
 /* ---- Parsing float32 ---- */
 
-/* 10^0 .. 10^64; exact up to 10^22, correctly rounded by the compiler above. */
-static const double POW10_DOUBLE[65] = {
+/* 10^0 .. 10^38 and 10^-0 .. 10^-64 as doubles: exact up to 10^22, the rest
+ * correctly rounded by the compiler; the fast path allows for that error. */
+static const double POW10_DOUBLE[39] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12,
     1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25,
     1e26, 1e27, 1e28, 1e29, 1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38,
-    1e39, 1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49, 1e50, 1e51,
-    1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59, 1e60, 1e61, 1e62, 1e63, 1e64,
 };
+static const double NEG_POW10_DOUBLE[65] = {
+    1e-0,  1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-6,  1e-7,  1e-8,  1e-9,  1e-10, 1e-11, 1e-12,
+    1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22, 1e-23, 1e-24, 1e-25,
+    1e-26, 1e-27, 1e-28, 1e-29, 1e-30, 1e-31, 1e-32, 1e-33, 1e-34, 1e-35, 1e-36, 1e-37, 1e-38,
+    1e-39, 1e-40, 1e-41, 1e-42, 1e-43, 1e-44, 1e-45, 1e-46, 1e-47, 1e-48, 1e-49, 1e-50, 1e-51,
+    1e-52, 1e-53, 1e-54, 1e-55, 1e-56, 1e-57, 1e-58, 1e-59, 1e-60, 1e-61, 1e-62, 1e-63, 1e-64,
+};
+static const uint64_t POW10_U64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                      100000000};
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -270,6 +278,45 @@ static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int continues_number(char c) {
   unsigned char l = (unsigned char)c | 0x20;
   return is_digit(c) || (l >= 'a' && l <= 'z') || c == '.' || c == '+' || c == '-';
+}
+
+/* The value of 8 ASCII digits in a little-endian word, first digit in the
+ * low byte; zero bytes count as leading zeros (Mula's SWAR reduction:
+ * pairs, then quads, then all eight). */
+static uint32_t eight_digits(uint64_t x) {
+  x = (x & 0x0F0F0F0F0F0F0F0Fu) * 2561 >> 8;
+  x = (x & 0x00FF00FF00FF00FFu) * 6553601 >> 16;
+  return (uint32_t)((x & 0x0000FFFF0000FFFFu) * 42949672960001u >> 32);
+}
+
+/* Reads the run of digits at p into *w (w = w * 10^n + run) and adds its
+ * length to *count; returns the end of the run. Eight bytes at a time where
+ * that many are left: a JSON number is mostly one run of 7-9 digits, and
+ * finding its end with one mask instead of a branch per digit is what makes
+ * parsing fast. */
+static inline const char *read_digits(const char *p, const char *end, uint64_t *w, int *count) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  while (end - p >= 8) {
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    /* y's digit bytes are 0..9; bit 7 of a byte of (y & 0x7F) + 0x76, or of
+     * y, is set exactly for the other bytes, without carries between bytes */
+    const uint64_t y = x ^ 0x3030303030303030u;
+    const uint64_t other =
+        (((y & 0x7F7F7F7F7F7F7F7Fu) + 0x7676767676767676u) | y) & 0x8080808080808080u;
+    const int n = other ? __builtin_ctzll(other) >> 3 : 8;
+    if (n == 0) return p;
+    *w = *w * POW10_U64[n] + eight_digits(x << (64 - 8 * n));
+    *count += n;
+    p += n;
+    if (n < 8) return p;
+  }
+#endif
+  while (p < end && is_digit(*p)) {
+    *w = *w * 10 + (uint64_t)(*p++ - '0');
+    ++*count;
+  }
+  return p;
 }
 
 /* Significant digits kept by the slow path. Every float32 rounding boundary
@@ -319,62 +366,64 @@ static float parse_slow(const char *p, const char *end, long long exp10) {
   return strtof(buf, NULL);
 }
 
+/* The zeros before the first nonzero digit of the number [p, end). */
+static int leading_zeros(const char *p, const char *end) {
+  int zeros = 0;
+  for (; p < end && (*p == '-' || *p == '0' || *p == '.'); p++) zeros += *p == '0';
+  return zeros;
+}
+
+/* The strings "NaN", "Infinity" and "-Infinity" at p (a '"'), or NULL. */
+static const char *parse_special(const char *p, const char *end, float *out) {
+  const size_t n = (size_t)(end - p);
+  if (n >= 5 && memcmp(p, "\"NaN\"", 5) == 0) {
+    *out = NAN;
+    return p + 5;
+  }
+  if (n >= 10 && memcmp(p, "\"Infinity\"", 10) == 0) {
+    *out = INFINITY;
+    return p + 10;
+  }
+  if (n >= 11 && memcmp(p, "\"-Infinity\"", 11) == 0) {
+    *out = -INFINITY;
+    return p + 11;
+  }
+  return NULL;
+}
+
 /* Distance in double ulps within which the fast path's double may sit from
  * a float32 rounding boundary and still be on the wrong side of it: the
- * conversion of the significand, the power of ten and the multiply or
- * divide each add at most half an ulp. */
+ * conversion of the significand, the power of ten and the product each
+ * add at most half an ulp. */
 #define FAST_PATH_SLACK 8
 
-/* lk_float_parse; static inline so the array loop gets it inlined. */
-static inline const char *parse_number(const char *p, const char *end, float *out) {
+/* lk_float_parse; always inlined so the array loop has no call per number. */
+static inline __attribute__((always_inline)) const char *parse_number(const char *p,
+                                                                       const char *end,
+                                                                       float *out) {
   const char *const start = p;
   if (p == end) return NULL;
-  if (*p == '"') {
-    size_t n = (size_t)(end - p);
-    if (n >= 5 && memcmp(p, "\"NaN\"", 5) == 0) {
-      *out = NAN;
-      return p + 5;
-    }
-    if (n >= 10 && memcmp(p, "\"Infinity\"", 10) == 0) {
-      *out = INFINITY;
-      return p + 10;
-    }
-    if (n >= 11 && memcmp(p, "\"-Infinity\"", 11) == 0) {
-      *out = -INFINITY;
-      return p + 11;
-    }
-    return NULL;
-  }
+  if (*p == '"') return parse_special(p, end, out);
   const int neg = *p == '-';
-  if (neg && ++p == end) return NULL;
-  /* The significand's digits go into w; more than 19 significant digits
-   * wrap it (harmlessly: unsigned) and send the number to the slow path. */
+  p += neg;
+  if (p == end || !is_digit(*p)) return NULL;
+  /* All digits go into w, leading zeros included (they add nothing to it);
+   * more than 19 significant digits wrap w (harmlessly: unsigned) and send
+   * the number to the slow path. */
   uint64_t w = 0;
   int digits = 0;
-  long long scale = 0; /* digits after the point */
-  if (*p == '0') {
+  if (*p == '0') { /* "0", "0.5": a leading zero stands alone */
     p++;
-  } else if (is_digit(*p)) {
-    do {
-      w = w * 10 + (uint64_t)(*p++ - '0');
-      digits++;
-    } while (p < end && is_digit(*p));
+    digits = 1;
   } else {
-    return NULL;
+    p = read_digits(p, end, &w, &digits);
   }
+  long long scale = 0; /* digits after the point */
   if (p < end && *p == '.') {
     if (++p == end || !is_digit(*p)) return NULL;
-    if (w == 0) {
-      while (p < end && *p == '0') { /* leading zeros are not significant */
-        p++;
-        scale++;
-      }
-    }
-    while (p < end && is_digit(*p)) {
-      w = w * 10 + (uint64_t)(*p++ - '0');
-      digits++;
-      scale++;
-    }
+    const int int_digits = digits;
+    p = read_digits(p, end, &w, &digits);
+    scale = digits - int_digits;
   }
   long long exp10 = 0;
   if (p < end && (*p == 'e' || *p == 'E')) {
@@ -390,7 +439,7 @@ static inline const char *parse_number(const char *p, const char *end, float *ou
   }
   if (p < end && continues_number(*p)) return NULL;
 
-  if (digits > 19) {
+  if (digits > 19 && digits - leading_zeros(start, p) > 19) {
     *out = parse_slow(start, p, exp10);
     return p;
   }
@@ -400,8 +449,7 @@ static inline const char *parse_number(const char *p, const char *end, float *ou
   }
   const long long e = exp10 - scale;
   if (e >= -64 && e <= 38) {
-    double d = (double)w;
-    d = e >= 0 ? d * POW10_DOUBLE[e] : d / POW10_DOUBLE[-e];
+    const double d = (double)w * (e >= 0 ? POW10_DOUBLE[e] : NEG_POW10_DOUBLE[-e]);
     /* Accept d when rounding it to float32 cannot differ from rounding the
      * exact value: d is a normal-range float32 magnitude and not within the
      * slack of a midpoint between two floats (low 29 bits of the double's
@@ -411,7 +459,7 @@ static inline const char *parse_number(const char *p, const char *end, float *ou
       memcpy(&bits, &d, sizeof bits);
       const uint32_t low = (uint32_t)(bits & 0x1FFFFFFFu);
       if (low - (0x10000000u - FAST_PATH_SLACK) > 2 * FAST_PATH_SLACK) {
-        float f = (float)d;
+        const float f = (float)d;
         *out = neg ? -f : f;
         return p;
       }

@@ -2,7 +2,6 @@
  * among them, and the /v1/devices JSON. */
 #include "devices.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,68 +21,17 @@ static long lkd_parse_index(const char *s, const char *end) {
   return v;
 }
 
-/* Case-insensitive substring search (ASCII). */
-static int lkd_contains_nocase(const char *hay, const char *needle) {
-  size_t n = strlen(needle);
-  if (n == 0) return 0;
-  for (; *hay; hay++) {
-    size_t i = 0;
-    while (i < n && hay[i] &&
-           tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-      i++;
-    if (i == n) return 1;
-  }
-  return 0;
-}
-
-static long lkd_nth_of_type(const leakycl_device_info *infos, size_t n,
-                            leakycl_device_type type, long nth) {
-  for (size_t i = 0; i < n; i++)
-    if (infos[i].type == type && nth-- == 0) return (long)i;
-  return -1;
-}
-
+/* The daemon's own forms come first: no SPEC or "default" is the first
+ * opened device and a bare number is an index into /v1/devices; everything
+ * else follows the library's SPEC rules among the opened devices. */
 long lkd_device_match(const leakycl_device_info *infos, size_t n, const char *spec) {
   if (n == 0) return -1;
   if (!spec || !*spec || strcmp(spec, "default") == 0) return 0;
-  if (strcmp(spec, "auto") == 0) {
-    long i = lkd_nth_of_type(infos, n, LEAKYCL_DEVICE_GPU, 0);
-    if (i < 0) i = lkd_nth_of_type(infos, n, LEAKYCL_DEVICE_ACCELERATOR, 0);
-    return i < 0 ? 0 : i;
-  }
-  static const struct {
-    const char *name;
-    leakycl_device_type type;
-  } types[] = {{"cpu", LEAKYCL_DEVICE_CPU},
-               {"gpu", LEAKYCL_DEVICE_GPU},
-               {"accelerator", LEAKYCL_DEVICE_ACCELERATOR}};
-  const char *colon = strchr(spec, ':');
-  for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-    size_t len = strlen(types[t].name);
-    if (strncmp(spec, types[t].name, len) != 0) continue;
-    if (spec[len] == '\0') return lkd_nth_of_type(infos, n, types[t].type, 0);
-    if (spec[len] == ':') {
-      long nth = lkd_parse_index(spec + len + 1, spec + strlen(spec));
-      return nth < 0 ? -1 : lkd_nth_of_type(infos, n, types[t].type, nth);
-    }
-  }
-  const char *end = spec + strlen(spec);
-  if (colon) {
-    long p = lkd_parse_index(spec, colon), d = lkd_parse_index(colon + 1, end);
-    if (p >= 0 && d >= 0) {
-      for (size_t i = 0; i < n; i++)
-        if (infos[i].platform_index == (unsigned)p && infos[i].device_index == (unsigned)d)
-          return (long)i;
-      return -1;
-    }
-  }
-  long idx = lkd_parse_index(spec, end);
+  long idx = lkd_parse_index(spec, spec + strlen(spec));
   if (idx >= 0) return idx < (long)n ? idx : -1;
-  for (size_t i = 0; i < n; i++)
-    if (lkd_contains_nocase(infos[i].name, spec) ||
-        lkd_contains_nocase(infos[i].platform_name, spec))
-      return (long)i;
-  return -1;
+  size_t found;
+  if (leakycl_device_match(spec, infos, n, &found, NULL, 0) != LEAKYCL_OK) return -1;
+  return (long)found;
 }
 
 /* Opens one SPEC and appends it unless that device is open already. */

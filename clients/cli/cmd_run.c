@@ -328,19 +328,12 @@ static int open_device(const run_args *a, const run_plan *p, run_state *s) {
     return CLI_EXIT_FAILURE;
   }
   if (p->has_strategy && p->strategy != v.strategy) {
-    /* Switching strategy takes that strategy's usual shape (variant.c's
-     * defaults), bounded by what this device allows. */
-    const size_t max_wg = info.max_work_group_size ? info.max_work_group_size : 1;
-    size_t want = p->strategy == LEAKYCL_STRATEGY_GPU ? 256 : 16, wg = 1;
-    while (wg * 2 <= want && wg * 2 <= max_wg &&
-           (p->strategy == LEAKYCL_STRATEGY_CPU ||
-            5 * wg * 2 * sizeof(float) <= info.local_mem_bytes))
-      wg *= 2;
-    v.strategy = p->strategy;
-    v.work_group_size = wg;
-    v.vector_width = p->strategy == LEAKYCL_STRATEGY_GPU ? 4 : 8;
-    v.vectors_per_item = p->strategy == LEAKYCL_STRATEGY_GPU ? 1 : 64;
-    v.reduce_block = p->strategy == LEAKYCL_STRATEGY_GPU ? 16 * wg : 16384;
+    /* Switching strategy takes that strategy's default shape on this device. */
+    st = leakycl_default_variant(&info, p->strategy, &v);
+    if (st != LEAKYCL_OK) {
+      cli_error("--variant: no default for this strategy");
+      return CLI_EXIT_USAGE;
+    }
   }
   if (p->vector_width)
     v.vector_width = p->vector_width;

@@ -165,6 +165,14 @@ LEAKYCL_API const char *leakycl_device_type_name(leakycl_device_type type);
 LEAKYCL_API leakycl_status leakycl_list_devices(leakycl_device_info *out, size_t capacity,
                                                 size_t *count, char *err, size_t errlen);
 
+/* Picks the device that SPEC names among `devices`, with the rules of
+ * leakycl_context_create (so a server can match a job's SPEC among the
+ * devices it opened). NO_DEVICE names the SPEC and the devices seen. */
+LEAKYCL_API leakycl_status leakycl_device_match(const char *spec,
+                                                const leakycl_device_info *devices,
+                                                size_t count, size_t *index, char *err,
+                                                size_t errlen);
+
 /* ---- Context ---- */
 typedef struct leakycl_context leakycl_context;
 
@@ -214,8 +222,13 @@ typedef struct leakycl_variant {
   size_t reduce_block;     /* elements per reduction block, 1 .. 2^24 */
 } leakycl_variant;
 
-/* "cpu" / "gpu". */
+/* "cpu" / "gpu"; "unknown" out of range. */
 LEAKYCL_API const char *leakycl_strategy_name(leakycl_strategy strategy);
+/* The default variant of `strategy` on `device` (a context starts with the
+ * default of its device type: cpu for CPUs, gpu for everything else). */
+LEAKYCL_API leakycl_status leakycl_default_variant(const leakycl_device_info *device,
+                                                   leakycl_strategy strategy,
+                                                   leakycl_variant *out);
 /* The variant in use (chosen from the device type when the context opens). */
 LEAKYCL_API leakycl_status leakycl_get_variant(const leakycl_context *ctx,
                                                leakycl_variant *out);

@@ -31,7 +31,10 @@ static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platfor
       lk_device_info_of(ctx->device, platform_index, device_index, &ctx->info, err, errlen);
   if (st != LEAKYCL_OK)
     return st;
-  lk_variant_default(&ctx->info, &ctx->variant);
+  lk_variant_default(&ctx->info,
+                     ctx->info.type == LEAKYCL_DEVICE_CPU ? LEAKYCL_STRATEGY_CPU
+                                                          : LEAKYCL_STRATEGY_GPU,
+                     &ctx->variant);
   ctx->zero_copy = ctx->info.unified_memory != 0;
   return LEAKYCL_OK;
 }

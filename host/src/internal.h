@@ -52,7 +52,8 @@ leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index,
                                  char *err, size_t errlen);
 
 /* ---- variants ---- */
-void lk_variant_default(const leakycl_device_info *device, leakycl_variant *out);
+void lk_variant_default(const leakycl_device_info *device, leakycl_strategy strategy,
+                        leakycl_variant *out);
 leakycl_status lk_variant_check(const leakycl_variant *v, const leakycl_device_info *device,
                                 char *err, size_t errlen);
 

@@ -35,9 +35,9 @@ static leakycl_status check_source(leakycl_context *ctx, const lk_resolved *r,
 }
 
 static leakycl_status check_grads(leakycl_context *ctx, const lk_resolved *r,
-                                  const leakycl_grads *grads) {
+                                  const leakycl_grads *grads, bool required) {
   if (!grads)
-    return LEAKYCL_OK;
+    return required ? lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "grads is NULL") : LEAKYCL_OK;
   if (!leakycl_activation_has_gradient(r->activation))
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
                    "%s has no learnable alpha, so no parameter gradient",
@@ -157,13 +157,13 @@ static leakycl_status check_pointers(leakycl_context *ctx, size_t n, const void 
   if (!a || (bn && !b) || (cn && !c))
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%s is NULL for %zu elements",
                    !a ? an : (bn && !b) ? bn : cn, n);
+  if (n > SIZE_MAX / sizeof(float))
+    return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu floats do not fit in memory", n);
   const size_t bytes = n * sizeof(float);
   if (partial_overlap(a, b, bytes) || partial_overlap(a, c, bytes) ||
       partial_overlap(b, c, bytes))
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
                    "arrays overlap without being the same array (only exact in-place is allowed)");
-  if (n > SIZE_MAX / sizeof(float))
-    return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu floats do not fit in memory", n);
   return LEAKYCL_OK;
 }
 
@@ -207,7 +207,7 @@ static leakycl_status backward_host(leakycl_context *ctx, const leakycl_params *
     return st;
   st = check_source(ctx, &r, source, grads);
   if (st == LEAKYCL_OK)
-    st = check_grads(ctx, &r, grads);
+    st = check_grads(ctx, &r, grads, !want_dx);
   if (st == LEAKYCL_OK)
     st = check_pointers(ctx, r.n, src, source == LEAKYCL_FROM_Y ? "y" : "x", dy, "dy",
                         want_dx ? dx : NULL, want_dx ? "dx" : NULL);
@@ -248,8 +248,6 @@ leakycl_status leakycl_backward(leakycl_context *ctx, const leakycl_params *para
 leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_params *params,
                               leakycl_view view, const float *x, const float *dy,
                               const leakycl_grads *grads) {
-  if (ctx && !grads)
-    return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "grads is NULL");
   return backward_host(ctx, params, view, LEAKYCL_FROM_X, x, dy, NULL, grads, false);
 }
 
@@ -304,7 +302,7 @@ static leakycl_status backward_buffers(leakycl_context *ctx, const leakycl_param
     return st;
   st = check_source(ctx, &r, source, grads);
   if (st == LEAKYCL_OK)
-    st = check_grads(ctx, &r, grads);
+    st = check_grads(ctx, &r, grads, !want_dx);
   if (st == LEAKYCL_OK)
     st = check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", r.n);
   if (st == LEAKYCL_OK)
@@ -326,7 +324,5 @@ leakycl_status leakycl_backward_buffers(leakycl_context *ctx, const leakycl_para
 leakycl_status leakycl_reduce_buffers(leakycl_context *ctx, const leakycl_params *params,
                                       leakycl_view view, cl_mem x, cl_mem dy,
                                       const leakycl_grads *grads) {
-  if (ctx && !grads)
-    return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "grads is NULL");
   return backward_buffers(ctx, params, view, LEAKYCL_FROM_X, x, dy, NULL, grads, false);
 }

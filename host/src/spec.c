@@ -44,7 +44,7 @@ leakycl_status lk_spec_parse(const char *spec, lk_spec *out, char *err, size_t e
                        "device spec is %zu characters long (at most %zu)", len,
                        sizeof out->text - 1);
   memcpy(out->text, spec, len + 1);
-  if (strcmp(spec, "auto") == 0) {
+  if (strcasecmp(spec, "auto") == 0) {
     out->kind = LK_SPEC_AUTO;
     return LEAKYCL_OK;
   }
@@ -52,7 +52,7 @@ leakycl_status lk_spec_parse(const char *spec, lk_spec *out, char *err, size_t e
   const size_t head_len = colon ? (size_t)(colon - spec) : len;
   for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++) {
     if (strlen(type_names[i].name) == head_len &&
-        strncmp(spec, type_names[i].name, head_len) == 0) {
+        strncasecmp(spec, type_names[i].name, head_len) == 0) {
       out->kind = LK_SPEC_TYPE;
       out->type = type_names[i].type;
       if (colon && !parse_index(colon + 1, spec + len, &out->ordinal))
@@ -150,4 +150,11 @@ leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *dev
   describe_devices(devices, count, seen, sizeof seen);
   return lk_fail_buf(err, errlen, LEAKYCL_NO_DEVICE, "no OpenCL device matches \"%s\"; seen: %s",
                      spec->text, seen);
+}
+
+leakycl_status leakycl_device_match(const char *spec, const leakycl_device_info *devices,
+                                    size_t count, size_t *index, char *err, size_t errlen) {
+  lk_spec parsed;
+  leakycl_status st = lk_spec_parse(spec, &parsed, err, errlen);
+  return st == LEAKYCL_OK ? lk_spec_match(&parsed, devices, count, index, err, errlen) : st;
 }

@@ -9,7 +9,14 @@
 #define LK_MAX_REDUCE_BLOCK (1u << 24) /* block counts stay exact in float */
 
 const char *leakycl_strategy_name(leakycl_strategy strategy) {
-  return strategy == LEAKYCL_STRATEGY_GPU ? "gpu" : "cpu";
+  switch (strategy) {
+  case LEAKYCL_STRATEGY_CPU:
+    return "cpu";
+  case LEAKYCL_STRATEGY_GPU:
+    return "gpu";
+  default:
+    return "unknown";
+  }
 }
 
 static size_t clamp_pow2(size_t want, size_t max) {
@@ -19,9 +26,10 @@ static size_t clamp_pow2(size_t want, size_t max) {
   return wg;
 }
 
-void lk_variant_default(const leakycl_device_info *device, leakycl_variant *out) {
-  const size_t max_wg = device->max_work_group_size ? device->max_work_group_size : 1;
-  if (device->type == LEAKYCL_DEVICE_CPU) {
+void lk_variant_default(const leakycl_device_info *device, leakycl_strategy strategy,
+                        leakycl_variant *out) {
+  size_t max_wg = device->max_work_group_size ? device->max_work_group_size : 1;
+  if (strategy == LEAKYCL_STRATEGY_CPU) {
     /* CPUs: one work-item streams a contiguous chunk with wide loads (8
      * floats fill an AVX register; PoCL vectorizes across the work-group on
      * top). A fixed local size: PoCL's own choice measured 10-20% slower.
@@ -37,6 +45,9 @@ void lk_variant_default(const leakycl_device_info *device, leakycl_variant *out)
      * a block per work-group reduced by a tree in local memory. */
     out->strategy = LEAKYCL_STRATEGY_GPU;
     out->vector_width = 4;
+    /* The reduction tree keeps 5 floats per work-item in local memory. */
+    while (max_wg > 1 && 5 * max_wg * sizeof(float) > device->local_mem_bytes)
+      max_wg /= 2;
     out->work_group_size = clamp_pow2(256, max_wg);
     out->vectors_per_item = 1;
     out->reduce_block = 16 * out->work_group_size;
@@ -90,6 +101,15 @@ leakycl_status leakycl_variant_describe(const leakycl_variant *variant, char *bu
                    leakycl_strategy_name(variant->strategy), variant->vector_width,
                    variant->work_group_size, variant->vectors_per_item, variant->reduce_block);
   return w < 0 || (size_t)w >= buflen ? LEAKYCL_INVALID_ARGUMENT : LEAKYCL_OK;
+}
+
+leakycl_status leakycl_default_variant(const leakycl_device_info *device,
+                                       leakycl_strategy strategy, leakycl_variant *out) {
+  if (!device || !out ||
+      (strategy != LEAKYCL_STRATEGY_CPU && strategy != LEAKYCL_STRATEGY_GPU))
+    return LEAKYCL_INVALID_ARGUMENT;
+  lk_variant_default(device, strategy, out);
+  return LEAKYCL_OK;
 }
 
 leakycl_status leakycl_get_variant(const leakycl_context *ctx, leakycl_variant *out) {

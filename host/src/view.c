@@ -16,6 +16,10 @@ leakycl_status leakycl_view_count(leakycl_view view, size_t *count) {
   size_t oc, n;
   if (!count)
     return LEAKYCL_INVALID_ARGUMENT;
+  if (view.outer == 0 || view.channels == 0 || view.inner == 0) {
+    *count = 0; /* an empty tensor, however large its other dimensions */
+    return LEAKYCL_OK;
+  }
   if (!mul_size(view.outer, view.channels, &oc) || !mul_size(oc, view.inner, &n))
     return LEAKYCL_INVALID_ARGUMENT;
   *count = n;
@@ -51,9 +55,13 @@ leakycl_status leakycl_view_from_shape(const size_t *shape, size_t rank, long ch
                        channel_axis, rank, -r, r - 1);
   const size_t axis = (size_t)(channel_axis < 0 ? channel_axis + r : channel_axis);
   leakycl_view v = {1, shape[axis], 1};
+  bool empty = false;
+  for (size_t d = 0; d < rank; d++)
+    empty |= shape[d] == 0;
   for (size_t d = 0; d < rank; d++) {
     size_t *part = d < axis ? &v.outer : &v.inner;
-    if (d != axis && !mul_size(*part, shape[d], part))
+    /* An empty tensor's other dimensions may be anything (NumPy agrees). */
+    if (d != axis && !mul_size(*part, shape[d], part) && !empty)
       return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
                          "shape has more elements than size_t holds");
   }

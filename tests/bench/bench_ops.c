@@ -131,12 +131,10 @@ int main(int argc, char **argv) {
   leakycl_get_variant(d.ctx, &defaults);
   leakycl_variant variants[2] = {defaults, defaults};
   /* The other strategy too, so both families are measured on every device. */
-  variants[1].strategy = defaults.strategy == LEAKYCL_STRATEGY_CPU ? LEAKYCL_STRATEGY_GPU
-                                                                   : LEAKYCL_STRATEGY_CPU;
-  variants[1].vector_width = variants[1].strategy == LEAKYCL_STRATEGY_GPU ? 4 : 8;
-  variants[1].work_group_size = variants[1].strategy == LEAKYCL_STRATEGY_GPU ? 256 : 16;
-  variants[1].vectors_per_item = variants[1].strategy == LEAKYCL_STRATEGY_GPU ? 1 : 64;
-  variants[1].reduce_block = variants[1].strategy == LEAKYCL_STRATEGY_GPU ? 4096 : 16384;
+  leakycl_default_variant(&info,
+                          defaults.strategy == LEAKYCL_STRATEGY_CPU ? LEAKYCL_STRATEGY_GPU
+                                                                    : LEAKYCL_STRATEGY_CPU,
+                          &variants[1]);
   double *t = malloc((size_t)reps * sizeof *t);
   for (int op = OP_FORWARD; op <= OP_REDUCE; op++) {
     for (int vi = 0; vi < 2; vi++) {

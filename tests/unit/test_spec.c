@@ -50,17 +50,13 @@ static void init_devices(void) {
   mixed[5] = make_dev(4, 0, LEAKYCL_DEVICE_CPU, "Intel(R) OpenCL", "Intel(R) Core(TM) i7");
 }
 
-/* Parses and matches `spec` over devices; returns the status, the index
- * (SIZE_MAX sentinel when not written) and the error text. */
+/* Matches `spec` over devices with the public leakycl_device_match; returns
+ * the status, the index (SIZE_MAX sentinel when not written) and the error. */
 static leakycl_status resolve(const char *spec, const leakycl_device_info *devs, size_t count,
                               size_t *index, char *err, size_t errlen) {
-  lk_spec parsed;
   *index = SIZE_MAX;
   err[0] = '\0';
-  leakycl_status st = lk_spec_parse(spec, &parsed, err, errlen);
-  if (st != LEAKYCL_OK)
-    return st;
-  return lk_spec_match(&parsed, devs, count, index, err, errlen);
+  return leakycl_device_match(spec, devs, count, index, err, errlen);
 }
 
 /* `spec` over `devs` must pick device `want`. */
@@ -238,6 +234,31 @@ static void test_type_specs(void) {
   expect_no_device("accelerator", cpus, 2);
   leakycl_device_info gpus[2] = {mixed[3], mixed[4]};
   expect_no_device("cpu", gpus, 2);
+}
+
+/* Keywords in any case, as users type them: "GPU", "Cpu:0", "AUTO". */
+static void test_keywords_any_case(void) {
+  expect_pick("GPU", mixed, 6, 3);
+  expect_pick("Gpu:1", mixed, 6, 4);
+  expect_pick("CPU", mixed, 6, 0);
+  expect_pick("AUTO", mixed, 6, 3);
+  expect_pick("Accelerator", mixed, 6, 2);
+}
+
+/* The default variant of each strategy, and bad input. */
+static void test_default_variant(void) {
+  leakycl_variant v;
+  CHECK_INT_EQ(leakycl_default_variant(&mixed[3], LEAKYCL_STRATEGY_GPU, &v), LEAKYCL_OK);
+  CHECK_INT_EQ(v.strategy, LEAKYCL_STRATEGY_GPU);
+  CHECK((v.work_group_size & (v.work_group_size - 1)) == 0);
+  CHECK(v.work_group_size <= mixed[3].max_work_group_size);
+  CHECK_INT_EQ(leakycl_default_variant(&mixed[0], LEAKYCL_STRATEGY_CPU, &v), LEAKYCL_OK);
+  CHECK_INT_EQ(v.strategy, LEAKYCL_STRATEGY_CPU);
+  CHECK_INT_EQ(leakycl_default_variant(NULL, LEAKYCL_STRATEGY_CPU, &v), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_default_variant(&mixed[0], (leakycl_strategy)7, &v),
+               LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_default_variant(&mixed[0], LEAKYCL_STRATEGY_CPU, NULL),
+               LEAKYCL_INVALID_ARGUMENT);
 }
 
 static void test_index_specs(void) {
@@ -449,6 +470,8 @@ int main(void) {
   RUN_TEST(test_parse_null_args);
   RUN_TEST(test_auto_order);
   RUN_TEST(test_type_specs);
+  RUN_TEST(test_keywords_any_case);
+  RUN_TEST(test_default_variant);
   RUN_TEST(test_index_specs);
   RUN_TEST(test_substring_specs);
   RUN_TEST(test_no_device_message);
