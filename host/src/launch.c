@@ -44,6 +44,14 @@ static void arg_mem(arg_list *a, cl_mem m) { arg(a, sizeof m, &m); }
 static void arg_float(arg_list *a, float f) { arg(a, sizeof f, &f); }
 static void arg_uint(arg_list *a, cl_uint u) { arg(a, sizeof u, &u); }
 
+/* alpha, thresh, alpha_c, thresh_c: the same four in every kernel. */
+static void arg_params(arg_list *a, const lk_resolved *r, cl_mem alpha_c, cl_mem thresh_c) {
+  arg_float(a, r->alpha);
+  arg_float(a, r->thresh);
+  arg_mem(a, alpha_c);
+  arg_mem(a, thresh_c);
+}
+
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
 /* The work-group size for a kernel: the variant's, lowered (to a power of
@@ -103,10 +111,7 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
   for (int i = 0; i < ninputs; i++)
     arg_mem(&a, inputs[i]);
   arg_mem(&a, out);
-  arg_float(&a, r->alpha);
-  arg_float(&a, r->thresh);
-  arg_mem(&a, alpha_c);
-  arg_mem(&a, thresh_c);
+  arg_params(&a, r, alpha_c, thresh_c);
   arg_idx(&a, wide, r->inner);
   arg_uint(&a, (cl_uint)r->channels);
   arg_idx(&a, wide, v->vectors_per_item);
@@ -189,10 +194,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   arg_mem(&a, dy);
   arg_mem(&a, dx ? dx : dy); /* never written when write_dx is 0 */
   arg(&a, sizeof write_dx, &write_dx);
-  arg_float(&a, r->alpha);
-  arg_float(&a, r->thresh);
-  arg_mem(&a, alpha_c);
-  arg_mem(&a, thresh_c);
+  arg_params(&a, r, alpha_c, thresh_c);
   arg_mem(&a, partials);
   arg(&a, (v->strategy == LEAKYCL_STRATEGY_GPU ? 5 * wg : 1) * sizeof(float), NULL);
   if (a.rc != CL_SUCCESS)

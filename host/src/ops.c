@@ -69,6 +69,22 @@ static leakycl_status end(leakycl_context *ctx, lk_resolved *r, leakycl_status s
   return st;
 }
 
+/* begin() plus the checks every backward and reduce call makes; on failure
+ * the context is unlocked again. want_dx is false for reduce-only calls,
+ * which need grads. */
+static leakycl_status begin_backward(leakycl_context *ctx, const leakycl_params *params,
+                                     leakycl_view view, leakycl_source source,
+                                     const leakycl_grads *grads, bool want_dx,
+                                     lk_resolved *r) {
+  leakycl_status st = begin(ctx, params, view, r);
+  if (st != LEAKYCL_OK)
+    return st;
+  st = check_source(ctx, r, source, grads);
+  if (st == LEAKYCL_OK)
+    st = check_grads(ctx, r, grads, !want_dx);
+  return st == LEAKYCL_OK ? st : end(ctx, r, st);
+}
+
 /* ---- host pointers ---- */
 
 /* Two host arrays of `bytes` either are the same array or do not overlap. */
@@ -202,14 +218,10 @@ static leakycl_status backward_host(leakycl_context *ctx, const leakycl_params *
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st = begin(ctx, params, view, &r);
+  leakycl_status st = begin_backward(ctx, params, view, source, grads, want_dx, &r);
   if (st != LEAKYCL_OK)
     return st;
-  st = check_source(ctx, &r, source, grads);
-  if (st == LEAKYCL_OK)
-    st = check_grads(ctx, &r, grads, !want_dx);
-  if (st == LEAKYCL_OK)
-    st = check_pointers(ctx, r.n, src, source == LEAKYCL_FROM_Y ? "y" : "x", dy, "dy",
+  st = check_pointers(ctx, r.n, src, source == LEAKYCL_FROM_Y ? "y" : "x", dy, "dy",
                         want_dx ? dx : NULL, want_dx ? "dx" : NULL);
   if (st != LEAKYCL_OK)
     return end(ctx, &r, st);
@@ -297,14 +309,10 @@ static leakycl_status backward_buffers(leakycl_context *ctx, const leakycl_param
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st = begin(ctx, params, view, &r);
+  leakycl_status st = begin_backward(ctx, params, view, source, grads, want_dx, &r);
   if (st != LEAKYCL_OK)
     return st;
-  st = check_source(ctx, &r, source, grads);
-  if (st == LEAKYCL_OK)
-    st = check_grads(ctx, &r, grads, !want_dx);
-  if (st == LEAKYCL_OK)
-    st = check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", r.n);
+  st = check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", r.n);
   if (st == LEAKYCL_OK)
     st = check_buffer(ctx, dy, "dy", r.n);
   if (st == LEAKYCL_OK && want_dx)

@@ -41,6 +41,17 @@ static int test_failed_;
     }                                                                           \
   } while (0)
 
+/* Checks that `hay` contains `needle`, printing both otherwise. */
+#define CHECK_CONTAINS(hay, needle)                                             \
+  do {                                                                          \
+    const char *h_ = (hay), *n_ = (needle);                                     \
+    if (!h_ || !strstr(h_, n_)) {                                               \
+      fprintf(stderr, "  %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,    \
+              __LINE__, h_ ? h_ : "(null)", n_);                                \
+      test_case_failed_ = 1;                                                    \
+    }                                                                           \
+  } while (0)
+
 /* Runs one case and prints PASS/FAIL with its name. */
 #define RUN_TEST(fn)                                                            \
   do {                                                                          \

@@ -9,16 +9,6 @@
 #include "internal.h"
 #include "test.h"
 
-/* Checks that `hay` contains `needle`, printing both otherwise. */
-#define CHECK_CONTAINS(hay, needle)                                             \
-  do {                                                                          \
-    const char *h_ = (hay), *n_ = (needle);                                     \
-    if (!h_ || !strstr(h_, n_)) {                                               \
-      fprintf(stderr, "  %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,    \
-              __LINE__, h_ ? h_ : "(null)", n_);                                \
-      test_case_failed_ = 1;                                                    \
-    }                                                                           \
-  } while (0)
 
 /* A call on ctx must fail with `want` and leave a last_error containing
  * `needle`. */
