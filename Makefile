@@ -111,7 +111,7 @@ install: all
 	ln -sf libleakycl.so.0 $(DESTDIR)$(PREFIX)/lib/libleakycl.so
 	install -m 644 host/include/leakycl.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' leakycl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakycl.pc
-	install -m 755 $(BUILD)/bin/leakycl $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/bin/leakycl $(BUILD)/bin/leakycld $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf build build-san

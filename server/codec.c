@@ -167,64 +167,56 @@ static const char DIGIT_PAIRS[201] = "000102030405060708091011121314151617181920
                                      "50515253545556575859606162636465666768697071727374"
                                      "75767778798081828384858687888990919293949596979899";
 
+/* Room float_to_text needs at out: it copies in fixed 8- and 16-byte
+ * blocks (no library call, no loop per digit) that may run past the end of
+ * the text. */
+#define TEXT_ROOM 48
+
 /* Writes digits * 10^exponent (digits > 0, no trailing zeros, < 10^9) at p
  * and returns the end. Plain notation for 1e-5 <= v < 1e15 like "0.00012",
  * "123.5", "120000"; otherwise "1.5e+20", "1e-7". The bounds keep the
- * longest text within LK_FLOAT_TEXT_MAX. */
+ * longest text within LK_FLOAT_TEXT_MAX. The plain layouts share one
+ * branch-free path: a branch on "0.x" against "x.y" is a coin flip for
+ * typical data and costs more than the copies. */
 static char *write_decimal(char *p, uint32_t digits, int32_t exponent) {
-  char tmp[10];
-  char *t = tmp + sizeof tmp;
-  uint32_t x = digits;
-  while (x >= 100) {
-    t -= 2;
-    memcpy(t, DIGIT_PAIRS + 2 * (x % 100), 2);
-    x /= 100;
-  }
-  if (x >= 10) {
-    t -= 2;
-    memcpy(t, DIGIT_PAIRS + 2 * x, 2);
-  } else {
-    *--t = (char)('0' + x);
-  }
-  const int n = (int)(tmp + sizeof tmp - t);
+  /* zeros, the 9 digits of digits zero-padded at [16, 25), zeros */
+  char text[64];
+  memset(text, '0', sizeof text);
+  const uint32_t low8 = digits % 100000000;
+  text[16] = (char)('0' + digits / 100000000);
+  memcpy(text + 17, DIGIT_PAIRS + 2 * (low8 / 1000000), 2);
+  memcpy(text + 19, DIGIT_PAIRS + 2 * (low8 / 10000 % 100), 2);
+  memcpy(text + 21, DIGIT_PAIRS + 2 * (low8 / 100 % 100), 2);
+  memcpy(text + 23, DIGIT_PAIRS + 2 * (low8 % 100), 2);
+  const int n = 1 + (digits >= 10) + (digits >= 100) + (digits >= 1000) + (digits >= 10000) +
+                (digits >= 100000) + (digits >= 1000000) + (digits >= 10000000) +
+                (digits >= 100000000);
+  const char *t = text + 25 - n;    /* the significant digits */
   const int sci = exponent + n - 1; /* v = d.ddd * 10^sci */
-  if (sci >= 0 && sci < 15) {
-    if (sci + 1 >= n) {
-      memcpy(p, t, (size_t)n);
-      memset(p + n, '0', (size_t)(sci + 1 - n));
-      return p + sci + 1;
-    }
-    memcpy(p, t, (size_t)sci + 1);
-    p[sci + 1] = '.';
-    memcpy(p + sci + 2, t + sci + 1, (size_t)(n - sci - 1));
-    return p + n + 1;
+  if (sci >= -5 && sci < 15) {
+    /* integer part: the sci + 1 digits from t, or the '0' before t */
+    const char *int_part = t + (sci < 0 ? sci : 0);
+    const int int_len = (sci < 0 ? 0 : sci) + 1;
+    const int frac_len = n - 1 - sci > 0 ? n - 1 - sci : 0;
+    memcpy(p, int_part, 16);
+    p[int_len] = '.';
+    memcpy(p + int_len + 1, int_part + int_len, 16);
+    return p + int_len + (frac_len ? frac_len + 1 : 0);
   }
-  if (sci < 0 && sci >= -5) {
-    p[0] = '0';
-    p[1] = '.';
-    memset(p + 2, '0', (size_t)(-sci - 1));
-    p += 1 - sci;
-    memcpy(p, t, (size_t)n);
-    return p + n;
-  }
-  *p++ = t[0];
-  if (n > 1) {
-    *p++ = '.';
-    memcpy(p, t + 1, (size_t)n - 1);
-    p += n - 1;
-  }
-  *p++ = 'e';
-  *p++ = sci < 0 ? '-' : '+';
+  p[0] = t[0];
+  p[1] = '.';
+  memcpy(p + 2, t + 1, 8);
+  p += n > 1 ? n + 1 : 1;
+  p[0] = 'e';
+  p[1] = sci < 0 ? '-' : '+';
   const uint32_t e = (uint32_t)(sci < 0 ? -sci : sci); /* <= 45 */
-  if (e >= 10) {
-    memcpy(p, DIGIT_PAIRS + 2 * e, 2);
-    return p + 2;
-  }
-  *p++ = (char)('0' + e);
-  return p;
+  memcpy(p + 2, DIGIT_PAIRS + 2 * e + (e < 10), 2);
+  return p + (e < 10 ? 3 : 4);
 }
 
-size_t lk_float_print(float v, char *out) {
+/* lk_float_print into out, which has room for TEXT_ROOM bytes; always
+ * inlined so the array writer has no call per number. */
+static inline __attribute__((always_inline)) size_t float_to_text(float v, char *out) {
   uint32_t bits;
   memcpy(&bits, &v, sizeof bits);
   const uint32_t mantissa = bits & 0x7FFFFFu;
@@ -236,7 +228,8 @@ size_t lk_float_print(float v, char *out) {
     return n;
   }
   char *p = out;
-  if (bits >> 31) *p++ = '-';
+  *p = '-';
+  p += bits >> 31;
   if (exponent == 0 && mantissa == 0) {
     *p++ = '0';
   } else {
@@ -251,9 +244,16 @@ size_t lk_float_print(float v, char *out) {
   return (size_t)(p - out);
 }
 
+size_t lk_float_print(float v, char *out) {
+  char text[TEXT_ROOM];
+  const size_t n = float_to_text(v, text);
+  memcpy(out, text, n + 1);
+  return n;
+}
+
 /* ---- Parsing float32 ---- */
 
-/* 10^0 .. 10^38 and 10^-0 .. 10^-64 as doubles: exact up to 10^22, the rest
+/* 10^0 .. 10^38 (exact up to 10^22) and 10^-0 .. 10^-64 as doubles,
  * correctly rounded by the compiler; the fast path allows for that error. */
 static const double POW10_DOUBLE[39] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12,
@@ -289,43 +289,32 @@ static uint32_t eight_digits(uint64_t x) {
   return (uint32_t)((x & 0x0000FFFF0000FFFFu) * 42949672960001u >> 32);
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* The number of leading ASCII digits in the little-endian word x (0..8).
- * y's digit bytes are 0..9; bit 7 of a byte of (y & 0x7F) + 0x76, or of y,
- * is set exactly for the other bytes, with no carry between bytes. */
-static inline int digit_run(uint64_t x) {
-  const uint64_t y = x ^ 0x3030303030303030u;
-  const uint64_t other =
-      (((y & 0x7F7F7F7F7F7F7F7Fu) + 0x7676767676767676u) | y) & 0x8080808080808080u;
-  return other ? __builtin_ctzll(other) >> 3 : 8;
-}
-
-/* The value of the first n (0..8) digits of the word x: they move to the
- * top and zeros (leading zeros) fill in below; two shifts because one of
- * 64 bits would be undefined. */
-static inline uint64_t run_value(uint64_t x, int n) {
-  const int half = 32 - 4 * n;
-  return eight_digits(x << half << half);
-}
-#endif
-
 /* Reads the run of digits at p into *w (w = w * 10^n + run) and adds its
- * length n to *count; returns the end of the run. Where 16 bytes are left
- * the first 16 digits are read without a branch that depends on them: in
- * the hot loop a mispredicted branch per number (sign, length of the run)
- * costs more than all the arithmetic. */
-static inline const char *read_digits(const char *p, const char *end, uint64_t *w, int *count) {
+ * length n to *count; returns the end of the run. The first 8 digits are
+ * found and combined at once where 8 bytes are left: a branch per digit,
+ * mispredicted whenever the length changes, costs more than the rest of
+ * the parse. */
+static inline __attribute__((always_inline)) const char *read_digits(const char *p,
+                                                                      const char *end,
+                                                                      uint64_t *w,
+                                                                      long long *count) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  if (end - p >= 16) {
-    uint64_t lo, hi;
-    memcpy(&lo, p, sizeof lo);
-    memcpy(&hi, p + 8, sizeof hi);
-    const int n_lo = digit_run(lo);
-    const int n_hi = digit_run(hi) & -(n_lo >> 3); /* 0 unless lo is all digits */
-    *w = (*w * POW10_U64[n_lo] + run_value(lo, n_lo)) * POW10_U64[n_hi] + run_value(hi, n_hi);
-    *count += n_lo + n_hi;
-    p += n_lo + n_hi;
-    if (n_hi < 8) return p;
+  if (end - p >= 8) {
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    /* y's digit bytes are 0..9: adding 0x76 leaves their bit 7 clear and
+     * sets it in any other byte that does not already have it. A carry out
+     * of a byte only starts at a non-digit and only reaches later bytes, so
+     * the lowest flagged byte is exactly the first non-digit. */
+    const uint64_t y = x ^ 0x3030303030303030u;
+    const uint64_t other = ((y + 0x7676767676767676u) | y) & 0x8080808080808080u;
+    const int n = other ? __builtin_ctzll(other) >> 3 : 8;
+    if (n == 0) return p;
+    /* the n digits move to the top of the word; zeros below read as leading zeros */
+    *w = *w * POW10_U64[n] + eight_digits(x << (64 - 8 * n));
+    *count += n;
+    p += n;
+    if (n < 8) return p;
   }
 #endif
   while (p < end && is_digit(*p)) {
@@ -383,8 +372,8 @@ static float parse_slow(const char *p, const char *end, long long exp10) {
 }
 
 /* The zeros before the first nonzero digit of the number [p, end). */
-static int leading_zeros(const char *p, const char *end) {
-  int zeros = 0;
+static long long leading_zeros(const char *p, const char *end) {
+  long long zeros = 0;
   for (; p < end && (*p == '-' || *p == '0' || *p == '.'); p++) zeros += *p == '0';
   return zeros;
 }
@@ -425,16 +414,19 @@ static inline __attribute__((always_inline)) const char *parse_number(const char
   if (p == end || !is_digit(*p)) return NULL;
   /* All digits go into w, leading zeros included (they add nothing to it);
    * more than 19 significant digits wrap w (harmlessly: unsigned) and send
-   * the number to the slow path. */
-  uint64_t w = 0;
-  int digits = 0;
-  const char *const int_start = p;
-  p = read_digits(p, end, &w, &digits);
-  if ((*int_start == '0') & (digits > 1)) return NULL; /* "01": no leading zeros */
+   * the number to the slow path. The integer part is nearly always one
+   * digit: it is taken without a branch on its value, which ('0' or not)
+   * would be mispredicted often. */
+  uint64_t w = (uint64_t)(*p++ - '0');
+  long long digits = 1; /* long: a body may hold billions of zeros */
+  if (p < end && is_digit(*p)) {
+    if (w == 0) return NULL; /* "01": no leading zeros */
+    p = read_digits(p, end, &w, &digits);
+  }
   long long scale = 0; /* digits after the point */
   if (p < end && *p == '.') {
     if (++p == end || !is_digit(*p)) return NULL;
-    const int int_digits = digits;
+    const long long int_digits = digits;
     p = read_digits(p, end, &w, &digits);
     scale = digits - int_digits;
   }
@@ -508,7 +500,7 @@ void lk_tensor_free(lk_tensor *t) {
 int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_tensor *out,
                    const char **stop, size_t *bad_index, char *err, size_t errlen) {
   size_t max_depth = limits->max_depth < LK_CODEC_MAX_RANK ? limits->max_depth : LK_CODEC_MAX_RANK;
-  size_t children[LK_CODEC_MAX_RANK]; /* elements so far in the open array at each level */
+  size_t children[LK_CODEC_MAX_RANK]; /* elements of the open array at each level */
   size_t shape[LK_CODEC_MAX_RANK];
   int shape_known[LK_CODEC_MAX_RANK] = {0};
   float *values = NULL;
@@ -528,6 +520,7 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
   for (;;) { /* p is at an element or ']' of the open array at level depth */
     if (p == end) goto unterminated;
     if (depth == rank) {
+      const size_t row_start = count;
       while (*p != ']') {
         if (*p == '[') {
           fail(err, errlen, "ragged array: element %zu is nested deeper than element 0", count);
@@ -555,7 +548,6 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
           goto done;
         }
         count++;
-        children[depth - 1]++;
         p = skip_ws(q, end);
         if (p == end) goto unterminated;
         if (*p == ',') {
@@ -570,6 +562,7 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
           goto done;
         }
       }
+      children[depth - 1] = count - row_start;
     } else if (*p == '[') {
       children[depth++] = 0;
       p = skip_ws(p + 1, end);
@@ -609,11 +602,7 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
     }
   }
 
-  if (count == 0) {
-    free(values);
-    values = NULL;
-  }
-  out->values = values;
+  out->values = values; /* NULL when count == 0: nothing was allocated */
   out->count = count;
   out->rank = rank;
   memcpy(out->shape, shape, rank * sizeof shape[0]);
@@ -627,16 +616,18 @@ done:
 }
 
 /* Appends values[first, first + n) separated by commas, reserving room in
- * blocks so the hot loop writes straight into the buffer. */
+ * blocks (and TEXT_ROOM for the last number) so the hot loop writes
+ * straight into the buffer. */
 static void print_values(lk_buf *b, const float *values, size_t first, size_t n) {
   enum { BLOCK = 4096 };
   for (size_t i = 0; i < n;) {
     size_t todo = n - i < BLOCK ? n - i : BLOCK;
-    if (lk_buf_reserve(b, todo * (LK_FLOAT_TEXT_MAX + 1)) != 0) return;
+    if (lk_buf_reserve(b, todo * (LK_FLOAT_TEXT_MAX + 1) + TEXT_ROOM) != 0) return;
     char *p = b->data + b->len;
     for (size_t j = 0; j < todo; j++, i++) {
-      if (i) *p++ = ',';
-      p += lk_float_print(values[first + i], p);
+      *p = ',';
+      p += i != 0;
+      p += float_to_text(values[first + i], p);
     }
     b->len = (size_t)(p - b->data);
   }
@@ -964,7 +955,7 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
       table->cap = cap;
     }
     lk_tensor tensor;
-    const char *stop;
+    const char *stop = NULL;
     size_t bad_index;
     char why[128];
     if (lk_array_parse(body + value, body + len, limits, &tensor, &stop, &bad_index, why,
