@@ -15,7 +15,8 @@ ifeq ($(SANITIZE),1)
   LDSAN := -fsanitize=address,undefined
 endif
 CFLAGS   ?=
-CFLAGS   += $(BASEFLAGS) $(WARN)
+# -MMD: generated dependency files, so a test that #includes a .c rebuilds.
+CFLAGS   += $(BASEFLAGS) $(WARN) -MMD -MP
 LDFLAGS  ?=
 LDFLAGS  += $(LDSAN)
 CL_LIBS  := -lOpenCL -lpthread -lm
@@ -90,6 +91,8 @@ $(BUILD)/bench/bench_ops: tests/bench/bench_ops.c $(LIB_A)
 bench: deps all $(BUILD)/bench/bench_ops
 	$(BUILD)/bench/bench_ops --device $${LEAKYCL_DEVICE:-auto} --n $${BENCH_N:-67108864}
 	$(MAKE) bench-codec
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 deps:
 	@scripts/deps.sh

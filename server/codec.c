@@ -2,6 +2,7 @@
 #include "codec.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -909,6 +910,44 @@ void lk_splice_table_free(lk_splice_table *table) {
  * is always a member key, and swapping one array for "{}" can neither make
  * an invalid body valid nor the reverse, so cJSON still rejects what it
  * should. On failure the table is emptied (tensors spliced so far freed). */
+/* The end of the JSON array at p (just past its ']'), checking only strings
+ * and that brackets pair up by kind, without recursion; NULL when they do not
+ * within [p, end) or nest deeper than max_depth (or 4096). */
+static const char *skip_array(const char *p, const char *end, size_t max_depth) {
+  enum { LIMIT = 4096 };
+  unsigned char is_object[LIMIT / 8] = {0}; /* one bit per open level */
+  size_t depth = 0;
+  if (max_depth > LIMIT)
+    max_depth = LIMIT;
+  for (; p < end; p++) {
+    if (*p == '"') {
+      for (p++; p < end && *p != '"'; p++) {
+        if (*p == '\\' && ++p == end)
+          return NULL;
+      }
+      if (p == end)
+        return NULL;
+    } else if (*p == '[' || *p == '{') {
+      if (depth == max_depth)
+        return NULL;
+      const unsigned char bit = (unsigned char)(1u << (depth % 8));
+      is_object[depth / 8] = (unsigned char)(*p == '{' ? is_object[depth / 8] | bit
+                                                        : is_object[depth / 8] & ~bit);
+      depth++;
+    } else if (*p == ']' || *p == '}') {
+      if (depth == 0)
+        return NULL;
+      depth--;
+      const bool was_object = (is_object[depth / 8] >> (depth % 8)) & 1u;
+      if (was_object != (*p == '}'))
+        return NULL;
+      if (depth == 0)
+        return p + 1;
+    }
+  }
+  return NULL;
+}
+
 int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nkeys,
                       const lk_limits *limits, size_t max_nesting, lk_splice_table *table,
                       char *err, size_t errlen) {
@@ -960,11 +999,17 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
     char why[128];
     if (lk_array_parse(body + value, body + len, limits, &tensor, &stop, &bad_index, why,
                        sizeof why) != 0) {
+      memset(&tensor, 0, sizeof tensor);
       if (bad_index != SIZE_MAX)
-        fail(err, errlen, "%s[%zu] is not a number", keys[key], bad_index);
+        snprintf(tensor.error, sizeof tensor.error, "%s[%zu] is not a number", keys[key],
+                 bad_index);
       else
-        fail(err, errlen, "%s: %s", keys[key], why);
-      goto failed;
+        snprintf(tensor.error, sizeof tensor.error, "%s: %s", keys[key], why);
+      stop = skip_array(body + value, body + len, max_nesting - depth);
+      if (!stop) {
+        fail(err, errlen, "%s", tensor.error);
+        goto failed;
+      }
     }
     const size_t array_len = (size_t)(stop - (body + value));
     body[value] = '{';

@@ -62,6 +62,10 @@ typedef struct lk_tensor {
   size_t count;
   size_t rank; /* 1 for a flat array; nesting depth otherwise */
   size_t shape[LK_CODEC_MAX_RANK];
+  /* Set by lk_splice_tensors for an array that is valid JSON but not a
+   * tensor (ragged, a non-number element, ...): values is NULL and the
+   * message says why, so only the job holding it fails. "" otherwise. */
+  char error[160];
 } lk_tensor;
 
 void lk_tensor_free(lk_tensor *t);
@@ -99,7 +103,10 @@ void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n);
  * left is small and valid JSON; the caller parses it with cJSON and, walking
  * it in document order, gives the k-th member with one of the keys and an
  * empty-object value the k-th tensor. Values that are not arrays are left
- * untouched (the caller rejects them with a clear error). */
+ * untouched (the caller rejects them with a clear error). An array that is
+ * well-formed JSON but no tensor (ragged, "x":[1,true]) is spliced out all
+ * the same with tensor.error set, so that a batch fails only that job;
+ * brackets that do not balance fail the whole splice. */
 typedef struct lk_splice_table {
   lk_tensor *tensors;
   size_t count;

@@ -224,6 +224,7 @@ static int lkd_tensor_field(const lkd_server *s, const cJSON *obj, lk_splice_tab
   lk_tensor *t = lkd_spliced(arr, table);
   if (!t)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be an array of numbers", name);
+  if (t->error[0]) return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", t->error);
   if (t->count > s->config.max_elements)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has %zu elements, over the limit of %zu (--max-elements)", name,
@@ -403,6 +404,7 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   if (alpha) {
     if (activation == LEAKYCL_RELU) return lkd_fail(e, LKD_INVALID_ARGUMENT, "relu takes no alpha");
     lk_tensor *t = lkd_spliced(alpha, table);
+    if (t && t->error[0]) return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", t->error);
     if (t) {
       if (t->rank > 1) return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must be a number or a flat array");
       if (t->count == 0) return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must not be empty");

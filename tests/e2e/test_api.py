@@ -289,6 +289,28 @@ def run(ck, d, rnd):
     st, body, raw = d.call("POST", "/v1/batch", {"jobs": []})
     ck.check("batch_empty", st == 200 and body == {"results": []}, raw)
 
+    # A tensor that is valid JSON but no tensor (ragged, a non-number) fails
+    # its own job only; brackets that do not pair up fail the whole body.
+    jobs = [
+        {"op": "forward", "activation": "relu", "x": [[1, 2], [3]]},
+        {"op": "forward", "activation": "relu", "x": [-1, 1]},
+        {"op": "forward", "activation": "relu", "x": [1, True]},
+        {"op": "backward", "activation": "prelu", "x": [-2, 3], "dy": [1, [1]]},
+        {"op": "forward", "activation": "prelu", "alpha": [0.5, [1]], "x": [-2]},
+    ]
+    st, body, raw = d.call("POST", "/v1/batch", {"jobs": jobs})
+    res = body.get("results", []) if st == 200 else []
+    ok = (len(res) == 5 and "ragged" in res[0]["error"]["message"] and
+          res[1] == {"y": [0, 1]} and res[2]["error"]["message"] == "x[1] is not a number" and
+          res[3]["error"]["code"] == "invalid_argument" and
+          res[4]["error"]["code"] == "invalid_argument")
+    ck.check("batch_isolates_bad_tensor_arrays", ok, raw)
+    raw_body = '{"jobs":[{"op":"forward","activation":"relu","x":[1,[2}]},' \
+               '{"op":"forward","activation":"relu","x":[1]}]}'
+    st, body, raw = d.call("POST", "/v1/batch", raw=raw_body)
+    ck.check("batch_unbalanced_brackets_fail_whole_body",
+             st == 400 and body["error"]["code"] == "invalid_argument", raw)
+
     def metric(name):
         _, text, _ = d.call("GET", "/metrics")
         for line in text.splitlines():

@@ -951,6 +951,9 @@ static int splice_text(const char *body, size_t max_nesting, lk_splice_table *ta
   return rc;
 }
 
+static int splice_invariant_holds(const char *before, const char *after, size_t n,
+                                  size_t tensors);
+
 static void check_tensor(const lk_splice_table *table, size_t k, size_t count, size_t rank,
                          const float *values) {
   if (k >= table->count) {
@@ -1083,12 +1086,33 @@ static void expect_splice_error(const char *body, size_t max_nesting, const char
   free(after);
 }
 
+/* Well-formed JSON that is no tensor is spliced out with its own error, so
+ * that only the job holding it fails. */
+static void test_splice_tensor_errors_stay_per_tensor(void) {
+  lk_splice_table table = {0};
+  char *after, err[128];
+  const char *body = "{\"jobs\":[{\"x\":[[1],[2,3]]},{\"x\":[1,\"a\"],\"dy\":[2]},"
+                     "{\"alpha\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}]}";
+  CHECK_INT_EQ(splice_text(body, 64, &table, &after, err, sizeof err), 0);
+  CHECK_INT_EQ(table.count, 4);
+  if (table.count == 4) {
+    CHECK_CONTAINS(table.tensors[0].error, "x: ragged");
+    CHECK_STR_EQ(table.tensors[1].error, "x[1] is not a number");
+    CHECK_STR_EQ(table.tensors[2].error, "");
+    check_tensor(&table, 2, 1, 1, (const float[]){2});
+    CHECK_CONTAINS(table.tensors[3].error, "alpha: array nested deeper");
+    CHECK(table.tensors[0].values == NULL && table.tensors[3].values == NULL);
+  }
+  CHECK(splice_invariant_holds(body, after, strlen(body), 4));
+  lk_splice_table_free(&table);
+  free(after);
+}
+
 static void test_splice_errors(void) {
-  expect_splice_error("{\"x\":[1],\"dy\":[1,\"a\"]}", 64, "dy[1] is not a number");
-  expect_splice_error("{\"jobs\":[{\"x\":[[1],[2,3]]}]}", 64, "x: ragged");
+  /* Brackets that do not pair up are no JSON: the whole splice fails. */
   expect_splice_error("{\"x\":[1,2}", 64, "x: expected ','");
   expect_splice_error("{\"x\":[1,2", 64, "x: unterminated");
-  expect_splice_error("{\"alpha\":[[[[[[[[[[1]]]]]]]]]]}", 64, "alpha: array nested deeper");
+  expect_splice_error("{\"x\":[1,[2}]}", 64, "x:");
 
   lk_splice_table table = {0};
   char *after, err[128];
@@ -1192,6 +1216,7 @@ int main(void) {
   RUN_TEST(test_splice_batch_body);
   RUN_TEST(test_splice_escaped_keys);
   RUN_TEST(test_splice_keys_inside_strings);
+  RUN_TEST(test_splice_tensor_errors_stay_per_tensor);
   RUN_TEST(test_splice_errors);
   RUN_TEST(test_splice_truncated_and_mutated);
   return TEST_SUMMARY();
