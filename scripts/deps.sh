@@ -4,7 +4,7 @@
 # and fails.
 set -u
 packages="build-essential pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-clinfo libmicrohttpd-dev libcjson-dev curl python3 python3-numpy wrk clang
+clinfo libmicrohttpd-dev libcjson-dev curl python3 python3-numpy python3-pip python3-setuptools wrk clang
 libclang-rt-14-dev valgrind"
 missing=""
 for p in $packages; do
