@@ -119,9 +119,13 @@ install: all
 clean:
 	rm -rf build build-san
 
+C_SOURCES = $(wildcard host/include/*.h host/src/*.[ch] clients/cli/*.[ch] server/*.[ch] \
+              tests/unit/*.[ch] tests/bench/*.c tools/*.c)
+
 format:
-	clang-format -i host/include/*.h host/src/*.c host/src/*.h clients/cli/*.c clients/cli/*.h tests/unit/*.c
+	clang-format -i $(C_SOURCES)
 
 lint:
+	clang-format --dry-run --Werror $(C_SOURCES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem -Ihost/include host/src clients/cli
+	  --suppress=missingIncludeSystem -Ihost/include -Iserver host/src clients/cli server

@@ -2,8 +2,8 @@
 #include "codec.h"
 
 #include <math.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +25,18 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
  * spare for it), so a finished buffer can be used as a C string. */
 
 int lk_buf_reserve(lk_buf *b, size_t extra) {
-  if (b->oom) return -1;
-  if (extra < b->cap - b->len) return 0;
+  if (b->oom)
+    return -1;
+  if (extra < b->cap - b->len)
+    return 0;
   if (extra > SIZE_MAX / 2 - b->len) {
     b->oom = 1;
     return -1;
   }
   size_t need = b->len + extra + 1;
   size_t cap = b->cap ? b->cap : 256;
-  while (cap < need) cap *= 2;
+  while (cap < need)
+    cap *= 2;
   char *data = realloc(b->data, cap);
   if (!data) {
     b->oom = 1;
@@ -45,8 +48,10 @@ int lk_buf_reserve(lk_buf *b, size_t extra) {
 }
 
 void lk_buf_append(lk_buf *b, const char *s, size_t n) {
-  if (lk_buf_reserve(b, n) != 0) return;
-  if (n) memcpy(b->data + b->len, s, n);
+  if (lk_buf_reserve(b, n) != 0)
+    return;
+  if (n)
+    memcpy(b->data + b->len, s, n);
   b->len += n;
   b->data[b->len] = '\0';
 }
@@ -125,7 +130,8 @@ static decimal32 shortest_decimal(uint32_t ieee_mantissa, uint32_t ieee_exponent
     c = (1u << 23) | ieee_mantissa;
     q = (int32_t)ieee_exponent - 150;
     /* Small integers are exact: skip the search. */
-    if (q <= 0 && q > -24 && (c & ((1u << -q) - 1)) == 0) return (decimal32){c >> -q, 0};
+    if (q <= 0 && q > -24 && (c & ((1u << -q) - 1)) == 0)
+      return (decimal32){c >> -q, 0};
   } else {
     c = ieee_mantissa;
     q = -149;
@@ -152,11 +158,13 @@ static decimal32 shortest_decimal(uint32_t ieee_mantissa, uint32_t ieee_exponent
     const uint32_t sp = s / 10;
     const int up_inside = lower <= 40 * sp;
     const int wp_inside = 40 * sp + 40 <= upper;
-    if (up_inside != wp_inside) return (decimal32){sp + (uint32_t)wp_inside, k + 1};
+    if (up_inside != wp_inside)
+      return (decimal32){sp + (uint32_t)wp_inside, k + 1};
   }
   const int u_inside = lower <= 4 * s;
   const int w_inside = 4 * s + 4 <= upper;
-  if (u_inside != w_inside) return (decimal32){s + (uint32_t)w_inside, k};
+  if (u_inside != w_inside)
+    return (decimal32){s + (uint32_t)w_inside, k};
   /* Both fit: take the closer, ties to even. */
   const uint32_t mid = 4 * s + 2;
   const int round_up = vb > mid || (vb == mid && (s & 1) != 0);
@@ -268,8 +276,8 @@ static const double NEG_POW10_DOUBLE[65] = {
     1e-39, 1e-40, 1e-41, 1e-42, 1e-43, 1e-44, 1e-45, 1e-46, 1e-47, 1e-48, 1e-49, 1e-50, 1e-51,
     1e-52, 1e-53, 1e-54, 1e-55, 1e-56, 1e-57, 1e-58, 1e-59, 1e-60, 1e-61, 1e-62, 1e-63, 1e-64,
 };
-static const uint64_t POW10_U64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                      100000000};
+static const uint64_t POW10_U64[9] = {1,      10,      100,      1000,     10000,
+                                      100000, 1000000, 10000000, 100000000};
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -295,10 +303,8 @@ static uint32_t eight_digits(uint64_t x) {
  * found and combined at once where 8 bytes are left: a branch per digit,
  * mispredicted whenever the length changes, costs more than the rest of
  * the parse. */
-static inline __attribute__((always_inline)) const char *read_digits(const char *p,
-                                                                      const char *end,
-                                                                      uint64_t *w,
-                                                                      long long *count) {
+static inline __attribute__((always_inline)) const char *
+read_digits(const char *p, const char *end, uint64_t *w, long long *count) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   if (end - p >= 8) {
     uint64_t x;
@@ -310,12 +316,14 @@ static inline __attribute__((always_inline)) const char *read_digits(const char 
     const uint64_t y = x ^ 0x3030303030303030u;
     const uint64_t other = ((y + 0x7676767676767676u) | y) & 0x8080808080808080u;
     const int n = other ? __builtin_ctzll(other) >> 3 : 8;
-    if (n == 0) return p;
+    if (n == 0)
+      return p;
     /* the n digits move to the top of the word; zeros below read as leading zeros */
     *w = *w * POW10_U64[n] + eight_digits(x << (64 - 8 * n));
     *count += n;
     p += n;
-    if (n < 8) return p;
+    if (n < 8)
+      return p;
   }
 #endif
   while (p < end && is_digit(*p)) {
@@ -341,7 +349,8 @@ static float parse_slow(const char *p, const char *end, long long exp10) {
   int sticky = 0;
   long long first = -1, position = 0, int_digits = 0;
   const int neg = *p == '-';
-  if (neg) buf[kept++] = '-';
+  if (neg)
+    buf[kept++] = '-';
   const size_t sign_len = kept;
   int in_fraction = 0;
   for (p += neg; p < end; p++) {
@@ -350,24 +359,32 @@ static float parse_slow(const char *p, const char *end, long long exp10) {
       in_fraction = 1;
       continue;
     }
-    if (!is_digit(c)) break;
-    if (!in_fraction) int_digits++;
-    if (first < 0 && c != '0') first = position;
+    if (!is_digit(c))
+      break;
+    if (!in_fraction)
+      int_digits++;
+    if (first < 0 && c != '0')
+      first = position;
     if (first >= 0) {
       if (kept - sign_len < SLOW_DIGITS) {
         buf[kept++] = c;
-        if (kept - sign_len == 1) buf[kept++] = '.';
+        if (kept - sign_len == 1)
+          buf[kept++] = '.';
       } else if (c != '0') {
         sticky = 1;
       }
     }
     position++;
   }
-  if (first < 0) return neg ? -0.0f : 0.0f;
+  if (first < 0)
+    return neg ? -0.0f : 0.0f;
   const long long sci = int_digits - first - 1 + exp10; /* value in [10^sci, 10^(sci+1)) */
-  if (sci > 40) return neg ? -INFINITY : INFINITY;
-  if (sci < -50) return neg ? -0.0f : 0.0f;
-  if (sticky) buf[kept++] = '1';
+  if (sci > 40)
+    return neg ? -INFINITY : INFINITY;
+  if (sci < -50)
+    return neg ? -0.0f : 0.0f;
+  if (sticky)
+    buf[kept++] = '1';
   snprintf(buf + kept, sizeof buf - kept, "e%lld", sci);
   return strtof(buf, NULL);
 }
@@ -375,7 +392,8 @@ static float parse_slow(const char *p, const char *end, long long exp10) {
 /* The zeros before the first nonzero digit of the number [p, end). */
 static long long leading_zeros(const char *p, const char *end) {
   long long zeros = 0;
-  for (; p < end && (*p == '-' || *p == '0' || *p == '.'); p++) zeros += *p == '0';
+  for (; p < end && (*p == '-' || *p == '0' || *p == '.'); p++)
+    zeros += *p == '0';
   return zeros;
 }
 
@@ -405,14 +423,16 @@ static const char *parse_special(const char *p, const char *end, float *out) {
 
 /* lk_float_parse; always inlined so the array loop has no call per number. */
 static inline __attribute__((always_inline)) const char *parse_number(const char *p,
-                                                                       const char *end,
-                                                                       float *out) {
+                                                                      const char *end, float *out) {
   const char *const start = p;
-  if (p == end) return NULL;
-  if (*p == '"') return parse_special(p, end, out);
+  if (p == end)
+    return NULL;
+  if (*p == '"')
+    return parse_special(p, end, out);
   const int neg = *p == '-';
   p += neg;
-  if (p == end || !is_digit(*p)) return NULL;
+  if (p == end || !is_digit(*p))
+    return NULL;
   /* All digits go into w, leading zeros included (they add nothing to it);
    * more than 19 significant digits wrap w (harmlessly: unsigned) and send
    * the number to the slow path. The integer part is nearly always one
@@ -421,29 +441,37 @@ static inline __attribute__((always_inline)) const char *parse_number(const char
   uint64_t w = (uint64_t)(*p++ - '0');
   long long digits = 1; /* long: a body may hold billions of zeros */
   if (p < end && is_digit(*p)) {
-    if (w == 0) return NULL; /* "01": no leading zeros */
+    if (w == 0)
+      return NULL; /* "01": no leading zeros */
     p = read_digits(p, end, &w, &digits);
   }
   long long scale = 0; /* digits after the point */
   if (p < end && *p == '.') {
-    if (++p == end || !is_digit(*p)) return NULL;
+    if (++p == end || !is_digit(*p))
+      return NULL;
     const long long int_digits = digits;
     p = read_digits(p, end, &w, &digits);
     scale = digits - int_digits;
   }
   long long exp10 = 0;
   if (p < end && (*p == 'e' || *p == 'E')) {
-    if (++p == end) return NULL;
+    if (++p == end)
+      return NULL;
     const int exp_neg = *p == '-';
-    if ((*p == '-' || *p == '+') && ++p == end) return NULL;
-    if (!is_digit(*p)) return NULL;
+    if ((*p == '-' || *p == '+') && ++p == end)
+      return NULL;
+    if (!is_digit(*p))
+      return NULL;
     do {
-      if (exp10 < 100000000) exp10 = exp10 * 10 + (*p - '0'); /* saturate: far past any float */
+      if (exp10 < 100000000)
+        exp10 = exp10 * 10 + (*p - '0'); /* saturate: far past any float */
       p++;
     } while (p < end && is_digit(*p));
-    if (exp_neg) exp10 = -exp10;
+    if (exp_neg)
+      exp10 = -exp10;
   }
-  if (p < end && continues_number(*p)) return NULL;
+  if (p < end && continues_number(*p))
+    return NULL;
 
   if (digits > 19 && digits - leading_zeros(start, p) > 19) {
     *out = parse_slow(start, p, exp10);
@@ -485,7 +513,8 @@ const char *lk_float_parse(const char *p, const char *end, float *out) {
 /* ---- Number arrays ---- */
 
 static const char *skip_ws(const char *p, const char *end) {
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    p++;
   return p;
 }
 
@@ -510,16 +539,19 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
   memset(out, 0, sizeof *out);
   *bad_index = SIZE_MAX;
   p = skip_ws(p, end);
-  if (p == end || *p != '[') return fail(err, errlen, "expected an array");
+  if (p == end || *p != '[')
+    return fail(err, errlen, "expected an array");
   while (p < end && *p == '[') {
-    if (depth == max_depth) return fail(err, errlen, "array nested deeper than %zu", max_depth);
+    if (depth == max_depth)
+      return fail(err, errlen, "array nested deeper than %zu", max_depth);
     children[depth++] = 0;
     p = skip_ws(p + 1, end);
   }
   const size_t rank = depth;
 
   for (;;) { /* p is at an element or ']' of the open array at level depth */
-    if (p == end) goto unterminated;
+    if (p == end)
+      goto unterminated;
     if (depth == rank) {
       const size_t row_start = count;
       while (*p != ']') {
@@ -533,7 +565,8 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
             goto done;
           }
           size_t grown = cap ? cap * 2 : 256;
-          if (grown > limits->max_elements) grown = limits->max_elements;
+          if (grown > limits->max_elements)
+            grown = limits->max_elements;
           float *v = realloc(values, grown * sizeof *v);
           if (!v) {
             fail(err, errlen, "out of memory for %zu elements", grown);
@@ -550,10 +583,12 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
         }
         count++;
         p = skip_ws(q, end);
-        if (p == end) goto unterminated;
+        if (p == end)
+          goto unterminated;
         if (*p == ',') {
           p = skip_ws(p + 1, end);
-          if (p == end) goto unterminated;
+          if (p == end)
+            goto unterminated;
           if (*p == ']') {
             fail(err, errlen, "trailing comma after element %zu", count - 1);
             goto done;
@@ -579,8 +614,8 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
       shape[depth - 1] = n;
       shape_known[depth - 1] = 1;
     } else if (n != shape[depth - 1]) {
-      fail(err, errlen, "ragged array: %zu elements at level %zu where the first had %zu", n,
-           depth, shape[depth - 1]);
+      fail(err, errlen, "ragged array: %zu elements at level %zu where the first had %zu", n, depth,
+           shape[depth - 1]);
       goto done;
     }
     const char *after = ++p;
@@ -590,7 +625,8 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
     }
     children[depth - 1]++;
     p = skip_ws(p, end);
-    if (p == end) goto unterminated;
+    if (p == end)
+      goto unterminated;
     if (*p == ',') {
       p = skip_ws(p + 1, end);
       if (p < end && *p == ']') {
@@ -623,7 +659,8 @@ static void print_values(lk_buf *b, const float *values, size_t first, size_t n)
   enum { BLOCK = 4096 };
   for (size_t i = 0; i < n;) {
     size_t todo = n - i < BLOCK ? n - i : BLOCK;
-    if (lk_buf_reserve(b, todo * (LK_FLOAT_TEXT_MAX + 1) + TEXT_ROOM) != 0) return;
+    if (lk_buf_reserve(b, todo * (LK_FLOAT_TEXT_MAX + 1) + TEXT_ROOM) != 0)
+      return;
     char *p = b->data + b->len;
     for (size_t j = 0; j < todo; j++, i++) {
       *p = ',';
@@ -638,9 +675,12 @@ static void print_values(lk_buf *b, const float *values, size_t first, size_t n)
 static size_t shape_product(const size_t *shape, size_t rank) {
   size_t product = 1;
   for (size_t i = 0; i < rank; i++) {
-    if (shape[i] == 0) return 0;
-    if (product > SIZE_MAX / shape[i]) product = SIZE_MAX;
-    else product *= shape[i];
+    if (shape[i] == 0)
+      return 0;
+    if (product > SIZE_MAX / shape[i])
+      product = SIZE_MAX;
+    else
+      product *= shape[i];
   }
   return product;
 }
@@ -670,7 +710,8 @@ void lk_array_print(lk_buf *b, const float *values, size_t count, const size_t *
       continue;
     }
     lk_buf_append(b, "]", 1);
-    if (d == 0) return;
+    if (d == 0)
+      return;
     idx[--d]++;
   }
 }
@@ -683,14 +724,12 @@ static const char B64_ALPHABET[65] =
 /* 1 + the value of each alphabet character; 0 for everything else (all
  * bytes >= 128 included), so value - 1 has bit 7 set exactly when invalid. */
 static const unsigned char B64_VALUE1[256] = {
-    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  63, 0,  0,  0,  64,
-    53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 0,  0,  0,  0,  0,  0,
-    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 0,  0,  0,  0,  0,
-    0,  27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41,
-    42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  63,
+    0,  0,  0,  64, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 0,  0,  0,  0,  0,  0,  0,  1,
+    2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+    24, 25, 26, 0,  0,  0,  0,  0,  0,  27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39,
+    40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 0,  0,  0,  0,  0,
 };
 
 void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n) {
@@ -699,7 +738,8 @@ void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n) {
     return;
   }
   const size_t out_len = (n + 2) / 3 * 4;
-  if (lk_buf_reserve(b, out_len) != 0) return;
+  if (lk_buf_reserve(b, out_len) != 0)
+    return;
   char *p = b->data + b->len;
   size_t i = 0;
   for (; i + 3 <= n; i += 3, p += 4) {
@@ -723,7 +763,8 @@ void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n) {
 /* The offset of the first non-alphabet character in in[from, from + n). */
 static size_t first_invalid(const char *in, size_t from, size_t n) {
   size_t i = from;
-  while (i < from + n && B64_VALUE1[(unsigned char)in[i]] != 0) i++;
+  while (i < from + n && B64_VALUE1[(unsigned char)in[i]] != 0)
+    i++;
   return i;
 }
 
@@ -736,10 +777,12 @@ int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *ou
   if (len % 4 != 0)
     return fail(err, errlen, "base64 length %zu is not a multiple of 4", len);
   size_t pad = 0;
-  if (len > 0 && in[len - 1] == '=') pad = in[len - 2] == '=' ? 2 : 1;
+  if (len > 0 && in[len - 1] == '=')
+    pad = in[len - 2] == '=' ? 2 : 1;
   const size_t n = len / 4 * 3 - pad;
   unsigned char *bytes = malloc(n ? n : 1);
-  if (!bytes) return fail(err, errlen, "out of memory for %zu decoded bytes", n);
+  if (!bytes)
+    return fail(err, errlen, "out of memory for %zu decoded bytes", n);
   const size_t full = pad ? len - 4 : len; /* quads without padding */
   unsigned char *o = bytes;
   for (size_t i = 0; i < full; i += 4, o += 3) {
@@ -769,11 +812,11 @@ int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *ou
     /* Canonical encodings only (RFC 4648 3.5): the bits under the padding are zero. */
     if (v & (pad == 1 ? 0xFFu : 0xFFFFu)) {
       free(bytes);
-      return fail(err, errlen, "non-zero bits before base64 padding at offset %zu",
-                  len - pad - 1);
+      return fail(err, errlen, "non-zero bits before base64 padding at offset %zu", len - pad - 1);
     }
     o[0] = (unsigned char)(v >> 16);
-    if (pad == 1) o[1] = (unsigned char)(v >> 8);
+    if (pad == 1)
+      o[1] = (unsigned char)(v >> 8);
   }
   *out = bytes;
   *out_len = n;
@@ -787,7 +830,8 @@ int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *ou
 static size_t string_end(const char *s, size_t i, size_t len, int *escaped) {
   *escaped = 0;
   while (i < len) {
-    if (s[i] == '"') return i;
+    if (s[i] == '"')
+      return i;
     if (s[i] == '\\') {
       *escaped = 1;
       i += 2;
@@ -805,9 +849,12 @@ static int read_hex4(const char *s, uint32_t *cp) {
     char c = s[i];
     unsigned char l = (unsigned char)c | 0x20;
     uint32_t digit;
-    if (is_digit(c)) digit = (uint32_t)(c - '0');
-    else if (l >= 'a' && l <= 'f') digit = l - 'a' + 10u;
-    else return -1;
+    if (is_digit(c))
+      digit = (uint32_t)(c - '0');
+    else if (l >= 'a' && l <= 'f')
+      digit = l - 'a' + 10u;
+    else
+      return -1;
     v = v << 4 | digit;
   }
   *cp = v;
@@ -817,23 +864,42 @@ static int read_hex4(const char *s, uint32_t *cp) {
 /* Decodes the escape at raw[*i] ('\\') into UTF-8 in out and advances *i;
  * returns the byte count, or 0 for an escape JSON (and cJSON) rejects. */
 static size_t decode_escape(const char *raw, size_t n, size_t *i, unsigned char out[4]) {
-  if (*i + 1 >= n) return 0;
+  if (*i + 1 >= n)
+    return 0;
   const char e = raw[*i + 1];
   *i += 2;
   switch (e) {
-  case '"': case '\\': case '/': out[0] = (unsigned char)e; return 1;
-  case 'b': out[0] = '\b'; return 1;
-  case 'f': out[0] = '\f'; return 1;
-  case 'n': out[0] = '\n'; return 1;
-  case 'r': out[0] = '\r'; return 1;
-  case 't': out[0] = '\t'; return 1;
-  case 'u': break;
-  default: return 0;
+  case '"':
+  case '\\':
+  case '/':
+    out[0] = (unsigned char)e;
+    return 1;
+  case 'b':
+    out[0] = '\b';
+    return 1;
+  case 'f':
+    out[0] = '\f';
+    return 1;
+  case 'n':
+    out[0] = '\n';
+    return 1;
+  case 'r':
+    out[0] = '\r';
+    return 1;
+  case 't':
+    out[0] = '\t';
+    return 1;
+  case 'u':
+    break;
+  default:
+    return 0;
   }
   uint32_t cp, low;
-  if (*i + 4 > n || read_hex4(raw + *i, &cp) != 0) return 0;
+  if (*i + 4 > n || read_hex4(raw + *i, &cp) != 0)
+    return 0;
   *i += 4;
-  if (cp >= 0xDC00 && cp <= 0xDFFF) return 0; /* a low surrogate on its own */
+  if (cp >= 0xDC00 && cp <= 0xDFFF)
+    return 0; /* a low surrogate on its own */
   if (cp >= 0xD800 && cp <= 0xDBFF) {
     if (*i + 6 > n || raw[*i] != '\\' || raw[*i + 1] != 'u' || read_hex4(raw + *i + 2, &low) != 0 ||
         low < 0xDC00 || low > 0xDFFF)
@@ -872,11 +938,13 @@ static int unescaped_equals(const char *raw, size_t n, const char *key, size_t k
     size_t len = 1;
     if (raw[i] == '\\') {
       len = decode_escape(raw, n, &i, buf);
-      if (len == 0) return 0;
+      if (len == 0)
+        return 0;
     } else {
       buf[0] = (unsigned char)raw[i++];
     }
-    if (len > key_len - k || memcmp(key + k, buf, len) != 0) return 0;
+    if (len > key_len - k || memcmp(key + k, buf, len) != 0)
+      return 0;
     k += len;
   }
   return k == key_len;
@@ -895,12 +963,14 @@ static size_t find_key(const char *raw, size_t n, int escaped, const char *const
 }
 
 static size_t skip_ws_at(const char *s, size_t i, size_t len) {
-  while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+  while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+    i++;
   return i;
 }
 
 void lk_splice_table_free(lk_splice_table *table) {
-  for (size_t i = 0; i < table->count; i++) lk_tensor_free(&table->tensors[i]);
+  for (size_t i = 0; i < table->count; i++)
+    lk_tensor_free(&table->tensors[i]);
   free(table->tensors);
   memset(table, 0, sizeof *table);
 }
@@ -931,8 +1001,8 @@ static const char *skip_array(const char *p, const char *end, size_t max_depth) 
       if (depth == max_depth)
         return NULL;
       const unsigned char bit = (unsigned char)(1u << (depth % 8));
-      is_object[depth / 8] = (unsigned char)(*p == '{' ? is_object[depth / 8] | bit
-                                                        : is_object[depth / 8] & ~bit);
+      is_object[depth / 8] =
+          (unsigned char)(*p == '{' ? is_object[depth / 8] | bit : is_object[depth / 8] & ~bit);
       depth++;
     } else if (*p == ']' || *p == '}') {
       if (depth == 0)
@@ -955,13 +1025,15 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
   while (pos < len) {
     const char c = body[pos];
     if (c == '{' || c == '[') {
-      if (depth == max_nesting) goto too_deep;
+      if (depth == max_nesting)
+        goto too_deep;
       depth++;
       pos++;
       continue;
     }
     if (c == '}' || c == ']') {
-      if (depth > 0) depth--;
+      if (depth > 0)
+        depth--;
       pos++;
       continue;
     }
@@ -972,16 +1044,21 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
     int escaped;
     const size_t text = pos + 1;
     const size_t close = string_end(body, text, len, &escaped);
-    if (close == len) break; /* unterminated: cJSON reports it */
+    if (close == len)
+      break; /* unterminated: cJSON reports it */
     pos = close + 1;
     const size_t colon = skip_ws_at(body, pos, len);
-    if (colon == len || body[colon] != ':') continue;
+    if (colon == len || body[colon] != ':')
+      continue;
     const size_t value = skip_ws_at(body, colon + 1, len);
     pos = value;
-    if (value == len || body[value] != '[') continue;
+    if (value == len || body[value] != '[')
+      continue;
     const size_t key = find_key(body + text, close - text, escaped, keys, nkeys);
-    if (key == nkeys) continue; /* some other array: scanned structurally */
-    if (depth == max_nesting) goto too_deep;
+    if (key == nkeys)
+      continue; /* some other array: scanned structurally */
+    if (depth == max_nesting)
+      goto too_deep;
 
     if (table->count == table->cap) {
       size_t cap = table->cap ? table->cap * 2 : 4;

@@ -82,14 +82,13 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
 
 /* Appends values as a JSON array: flat when rank <= 1, nested per shape
  * otherwise (the product of shape must equal count). */
-void lk_array_print(lk_buf *b, const float *values, size_t count, const size_t *shape,
-                    size_t rank);
+void lk_array_print(lk_buf *b, const float *values, size_t count, const size_t *shape, size_t rank);
 
 /* ---- base64 (RFC 4648, standard alphabet, '=' padding required) ---- */
 /* Decodes into a malloc'd buffer; rejects bad characters, bad padding and
  * whitespace with the offset in the message. */
-int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len,
-                     char *err, size_t errlen);
+int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len, char *err,
+                     size_t errlen);
 /* Appends the base64 text of bytes (no quotes). */
 void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n);
 

@@ -12,10 +12,12 @@
 
 /* Parses a whole decimal number (no sign, at most 9 digits); -1 otherwise. */
 static long lkd_parse_index(const char *s, const char *end) {
-  if (s == end || end - s > 9) return -1;
+  if (s == end || end - s > 9)
+    return -1;
   long v = 0;
   for (const char *p = s; p < end; p++) {
-    if (*p < '0' || *p > '9') return -1;
+    if (*p < '0' || *p > '9')
+      return -1;
     v = v * 10 + (*p - '0');
   }
   return v;
@@ -25,12 +27,16 @@ static long lkd_parse_index(const char *s, const char *end) {
  * opened device and a bare number is an index into /v1/devices; everything
  * else follows the library's SPEC rules among the opened devices. */
 long lkd_device_match(const leakycl_device_info *infos, size_t n, const char *spec) {
-  if (n == 0) return -1;
-  if (!spec || !*spec || strcmp(spec, "default") == 0) return 0;
+  if (n == 0)
+    return -1;
+  if (!spec || !*spec || strcmp(spec, "default") == 0)
+    return 0;
   long idx = lkd_parse_index(spec, spec + strlen(spec));
-  if (idx >= 0) return idx < (long)n ? idx : -1;
+  if (idx >= 0)
+    return idx < (long)n ? idx : -1;
   size_t found;
-  if (leakycl_device_match(spec, infos, n, &found, NULL, 0) != LEAKYCL_OK) return -1;
+  if (leakycl_device_match(spec, infos, n, &found, NULL, 0) != LEAKYCL_OK)
+    return -1;
   return (long)found;
 }
 
@@ -98,7 +104,8 @@ int lkd_devices_open(lkd_server *s, char *err, size_t errlen) {
     s->seen_count = again < count ? again : count;
   }
   if (s->config.device_spec_count == 0) {
-    if (lkd_open_one(s, NULL, err, errlen) != 0) goto fail;
+    if (lkd_open_one(s, NULL, err, errlen) != 0)
+      goto fail;
   }
   for (size_t i = 0; i < s->config.device_spec_count; i++) {
     const char *spec = s->config.device_specs[i];
@@ -110,7 +117,8 @@ int lkd_devices_open(lkd_server *s, char *err, size_t errlen) {
       for (size_t k = 0; k < s->seen_count; k++) {
         char pd[32];
         snprintf(pd, sizeof pd, "%u:%u", s->seen[k].platform_index, s->seen[k].device_index);
-        if (lkd_open_one(s, pd, err, errlen) != 0) goto fail;
+        if (lkd_open_one(s, pd, err, errlen) != 0)
+          goto fail;
       }
     } else if (lkd_open_one(s, spec, err, errlen) != 0) {
       goto fail;
@@ -197,14 +205,17 @@ void lkd_devices_append_json(const lkd_server *s, lk_buf *b) {
         open_index = (long)i;
         shown[i] = 1;
       }
-    if (!first) lk_buf_append(b, ",", 1);
+    if (!first)
+      lk_buf_append(b, ",", 1);
     first = 0;
     lkd_append_device(s, b, &s->seen[k], open_index);
   }
   /* A device opened through a path the listing missed still shows. */
   for (size_t i = 0; i < s->device_count; i++) {
-    if (shown[i]) continue;
-    if (!first) lk_buf_append(b, ",", 1);
+    if (shown[i])
+      continue;
+    if (!first)
+      lk_buf_append(b, ",", 1);
     first = 0;
     lkd_append_device(s, b, &s->devices[i].info, (long)i);
   }

@@ -8,14 +8,14 @@
 #include "codec.h"
 
 /* X(enum suffix, code text, HTTP status, default message) */
-#define LKD_ERROR_MAP(X)                                                        \
-  X(INVALID_ARGUMENT, "invalid_argument", 400, "invalid argument")              \
-  X(UNAUTHORIZED, "unauthorized", 401, "missing or wrong bearer token")         \
-  X(NOT_FOUND, "not_found", 404, "no such path")                                \
-  X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, "method not allowed")        \
-  X(PAYLOAD_TOO_LARGE, "payload_too_large", 413, "request over the configured limit") \
-  X(INTERNAL, "internal", 500, "internal error")                                \
-  X(DEVICE_ERROR, "device_error", 503, "device failure")                        \
+#define LKD_ERROR_MAP(X)                                                                           \
+  X(INVALID_ARGUMENT, "invalid_argument", 400, "invalid argument")                                 \
+  X(UNAUTHORIZED, "unauthorized", 401, "missing or wrong bearer token")                            \
+  X(NOT_FOUND, "not_found", 404, "no such path")                                                   \
+  X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, "method not allowed")                           \
+  X(PAYLOAD_TOO_LARGE, "payload_too_large", 413, "request over the configured limit")              \
+  X(INTERNAL, "internal", 500, "internal error")                                                   \
+  X(DEVICE_ERROR, "device_error", 503, "device failure")                                           \
   X(OUT_OF_MEMORY, "out_of_memory", 503, "out of memory")
 
 typedef enum lkd_error_code {
@@ -23,7 +23,7 @@ typedef enum lkd_error_code {
 #define LKD_ERROR_ENUM_(name, text, status, msg) LKD_##name,
   LKD_ERROR_MAP(LKD_ERROR_ENUM_)
 #undef LKD_ERROR_ENUM_
-  LKD_ERROR_COUNT_
+      LKD_ERROR_COUNT_
 } lkd_error_code;
 
 /* One error: its code and a one-line message ("" means the default). */

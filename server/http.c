@@ -55,7 +55,8 @@ static double lkd_seconds_since(const struct timespec *t0) {
 
 int lkd_token_matches(const char *header, const char *token, size_t token_len) {
   static const char prefix[] = "Bearer ";
-  if (!header || strncasecmp(header, prefix, sizeof prefix - 1) != 0) return 0;
+  if (!header || strncasecmp(header, prefix, sizeof prefix - 1) != 0)
+    return 0;
   const char *given = header + sizeof prefix - 1;
   size_t given_len = strlen(given);
   /* Touch every byte of the token whatever the given length, so that the
@@ -89,22 +90,26 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_request *req, lkd
   }
   if (len > 0 && !r->body.oom) {
     resp = MHD_create_response_from_buffer(len, r->body.data, MHD_RESPMEM_MUST_FREE);
-    if (resp) r->body.data = NULL; /* now owned by the response */
+    if (resp)
+      r->body.data = NULL; /* now owned by the response */
   } else {
     len = 0;
     resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
   }
   lk_buf_free(&r->body);
-  if (!resp) return MHD_NO;
+  if (!resp)
+    return MHD_NO;
   enum MHD_Result ok = MHD_YES;
   if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                               r->content_type ? r->content_type : "application/json") != MHD_YES)
     ok = MHD_NO;
-  if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) ok = MHD_NO;
+  if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)
+    ok = MHD_NO;
   if (r->status == 401 &&
       MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer") != MHD_YES)
     ok = MHD_NO;
-  if (ok == MHD_YES) ok = MHD_queue_response(c, (unsigned)r->status, resp);
+  if (ok == MHD_YES)
+    ok = MHD_queue_response(c, (unsigned)r->status, resp);
   MHD_destroy_response(resp);
   if (ok == MHD_YES) {
     req->responded = 1;
@@ -126,7 +131,8 @@ static enum MHD_Result lkd_queue_error(struct MHD_Connection *c, lkd_request *re
 static enum MHD_Result lkd_begin(lkd_server *s, struct MHD_Connection *c, const char *url,
                                  const char *method, void **req_cls) {
   lkd_request *req = calloc(1, sizeof *req);
-  if (!req) return MHD_NO;
+  if (!req)
+    return MHD_NO;
   req->server = s;
   clock_gettime(CLOCK_MONOTONIC, &req->start);
   lkd_log_copy(req->method, sizeof req->method, method);
@@ -139,7 +145,8 @@ static enum MHD_Result lkd_begin(lkd_server *s, struct MHD_Connection *c, const 
   lkd_error_code code = LKD_OK;
   req->route = lkd_route_find(method, url, &code, &req->allow);
   if (s->token) {
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!lkd_token_matches(auth, s->token, s->token_len))
       lkd_fail(&req->early, LKD_UNAUTHORIZED,
                auth ? "wrong bearer token" : "missing Authorization: Bearer token");
@@ -163,16 +170,19 @@ static enum MHD_Result lkd_begin(lkd_server *s, struct MHD_Connection *c, const 
                "the body has %llu bytes, over the limit of %zu (--max-body)", declared,
                s->config.max_body);
   }
-  if (req->early.code == LKD_OK) return MHD_YES;
+  if (req->early.code == LKD_OK)
+    return MHD_YES;
   /* Answer now when no body will come, or when the client waits for
    * "100 Continue" (it then never sends the body); otherwise drain it
    * first: closing on a client still sending would reset the connection
    * before it reads the answer. */
   const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-  const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+  const char *te =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
   int no_body = (!cl || strcmp(cl, "0") == 0) && !te;
   if (no_body || (expect && strcasecmp(expect, "100-continue") == 0))
-    return lkd_queue_error(c, req, &req->early, req->early.code == LKD_METHOD_NOT_ALLOWED ? req->allow : NULL);
+    return lkd_queue_error(c, req, &req->early,
+                           req->early.code == LKD_METHOD_NOT_ALLOWED ? req->allow : NULL);
   return MHD_YES;
 }
 
@@ -185,8 +195,8 @@ static enum MHD_Result lkd_take_body(lkd_server *s, lkd_request *req, const char
   }
   if (req->len + size > s->config.max_body) {
     /* Chunked or lying about its length: stop storing, never parse it. */
-    lkd_fail(&req->early, LKD_PAYLOAD_TOO_LARGE, "the body is over the limit of %zu bytes (--max-body)",
-             s->config.max_body);
+    lkd_fail(&req->early, LKD_PAYLOAD_TOO_LARGE,
+             "the body is over the limit of %zu bytes (--max-body)", s->config.max_body);
     free(req->body);
     req->body = NULL;
     req->len = req->cap = 0;
@@ -194,8 +204,10 @@ static enum MHD_Result lkd_take_body(lkd_server *s, lkd_request *req, const char
   }
   if (req->len + size + 1 > req->cap) {
     size_t cap = req->cap ? req->cap : 4096;
-    while (cap < req->len + size + 1) cap *= 2;
-    if (cap > s->config.max_body + 1) cap = s->config.max_body + 1;
+    while (cap < req->len + size + 1)
+      cap *= 2;
+    if (cap > s->config.max_body + 1)
+      cap = s->config.max_body + 1;
     char *grown = realloc(req->body, cap);
     if (!grown) {
       lkd_fail(&req->early, LKD_OUT_OF_MEMORY, "out of memory reading the body");
@@ -217,15 +229,18 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
                                       const char *upload_data, size_t *upload_data_size,
                                       void **req_cls) {
   lkd_server *s = cls;
-  if (!*req_cls) return lkd_begin(s, c, url, method, req_cls);
+  if (!*req_cls)
+    return lkd_begin(s, c, url, method, req_cls);
   lkd_request *req = *req_cls;
   if (*upload_data_size > 0) {
     size_t size = *upload_data_size;
     *upload_data_size = 0;
-    if (req->responded) return MHD_YES;
+    if (req->responded)
+      return MHD_YES;
     return lkd_take_body(s, req, upload_data, size);
   }
-  if (req->responded) return MHD_YES;
+  if (req->responded)
+    return MHD_YES;
   if (req->early.code != LKD_OK)
     return lkd_queue_error(c, req, &req->early,
                            req->early.code == LKD_METHOD_NOT_ALLOWED ? req->allow : NULL);
@@ -249,13 +264,14 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
                              enum MHD_RequestTerminationCode toe) {
   lkd_server *s = cls;
   lkd_request *req = *req_cls;
-  if (!req) return;
+  if (!req)
+    return;
   *req_cls = NULL;
   double seconds = lkd_seconds_since(&req->start);
   if (!s->config.quiet)
     fprintf(stderr, "%s %s %d %zu %.3fms%s\n", req->method, req->path, req->status, req->bytes,
             seconds * 1e3,
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? ""
             : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
                                                             : " (aborted)");
   lkd_metrics_request(s->metrics, req->route ? req->route->path : "other", req->status, seconds);
@@ -263,7 +279,8 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
   free(req);
   pthread_mutex_lock(&s->inflight_lock);
   s->inflight--;
-  if (s->inflight == 0) pthread_cond_broadcast(&s->inflight_zero);
+  if (s->inflight == 0)
+    pthread_cond_broadcast(&s->inflight_zero);
   pthread_mutex_unlock(&s->inflight_lock);
 }
 
@@ -281,7 +298,8 @@ static int lkd_resolve(const char *host, unsigned port, struct sockaddr_storage 
   int rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &res);
   if (rc != 0 || !res) {
     snprintf(err, errlen, "cannot resolve listen address \"%s\": %s", host, gai_strerror(rc));
-    if (res) freeaddrinfo(res);
+    if (res)
+      freeaddrinfo(res);
     return -1;
   }
   memcpy(addr, res->ai_addr, res->ai_addrlen);
@@ -293,7 +311,8 @@ static int lkd_resolve(const char *host, unsigned port, struct sockaddr_storage 
 int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, size_t errlen) {
   struct sockaddr_storage addr;
   socklen_t addrlen = 0;
-  if (lkd_resolve(s->config.host, s->config.port, &addr, &addrlen, err, errlen) != 0) return -1;
+  if (lkd_resolve(s->config.host, s->config.port, &addr, &addrlen, err, errlen) != 0)
+    return -1;
   lkd_http *h = calloc(1, sizeof *h);
   if (!h) {
     snprintf(err, errlen, "out of memory");
@@ -301,7 +320,8 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
   }
   h->server = s;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO;
-  if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (addr.ss_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
   struct MHD_OptionItem opts[8];
   size_t n = 0;
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
@@ -326,16 +346,19 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
 }
 
 void lkd_http_stop(lkd_http *h, unsigned grace_s) {
-  if (!h) return;
+  if (!h)
+    return;
   lkd_server *s = h->server;
   MHD_socket listener = MHD_quiesce_daemon(h->daemon);
-  if (listener != MHD_INVALID_SOCKET) close(listener); /* quiesce leaves it to us */
+  if (listener != MHD_INVALID_SOCKET)
+    close(listener); /* quiesce leaves it to us */
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_sec += grace_s;
   pthread_mutex_lock(&s->inflight_lock);
   while (s->inflight > 0) {
-    if (pthread_cond_timedwait(&s->inflight_zero, &s->inflight_lock, &deadline) == ETIMEDOUT) break;
+    if (pthread_cond_timedwait(&s->inflight_zero, &s->inflight_lock, &deadline) == ETIMEDOUT)
+      break;
   }
   pthread_mutex_unlock(&s->inflight_lock);
   MHD_stop_daemon(h->daemon);

@@ -64,7 +64,8 @@ static const char *lkd_user_text(const char *s, char *out, size_t outlen) {
 /* Marker for a spliced tensor placeholder: the "{}" left by the splice gets
  * its tensor index + 1 in valuedouble (unused by cJSON for objects). */
 static lk_tensor *lkd_spliced(const cJSON *item, lk_splice_table *table) {
-  if (!item || !cJSON_IsObject(item) || item->child || item->valuedouble < 1) return NULL;
+  if (!item || !cJSON_IsObject(item) || item->child || item->valuedouble < 1)
+    return NULL;
   size_t k = (size_t)item->valuedouble - 1;
   return k < table->count ? &table->tensors[k] : NULL;
 }
@@ -80,7 +81,8 @@ static int lkd_is_tensor_key(const char *key) {
 static size_t lkd_tag_placeholders(cJSON *node, size_t next, size_t limit) {
   for (cJSON *c = node->child; c; c = c->next) {
     if (cJSON_IsObject(c) && !c->child && lkd_is_tensor_key(c->string)) {
-      if (next < limit) c->valuedouble = (double)(next + 1);
+      if (next < limit)
+        c->valuedouble = (double)(next + 1);
       next++;
     } else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
       next = lkd_tag_placeholders(c, next, limit);
@@ -115,25 +117,29 @@ static size_t lkd_envelope_values(const char *p, size_t len) {
 /* Reads a JSON number that must be an integer in [lo, hi] from valuedouble
  * (never cJSON's saturated valueint). */
 static int lkd_integral(const cJSON *item, double lo, double hi, double *out) {
-  if (!cJSON_IsNumber(item)) return -1;
+  if (!cJSON_IsNumber(item))
+    return -1;
   double v = item->valuedouble;
-  if (!isfinite(v) || v != floor(v) || v < lo || v > hi) return -1;
+  if (!isfinite(v) || v != floor(v) || v < lo || v > hi)
+    return -1;
   *out = v;
   return 0;
 }
 
 /* Reads a finite number that fits a float. */
 static int lkd_float_value(const cJSON *item, float *out) {
-  if (!cJSON_IsNumber(item)) return -1;
+  if (!cJSON_IsNumber(item))
+    return -1;
   double v = item->valuedouble;
-  if (!isfinite(v) || fabs(v) > (double)FLT_MAX) return -1;
+  if (!isfinite(v) || fabs(v) > (double)FLT_MAX)
+    return -1;
   *out = (float)v;
   return 0;
 }
 
 /* Decodes a base64 float32 field into an owned array. */
-static int lkd_decode_b64(const lkd_server *s, const char *field, const cJSON *item,
-                          float **values, size_t *count, lkd_error *e) {
+static int lkd_decode_b64(const lkd_server *s, const char *field, const cJSON *item, float **values,
+                          size_t *count, lkd_error *e) {
   if (!cJSON_IsString(item))
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be a base64 string", field);
   size_t len = strlen(item->valuestring);
@@ -193,7 +199,8 @@ static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
   for (size_t i = 0; i < count; i++) {
     uint32_t u;
     memcpy(&u, &values[i], sizeof u);
-    for (int k = 0; k < 4; k++) bytes[4 * i + k] = (unsigned char)(u >> (8 * k));
+    for (int k = 0; k < 4; k++)
+      bytes[4 * i + k] = (unsigned char)(u >> (8 * k));
   }
   lk_base64_encode(b, bytes, count * 4);
   free(bytes);
@@ -203,18 +210,21 @@ static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
 /* One tensor field: "name" (a spliced JSON array) or "name_b64". Sets
  * *found = 0 when neither is present. */
 static int lkd_tensor_field(const lkd_server *s, const cJSON *obj, lk_splice_table *table,
-                            const char *name, int *found, const float **values,
-                            float **owned, size_t *count, lkd_encoding *encoding,
-                            size_t *rank, size_t *shape, lkd_error *e) {
+                            const char *name, int *found, const float **values, float **owned,
+                            size_t *count, lkd_encoding *encoding, size_t *rank, size_t *shape,
+                            lkd_error *e) {
   char b64name[16];
   snprintf(b64name, sizeof b64name, "%s_b64", name);
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
   const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(obj, b64name);
   *found = arr || b64;
-  if (!*found) return 0;
-  if (arr && b64) return lkd_fail(e, LKD_INVALID_ARGUMENT, "give %s or %s, not both", name, b64name);
+  if (!*found)
+    return 0;
+  if (arr && b64)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "give %s or %s, not both", name, b64name);
   if (b64) {
-    if (lkd_decode_b64(s, b64name, b64, owned, count, e) != 0) return -1;
+    if (lkd_decode_b64(s, b64name, b64, owned, count, e) != 0)
+      return -1;
     *values = *owned;
     *encoding = LKD_ENC_B64;
     *rank = 1;
@@ -224,22 +234,24 @@ static int lkd_tensor_field(const lkd_server *s, const cJSON *obj, lk_splice_tab
   lk_tensor *t = lkd_spliced(arr, table);
   if (!t)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be an array of numbers", name);
-  if (t->error[0]) return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", t->error);
+  if (t->error[0])
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", t->error);
   if (t->count > s->config.max_elements)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
-                    "%s has %zu elements, over the limit of %zu (--max-elements)", name,
-                    t->count, s->config.max_elements);
+                    "%s has %zu elements, over the limit of %zu (--max-elements)", name, t->count,
+                    s->config.max_elements);
   *values = t->values;
   *count = t->count;
   *rank = t->rank;
-  memcpy(shape, t->shape, sizeof(size_t) * (t->rank < LK_CODEC_MAX_RANK ? t->rank : LK_CODEC_MAX_RANK));
+  memcpy(shape, t->shape,
+         sizeof(size_t) * (t->rank < LK_CODEC_MAX_RANK ? t->rank : LK_CODEC_MAX_RANK));
   *encoding = t->rank > 1 ? LKD_ENC_NESTED : LKD_ENC_FLAT;
   return 0;
 }
 
 static const char *const lkd_job_fields[] = {
-    "op",     "activation", "alpha", "beta", "shape", "channel_axis", "x",  "x_b64",
-    "dy",     "dy_b64",     "y",     "y_b64", "dtype", "from",        "device", "id"};
+    "op", "activation", "alpha", "beta",  "shape", "channel_axis", "x",      "x_b64",
+    "dy", "dy_b64",     "y",     "y_b64", "dtype", "from",         "device", "id"};
 
 /* Fills job from one job object. op_fixed is the endpoint's op, or -1 when
  * the job must say "op" (batch). Returns 0, or -1 with job->err set. */
@@ -247,11 +259,13 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
                           int op_fixed, lkd_job *job) {
   lkd_error *e = &job->err;
   char t1[64];
-  if (!cJSON_IsObject(obj)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "a job must be a JSON object");
+  if (!cJSON_IsObject(obj))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "a job must be a JSON object");
   for (const cJSON *c = obj->child; c; c = c->next) {
     int known = 0;
     for (size_t i = 0; i < sizeof lkd_job_fields / sizeof lkd_job_fields[0]; i++)
-      if (c->string && strcmp(c->string, lkd_job_fields[i]) == 0) known = 1;
+      if (c->string && strcmp(c->string, lkd_job_fields[i]) == 0)
+        known = 1;
     if (!known)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown field \"%s\"",
                       lkd_user_text(c->string ? c->string : "", t1, sizeof t1));
@@ -269,18 +283,23 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "op \"%s\" does not match the endpoint",
                       op->valuestring);
   } else {
-    if (!op) return lkd_fail(e, LKD_INVALID_ARGUMENT, "op is required (\"forward\" or \"backward\")");
+    if (!op)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "op is required (\"forward\" or \"backward\")");
     job->op = strcmp(op->valuestring, "forward") == 0 ? LKD_OP_FORWARD : LKD_OP_BACKWARD;
   }
 
   /* activation */
   const cJSON *act = cJSON_GetObjectItemCaseSensitive(obj, "activation");
-  if (!act) return lkd_fail(e, LKD_INVALID_ARGUMENT, "activation is required (relu, leaky_relu, prelu or phased_relu)");
+  if (!act)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "activation is required (relu, leaky_relu, prelu or phased_relu)");
   leakycl_activation activation;
-  if (!cJSON_IsString(act) || leakycl_activation_from_name(act->valuestring, &activation) != LEAKYCL_OK)
+  if (!cJSON_IsString(act) ||
+      leakycl_activation_from_name(act->valuestring, &activation) != LEAKYCL_OK)
     return lkd_fail(e, LKD_INVALID_ARGUMENT,
                     "unknown activation \"%s\" (expected relu, leaky_relu, prelu or phased_relu)",
-                    cJSON_IsString(act) ? lkd_user_text(act->valuestring, t1, sizeof t1) : "(not a string)");
+                    cJSON_IsString(act) ? lkd_user_text(act->valuestring, t1, sizeof t1)
+                                        : "(not a string)");
   if (leakycl_params_init(&job->params, activation) != LEAKYCL_OK)
     return lkd_fail(e, LKD_INTERNAL, "cannot initialise parameters");
 
@@ -288,9 +307,11 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(obj, "device");
   job->device = 0;
   if (dev) {
-    if (!cJSON_IsString(dev)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "device must be a string (a device SPEC)");
+    if (!cJSON_IsString(dev))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "device must be a string (a device SPEC)");
     leakycl_device_info infos[LKD_MAX_DEVICES];
-    for (size_t i = 0; i < s->device_count; i++) infos[i] = s->devices[i].info;
+    for (size_t i = 0; i < s->device_count; i++)
+      infos[i] = s->devices[i].info;
     long d = lkd_device_match(infos, s->device_count, dev->valuestring);
     if (d < 0)
       return lkd_fail(e, LKD_INVALID_ARGUMENT,
@@ -302,7 +323,8 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   /* dtype */
   const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
   if (dtype) {
-    if (!cJSON_IsString(dtype)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "dtype must be a string");
+    if (!cJSON_IsString(dtype))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "dtype must be a string");
     if (strcmp(dtype->valuestring, "float16") == 0 || strcmp(dtype->valuestring, "bfloat16") == 0)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "unsupported dtype \"%s\" (float32 only for now)",
                       dtype->valuestring);
@@ -315,28 +337,34 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   job->source = LEAKYCL_FROM_X;
   const cJSON *from = cJSON_GetObjectItemCaseSensitive(obj, "from");
   if (from) {
-    if (job->op != LKD_OP_BACKWARD) return lkd_fail(e, LKD_INVALID_ARGUMENT, "from applies to backward only");
-    if (!cJSON_IsString(from) || (strcmp(from->valuestring, "x") != 0 && strcmp(from->valuestring, "y") != 0))
+    if (job->op != LKD_OP_BACKWARD)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "from applies to backward only");
+    if (!cJSON_IsString(from) ||
+        (strcmp(from->valuestring, "x") != 0 && strcmp(from->valuestring, "y") != 0))
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "from must be \"x\" or \"y\"");
-    if (from->valuestring[0] == 'y') job->source = LEAKYCL_FROM_Y;
+    if (from->valuestring[0] == 'y')
+      job->source = LEAKYCL_FROM_Y;
   }
 
   /* the sign source: x, or y (or x holding y) when from is "y" */
   int found = 0;
   size_t rank = 0, shape[LK_CODEC_MAX_RANK];
   const char *src_name = "x";
-  if (job->source == LEAKYCL_FROM_Y &&
-      (cJSON_GetObjectItemCaseSensitive(obj, "y") || cJSON_GetObjectItemCaseSensitive(obj, "y_b64"))) {
-    if (cJSON_GetObjectItemCaseSensitive(obj, "x") || cJSON_GetObjectItemCaseSensitive(obj, "x_b64"))
+  if (job->source == LEAKYCL_FROM_Y && (cJSON_GetObjectItemCaseSensitive(obj, "y") ||
+                                        cJSON_GetObjectItemCaseSensitive(obj, "y_b64"))) {
+    if (cJSON_GetObjectItemCaseSensitive(obj, "x") ||
+        cJSON_GetObjectItemCaseSensitive(obj, "x_b64"))
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "with from \"y\" give y (or x holding y), not both");
     src_name = "y";
-  } else if (cJSON_GetObjectItemCaseSensitive(obj, "y") || cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
+  } else if (cJSON_GetObjectItemCaseSensitive(obj, "y") ||
+             cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
   }
   if (lkd_tensor_field(s, obj, table, src_name, &found, &job->x, &job->x_owned, &job->count,
                        &job->encoding, &rank, shape, e) != 0)
     return -1;
-  if (!found) return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s (or %s_b64) is required", src_name, src_name);
+  if (!found)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s (or %s_b64) is required", src_name, src_name);
   job->out_rank = rank;
   memcpy(job->out_shape, shape, sizeof shape);
 
@@ -349,7 +377,8 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   if (job->op == LKD_OP_FORWARD && found)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is an input of backward, not forward");
   if (job->op == LKD_OP_BACKWARD) {
-    if (!found) return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy (or dy_b64) is required for backward");
+    if (!found)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy (or dy_b64) is required for backward");
     if (dy_count != job->count)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy has %zu elements but %s has %zu", dy_count,
                       src_name, job->count);
@@ -358,10 +387,12 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   /* shape */
   const cJSON *shp = cJSON_GetObjectItemCaseSensitive(obj, "shape");
   if (shp) {
-    if (!cJSON_IsArray(shp)) return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape must be an array of sizes");
+    if (!cJSON_IsArray(shp))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape must be an array of sizes");
     int n = cJSON_GetArraySize(shp);
     if (n > LEAKYCL_MAX_RANK)
-      return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape has rank %d, over the maximum of %d", n, LEAKYCL_MAX_RANK);
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape has rank %d, over the maximum of %d", n,
+                      LEAKYCL_MAX_RANK);
     rank = 0;
     size_t product = 1;
     int overflow = 0, has_zero = 0;
@@ -369,7 +400,8 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
       double v;
       /* 2^53: every integer up to it is exact in a double. */
       if (lkd_integral(d, 0, 9007199254740992.0, &v) != 0)
-        return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape[%zu] is not a size (an integer >= 0)", rank);
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape[%zu] is not a size (an integer >= 0)",
+                        rank);
       shape[rank] = (size_t)v;
       if (shape[rank] == 0)
         has_zero = 1;
@@ -379,8 +411,11 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
         product *= shape[rank];
       rank++;
     }
-    if (has_zero) product = 0; /* [0, 2^40, 2^40] holds no element: no overflow */
-    if (overflow && !has_zero) return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape overflows: its product is over %zu", (size_t)SIZE_MAX);
+    if (has_zero)
+      product = 0; /* [0, 2^40, 2^40] holds no element: no overflow */
+    if (overflow && !has_zero)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape overflows: its product is over %zu",
+                      (size_t)SIZE_MAX);
     if (product != job->count)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "shape needs %zu elements but %s has %zu", product,
                       src_name, job->count);
@@ -402,12 +437,16 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   /* alpha */
   const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(obj, "alpha");
   if (alpha) {
-    if (activation == LEAKYCL_RELU) return lkd_fail(e, LKD_INVALID_ARGUMENT, "relu takes no alpha");
+    if (activation == LEAKYCL_RELU)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "relu takes no alpha");
     lk_tensor *t = lkd_spliced(alpha, table);
-    if (t && t->error[0]) return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", t->error);
+    if (t && t->error[0])
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", t->error);
     if (t) {
-      if (t->rank > 1) return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must be a number or a flat array");
-      if (t->count == 0) return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must not be empty");
+      if (t->rank > 1)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must be a number or a flat array");
+      if (t->count == 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must not be empty");
       for (size_t i = 0; i < t->count; i++)
         if (!isfinite(t->values[i]))
           return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha[%zu] is not finite", i);
@@ -419,7 +458,8 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
       job->params.alpha_count = t->count;
     } else {
       if (lkd_float_value(alpha, &job->alpha_scalar) != 0)
-        return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must be a finite number or an array of numbers");
+        return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                        "alpha must be a finite number or an array of numbers");
       job->params.alpha = &job->alpha_scalar;
       job->params.alpha_count = 1;
     }
@@ -444,17 +484,18 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
  * lock held (the message lives in the context). */
 static void lkd_library_error(lkd_job *job, leakycl_status st, const leakycl_context *ctx) {
   const char *detail = leakycl_last_error(ctx);
-  if (!detail || !*detail) detail = leakycl_status_message(st);
+  if (!detail || !*detail)
+    detail = leakycl_status_message(st);
   switch (st) {
-    case LEAKYCL_INVALID_ARGUMENT:
-    case LEAKYCL_UNSUPPORTED:
-      lkd_fail(&job->err, LKD_INVALID_ARGUMENT, "%s", detail);
-      break;
-    case LEAKYCL_OUT_OF_MEMORY:
-      lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "%s", detail);
-      break;
-    default:
-      lkd_fail(&job->err, LKD_DEVICE_ERROR, "%s: %s", leakycl_status_name(st), detail);
+  case LEAKYCL_INVALID_ARGUMENT:
+  case LEAKYCL_UNSUPPORTED:
+    lkd_fail(&job->err, LKD_INVALID_ARGUMENT, "%s", detail);
+    break;
+  case LEAKYCL_OUT_OF_MEMORY:
+    lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "%s", detail);
+    break;
+  default:
+    lkd_fail(&job->err, LKD_DEVICE_ERROR, "%s: %s", leakycl_status_name(st), detail);
   }
 }
 
@@ -476,7 +517,8 @@ static int lkd_job_run(lkd_server *s, lkd_job *job) {
     job->neg_fraction = malloc(job->grad_count * sizeof(float));
     job->mean_abs_grad = malloc(job->grad_count * sizeof(float));
   }
-  if (!job->out || (job->want_grads && (!job->dalpha || !job->neg_fraction || !job->mean_abs_grad))) {
+  if (!job->out ||
+      (job->want_grads && (!job->dalpha || !job->neg_fraction || !job->mean_abs_grad))) {
     lkd_job_free_outputs(job);
     return lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "out of memory for %zu elements", job->count);
   }
@@ -491,12 +533,12 @@ static int lkd_job_run(lkd_server *s, lkd_job *job) {
   lkd_device *dev = &s->devices[job->device];
   leakycl_grads grads = {job->dalpha, job->neg_fraction, job->mean_abs_grad};
   pthread_mutex_lock(&dev->lock);
-  leakycl_status st =
-      job->op == LKD_OP_FORWARD
-          ? leakycl_forward(dev->ctx, &job->params, job->view, job->x, job->out)
-          : leakycl_backward(dev->ctx, &job->params, job->view, job->source, job->x, job->dy,
-                             job->out, job->want_grads ? &grads : NULL);
-  if (st != LEAKYCL_OK) lkd_library_error(job, st, dev->ctx);
+  leakycl_status st = job->op == LKD_OP_FORWARD
+                          ? leakycl_forward(dev->ctx, &job->params, job->view, job->x, job->out)
+                          : leakycl_backward(dev->ctx, &job->params, job->view, job->source, job->x,
+                                             job->dy, job->out, job->want_grads ? &grads : NULL);
+  if (st != LEAKYCL_OK)
+    lkd_library_error(job, st, dev->ctx);
   pthread_mutex_unlock(&dev->lock);
   lkd_metrics_launch(s->metrics);
   if (st != LEAKYCL_OK) {
@@ -519,8 +561,7 @@ static int lkd_jobs_compatible(const lkd_job *a, const lkd_job *b) {
       a->params.activation != b->params.activation ||
       a->params.alpha_count != b->params.alpha_count)
     return 0;
-  if (a->params.alpha_count == 1 &&
-      memcmp(a->params.alpha, b->params.alpha, sizeof(float)) != 0)
+  if (a->params.alpha_count == 1 && memcmp(a->params.alpha, b->params.alpha, sizeof(float)) != 0)
     return 0;
   return memcmp(&a->params.beta, &b->params.beta, sizeof(float)) == 0;
 }
@@ -531,30 +572,34 @@ static int lkd_jobs_compatible(const lkd_job *a, const lkd_job *b) {
  * caller then runs each job alone so that errors stay per job). */
 static int lkd_group_run(lkd_server *s, lkd_job *jobs, const size_t *idx, size_t n) {
   size_t total = 0;
-  for (size_t i = 0; i < n; i++) total += jobs[idx[i]].count;
+  for (size_t i = 0; i < n; i++)
+    total += jobs[idx[i]].count;
   lkd_job *lead = &jobs[idx[0]];
   int backward = lead->op == LKD_OP_BACKWARD;
   float *x = malloc(total * sizeof(float));
   float *dy = backward ? malloc(total * sizeof(float)) : NULL;
   float *out = malloc(total * sizeof(float));
   int rc = -1;
-  if (!x || !out || (backward && !dy)) goto done;
+  if (!x || !out || (backward && !dy))
+    goto done;
   size_t off = 0;
   for (size_t i = 0; i < n; i++) {
     const lkd_job *j = &jobs[idx[i]];
     memcpy(x + off, j->x, j->count * sizeof(float));
-    if (backward) memcpy(dy + off, j->dy, j->count * sizeof(float));
+    if (backward)
+      memcpy(dy + off, j->dy, j->count * sizeof(float));
     off += j->count;
   }
   lkd_device *dev = &s->devices[lead->device];
   pthread_mutex_lock(&dev->lock);
   leakycl_status st =
-      backward ? leakycl_backward(dev->ctx, &lead->params, leakycl_view_flat(total),
-                                  lead->source, x, dy, out, NULL)
+      backward ? leakycl_backward(dev->ctx, &lead->params, leakycl_view_flat(total), lead->source,
+                                  x, dy, out, NULL)
                : leakycl_forward(dev->ctx, &lead->params, leakycl_view_flat(total), x, out);
   pthread_mutex_unlock(&dev->lock);
   lkd_metrics_launch(s->metrics);
-  if (st != LEAKYCL_OK) goto done;
+  if (st != LEAKYCL_OK)
+    goto done;
   off = 0;
   for (size_t i = 0; i < n; i++) {
     lkd_job *j = &jobs[idx[i]];
@@ -569,7 +614,8 @@ static int lkd_group_run(lkd_server *s, lkd_job *jobs, const size_t *idx, size_t
     memcpy(j->out, out + off, j->count * sizeof(float));
     off += j->count;
   }
-  for (size_t i = 0; i < n; i++) jobs[idx[i]].done = 1;
+  for (size_t i = 0; i < n; i++)
+    jobs[idx[i]].done = 1;
   lkd_metrics_elements(s->metrics, total);
   rc = 0;
 done:
@@ -586,7 +632,8 @@ static void lkd_batch_run(lkd_server *s, lkd_job *jobs, const int *decoded, size
   size_t *idx = malloc((n ? n : 1) * sizeof *idx);
   char *taken = calloc(n ? n : 1, 1);
   for (size_t i = 0; i < n; i++) {
-    if (!decoded[i] || (taken && taken[i])) continue;
+    if (!decoded[i] || (taken && taken[i]))
+      continue;
     size_t m = 0;
     if (idx && taken && lkd_job_packable(&jobs[i])) {
       for (size_t k = i; k < n; k++) {
@@ -597,12 +644,14 @@ static void lkd_batch_run(lkd_server *s, lkd_job *jobs, const int *decoded, size
         }
       }
     }
-    if (m > 1 && lkd_group_run(s, jobs, idx, m) == 0) continue;
+    if (m > 1 && lkd_group_run(s, jobs, idx, m) == 0)
+      continue;
     if (m <= 1) {
       lkd_job_run(s, &jobs[i]);
       continue;
     }
-    for (size_t k = 0; k < m; k++) lkd_job_run(s, &jobs[idx[k]]);
+    for (size_t k = 0; k < m; k++)
+      lkd_job_run(s, &jobs[idx[k]]);
   }
   free(idx);
   free(taken);
@@ -716,7 +765,8 @@ int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len
   root = cJSON_ParseWithLengthOpts(body, len + 1, &parse_end, 1);
   if (!root) {
     size_t off = parse_end && parse_end >= body ? (size_t)(parse_end - body) : 0;
-    if (off > len) off = len;
+    if (off > len)
+      off = len;
     lkd_fail(&e, LKD_INVALID_ARGUMENT, "malformed JSON at offset %zu", off);
     goto fail;
   }
@@ -760,7 +810,8 @@ int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len
     }
   size_t n = (size_t)cJSON_GetArraySize(list);
   if (n > LKD_MAX_JOBS) {
-    lkd_fail(&e, LKD_PAYLOAD_TOO_LARGE, "the batch has %zu jobs, over the limit of %d", n, LKD_MAX_JOBS);
+    lkd_fail(&e, LKD_PAYLOAD_TOO_LARGE, "the batch has %zu jobs, over the limit of %d", n,
+             LKD_MAX_JOBS);
     goto fail;
   }
   jobs = calloc(n ? n : 1, sizeof *jobs);
@@ -777,12 +828,14 @@ int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len
   lk_buf_append_str(out, "{\"results\":[");
   size_t ok = 0;
   for (i = 0; i < n; i++) {
-    if (i) lk_buf_append(out, ",", 1);
+    if (i)
+      lk_buf_append(out, ",", 1);
     if (decoded[i] && jobs[i].done && jobs[i].out) {
       lkd_append_result(out, &jobs[i]);
       ok++;
     } else {
-      if (jobs[i].err.code == LKD_OK) lkd_fail(&jobs[i].err, LKD_INTERNAL, "job did not run");
+      if (jobs[i].err.code == LKD_OK)
+        lkd_fail(&jobs[i].err, LKD_INTERNAL, "job did not run");
       lkd_append_job_error(out, &jobs[i]);
     }
   }
@@ -793,7 +846,8 @@ int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len
 fail:
   status = lkd_reply_error(out, &e);
 done:
-  for (size_t k = 0; jobs && k < njobs; k++) lkd_job_release(&jobs[k]);
+  for (size_t k = 0; jobs && k < njobs; k++)
+    lkd_job_release(&jobs[k]);
   free(jobs);
   free(decoded);
   cJSON_Delete(root);

@@ -20,22 +20,21 @@ static volatile sig_atomic_t lkd_stop_signal;
 static void lkd_on_signal(int sig) { lkd_stop_signal = sig; }
 
 static void lkd_usage(FILE *f) {
-  fprintf(f,
-          "usage: leakycld [--listen HOST:PORT] [--device SPEC]... [--threads N]\n"
-          "                [--max-body BYTES] [--max-elements N] [--max-connections N]\n"
-          "                [--timeout S] [--token-file FILE] [--quiet]\n"
-          "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080; port 0 picks a\n"
-          "                         free port and prints it)\n"
-          "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
-          "                         or all; repeatable; the first is the default device\n"
-          "                         (default $LEAKYCL_DEVICE, else auto)\n"
-          "  --threads N            HTTP worker threads (default 4)\n"
-          "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m)\n"
-          "  --max-elements N       largest tensor, in elements (default 16777216)\n"
-          "  --max-connections N    simultaneous connections (default 256)\n"
-          "  --timeout S            close connections idle for S seconds (default 30)\n"
-          "  --token-file FILE      require Authorization: Bearer <the file's first line>\n"
-          "  --quiet                no access log on stderr\n");
+  fprintf(f, "usage: leakycld [--listen HOST:PORT] [--device SPEC]... [--threads N]\n"
+             "                [--max-body BYTES] [--max-elements N] [--max-connections N]\n"
+             "                [--timeout S] [--token-file FILE] [--quiet]\n"
+             "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080; port 0 picks a\n"
+             "                         free port and prints it)\n"
+             "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
+             "                         or all; repeatable; the first is the default device\n"
+             "                         (default $LEAKYCL_DEVICE, else auto)\n"
+             "  --threads N            HTTP worker threads (default 4)\n"
+             "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m)\n"
+             "  --max-elements N       largest tensor, in elements (default 16777216)\n"
+             "  --max-connections N    simultaneous connections (default 256)\n"
+             "  --timeout S            close connections idle for S seconds (default 30)\n"
+             "  --token-file FILE      require Authorization: Bearer <the file's first line>\n"
+             "  --quiet                no access log on stderr\n");
 }
 
 /* Parses a whole unsigned number in [lo, hi], with an optional k/m/g
@@ -44,17 +43,23 @@ static int lkd_parse_size(const char *flag, const char *text, unsigned long long
                           unsigned long long hi, int suffixes, unsigned long long *out) {
   errno = 0;
   char *end = NULL;
-  if (!text || !*text || *text == '-' || *text == '+') goto bad;
+  if (!text || !*text || *text == '-' || *text == '+')
+    goto bad;
   unsigned long long v = strtoull(text, &end, 10);
-  if (errno != 0 || end == text) goto bad;
+  if (errno != 0 || end == text)
+    goto bad;
   if (suffixes && *end) {
-    int shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20
-              : *end == 'g' || *end == 'G' ? 30 : -1;
-    if (shift < 0 || end[1] != '\0' || v > (ULLONG_MAX >> shift)) goto bad;
+    int shift = *end == 'k' || *end == 'K'   ? 10
+                : *end == 'm' || *end == 'M' ? 20
+                : *end == 'g' || *end == 'G' ? 30
+                                             : -1;
+    if (shift < 0 || end[1] != '\0' || v > (ULLONG_MAX >> shift))
+      goto bad;
     v <<= shift;
     end++;
   }
-  if (*end || v < lo || v > hi) goto bad;
+  if (*end || v < lo || v > hi)
+    goto bad;
   *out = v;
   return 0;
 bad:
@@ -66,7 +71,8 @@ bad:
 /* Splits HOST:PORT (IPv6 as [ADDR]:PORT) into the config. */
 static int lkd_parse_listen(const char *text, lkd_config *cfg) {
   const char *colon = strrchr(text, ':');
-  if (!colon) goto bad;
+  if (!colon)
+    goto bad;
   const char *host = text;
   size_t host_len = (size_t)(colon - text);
   if (host_len >= 2 && text[0] == '[' && text[host_len - 1] == ']') {
@@ -75,9 +81,11 @@ static int lkd_parse_listen(const char *text, lkd_config *cfg) {
   } else if (memchr(text, ':', host_len)) {
     goto bad; /* an IPv6 address needs its brackets */
   }
-  if (host_len == 0 || host_len >= sizeof cfg->host) goto bad;
+  if (host_len == 0 || host_len >= sizeof cfg->host)
+    goto bad;
   unsigned long long port;
-  if (lkd_parse_size("--listen port", colon + 1, 0, 65535, 0, &port) != 0) return -1;
+  if (lkd_parse_size("--listen port", colon + 1, 0, 65535, 0, &port) != 0)
+    return -1;
   memcpy(cfg->host, host, host_len);
   cfg->host[host_len] = '\0';
   cfg->port = (unsigned)port;
@@ -125,7 +133,8 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
     }
     i++;
     if (strcmp(a, "--listen") == 0) {
-      if (lkd_parse_listen(v, cfg) != 0) return -1;
+      if (lkd_parse_listen(v, cfg) != 0)
+        return -1;
     } else if (strcmp(a, "--device") == 0) {
       if (cfg->device_spec_count == LKD_MAX_DEVICES || !*v) {
         fprintf(stderr, "leakycld: --device: at most %d non-empty SPECs\n", LKD_MAX_DEVICES);
@@ -133,19 +142,24 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
       }
       cfg->device_specs[cfg->device_spec_count++] = v;
     } else if (strcmp(a, "--threads") == 0) {
-      if (lkd_parse_size(a, v, 1, 1024, 0, &n) != 0) return -1;
+      if (lkd_parse_size(a, v, 1, 1024, 0, &n) != 0)
+        return -1;
       cfg->threads = (unsigned)n;
     } else if (strcmp(a, "--max-body") == 0) {
-      if (lkd_parse_size(a, v, 16, (unsigned long long)1 << 34, 1, &n) != 0) return -1;
+      if (lkd_parse_size(a, v, 16, (unsigned long long)1 << 34, 1, &n) != 0)
+        return -1;
       cfg->max_body = (size_t)n;
     } else if (strcmp(a, "--max-elements") == 0) {
-      if (lkd_parse_size(a, v, 1, (unsigned long long)1 << 32, 1, &n) != 0) return -1;
+      if (lkd_parse_size(a, v, 1, (unsigned long long)1 << 32, 1, &n) != 0)
+        return -1;
       cfg->max_elements = (size_t)n;
     } else if (strcmp(a, "--max-connections") == 0) {
-      if (lkd_parse_size(a, v, 1, 65536, 0, &n) != 0) return -1;
+      if (lkd_parse_size(a, v, 1, 65536, 0, &n) != 0)
+        return -1;
       cfg->max_connections = (unsigned)n;
     } else if (strcmp(a, "--timeout") == 0) {
-      if (lkd_parse_size(a, v, 1, 86400, 0, &n) != 0) return -1;
+      if (lkd_parse_size(a, v, 1, 86400, 0, &n) != 0)
+        return -1;
       cfg->timeout_s = (unsigned)n;
     } else {
       cfg->token_file = v;
@@ -172,21 +186,25 @@ static int lkd_read_token(const char *path, lkd_server *s) {
   }
   line[n] = '\0';
   char *start = line;
-  while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n') start++;
+  while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n')
+    start++;
   size_t len = strcspn(start, "\r\n");
-  while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t')) len--;
+  while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+    len--;
   if (len == 0) {
     fprintf(stderr, "leakycld: --token-file %s: the token is empty\n", path);
     return -1;
   }
   for (size_t i = 0; i < len; i++)
     if (start[i] <= 0x20 || start[i] >= 0x7f) {
-      fprintf(stderr, "leakycld: --token-file %s: the token must be printable ASCII without spaces\n",
+      fprintf(stderr,
+              "leakycld: --token-file %s: the token must be printable ASCII without spaces\n",
               path);
       return -1;
     }
   s->token = malloc(len + 1);
-  if (!s->token) return -1;
+  if (!s->token)
+    return -1;
   memcpy(s->token, start, len);
   s->token[len] = '\0';
   s->token_len = len;
@@ -203,7 +221,8 @@ static int lkd_warm_up(lkd_server *s) {
   for (size_t d = 0; d < s->device_count; d++) {
     for (int a = 0; a < LEAKYCL_ACTIVATION_COUNT; a++) {
       leakycl_params p;
-      if (leakycl_params_init(&p, (leakycl_activation)a) != LEAKYCL_OK) return -1;
+      if (leakycl_params_init(&p, (leakycl_activation)a) != LEAKYCL_OK)
+        return -1;
       leakycl_status st = leakycl_forward(s->devices[d].ctx, &p, leakycl_view_flat(4), x, out);
       if (st == LEAKYCL_OK)
         st = leakycl_backward(s->devices[d].ctx, &p, leakycl_view_flat(4), LEAKYCL_FROM_X, x, dy,
@@ -223,15 +242,18 @@ int main(int argc, char **argv) {
   lkd_server s;
   memset(&s, 0, sizeof s);
   int parsed = lkd_parse_args(argc, argv, &s.config);
-  if (parsed != 0) return parsed > 0 ? 0 : 2;
-  if (s.config.token_file && lkd_read_token(s.config.token_file, &s) != 0) return 2;
+  if (parsed != 0)
+    return parsed > 0 ? 0 : 2;
+  if (s.config.token_file && lkd_read_token(s.config.token_file, &s) != 0)
+    return 2;
 
   int rc = 1;
   int locks = 0;
   lkd_http *http = NULL;
   char err[1024] = "";
   s.metrics = lkd_metrics_create();
-  if (!s.metrics || pthread_mutex_init(&s.inflight_lock, NULL) != 0) goto out;
+  if (!s.metrics || pthread_mutex_init(&s.inflight_lock, NULL) != 0)
+    goto out;
   if (pthread_cond_init(&s.inflight_zero, NULL) != 0) {
     pthread_mutex_destroy(&s.inflight_lock);
     goto out;
@@ -241,7 +263,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "leakycld: %s\n", err);
     goto out;
   }
-  if (lkd_warm_up(&s) != 0) goto out;
+  if (lkd_warm_up(&s) != 0)
+    goto out;
 
   /* Block the stop signals before MHD starts its threads (they inherit the
    * mask), so that only main's sigsuspend receives them. */
@@ -279,7 +302,8 @@ int main(int argc, char **argv) {
   sigset_t wait_set = old_set;
   sigdelset(&wait_set, SIGINT);
   sigdelset(&wait_set, SIGTERM);
-  while (!lkd_stop_signal) sigsuspend(&wait_set);
+  while (!lkd_stop_signal)
+    sigsuspend(&wait_set);
   if (!s.config.quiet)
     fprintf(stderr, "leakycld: %s: finishing the requests in flight\n",
             lkd_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -11,9 +11,8 @@
 #define LKD_METRIC_PATHS 32
 #define LKD_METRIC_STATUSES 600
 
-static const double lkd_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                            0.05,   0.1,   0.25,   0.5,   1,    2.5,
-                                            5,      10};
+static const double lkd_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 #define LKD_LATENCY_BUCKETS (sizeof lkd_latency_bounds / sizeof lkd_latency_bounds[0])
 
 struct lkd_metrics {
@@ -30,7 +29,8 @@ struct lkd_metrics {
 
 lkd_metrics *lkd_metrics_create(void) {
   lkd_metrics *m = calloc(1, sizeof *m);
-  if (!m) return NULL;
+  if (!m)
+    return NULL;
   if (pthread_mutex_init(&m->lock, NULL) != 0) {
     free(m);
     return NULL;
@@ -39,7 +39,8 @@ lkd_metrics *lkd_metrics_create(void) {
 }
 
 void lkd_metrics_destroy(lkd_metrics *m) {
-  if (!m) return;
+  if (!m)
+    return;
   pthread_mutex_destroy(&m->lock);
   free(m);
 }
@@ -48,7 +49,8 @@ void lkd_metrics_destroy(lkd_metrics *m) {
  * "other". Called with the lock held. */
 static size_t lkd_metrics_path_slot(lkd_metrics *m, const char *path) {
   for (size_t i = 0; i < m->path_count; i++)
-    if (strcmp(m->paths[i], path) == 0) return i;
+    if (strcmp(m->paths[i], path) == 0)
+      return i;
   if (m->path_count < LKD_METRIC_PATHS - 1) {
     m->paths[m->path_count] = path;
     return m->path_count++;
@@ -58,27 +60,32 @@ static size_t lkd_metrics_path_slot(lkd_metrics *m, const char *path) {
 }
 
 void lkd_metrics_request(lkd_metrics *m, const char *path, int status, double seconds) {
-  if (!m) return;
-  if (status < 0 || status >= LKD_METRIC_STATUSES) status = 0;
+  if (!m)
+    return;
+  if (status < 0 || status >= LKD_METRIC_STATUSES)
+    status = 0;
   pthread_mutex_lock(&m->lock);
   size_t slot = lkd_metrics_path_slot(m, path ? path : "other");
   m->requests[slot][status]++;
   for (size_t i = 0; i < LKD_LATENCY_BUCKETS; i++)
-    if (seconds <= lkd_latency_bounds[i]) m->latency_buckets[i]++;
+    if (seconds <= lkd_latency_bounds[i])
+      m->latency_buckets[i]++;
   m->latency_count++;
   m->latency_sum += seconds;
   pthread_mutex_unlock(&m->lock);
 }
 
 void lkd_metrics_elements(lkd_metrics *m, uint64_t elements) {
-  if (!m) return;
+  if (!m)
+    return;
   pthread_mutex_lock(&m->lock);
   m->elements += elements;
   pthread_mutex_unlock(&m->lock);
 }
 
 void lkd_metrics_jobs(lkd_metrics *m, uint64_t ok, uint64_t failed) {
-  if (!m) return;
+  if (!m)
+    return;
   pthread_mutex_lock(&m->lock);
   m->jobs_ok += ok;
   m->jobs_failed += failed;
@@ -86,7 +93,8 @@ void lkd_metrics_jobs(lkd_metrics *m, uint64_t ok, uint64_t failed) {
 }
 
 void lkd_metrics_launch(lkd_metrics *m) {
-  if (!m) return;
+  if (!m)
+    return;
   pthread_mutex_lock(&m->lock);
   m->launches++;
   pthread_mutex_unlock(&m->lock);
@@ -100,19 +108,21 @@ static void lkd_appendf(lk_buf *b, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
+  if (n < 0)
+    return;
   lk_buf_append(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 void lkd_metrics_render(lkd_metrics *m, lk_buf *out) {
   pthread_mutex_lock(&m->lock);
-  lk_buf_append_str(out,
-                    "# HELP leakycld_requests_total HTTP requests by path and status.\n"
-                    "# TYPE leakycld_requests_total counter\n");
+  lk_buf_append_str(out, "# HELP leakycld_requests_total HTTP requests by path and status.\n"
+                         "# TYPE leakycld_requests_total counter\n");
   for (size_t p = 0; p < LKD_METRIC_PATHS; p++) {
-    if (!m->paths[p]) continue;
+    if (!m->paths[p])
+      continue;
     for (int s = 0; s < LKD_METRIC_STATUSES; s++) {
-      if (!m->requests[p][s]) continue;
+      if (!m->requests[p][s])
+        continue;
       char code[16];
       if (s == 0)
         snprintf(code, sizeof code, "none");
@@ -122,10 +132,9 @@ void lkd_metrics_render(lkd_metrics *m, lk_buf *out) {
                   m->paths[p], code, m->requests[p][s]);
     }
   }
-  lk_buf_append_str(out,
-                    "# HELP leakycld_request_duration_seconds Time from the first byte of a "
-                    "request to its completion.\n"
-                    "# TYPE leakycld_request_duration_seconds histogram\n");
+  lk_buf_append_str(out, "# HELP leakycld_request_duration_seconds Time from the first byte of a "
+                         "request to its completion.\n"
+                         "# TYPE leakycld_request_duration_seconds histogram\n");
   for (size_t i = 0; i < LKD_LATENCY_BUCKETS; i++)
     lkd_appendf(out, "leakycld_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
                 lkd_latency_bounds[i], m->latency_buckets[i]);

@@ -53,7 +53,8 @@ static void lkd_on_activations(lkd_server *s, char *body, size_t len, lkd_respon
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     leakycl_activation a = rows[i].activation;
     float alpha = leakycl_default_alpha(a);
-    if (i) lk_buf_append(b, ",", 1);
+    if (i)
+      lk_buf_append(b, ",", 1);
     lk_buf_append_str(b, "{\"name\":");
     lkd_json_append_string(b, leakycl_activation_name(a));
     lk_buf_append_str(b, ",\"formula\":");
@@ -115,7 +116,8 @@ const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_
                                 const char **allow) {
   for (size_t i = 0; i < sizeof lkd_routes / sizeof lkd_routes[0]; i++) {
     const lkd_route *r = &lkd_routes[i];
-    if (strcmp(r->path, path) != 0) continue;
+    if (strcmp(r->path, path) != 0)
+      continue;
     if (strcmp(r->method, method) == 0 ||
         (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0))
       return r;

@@ -83,8 +83,7 @@ void cli_format_shape(const size_t *shape, size_t rank, char *buf, size_t buflen
   int w = snprintf(buf, buflen, "(");
   for (size_t d = 0; w >= 0 && (size_t)w < buflen - pos && d < rank; d++) {
     pos += (size_t)w;
-    w = snprintf(buf + pos, buflen - pos, "%s%zu%s", d ? ", " : "", shape[d],
-                 rank == 1 ? "," : "");
+    w = snprintf(buf + pos, buflen - pos, "%s%zu%s", d ? ", " : "", shape[d], rank == 1 ? "," : "");
   }
   if (w >= 0 && (size_t)w < buflen - pos) {
     pos += (size_t)w;

@@ -22,14 +22,27 @@ static void format_bytes(uint64_t bytes, char *buf, size_t buflen) {
     snprintf(buf, buflen, "%.1f %s", v, units[u]);
 }
 
-enum { COL_INDEX, COL_TYPE, COL_VENDOR, COL_NAME, COL_VERSION, COL_DRIVER, COL_CU,
-       COL_GLOBAL, COL_LOCAL, COL_UNIFIED, COL_MAXWG, COL_PLATFORM, COL_COUNT };
+enum {
+  COL_INDEX,
+  COL_TYPE,
+  COL_VENDOR,
+  COL_NAME,
+  COL_VERSION,
+  COL_DRIVER,
+  COL_CU,
+  COL_GLOBAL,
+  COL_LOCAL,
+  COL_UNIFIED,
+  COL_MAXWG,
+  COL_PLATFORM,
+  COL_COUNT
+};
 
 /* The table's cells of one device (row NULL: the header). */
 static void device_cells(const leakycl_device_info *d, char cells[COL_COUNT][160]) {
-  static const char *const header[COL_COUNT] = {
-      "INDEX", "TYPE",   "VENDOR", "NAME",    "VERSION",     "DRIVER",  "CU",
-      "GLOBAL", "LOCAL", "UNIFIED", "MAX_WG", "PLATFORM"};
+  static const char *const header[COL_COUNT] = {"INDEX",   "TYPE",    "VENDOR", "NAME",
+                                                "VERSION", "DRIVER",  "CU",     "GLOBAL",
+                                                "LOCAL",   "UNIFIED", "MAX_WG", "PLATFORM"};
   if (!d) {
     for (int c = 0; c < COL_COUNT; c++)
       snprintf(cells[c], 160, "%s", header[c]);
@@ -65,7 +78,10 @@ static int print_table(const leakycl_device_info *devs, size_t n) {
       /* Numbers right-aligned, text left-aligned; no trailing spaces. */
       const int right = c == COL_CU || c == COL_GLOBAL || c == COL_LOCAL || c == COL_MAXWG;
       const int last = c == COL_COUNT - 1;
-      if (printf("%s%*s", c ? "  " : "", right ? (int)width[c] : last ? 0 : -(int)width[c],
+      if (printf("%s%*s", c ? "  " : "",
+                 right  ? (int)width[c]
+                 : last ? 0
+                        : -(int)width[c],
                  cells[c]) < 0)
         return -1;
     }
@@ -82,17 +98,16 @@ static int print_json_device(FILE *f, const leakycl_device_info *d) {
   if (fputs("{\"index\":", f) < 0 || jsonw_string(f, index) != 0 ||
       fprintf(f, ",\"platform_index\":%u,\"device_index\":%u,\"type\":", d->platform_index,
               d->device_index) < 0 ||
-      jsonw_string(f, leakycl_device_type_name(d->type)) != 0 ||
-      fputs(",\"platform\":", f) < 0 || jsonw_string(f, d->platform_name) != 0 ||
-      fputs(",\"vendor\":", f) < 0 || jsonw_string(f, d->vendor) != 0 ||
-      fputs(",\"name\":", f) < 0 || jsonw_string(f, d->name) != 0 ||
-      fputs(",\"version\":", f) < 0 || jsonw_string(f, d->version) != 0 ||
-      fputs(",\"driver_version\":", f) < 0 || jsonw_string(f, d->driver_version) != 0)
+      jsonw_string(f, leakycl_device_type_name(d->type)) != 0 || fputs(",\"platform\":", f) < 0 ||
+      jsonw_string(f, d->platform_name) != 0 || fputs(",\"vendor\":", f) < 0 ||
+      jsonw_string(f, d->vendor) != 0 || fputs(",\"name\":", f) < 0 ||
+      jsonw_string(f, d->name) != 0 || fputs(",\"version\":", f) < 0 ||
+      jsonw_string(f, d->version) != 0 || fputs(",\"driver_version\":", f) < 0 ||
+      jsonw_string(f, d->driver_version) != 0)
     return -1;
   if (fprintf(f,
-              ",\"compute_units\":%u,\"global_mem_bytes\":%" PRIu64
-              ",\"local_mem_bytes\":%" PRIu64 ",\"max_alloc_bytes\":%" PRIu64
-              ",\"unified_memory\":%s,\"max_work_group_size\":%zu}",
+              ",\"compute_units\":%u,\"global_mem_bytes\":%" PRIu64 ",\"local_mem_bytes\":%" PRIu64
+              ",\"max_alloc_bytes\":%" PRIu64 ",\"unified_memory\":%s,\"max_work_group_size\":%zu}",
               d->compute_units, d->global_mem_bytes, d->local_mem_bytes, d->max_alloc_bytes,
               d->unified_memory ? "true" : "false", d->max_work_group_size) < 0)
     return -1;

@@ -51,9 +51,9 @@ typedef struct run_state {
   npy_array dy;
   npy_array alpha_file;
   leakycl_view view;
-  size_t n_alpha;   /* values in alpha (0: the default) */
-  size_t n_grads;   /* values in each gradient output */
-  float *dalpha;    /* n_grads each, or NULL */
+  size_t n_alpha; /* values in alpha (0: the default) */
+  size_t n_grads; /* values in each gradient output */
+  float *dalpha;  /* n_grads each, or NULL */
   float *neg_fraction;
   float *mean_abs_grad;
   leakycl_context *ctx;
@@ -77,13 +77,20 @@ static int parse_args(int argc, char **argv, run_args *a) {
     const char *name;
     const char **slot;
   } const table[] = {
-      {"--activation", &a->activation}, {"--op", &a->op},
-      {"--alpha", &a->alpha},           {"--alpha-file", &a->alpha_file},
-      {"--beta", &a->beta},             {"--channel-axis", &a->channel_axis},
-      {"--device", &a->device},         {"--from", &a->from},
-      {"--x", &a->x},                   {"--y", &a->y},
-      {"--dy", &a->dy},                 {"--out", &a->out},
-      {"--variant", &a->variant},       {"--vector-width", &a->vector_width},
+      {"--activation", &a->activation},
+      {"--op", &a->op},
+      {"--alpha", &a->alpha},
+      {"--alpha-file", &a->alpha_file},
+      {"--beta", &a->beta},
+      {"--channel-axis", &a->channel_axis},
+      {"--device", &a->device},
+      {"--from", &a->from},
+      {"--x", &a->x},
+      {"--y", &a->y},
+      {"--dy", &a->dy},
+      {"--out", &a->out},
+      {"--variant", &a->variant},
+      {"--vector-width", &a->vector_width},
   };
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -283,8 +290,7 @@ static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
       return -1;
     const npy_array *af = &s->alpha_file;
     if (af->rank > 1) {
-      cli_error("--alpha-file: %s has rank %zu; expected a 1-D array", a->alpha_file,
-                af->rank);
+      cli_error("--alpha-file: %s has rank %zu; expected a 1-D array", a->alpha_file, af->rank);
       return -1;
     }
     if (af->count != 1 && af->count != s->view.channels) {
@@ -382,8 +388,8 @@ static int compute(const run_plan *p, run_state *s) {
       grads.neg_fraction = s->neg_fraction;
       grads.mean_abs_grad = s->mean_abs_grad;
     }
-    st = leakycl_backward(s->ctx, &params, s->view, p->source, s->src.data, s->dy.data,
-                          s->dy.data, want_grads ? &grads : NULL);
+    st = leakycl_backward(s->ctx, &params, s->view, p->source, s->src.data, s->dy.data, s->dy.data,
+                          want_grads ? &grads : NULL);
   }
   if (st != LEAKYCL_OK) {
     const char *detail = leakycl_last_error(s->ctx);
@@ -399,9 +405,8 @@ static int write_stats(FILE *f, const run_state *s) {
   if (fputs("{\"neg_fraction\":", f) < 0 ||
       jsonw_float_array(f, s->neg_fraction, s->n_grads) != 0 ||
       fputs(",\"mean_abs_grad\":", f) < 0 ||
-      jsonw_float_array(f, s->mean_abs_grad, s->n_grads) != 0 ||
-      fputs(",\"dalpha\":", f) < 0 || jsonw_float_array(f, s->dalpha, s->n_grads) != 0 ||
-      fputs("}\n", f) < 0)
+      jsonw_float_array(f, s->mean_abs_grad, s->n_grads) != 0 || fputs(",\"dalpha\":", f) < 0 ||
+      jsonw_float_array(f, s->dalpha, s->n_grads) != 0 || fputs("}\n", f) < 0)
     return -1;
   return 0;
 }

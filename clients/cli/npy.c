@@ -174,8 +174,7 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       return NPY_BAD;
     npy_skip_space(&c);
     if (c.p >= c.end || *c.p != ':')
-      return npy_fail(err, errlen, "header: expected ':' at offset %zu",
-                      (size_t)(c.p - c.start));
+      return npy_fail(err, errlen, "header: expected ':' at offset %zu", (size_t)(c.p - c.start));
     c.p++;
     npy_skip_space(&c);
     unsigned which;
@@ -206,8 +205,7 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       }
     } else if (which == NPY_KEY_FORTRAN) {
       if (npy_take_word(&c, "True"))
-        return npy_fail(err, errlen,
-                        "fortran_order True is not supported (save a C-order array)");
+        return npy_fail(err, errlen, "fortran_order True is not supported (save a C-order array)");
       if (!npy_take_word(&c, "False"))
         return npy_fail(err, errlen, "header: fortran_order is neither True nor False");
     } else if (npy_read_shape(&c, h, err, errlen) != NPY_OK) {
@@ -238,8 +236,8 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
   return NPY_OK;
 }
 
-npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *out,
-                            size_t *needed, char *err, size_t errlen) {
+npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *out, size_t *needed,
+                            char *err, size_t errlen) {
   if (!out || (!buf && len > 0))
     return npy_fail(err, errlen, "no buffer or no output");
   if (len < 8) {
@@ -253,8 +251,8 @@ npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *ou
     return npy_fail(err, errlen, "not a .npy file (bad magic)");
   const unsigned major = buf[6], minor = buf[7];
   if (major < 1 || major > 3 || minor != 0)
-    return npy_fail(err, errlen, "unsupported .npy format version %u.%u (1.0, 2.0, 3.0)",
-                    major, minor);
+    return npy_fail(err, errlen, "unsupported .npy format version %u.%u (1.0, 2.0, 3.0)", major,
+                    minor);
   const size_t len_bytes = major == 1 ? 2 : 4;
   const size_t text_start = 8 + len_bytes;
   if (len < text_start) {
@@ -298,8 +296,8 @@ npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *ou
 static void npy_decode(const unsigned char *bytes, size_t n, float *out) {
   for (size_t i = 0; i < n; i++) {
     const unsigned char *b = bytes + 4 * i;
-    const uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                       (uint32_t)b[3] << 24;
+    const uint32_t u =
+        (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
     float f;
     memcpy(&f, &u, sizeof f);
     out[i] = f;
@@ -362,8 +360,7 @@ static int npy_read_exact(FILE *f, void *buf, size_t n) {
 }
 
 /* The body of npy_load once the file is open and known to be `size` bytes. */
-static npy_result npy_load_open(FILE *f, size_t size, npy_array *out, char *err,
-                                size_t errlen) {
+static npy_result npy_load_open(FILE *f, size_t size, npy_array *out, char *err, size_t errlen) {
   unsigned char pre[NPY_PREAMBLE_MAX];
   const size_t pre_len = size < sizeof pre ? size : sizeof pre;
   if (!npy_read_exact(f, pre, pre_len))

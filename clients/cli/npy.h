@@ -42,8 +42,8 @@ typedef enum npy_result { NPY_OK = 0, NPY_BAD = -1, NPY_NEED_MORE = -2 } npy_res
  * descr '<f4' and fortran_order False, with the three keys in any order,
  * either quote style, any spacing and an optional trailing comma. Does not
  * look at the data. On NPY_BAD a one-line reason is written into err. */
-npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *out,
-                            size_t *needed, char *err, size_t errlen);
+npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *out, size_t *needed,
+                            char *err, size_t errlen);
 
 /* Parses a whole file held in memory: the header, then exactly count * 4
  * data bytes (shorter or longer is an error). The values are decoded from

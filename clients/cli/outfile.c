@@ -73,8 +73,8 @@ static char *outfile_join(const char *dir, const char *name, int temp) {
   return s;
 }
 
-int outfile_begin(outfile_set *set, const char *dir, const char *name, FILE **stream,
-                  char *err, size_t errlen) {
+int outfile_begin(outfile_set *set, const char *dir, const char *name, FILE **stream, char *err,
+                  size_t errlen) {
   if (set->count >= OUTFILE_MAX)
     return outfile_fail(err, errlen, "too many output files");
   outfile *o = &set->files[set->count];
@@ -134,8 +134,7 @@ int outfile_commit(outfile_set *set, char *err, size_t errlen) {
   for (size_t i = 0; rc == 0 && i < set->count; i++) {
     outfile *o = &set->files[i];
     if (rename(o->temp_path, o->final_path) != 0) {
-      rc = outfile_fail(err, errlen, "cannot rename to %s: %s", o->final_path,
-                        strerror(errno));
+      rc = outfile_fail(err, errlen, "cannot rename to %s: %s", o->final_path, strerror(errno));
       break;
     }
     free(o->temp_path);

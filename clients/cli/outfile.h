@@ -27,8 +27,8 @@ int outfile_mkdirs(const char *path, char *err, size_t errlen);
 
 /* Starts file dir/name as a fresh temporary file (mode 0644) and returns its
  * stream in *stream (owned by the set). Returns 0, or -1 with a reason. */
-int outfile_begin(outfile_set *set, const char *dir, const char *name, FILE **stream,
-                  char *err, size_t errlen);
+int outfile_begin(outfile_set *set, const char *dir, const char *name, FILE **stream, char *err,
+                  size_t errlen);
 
 /* Flushes, syncs and closes every temporary file, then renames each to its
  * final name. Returns 0, or -1 with a reason (then no temporary file is

@@ -40,21 +40,21 @@ extern "C" {
 #define LEAKYCL_VERSION "0.1.0"
 
 /* ---- Status codes: one list generates the enum, names and messages. ---- */
-#define LEAKYCL_STATUS_MAP(X)                                                   \
-  X(OK, "success")                                                              \
-  X(INVALID_ARGUMENT, "invalid argument")                                       \
-  X(NO_DEVICE, "no OpenCL device matches the request")                          \
-  X(OPENCL_ERROR, "an OpenCL call failed")                                      \
-  X(BUILD_FAILED, "the OpenCL program failed to build")                         \
-  X(OUT_OF_MEMORY, "out of host or device memory")                              \
-  X(UNSUPPORTED, "not supported for this activation or device")                 \
+#define LEAKYCL_STATUS_MAP(X)                                                                      \
+  X(OK, "success")                                                                                 \
+  X(INVALID_ARGUMENT, "invalid argument")                                                          \
+  X(NO_DEVICE, "no OpenCL device matches the request")                                             \
+  X(OPENCL_ERROR, "an OpenCL call failed")                                                         \
+  X(BUILD_FAILED, "the OpenCL program failed to build")                                            \
+  X(OUT_OF_MEMORY, "out of host or device memory")                                                 \
+  X(UNSUPPORTED, "not supported for this activation or device")                                    \
   X(IO_ERROR, "file input or output failed")
 
 typedef enum leakycl_status {
 #define LEAKYCL_STATUS_ENUM_(name, msg) LEAKYCL_##name,
   LEAKYCL_STATUS_MAP(LEAKYCL_STATUS_ENUM_)
 #undef LEAKYCL_STATUS_ENUM_
-  LEAKYCL_STATUS_COUNT_
+      LEAKYCL_STATUS_COUNT_
 } leakycl_status;
 
 /* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN_STATUS" for values out of range. */
@@ -81,8 +81,7 @@ typedef enum leakycl_activation {
 /* "relu", "leaky_relu", "prelu", "phased_relu"; NULL for an unknown value. */
 LEAKYCL_API const char *leakycl_activation_name(leakycl_activation activation);
 /* Parses one of the names above (exact, lower case). */
-LEAKYCL_API leakycl_status leakycl_activation_from_name(const char *name,
-                                                        leakycl_activation *out);
+LEAKYCL_API leakycl_status leakycl_activation_from_name(const char *name, leakycl_activation *out);
 /* Whether the activation has a learnable slope with a gradient (prelu,
  * phased_relu). relu has no alpha; leaky_relu's alpha is a fixed constant. */
 LEAKYCL_API int leakycl_activation_has_gradient(leakycl_activation activation);
@@ -123,8 +122,8 @@ typedef struct leakycl_view {
  * 0 tensor is one element (axis must be 0 or -1). Fails with
  * INVALID_ARGUMENT on an axis out of range or a product over SIZE_MAX. */
 LEAKYCL_API leakycl_status leakycl_view_from_shape(const size_t *shape, size_t rank,
-                                                   long channel_axis, leakycl_view *out,
-                                                   char *err, size_t errlen);
+                                                   long channel_axis, leakycl_view *out, char *err,
+                                                   size_t errlen);
 /* A flat view [1, 1, n]. */
 LEAKYCL_API leakycl_view leakycl_view_flat(size_t n);
 /* outer * channels * inner, or fails when that overflows size_t. */
@@ -169,9 +168,8 @@ LEAKYCL_API leakycl_status leakycl_list_devices(leakycl_device_info *out, size_t
  * leakycl_context_create (so a server can match a job's SPEC among the
  * devices it opened). NO_DEVICE names the SPEC and the devices seen. */
 LEAKYCL_API leakycl_status leakycl_device_match(const char *spec,
-                                                const leakycl_device_info *devices,
-                                                size_t count, size_t *index, char *err,
-                                                size_t errlen);
+                                                const leakycl_device_info *devices, size_t count,
+                                                size_t *index, char *err, size_t errlen);
 
 /* ---- Context ---- */
 typedef struct leakycl_context leakycl_context;
@@ -188,8 +186,8 @@ LEAKYCL_API leakycl_status leakycl_context_create(const char *spec, leakycl_cont
 /* Bring your own queue: a context over an existing in-order command queue
  * (retained; released with the context). */
 LEAKYCL_API leakycl_status leakycl_context_create_from_queue(cl_command_queue queue,
-                                                             leakycl_context **out,
-                                                             char *err, size_t errlen);
+                                                             leakycl_context **out, char *err,
+                                                             size_t errlen);
 /* Waits for the queue, releases everything. NULL is a no-op. */
 LEAKYCL_API void leakycl_context_release(leakycl_context *ctx);
 /* The detail of the last failed call on this context ("" if none). */
@@ -198,9 +196,8 @@ LEAKYCL_API leakycl_status leakycl_context_device(const leakycl_context *ctx,
                                                   leakycl_device_info *out);
 /* The OpenCL objects behind the context, for device-resident buffers. Any
  * output pointer may be NULL. They stay owned by the context. */
-LEAKYCL_API leakycl_status leakycl_context_cl(const leakycl_context *ctx,
-                                              cl_context *context, cl_device_id *device,
-                                              cl_command_queue *queue);
+LEAKYCL_API leakycl_status leakycl_context_cl(const leakycl_context *ctx, cl_context *context,
+                                              cl_device_id *device, cl_command_queue *queue);
 /* Waits for every operation enqueued on the context (clFinish). */
 LEAKYCL_API leakycl_status leakycl_finish(leakycl_context *ctx);
 
@@ -216,8 +213,8 @@ typedef enum leakycl_strategy {
 
 typedef struct leakycl_variant {
   leakycl_strategy strategy;
-  unsigned vector_width;  /* 1, 2, 4, 8 or 16 floats per load */
-  size_t work_group_size; /* 1 .. the device maximum; a power of two for GPU */
+  unsigned vector_width;   /* 1, 2, 4, 8 or 16 floats per load */
+  size_t work_group_size;  /* 1 .. the device maximum; a power of two for GPU */
   size_t vectors_per_item; /* CPU strategy: vectors per work-item chunk (>= 1) */
   size_t reduce_block;     /* elements per reduction block, 1 .. 2^24 */
 } leakycl_variant;
@@ -227,18 +224,16 @@ LEAKYCL_API const char *leakycl_strategy_name(leakycl_strategy strategy);
 /* The default variant of `strategy` on `device` (a context starts with the
  * default of its device type: cpu for CPUs, gpu for everything else). */
 LEAKYCL_API leakycl_status leakycl_default_variant(const leakycl_device_info *device,
-                                                   leakycl_strategy strategy,
-                                                   leakycl_variant *out);
+                                                   leakycl_strategy strategy, leakycl_variant *out);
 /* The variant in use (chosen from the device type when the context opens). */
-LEAKYCL_API leakycl_status leakycl_get_variant(const leakycl_context *ctx,
-                                               leakycl_variant *out);
+LEAKYCL_API leakycl_status leakycl_get_variant(const leakycl_context *ctx, leakycl_variant *out);
 /* Overrides the variant after validating every field (INVALID_ARGUMENT with
  * the allowed range otherwise). */
 LEAKYCL_API leakycl_status leakycl_set_variant(leakycl_context *ctx,
                                                const leakycl_variant *variant);
 /* A one-line description such as "cpu vw8 wg64 chunk64 block16384". */
-LEAKYCL_API leakycl_status leakycl_variant_describe(const leakycl_variant *variant,
-                                                    char *buf, size_t buflen);
+LEAKYCL_API leakycl_status leakycl_variant_describe(const leakycl_variant *variant, char *buf,
+                                                    size_t buflen);
 
 /* ---- Operations ---- */
 /* Where backward reads the sign from: x (always valid) or y = forward(x)
@@ -285,17 +280,15 @@ LEAKYCL_API leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_pa
  * wait on the queue) before reading the result. Calls with grads block until
  * the gradient is on the host. */
 LEAKYCL_API leakycl_status leakycl_forward_buffers(leakycl_context *ctx,
-                                                   const leakycl_params *params,
-                                                   leakycl_view view, cl_mem x, cl_mem y);
+                                                   const leakycl_params *params, leakycl_view view,
+                                                   cl_mem x, cl_mem y);
 LEAKYCL_API leakycl_status leakycl_backward_buffers(leakycl_context *ctx,
-                                                    const leakycl_params *params,
-                                                    leakycl_view view, leakycl_source source,
-                                                    cl_mem src, cl_mem dy, cl_mem dx,
-                                                    const leakycl_grads *grads);
+                                                    const leakycl_params *params, leakycl_view view,
+                                                    leakycl_source source, cl_mem src, cl_mem dy,
+                                                    cl_mem dx, const leakycl_grads *grads);
 LEAKYCL_API leakycl_status leakycl_reduce_buffers(leakycl_context *ctx,
-                                                  const leakycl_params *params,
-                                                  leakycl_view view, cl_mem x, cl_mem dy,
-                                                  const leakycl_grads *grads);
+                                                  const leakycl_params *params, leakycl_view view,
+                                                  cl_mem x, cl_mem dy, const leakycl_grads *grads);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,8 @@
 
 #include "internal.h"
 
-static const char *const activation_names[LEAKYCL_ACTIVATION_COUNT] = {
-    "relu", "leaky_relu", "prelu", "phased_relu"};
+static const char *const activation_names[LEAKYCL_ACTIVATION_COUNT] = {"relu", "leaky_relu",
+                                                                       "prelu", "phased_relu"};
 
 const char *leakycl_activation_name(leakycl_activation activation) {
   if ((unsigned)activation >= LEAKYCL_ACTIVATION_COUNT)
@@ -68,8 +68,8 @@ void lk_resolved_free(lk_resolved *r) {
  * NaN and the formulas then degrade to ReLU). */
 static float phased_threshold(float alpha, float beta) { return -beta / alpha; }
 
-leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params,
-                          leakycl_view view, lk_resolved *out) {
+leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
+                          lk_resolved *out) {
   memset(out, 0, sizeof *out);
   if (!params)
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "params is NULL");
@@ -111,14 +111,12 @@ leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params,
     out->thresh_c = malloc(out->alpha_count * sizeof(float));
     if (!out->alpha_c || !out->thresh_c) {
       lk_resolved_free(out);
-      return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for %zu alphas",
-                     out->alpha_count);
+      return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for %zu alphas", out->alpha_count);
     }
     for (size_t c = 0; c < out->alpha_count; c++) {
       out->alpha_c[c] = params->alpha[c];
-      out->thresh_c[c] = act == LEAKYCL_PHASED_RELU
-                             ? phased_threshold(params->alpha[c], params->beta)
-                             : 0.0f;
+      out->thresh_c[c] =
+          act == LEAKYCL_PHASED_RELU ? phased_threshold(params->alpha[c], params->beta) : 0.0f;
     }
   } else {
     /* One alpha: the channel structure does not matter, one flat range. */

@@ -46,9 +46,8 @@ static cl_int device_string(cl_device_id id, cl_device_info what, char *buf, siz
   return rc;
 }
 
-leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index,
-                                 unsigned device_index, leakycl_device_info *out,
-                                 char *err, size_t errlen) {
+leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index, unsigned device_index,
+                                 leakycl_device_info *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   out->platform_index = platform_index;
   out->device_index = device_index;
@@ -87,8 +86,8 @@ leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index,
       CL_SUCCESS)
     unified = CL_FALSE;
   out->platform_name[0] = '\0';
-  clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof out->platform_name - 1,
-                    out->platform_name, NULL);
+  clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof out->platform_name - 1, out->platform_name,
+                    NULL);
   out->platform_name[sizeof out->platform_name - 1] = '\0';
   out->type = type_of(type);
   out->compute_units = units;

@@ -18,8 +18,8 @@ extern const unsigned long long lk_kernel_source_hash;
 
 /* ---- errors ---- */
 /* Formats a message into buf (NULL-safe), returns status for tail calls. */
-leakycl_status lk_fail_buf(char *buf, size_t buflen, leakycl_status status, const char *fmt,
-                           ...) __attribute__((format(printf, 4, 5)));
+leakycl_status lk_fail_buf(char *buf, size_t buflen, leakycl_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- device SPEC (pure: no OpenCL; testable alone) ---- */
 typedef enum lk_spec_kind {
@@ -40,16 +40,15 @@ typedef struct lk_spec {
 leakycl_status lk_spec_parse(const char *spec, lk_spec *out, char *err, size_t errlen);
 /* Picks the device the spec names among `devices`; NO_DEVICE names the spec
  * and lists the devices seen. */
-leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *devices,
-                             size_t count, size_t *index, char *err, size_t errlen);
+leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *devices, size_t count,
+                             size_t *index, char *err, size_t errlen);
 
 /* ---- devices ---- */
 /* Enumerates devices with their ids (ids may be NULL). */
 leakycl_status lk_enumerate(leakycl_device_info **infos, cl_device_id **ids, size_t *count,
                             char *err, size_t errlen);
-leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index,
-                                 unsigned device_index, leakycl_device_info *out,
-                                 char *err, size_t errlen);
+leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index, unsigned device_index,
+                                 leakycl_device_info *out, char *err, size_t errlen);
 
 /* ---- variants ---- */
 void lk_variant_default(const leakycl_device_info *device, leakycl_strategy strategy,
@@ -62,15 +61,15 @@ typedef struct lk_resolved {
   leakycl_activation activation;
   size_t alpha_count; /* 1 (shared) or C */
   bool per_channel;
-  float alpha;  /* shared */
-  float thresh; /* shared: -beta/alpha in float32 */
+  float alpha;               /* shared */
+  float thresh;              /* shared: -beta/alpha in float32 */
   float *alpha_c, *thresh_c; /* per channel (malloc'd, alpha_count each) */
   /* The view the kernels see: [1, 1, n] when alpha is shared. */
   size_t n, inner, channels;
 } lk_resolved;
 
-leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params,
-                          leakycl_view view, lk_resolved *out);
+leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
+                          lk_resolved *out);
 void lk_resolved_free(lk_resolved *r);
 
 /* ---- programs: built once per (device, options) ---- */
@@ -138,11 +137,11 @@ leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem 
 
 /* ---- launches on device buffers (context locked, arguments checked) ---- */
 leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y);
-leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src,
-                                  cl_mem dy, cl_mem dx);
+leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src, cl_mem dy,
+                                  cl_mem dx);
 /* dx may be NULL (reduce only). Blocks until grads are on the host. */
-leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x,
-                                cl_mem dy, cl_mem dx, const leakycl_grads *grads);
+leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem dy,
+                                cl_mem dx, const leakycl_grads *grads);
 
 /* Test hook: force explicit copies (false) or allow zero-copy (true). */
 void lk_context_set_zero_copy(leakycl_context *ctx, bool zero_copy);

@@ -80,18 +80,16 @@ static leakycl_status upload_params(leakycl_context *ctx, const lk_resolved *r, 
   if (st != LEAKYCL_OK)
     return st;
   /* Blocking: the host arrays are freed when the call returns. */
-  cl_int rc = clEnqueueWriteBuffer(ctx->queue, *alpha, CL_TRUE, 0, bytes, r->alpha_c, 0,
-                                   NULL, NULL);
+  cl_int rc =
+      clEnqueueWriteBuffer(ctx->queue, *alpha, CL_TRUE, 0, bytes, r->alpha_c, 0, NULL, NULL);
   if (rc == CL_SUCCESS)
-    rc = clEnqueueWriteBuffer(ctx->queue, *thresh, CL_TRUE, 0, bytes, r->thresh_c, 0, NULL,
-                              NULL);
+    rc = clEnqueueWriteBuffer(ctx->queue, *thresh, CL_TRUE, 0, bytes, r->thresh_c, 0, NULL, NULL);
   return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "clEnqueueWriteBuffer(alpha)");
 }
 
 /* Shared body of forward and backward: `inputs` are x, or src and dy. */
-static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved *r,
-                                         int which, const cl_mem *inputs, int ninputs,
-                                         cl_mem out) {
+static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved *r, int which,
+                                         const cl_mem *inputs, int ninputs, cl_mem out) {
   if (r->n == 0)
     return LEAKYCL_OK;
   const unsigned vw = call_vector_width(ctx, r);
@@ -136,8 +134,8 @@ leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_
   return launch_elementwise(ctx, r, LK_KERNEL_FORWARD, &x, 1, y);
 }
 
-leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src,
-                                  cl_mem dy, cl_mem dx) {
+leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src, cl_mem dy,
+                                  cl_mem dx) {
   const cl_mem inputs[2] = {src, dy};
   return launch_elementwise(ctx, r, LK_KERNEL_BACKWARD, inputs, 2, dx);
 }
@@ -156,8 +154,8 @@ static void write_grads(const lk_resolved *r, const float *finals, size_t count_
   }
 }
 
-leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x,
-                                cl_mem dy, cl_mem dx, const leakycl_grads *grads) {
+leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem dy,
+                                cl_mem dx, const leakycl_grads *grads) {
   const size_t count_per_channel = r->n / r->channels;
   if (r->n == 0) {
     write_grads(r, NULL, 0, grads);
@@ -200,8 +198,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   if (a.rc != CL_SUCCESS)
     return lk_fail_cl(ctx, a.rc, "clSetKernelArg(lk_reduce_partials)");
   /* CPU: a work-item per block; GPU: a work-group per block. */
-  const size_t global =
-      v->strategy == LEAKYCL_STRATEGY_CPU ? round_up(nblocks, wg) : nblocks * wg;
+  const size_t global = v->strategy == LEAKYCL_STRATEGY_CPU ? round_up(nblocks, wg) : nblocks * wg;
   cl_int rc = clEnqueueNDRangeKernel(ctx->queue, a.kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
   if (rc != CL_SUCCESS)
     return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_partials)");
@@ -222,8 +219,8 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   float *host = malloc(4 * r->channels * sizeof(float));
   if (!host)
     return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for %zu channel results", r->channels);
-  rc = clEnqueueReadBuffer(ctx->queue, finals, CL_TRUE, 0, 4 * r->channels * sizeof(float), host,
-                           0, NULL, NULL);
+  rc = clEnqueueReadBuffer(ctx->queue, finals, CL_TRUE, 0, 4 * r->channels * sizeof(float), host, 0,
+                           NULL, NULL);
   if (rc == CL_SUCCESS)
     write_grads(r, host, count_per_channel, grads);
   free(host);

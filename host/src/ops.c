@@ -48,15 +48,15 @@ static leakycl_status check_grads(leakycl_context *ctx, const lk_resolved *r,
 }
 
 /* Locks the context and resolves the parameters; on failure unlocks. */
-static leakycl_status begin(leakycl_context *ctx, const leakycl_params *params,
-                            leakycl_view view, lk_resolved *r) {
+static leakycl_status begin(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
+                            lk_resolved *r) {
   pthread_mutex_lock(&ctx->lock);
   ctx->error[0] = '\0';
   leakycl_status st = lk_resolve(ctx, params, view, r);
   if (st == LEAKYCL_OK && r->channels > UINT32_MAX) {
     lk_resolved_free(r);
-    st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu channels is over the limit of %u",
-                 r->channels, (unsigned)UINT32_MAX);
+    st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu channels is over the limit of %u", r->channels,
+                 (unsigned)UINT32_MAX);
   }
   if (st != LEAKYCL_OK)
     pthread_mutex_unlock(&ctx->lock);
@@ -74,8 +74,7 @@ static leakycl_status end(leakycl_context *ctx, lk_resolved *r, leakycl_status s
  * which need grads. */
 static leakycl_status begin_backward(leakycl_context *ctx, const leakycl_params *params,
                                      leakycl_view view, leakycl_source source,
-                                     const leakycl_grads *grads, bool want_dx,
-                                     lk_resolved *r) {
+                                     const leakycl_grads *grads, bool want_dx, lk_resolved *r) {
   leakycl_status st = begin(ctx, params, view, r);
   if (st != LEAKYCL_OK)
     return st;
@@ -113,8 +112,8 @@ static void staging_release(staging *s) {
 }
 
 /* The buffer for host array p (input when `upload`), in pool slot `slot`. */
-static leakycl_status stage(leakycl_context *ctx, staging *s, const void *p, size_t bytes,
-                            int slot, bool upload, cl_mem *out) {
+static leakycl_status stage(leakycl_context *ctx, staging *s, const void *p, size_t bytes, int slot,
+                            bool upload, cl_mem *out) {
   for (int i = 0; i < s->count; i++) {
     if (s->host[i] == p) {
       *out = s->mem[i];
@@ -125,8 +124,8 @@ static leakycl_status stage(leakycl_context *ctx, staging *s, const void *p, siz
   cl_int rc;
   if (ctx->zero_copy) {
     /* The device reads and writes the caller's memory directly. */
-    s->mem[i] = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes,
-                               (void *)p, &rc);
+    s->mem[i] =
+        clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, (void *)p, &rc);
     if (rc != CL_SUCCESS)
       return lk_fail_cl(ctx, rc, "clCreateBuffer(CL_MEM_USE_HOST_PTR)");
     s->owned[i] = true;
@@ -151,8 +150,8 @@ static leakycl_status fetch(leakycl_context *ctx, cl_mem mem, void *p, size_t by
   cl_int rc;
   if (ctx->zero_copy) {
     /* Mapping makes the device's writes visible in the host memory. */
-    void *mapped = clEnqueueMapBuffer(ctx->queue, mem, CL_TRUE, CL_MAP_READ, 0, bytes, 0, NULL,
-                                      NULL, &rc);
+    void *mapped =
+        clEnqueueMapBuffer(ctx->queue, mem, CL_TRUE, CL_MAP_READ, 0, bytes, 0, NULL, NULL, &rc);
     if (rc != CL_SUCCESS)
       return lk_fail_cl(ctx, rc, "clEnqueueMapBuffer");
     rc = clEnqueueUnmapMemObject(ctx->queue, mem, mapped, 0, NULL, NULL);
@@ -165,19 +164,20 @@ static leakycl_status fetch(leakycl_context *ctx, cl_mem mem, void *p, size_t by
 }
 
 /* Non-NULL arrays (b and c only when named), exactly equal or disjoint. */
-static leakycl_status check_pointers(leakycl_context *ctx, size_t n, const void *a,
-                                     const char *an, const void *b, const char *bn,
-                                     const void *c, const char *cn) {
+static leakycl_status check_pointers(leakycl_context *ctx, size_t n, const void *a, const char *an,
+                                     const void *b, const char *bn, const void *c, const char *cn) {
   if (n == 0)
     return LEAKYCL_OK;
   if (!a || (bn && !b) || (cn && !c))
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%s is NULL for %zu elements",
-                   !a ? an : (bn && !b) ? bn : cn, n);
+                   !a           ? an
+                   : (bn && !b) ? bn
+                                : cn,
+                   n);
   if (n > SIZE_MAX / sizeof(float))
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu floats do not fit in memory", n);
   const size_t bytes = n * sizeof(float);
-  if (partial_overlap(a, b, bytes) || partial_overlap(a, c, bytes) ||
-      partial_overlap(b, c, bytes))
+  if (partial_overlap(a, b, bytes) || partial_overlap(a, c, bytes) || partial_overlap(b, c, bytes))
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
                    "arrays overlap without being the same array (only exact in-place is allowed)");
   return LEAKYCL_OK;
@@ -222,7 +222,7 @@ static leakycl_status backward_host(leakycl_context *ctx, const leakycl_params *
   if (st != LEAKYCL_OK)
     return st;
   st = check_pointers(ctx, r.n, src, source == LEAKYCL_FROM_Y ? "y" : "x", dy, "dy",
-                        want_dx ? dx : NULL, want_dx ? "dx" : NULL);
+                      want_dx ? dx : NULL, want_dx ? "dx" : NULL);
   if (st != LEAKYCL_OK)
     return end(ctx, &r, st);
   const size_t bytes = r.n * sizeof(float);
@@ -257,9 +257,8 @@ leakycl_status leakycl_backward(leakycl_context *ctx, const leakycl_params *para
   return backward_host(ctx, params, view, source, src, dy, dx, grads, true);
 }
 
-leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_params *params,
-                              leakycl_view view, const float *x, const float *dy,
-                              const leakycl_grads *grads) {
+leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
+                              const float *x, const float *dy, const leakycl_grads *grads) {
   return backward_host(ctx, params, view, LEAKYCL_FROM_X, x, dy, NULL, grads, false);
 }
 

@@ -51,8 +51,8 @@ static leakycl_status build_failure(leakycl_context *ctx, cl_program program, cl
   const char *tail = log ? log : "(no build log)";
   if (strlen(tail) > keep)
     tail += strlen(tail) - keep;
-  leakycl_status st = lk_fail(ctx, LEAKYCL_BUILD_FAILED, "clBuildProgram(%s): %s (%d): %s",
-                              options, leakycl_cl_error_name(rc), (int)rc, tail);
+  leakycl_status st = lk_fail(ctx, LEAKYCL_BUILD_FAILED, "clBuildProgram(%s): %s (%d): %s", options,
+                              leakycl_cl_error_name(rc), (int)rc, tail);
   free(log);
   return st;
 }

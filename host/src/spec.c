@@ -57,8 +57,7 @@ leakycl_status lk_spec_parse(const char *spec, lk_spec *out, char *err, size_t e
       out->type = type_names[i].type;
       if (colon && !parse_index(colon + 1, spec + len, &out->ordinal))
         return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
-                           "device spec \"%s\": \"%s\" is not a device ordinal", spec,
-                           colon + 1);
+                           "device spec \"%s\": \"%s\" is not a device ordinal", spec, colon + 1);
       return LEAKYCL_OK;
     }
   }
@@ -99,8 +98,8 @@ static void describe_devices(const leakycl_device_info *devices, size_t count, c
     snprintf(buf, buflen, "none (is an OpenCL ICD such as pocl-opencl-icd installed?)");
 }
 
-leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *devices,
-                             size_t count, size_t *index, char *err, size_t errlen) {
+leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *devices, size_t count,
+                             size_t *index, char *err, size_t errlen) {
   if (!spec || !index || (count > 0 && !devices))
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "NULL argument");
   switch (spec->kind) {
@@ -129,8 +128,7 @@ leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *dev
   }
   case LK_SPEC_INDEX:
     for (size_t i = 0; i < count; i++) {
-      if (devices[i].platform_index == spec->platform &&
-          devices[i].device_index == spec->device) {
+      if (devices[i].platform_index == spec->platform && devices[i].device_index == spec->device) {
         *index = i;
         return LEAKYCL_OK;
       }

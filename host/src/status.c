@@ -6,8 +6,8 @@
 
 const char *leakycl_status_name(leakycl_status status) {
   switch (status) {
-#define LK_NAME_CASE_(name, msg)                                               \
-  case LEAKYCL_##name:                                                         \
+#define LK_NAME_CASE_(name, msg)                                                                   \
+  case LEAKYCL_##name:                                                                             \
     return #name;
     LEAKYCL_STATUS_MAP(LK_NAME_CASE_)
 #undef LK_NAME_CASE_
@@ -18,8 +18,8 @@ const char *leakycl_status_name(leakycl_status status) {
 
 const char *leakycl_status_message(leakycl_status status) {
   switch (status) {
-#define LK_MESSAGE_CASE_(name, msg)                                            \
-  case LEAKYCL_##name:                                                         \
+#define LK_MESSAGE_CASE_(name, msg)                                                                \
+  case LEAKYCL_##name:                                                                             \
     return msg;
     LEAKYCL_STATUS_MAP(LK_MESSAGE_CASE_)
 #undef LK_MESSAGE_CASE_
@@ -30,8 +30,8 @@ const char *leakycl_status_message(leakycl_status status) {
 
 const char *leakycl_cl_error_name(cl_int code) {
   switch (code) {
-#define LK_CL_CASE_(c)                                                         \
-  case c:                                                                      \
+#define LK_CL_CASE_(c)                                                                             \
+  case c:                                                                                          \
     return #c;
     LK_CL_CASE_(CL_SUCCESS)
     LK_CL_CASE_(CL_DEVICE_NOT_FOUND)
@@ -100,8 +100,7 @@ const char *leakycl_cl_error_name(cl_int code) {
   }
 }
 
-leakycl_status lk_fail_buf(char *buf, size_t buflen, leakycl_status status, const char *fmt,
-                           ...) {
+leakycl_status lk_fail_buf(char *buf, size_t buflen, leakycl_status status, const char *fmt, ...) {
   if (buf && buflen > 0) {
     va_list ap;
     va_start(ap, fmt);

@@ -69,8 +69,7 @@ leakycl_status lk_variant_check(const leakycl_variant *v, const leakycl_device_i
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
                        "work_group_size %zu is out of range [1, %zu] for this device",
                        v->work_group_size, device->max_work_group_size);
-  if (v->strategy == LEAKYCL_STRATEGY_GPU &&
-      (v->work_group_size & (v->work_group_size - 1)) != 0)
+  if (v->strategy == LEAKYCL_STRATEGY_GPU && (v->work_group_size & (v->work_group_size - 1)) != 0)
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
                        "work_group_size %zu must be a power of two for the gpu strategy "
                        "(the reduction tree halves it)",
@@ -93,8 +92,7 @@ leakycl_status lk_variant_check(const leakycl_variant *v, const leakycl_device_i
   return LEAKYCL_OK;
 }
 
-leakycl_status leakycl_variant_describe(const leakycl_variant *variant, char *buf,
-                                        size_t buflen) {
+leakycl_status leakycl_variant_describe(const leakycl_variant *variant, char *buf, size_t buflen) {
   if (!variant || !buf || buflen == 0)
     return LEAKYCL_INVALID_ARGUMENT;
   int w = snprintf(buf, buflen, "%s vw%u wg%zu chunk%zu block%zu",
@@ -103,10 +101,9 @@ leakycl_status leakycl_variant_describe(const leakycl_variant *variant, char *bu
   return w < 0 || (size_t)w >= buflen ? LEAKYCL_INVALID_ARGUMENT : LEAKYCL_OK;
 }
 
-leakycl_status leakycl_default_variant(const leakycl_device_info *device,
-                                       leakycl_strategy strategy, leakycl_variant *out) {
-  if (!device || !out ||
-      (strategy != LEAKYCL_STRATEGY_CPU && strategy != LEAKYCL_STRATEGY_GPU))
+leakycl_status leakycl_default_variant(const leakycl_device_info *device, leakycl_strategy strategy,
+                                       leakycl_variant *out) {
+  if (!device || !out || (strategy != LEAKYCL_STRATEGY_CPU && strategy != LEAKYCL_STRATEGY_GPU))
     return LEAKYCL_INVALID_ARGUMENT;
   lk_variant_default(device, strategy, out);
   return LEAKYCL_OK;

@@ -36,23 +36,22 @@ leakycl_status leakycl_view_from_shape(const size_t *shape, size_t rank, long ch
   if (!out)
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "out is NULL");
   if (rank > LEAKYCL_MAX_RANK)
-    return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
-                       "rank %zu is over the maximum %d", rank, LEAKYCL_MAX_RANK);
+    return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "rank %zu is over the maximum %d",
+                       rank, LEAKYCL_MAX_RANK);
   if (rank > 0 && !shape)
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "shape is NULL");
   if (rank == 0) {
     if (channel_axis != 0 && channel_axis != -1)
       return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
-                         "channel_axis %ld is out of range for a scalar (0 or -1)",
-                         channel_axis);
+                         "channel_axis %ld is out of range for a scalar (0 or -1)", channel_axis);
     out->outer = out->channels = out->inner = 1;
     return LEAKYCL_OK;
   }
   const long r = (long)rank;
   if (channel_axis < -r || channel_axis >= r)
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
-                       "channel_axis %ld is out of range for rank %zu ([%ld, %ld])",
-                       channel_axis, rank, -r, r - 1);
+                       "channel_axis %ld is out of range for rank %zu ([%ld, %ld])", channel_axis,
+                       rank, -r, r - 1);
   const size_t axis = (size_t)(channel_axis < 0 ? channel_axis + r : channel_axis);
   leakycl_view v = {1, shape[axis], 1};
   bool empty = false;

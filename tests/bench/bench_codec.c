@@ -42,13 +42,15 @@ static void die(const char *what) {
 static void ours_print(void) {
   out.len = 0;
   lk_array_print(&out, values, COUNT, NULL, 1);
-  if (out.oom) die("out of memory");
+  if (out.oom)
+    die("out of memory");
 }
 
 static void cjson_print(void) {
   cJSON *array = cJSON_CreateFloatArray(values, (int)COUNT);
   char *s = array ? cJSON_PrintUnformatted(array) : NULL;
-  if (!s) die("cJSON print failed");
+  if (!s)
+    die("cJSON print failed");
   sink = (double)strlen(s);
   free(s);
   cJSON_Delete(array);
@@ -56,11 +58,13 @@ static void cjson_print(void) {
 
 static void snprintf_print(void) {
   out.len = 0;
-  if (lk_buf_reserve(&out, (size_t)COUNT * 17 + 2) != 0) die("out of memory");
+  if (lk_buf_reserve(&out, (size_t)COUNT * 17 + 2) != 0)
+    die("out of memory");
   char *p = out.data;
   *p++ = '[';
   for (size_t i = 0; i < COUNT; i++) {
-    if (i) *p++ = ',';
+    if (i)
+      *p++ = ',';
     p += snprintf(p, 17, "%.9g", (double)values[i]);
   }
   *p++ = ']';
@@ -82,12 +86,14 @@ static void ours_parse(void) {
 
 static void cjson_parse(void) {
   cJSON *root = cJSON_ParseWithLength(text.data, text.len);
-  if (!root) die("cJSON parse failed");
+  if (!root)
+    die("cJSON parse failed");
   double sum = 0;
   size_t n = 0;
   for (const cJSON *item = root->child; item; item = item->next, n++)
     sum += (float)item->valuedouble;
-  if (n != COUNT) die("cJSON parse lost values");
+  if (n != COUNT)
+    die("cJSON parse lost values");
   sink = sum;
   cJSON_Delete(root);
 }
@@ -95,15 +101,18 @@ static void cjson_parse(void) {
 static void base64_encode(void) {
   out.len = 0;
   lk_base64_encode(&out, (const unsigned char *)values, COUNT * sizeof *values);
-  if (out.oom) die("out of memory");
+  if (out.oom)
+    die("out of memory");
 }
 
 static void base64_decode(void) {
   unsigned char *bytes;
   size_t n;
   char err[128];
-  if (lk_base64_decode(base64.data, base64.len, &bytes, &n, err, sizeof err)) die(err);
-  if (n != COUNT * sizeof *values) die("base64 decode length");
+  if (lk_base64_decode(base64.data, base64.len, &bytes, &n, err, sizeof err))
+    die(err);
+  if (n != COUNT * sizeof *values)
+    die("base64 decode length");
   free(bytes);
 }
 
@@ -127,12 +136,15 @@ static double floats_per_second(void (*fn)(void)) {
 
 int main(void) {
   values = malloc(COUNT * sizeof *values);
-  if (!values) die("out of memory");
+  if (!values)
+    die("out of memory");
   for (size_t i = 0; i < COUNT; i++) /* Box-Muller */
-    values[i] = (float)(sqrt(-2.0 * log(uniform())) * cos(2.0 * 3.14159265358979323846 * uniform()));
+    values[i] =
+        (float)(sqrt(-2.0 * log(uniform())) * cos(2.0 * 3.14159265358979323846 * uniform()));
   lk_array_print(&text, values, COUNT, NULL, 1);
   lk_base64_encode(&base64, (const unsigned char *)values, COUNT * sizeof *values);
-  if (text.oom || base64.oom) die("out of memory");
+  if (text.oom || base64.oom)
+    die("out of memory");
   printf("bench_codec: %u float32 from N(0,1), %.1f bytes each as shortest JSON text; "
          "median of %d runs\n",
          COUNT, (double)text.len / COUNT, RUNS);
@@ -153,7 +165,7 @@ int main(void) {
       {"base64 decode", base64_decode, cjson_in},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    const double rate = rows[i].fn == cjson_print  ? cjson_out
+    const double rate = rows[i].fn == cjson_print   ? cjson_out
                         : rows[i].fn == cjson_parse ? cjson_in
                                                     : floats_per_second(rows[i].fn);
     printf("%-22s %9.2f M floats/s  %7.2fx cJSON\n", rows[i].name, rate / 1e6,

@@ -43,8 +43,7 @@ static int run_op(bench_data *d, bench_op op) {
   if (op == OP_FORWARD)
     st = leakycl_forward_buffers(d->ctx, &d->params, v, d->x, d->out);
   else if (op == OP_BACKWARD)
-    st = leakycl_backward_buffers(d->ctx, &d->params, v, LEAKYCL_FROM_X, d->x, d->dy, d->out,
-                                  NULL);
+    st = leakycl_backward_buffers(d->ctx, &d->params, v, LEAKYCL_FROM_X, d->x, d->dy, d->out, NULL);
   else
     st = leakycl_reduce_buffers(d->ctx, &d->params, v, d->x, d->dy, &g);
   if (st == LEAKYCL_OK)
@@ -76,8 +75,8 @@ static void run_c_loop(bench_data *d, bench_op op) {
 static void report(const char *who, bench_op op, size_t n, double *t, int reps) {
   qsort(t, (size_t)reps, sizeof *t, cmp_double);
   const double gb = op_bytes[op] * (double)n / 1e9;
-  printf("%-28s %-9s n=%zu  median %.2f GB/s  (range %.2f-%.2f)  %.3f ms\n", who,
-         op_names[op], n, gb / t[reps / 2], gb / t[reps - 1], gb / t[0], 1e3 * t[reps / 2]);
+  printf("%-28s %-9s n=%zu  median %.2f GB/s  (range %.2f-%.2f)  %.3f ms\n", who, op_names[op], n,
+         gb / t[reps / 2], gb / t[reps - 1], gb / t[0], 1e3 * t[reps / 2]);
 }
 
 int main(int argc, char **argv) {

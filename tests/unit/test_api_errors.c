@@ -9,45 +9,44 @@
 #include "internal.h"
 #include "test.h"
 
-
 /* A call on ctx must fail with `want` and leave a last_error containing
  * `needle`. */
-#define CHECK_FAILS(call, want, needle)                                         \
-  do {                                                                          \
-    leakycl_status st_ = (call);                                                \
-    CHECK_INT_EQ(st_, want);                                                    \
-    CHECK(leakycl_last_error(ctx)[0] != '\0');                                  \
-    CHECK_CONTAINS(leakycl_last_error(ctx), needle);                            \
+#define CHECK_FAILS(call, want, needle)                                                            \
+  do {                                                                                             \
+    leakycl_status st_ = (call);                                                                   \
+    CHECK_INT_EQ(st_, want);                                                                       \
+    CHECK(leakycl_last_error(ctx)[0] != '\0');                                                     \
+    CHECK_CONTAINS(leakycl_last_error(ctx), needle);                                               \
   } while (0)
 
-#define CHECK_OK(call)                                                          \
-  do {                                                                          \
-    leakycl_status st_ = (call);                                                \
-    if (st_ != LEAKYCL_OK)                                                      \
-      fprintf(stderr, "  %s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,       \
-              leakycl_status_name(st_), leakycl_last_error(ctx));               \
-    CHECK_INT_EQ(st_, LEAKYCL_OK);                                              \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    leakycl_status st_ = (call);                                                                   \
+    if (st_ != LEAKYCL_OK)                                                                         \
+      fprintf(stderr, "  %s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,                          \
+              leakycl_status_name(st_), leakycl_last_error(ctx));                                  \
+    CHECK_INT_EQ(st_, LEAKYCL_OK);                                                                 \
   } while (0)
 
 /* Float equality that prints both values (bits compared, NaN == NaN). */
-#define CHECK_FLOAT_EQ(a, b)                                                    \
-  do {                                                                          \
-    float a_ = (a), b_ = (b);                                                   \
-    if (!(a_ == b_ || (isnan(a_) && isnan(b_)))) {                              \
-      fprintf(stderr, "  %s:%d: %s == %s: %.9g != %.9g\n", __FILE__, __LINE__,  \
-              #a, #b, (double)a_, (double)b_);                                  \
-      test_case_failed_ = 1;                                                    \
-    }                                                                           \
+#define CHECK_FLOAT_EQ(a, b)                                                                       \
+  do {                                                                                             \
+    float a_ = (a), b_ = (b);                                                                      \
+    if (!(a_ == b_ || (isnan(a_) && isnan(b_)))) {                                                 \
+      fprintf(stderr, "  %s:%d: %s == %s: %.9g != %.9g\n", __FILE__, __LINE__, #a, #b, (double)a_, \
+              (double)b_);                                                                         \
+      test_case_failed_ = 1;                                                                       \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_DBL_NEAR(a, b, tol)                                               \
-  do {                                                                          \
-    double a_ = (double)(a), b_ = (double)(b);                                  \
-    if (!(fabs(a_ - b_) <= (tol))) {                                            \
-      fprintf(stderr, "  %s:%d: %s ~= %s: %.17g != %.17g (tol %g)\n", __FILE__,  \
-              __LINE__, #a, #b, a_, b_, (double)(tol));                         \
-      test_case_failed_ = 1;                                                    \
-    }                                                                           \
+#define CHECK_DBL_NEAR(a, b, tol)                                                                  \
+  do {                                                                                             \
+    double a_ = (double)(a), b_ = (double)(b);                                                     \
+    if (!(fabs(a_ - b_) <= (tol))) {                                                               \
+      fprintf(stderr, "  %s:%d: %s ~= %s: %.17g != %.17g (tol %g)\n", __FILE__, __LINE__, #a, #b,  \
+              a_, b_, (double)(tol));                                                              \
+      test_case_failed_ = 1;                                                                       \
+    }                                                                                              \
   } while (0)
 
 #define N 1003 /* not a multiple of any vector width: the tail runs too */
@@ -212,8 +211,8 @@ static void test_non_finite_alpha_beta(void) {
     CHECK_FAILS(leakycl_forward(ctx, &p, v, x, y), LEAKYCL_INVALID_ARGUMENT, "beta");
     float da[1];
     leakycl_grads g = {da, NULL, NULL};
-    CHECK_FAILS(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x, x, y, &g),
-                LEAKYCL_INVALID_ARGUMENT, "beta");
+    CHECK_FAILS(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x, x, y, &g), LEAKYCL_INVALID_ARGUMENT,
+                "beta");
   }
 }
 
@@ -222,10 +221,9 @@ static void test_view_overflow(void) {
   leakycl_params p = params_of(LEAKYCL_LEAKY_RELU, 0, NULL);
   const leakycl_view v = {SIZE_MAX, 2, 1};
   CHECK_FAILS(leakycl_forward(ctx, &p, v, x, y), LEAKYCL_INVALID_ARGUMENT, "size_t");
-  CHECK_FAILS(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x, x, y, NULL),
-              LEAKYCL_INVALID_ARGUMENT, "size_t");
-  CHECK_FAILS(leakycl_forward_buffers(ctx, &p, v, NULL, NULL), LEAKYCL_INVALID_ARGUMENT,
+  CHECK_FAILS(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x, x, y, NULL), LEAKYCL_INVALID_ARGUMENT,
               "size_t");
+  CHECK_FAILS(leakycl_forward_buffers(ctx, &p, v, NULL, NULL), LEAKYCL_INVALID_ARGUMENT, "size_t");
   /* Counts that fit size_t but whose byte size does not: rejected before any
    * array is touched (x and y are only 4 floats long). */
   const leakycl_view big = leakycl_view_flat(SIZE_MAX / 2);
@@ -259,8 +257,7 @@ static void test_null_arrays(void) {
   CHECK_FAILS(leakycl_backward(ctx, &pp, v, LEAKYCL_FROM_X, x, x, NULL, &g),
               LEAKYCL_INVALID_ARGUMENT, "dx is NULL");
   CHECK_FAILS(leakycl_reduce(ctx, &pp, v, NULL, x, &g), LEAKYCL_INVALID_ARGUMENT, "x is NULL");
-  CHECK_FAILS(leakycl_reduce(ctx, &pp, v, x, NULL, &g), LEAKYCL_INVALID_ARGUMENT,
-              "dy is NULL");
+  CHECK_FAILS(leakycl_reduce(ctx, &pp, v, x, NULL, &g), LEAKYCL_INVALID_ARGUMENT, "dy is NULL");
 }
 
 static void test_empty_with_null_arrays(void) {
@@ -280,8 +277,7 @@ static void test_empty_with_null_arrays(void) {
   CHECK(isnan(nf));
   CHECK(isnan(mag));
   da = SENTINEL;
-  CHECK_OK(leakycl_backward(ctx, &pp, leakycl_view_flat(0), LEAKYCL_FROM_X, NULL, NULL, NULL,
-                            &g));
+  CHECK_OK(leakycl_backward(ctx, &pp, leakycl_view_flat(0), LEAKYCL_FROM_X, NULL, NULL, NULL, &g));
   CHECK_FLOAT_EQ(da, 0.0f);
   /* Per-channel alpha over an empty tensor: one result per channel. */
   const float a3[3] = {0.1f, 0.2f, 0.3f};
@@ -303,16 +299,14 @@ static void test_partial_overlap_rejected(void) {
   leakycl_params pp = params_of(LEAKYCL_PRELU, 0, NULL);
   const leakycl_view v = leakycl_view_flat(N);
   CHECK_FAILS(leakycl_forward(ctx, &lp, v, buf, buf + 1), LEAKYCL_INVALID_ARGUMENT, "overlap");
-  CHECK_FAILS(leakycl_forward(ctx, &lp, v, buf + N - 1, buf), LEAKYCL_INVALID_ARGUMENT,
-              "overlap");
+  CHECK_FAILS(leakycl_forward(ctx, &lp, v, buf + N - 1, buf), LEAKYCL_INVALID_ARGUMENT, "overlap");
   CHECK_FAILS(leakycl_backward(ctx, &lp, v, LEAKYCL_FROM_X, buf, buf + 3, dx, NULL),
               LEAKYCL_INVALID_ARGUMENT, "overlap");
   CHECK_FAILS(leakycl_backward(ctx, &lp, v, LEAKYCL_FROM_X, xs, buf, buf + 5, NULL),
               LEAKYCL_INVALID_ARGUMENT, "overlap");
   CHECK_FAILS(leakycl_backward(ctx, &lp, v, LEAKYCL_FROM_X, buf + 7, dys, buf, NULL),
               LEAKYCL_INVALID_ARGUMENT, "overlap");
-  CHECK_FAILS(leakycl_reduce(ctx, &pp, v, buf, buf + 2, &g), LEAKYCL_INVALID_ARGUMENT,
-              "overlap");
+  CHECK_FAILS(leakycl_reduce(ctx, &pp, v, buf, buf + 2, &g), LEAKYCL_INVALID_ARGUMENT, "overlap");
   /* Adjacent but disjoint is fine. */
   CHECK_OK(leakycl_forward(ctx, &lp, v, buf, buf + N));
   for (int i = 0; i < N; i++)
@@ -413,16 +407,14 @@ static void test_grads_rules(void) {
   CHECK_FAILS(leakycl_backward(ctx, &leaky, v, LEAKYCL_FROM_X, x, x, dx, &g),
               LEAKYCL_INVALID_ARGUMENT, "leaky_relu");
   CHECK_FAILS(leakycl_reduce(ctx, &relu, v, x, x, &g), LEAKYCL_INVALID_ARGUMENT, "relu");
-  CHECK_FAILS(leakycl_reduce(ctx, &leaky, v, x, x, &g), LEAKYCL_INVALID_ARGUMENT,
-              "leaky_relu");
+  CHECK_FAILS(leakycl_reduce(ctx, &leaky, v, x, x, &g), LEAKYCL_INVALID_ARGUMENT, "leaky_relu");
   leakycl_grads nodalpha = {NULL, da, da};
   CHECK_FAILS(leakycl_backward(ctx, &prelu, v, LEAKYCL_FROM_X, x, x, dx, &nodalpha),
               LEAKYCL_INVALID_ARGUMENT, "dalpha");
-  CHECK_FAILS(leakycl_reduce(ctx, &prelu, v, x, x, &nodalpha), LEAKYCL_INVALID_ARGUMENT,
-              "dalpha");
+  CHECK_FAILS(leakycl_reduce(ctx, &prelu, v, x, x, &nodalpha), LEAKYCL_INVALID_ARGUMENT, "dalpha");
   CHECK_FAILS(leakycl_reduce(ctx, &prelu, v, x, x, NULL), LEAKYCL_INVALID_ARGUMENT, "grads");
-  CHECK_FAILS(leakycl_reduce_buffers(ctx, &prelu, v, NULL, NULL, NULL),
-              LEAKYCL_INVALID_ARGUMENT, "grads");
+  CHECK_FAILS(leakycl_reduce_buffers(ctx, &prelu, v, NULL, NULL, NULL), LEAKYCL_INVALID_ARGUMENT,
+              "grads");
 }
 
 static void test_from_y_rules(void) {
@@ -483,8 +475,8 @@ static void test_from_y_valid(void) {
       bad += !(dx[i] == want);
     }
     if (bad)
-      fprintf(stderr, "  %s from y: %d wrong values\n",
-              leakycl_activation_name(ps[k].activation), bad);
+      fprintf(stderr, "  %s from y: %d wrong values\n", leakycl_activation_name(ps[k].activation),
+              bad);
     CHECK_INT_EQ(bad, 0);
   }
 }
@@ -545,8 +537,8 @@ static void write_buffer(cl_mem m, const float *in, size_t floats) {
                CL_SUCCESS);
 }
 
-static cl_context other_cl;       /* a second cl_context on the same device */
-static cl_command_queue other_q;  /* its in-order queue */
+static cl_context other_cl;      /* a second cl_context on the same device */
+static cl_command_queue other_q; /* its in-order queue */
 
 static void test_buffers_bad(void) {
   cl_context c;
@@ -576,12 +568,10 @@ static void test_buffers_bad(void) {
               "buffer dy is NULL");
 
   /* Too small by one float: the message gives the sizes. */
-  CHECK_FAILS(leakycl_forward_buffers(ctx, &lp, v, small, y), LEAKYCL_INVALID_ARGUMENT,
-              "buffer x");
+  CHECK_FAILS(leakycl_forward_buffers(ctx, &lp, v, small, y), LEAKYCL_INVALID_ARGUMENT, "buffer x");
   CHECK_CONTAINS(leakycl_last_error(ctx), "4008 bytes");
   CHECK_CONTAINS(leakycl_last_error(ctx), "1003 floats");
-  CHECK_FAILS(leakycl_forward_buffers(ctx, &lp, v, x, small), LEAKYCL_INVALID_ARGUMENT,
-              "buffer y");
+  CHECK_FAILS(leakycl_forward_buffers(ctx, &lp, v, x, small), LEAKYCL_INVALID_ARGUMENT, "buffer y");
   CHECK_FAILS(leakycl_backward_buffers(ctx, &lp, v, LEAKYCL_FROM_X, x, small, y, NULL),
               LEAKYCL_INVALID_ARGUMENT, "buffer dy");
   CHECK_FAILS(leakycl_backward_buffers(ctx, &lp, v, LEAKYCL_FROM_X, x, dy, small, NULL),
@@ -645,8 +635,8 @@ static void test_buffers_bad(void) {
 
 static int variant_equal(const leakycl_variant *a, const leakycl_variant *b) {
   return a->strategy == b->strategy && a->vector_width == b->vector_width &&
-         a->work_group_size == b->work_group_size &&
-         a->vectors_per_item == b->vectors_per_item && a->reduce_block == b->reduce_block;
+         a->work_group_size == b->work_group_size && a->vectors_per_item == b->vectors_per_item &&
+         a->reduce_block == b->reduce_block;
 }
 
 static void expect_variant_rejected(const leakycl_variant *bad, const char *needle) {
@@ -727,8 +717,7 @@ static void test_list_devices(void) {
   CHECK(err[0] != '\0');
   size_t count = 0;
   err[0] = '\0';
-  CHECK_INT_EQ(leakycl_list_devices(NULL, 1, &count, err, sizeof err),
-               LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_list_devices(NULL, 1, &count, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
   CHECK(err[0] != '\0');
   CHECK_INT_EQ(leakycl_list_devices(NULL, 1, &count, NULL, 0), LEAKYCL_INVALID_ARGUMENT);
   /* Counting only. */
@@ -851,8 +840,8 @@ static void test_create_from_queue_runs(void) {
 
   /* Buffers of the caller's cl_context are this context's buffers. */
   cl_int rc;
-  cl_mem xb = clCreateBuffer(other_cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof xs,
-                             xs, &rc);
+  cl_mem xb =
+      clCreateBuffer(other_cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof xs, xs, &rc);
   CHECK_INT_EQ(rc, CL_SUCCESS);
   cl_mem yb = clCreateBuffer(other_cl, CL_MEM_READ_WRITE, sizeof xs, NULL, &rc);
   CHECK_INT_EQ(rc, CL_SUCCESS);

@@ -53,7 +53,8 @@ static int same_float(float a, float b) {
  * any read past the end. */
 static char *exact_copy(const char *s, size_t n) {
   char *p = malloc(n ? n : 1);
-  if (n) memcpy(p, s, n);
+  if (n)
+    memcpy(p, s, n);
   return p;
 }
 
@@ -73,22 +74,30 @@ static int parse_all(const char *s, float *out) {
 static int json_number_ok(const char *s) {
   if (!strcmp(s, "\"NaN\"") || !strcmp(s, "\"Infinity\"") || !strcmp(s, "\"-Infinity\""))
     return 1;
-  if (*s == '-') s++;
-  if (*s == '0') s++;
+  if (*s == '-')
+    s++;
+  if (*s == '0')
+    s++;
   else if (*s >= '1' && *s <= '9')
-    while (*s >= '0' && *s <= '9') s++;
+    while (*s >= '0' && *s <= '9')
+      s++;
   else
     return 0;
   if (*s == '.') {
     s++;
-    if (!(*s >= '0' && *s <= '9')) return 0;
-    while (*s >= '0' && *s <= '9') s++;
+    if (!(*s >= '0' && *s <= '9'))
+      return 0;
+    while (*s >= '0' && *s <= '9')
+      s++;
   }
   if (*s == 'e' || *s == 'E') {
     s++;
-    if (*s == '+' || *s == '-') s++;
-    if (!(*s >= '0' && *s <= '9')) return 0;
-    while (*s >= '0' && *s <= '9') s++;
+    if (*s == '+' || *s == '-')
+      s++;
+    if (!(*s >= '0' && *s <= '9'))
+      return 0;
+    while (*s >= '0' && *s <= '9')
+      s++;
   }
   return *s == '\0';
 }
@@ -97,9 +106,11 @@ static int json_number_ok(const char *s) {
 static int significant_digits(const char *s) {
   int first = -1, last = -1, i = 0;
   for (; *s && *s != 'e'; s++) {
-    if (*s < '0' || *s > '9') continue;
+    if (*s < '0' || *s > '9')
+      continue;
     if (*s != '0') {
-      if (first < 0) first = i;
+      if (first < 0)
+        first = i;
       last = i;
     }
     i++;
@@ -112,7 +123,8 @@ static int oracle_digits(float v) {
   char s[64];
   for (int p = 1; p < 9; p++) {
     snprintf(s, sizeof s, "%.*g", p, (double)v);
-    if (bits_of(strtof(s, NULL)) == bits_of(v)) return p;
+    if (bits_of(strtof(s, NULL)) == bits_of(v))
+      return p;
   }
   return 9;
 }
@@ -121,8 +133,10 @@ static int oracle_digits(float v) {
 static void exact_decimal(uint64_t m, int e, char *out) {
   unsigned char d[420]; /* little-endian decimal digits of m * 2^e or m * 5^-e */
   int n = 0;
-  for (uint64_t x = m; x; x /= 10) d[n++] = (unsigned char)(x % 10);
-  if (n == 0) d[n++] = 0;
+  for (uint64_t x = m; x; x /= 10)
+    d[n++] = (unsigned char)(x % 10);
+  if (n == 0)
+    d[n++] = 0;
   const int times = e >= 0 ? e : -e, factor = e >= 0 ? 2 : 5;
   for (int t = 0; t < times; t++) {
     int carry = 0;
@@ -137,16 +151,21 @@ static void exact_decimal(uint64_t m, int e, char *out) {
     }
   }
   const int frac = e < 0 ? -e : 0; /* m * 5^-e * 10^e: the point sits frac digits in */
-  while (n <= frac) d[n++] = 0;
+  while (n <= frac)
+    d[n++] = 0;
   int top = n - 1;
-  while (top > frac && d[top] == 0) top--;
+  while (top > frac && d[top] == 0)
+    top--;
   int low = 0;
-  while (low < frac && d[low] == 0) low++;
+  while (low < frac && d[low] == 0)
+    low++;
   char *p = out;
-  for (int i = top; i >= frac; i--) *p++ = (char)('0' + d[i]);
+  for (int i = top; i >= frac; i--)
+    *p++ = (char)('0' + d[i]);
   if (low < frac) {
     *p++ = '.';
-    for (int i = frac - 1; i >= low; i--) *p++ = (char)('0' + d[i]);
+    for (int i = frac - 1; i >= low; i--)
+      *p++ = (char)('0' + d[i]);
   }
   *p = '\0';
 }
@@ -159,11 +178,13 @@ static void nudge(const char *s, int up, char *out) {
     /* subtract one unit in the last place, borrowing through zeros */
     size_t i = strlen(out) - 1;
     while (out[i] == '0' || out[i] == '.') {
-      if (out[i] == '0') out[i] = '9';
+      if (out[i] == '0')
+        out[i] = '9';
       i--;
     }
     out[i]--;
-    if (out[0] == '0' && out[1] >= '0' && out[1] <= '9') memmove(out, out + 1, strlen(out));
+    if (out[0] == '0' && out[1] >= '0' && out[1] <= '9')
+      memmove(out, out + 1, strlen(out));
   }
   strcat(out, has_point ? "" : ".");
   strcat(out, up ? "0000000001" : "9999999999");
@@ -234,45 +255,61 @@ static int print_reads_back(float v) {
   int ok = n <= LK_FLOAT_TEXT_MAX && s[n] == '\0' && json_number_ok(s);
   float parsed;
   ok = ok && parse_all(s, &parsed) && same_float(parsed, v);
-  if (!isnan(v) && !isinf(v)) ok = ok && bits_of(strtof(s, NULL)) == bits_of(v);
+  if (!isnan(v) && !isinf(v))
+    ok = ok && bits_of(strtof(s, NULL)) == bits_of(v);
   ok = ok && significant_digits(s) <= 9;
-  if (!ok) fprintf(stderr, "  print %08" PRIx32 " -> %s\n", bits_of(v), s);
+  if (!ok)
+    fprintf(stderr, "  print %08" PRIx32 " -> %s\n", bits_of(v), s);
   return ok;
 }
 
 static void test_print_round_trip_random_bits(void) {
   const int n = 8000000 / SAMPLE_DIV;
   int bad = 0;
-  for (int i = 0; i < n && bad < 10; i++) bad += !print_reads_back(float_of((uint32_t)rng()));
+  for (int i = 0; i < n && bad < 10; i++)
+    bad += !print_reads_back(float_of((uint32_t)rng()));
   CHECK_INT_EQ(bad, 0);
 }
 
 static void test_print_special_values(void) {
   int bad = 0;
-  const float fixed[] = {0.0f, -0.0f, FLT_MIN, -FLT_MIN, FLT_MAX, -FLT_MAX, FLT_TRUE_MIN,
-                         -FLT_TRUE_MIN, FLT_EPSILON, 1.0f - FLT_EPSILON / 2, INFINITY, -INFINITY,
+  const float fixed[] = {0.0f,         -0.0f,
+                         FLT_MIN,      -FLT_MIN,
+                         FLT_MAX,      -FLT_MAX,
+                         FLT_TRUE_MIN, -FLT_TRUE_MIN,
+                         FLT_EPSILON,  1.0f - FLT_EPSILON / 2,
+                         INFINITY,     -INFINITY,
                          NAN};
-  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) bad += !print_reads_back(fixed[i]);
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    bad += !print_reads_back(fixed[i]);
   /* every power of two, its neighbours, and all small subnormal patterns */
   for (int e = -149; e <= 127; e++) {
     float p = ldexpf(1.0f, e);
     bad += !print_reads_back(p) + !print_reads_back(nextafterf(p, 0.0f)) +
            !print_reads_back(nextafterf(p, INFINITY)) + !print_reads_back(-p);
   }
-  for (uint32_t u = 0; u < 100000; u++) bad += !print_reads_back(float_of(u));
-  for (uint32_t u = 0x7FFFFF; u > 0x7FFFFF - 1000; u--) bad += !print_reads_back(float_of(u));
+  for (uint32_t u = 0; u < 100000; u++)
+    bad += !print_reads_back(float_of(u));
+  for (uint32_t u = 0x7FFFFF; u > 0x7FFFFF - 1000; u--)
+    bad += !print_reads_back(float_of(u));
   CHECK_INT_EQ(bad, 0);
 
   /* the float nearest 10^k prints as exactly one digit */
   for (int k = -45; k <= 38; k++) {
     char want[64], text[64], s[LK_FLOAT_TEXT_MAX + 1];
     snprintf(text, sizeof text, "1e%d", k);
-    if (k >= 0 && k < 15) snprintf(want, sizeof want, "1%0*d", k, 0);
-    else if (k >= 0) snprintf(want, sizeof want, "1e+%d", k);
-    else if (k >= -5) snprintf(want, sizeof want, "0.%0*d1", -k - 1, 0);
-    else snprintf(want, sizeof want, "1e%d", k);
-    if (k == 0) strcpy(want, "1");
-    if (k == -1) strcpy(want, "0.1");
+    if (k >= 0 && k < 15)
+      snprintf(want, sizeof want, "1%0*d", k, 0);
+    else if (k >= 0)
+      snprintf(want, sizeof want, "1e+%d", k);
+    else if (k >= -5)
+      snprintf(want, sizeof want, "0.%0*d1", -k - 1, 0);
+    else
+      snprintf(want, sizeof want, "1e%d", k);
+    if (k == 0)
+      strcpy(want, "1");
+    if (k == -1)
+      strcpy(want, "0.1");
     lk_float_print(strtof(text, NULL), s);
     CHECK_STR_EQ(s, want);
   }
@@ -284,16 +321,22 @@ static void test_print_is_shortest(void) {
   for (int i = 0; i < n; i++) {
     float v;
     switch (i % 3) {
-    case 0: v = float_of((uint32_t)rng() & 0x7F7FFFFFu); break; /* any finite magnitude */
-    case 1: v = (float)((double)(int32_t)rng() / 2147483648.0 * 4.0); break;
-    default: v = (float)(rng_below(2000000)) / 1000.0f; break;
+    case 0:
+      v = float_of((uint32_t)rng() & 0x7F7FFFFFu);
+      break; /* any finite magnitude */
+    case 1:
+      v = (float)((double)(int32_t)rng() / 2147483648.0 * 4.0);
+      break;
+    default:
+      v = (float)(rng_below(2000000)) / 1000.0f;
+      break;
     }
     char s[LK_FLOAT_TEXT_MAX + 1];
     lk_float_print(v, s);
     int ours = significant_digits(s), oracle = oracle_digits(v);
     if (ours > oracle && longer++ < 5)
-      fprintf(stderr, "  %08" PRIx32 ": %s has %d digits, %%.%dg reads back\n", bits_of(v), s,
-              ours, oracle);
+      fprintf(stderr, "  %08" PRIx32 ": %s has %d digits, %%.%dg reads back\n", bits_of(v), s, ours,
+              oracle);
     /* among the shortest, the closest: v correctly rounded to that many
      * digits whenever that reads back */
     char rounded[64];
@@ -310,7 +353,8 @@ static void test_print_notation(void) {
   int bad = 0;
   for (int i = 0; i < 200000 / SAMPLE_DIV && bad < 5; i++) {
     float v = float_of((uint32_t)rng() & 0x7F7FFFFFu);
-    if (v == 0.0f) continue;
+    if (v == 0.0f)
+      continue;
     char s[LK_FLOAT_TEXT_MAX + 1];
     lk_float_print(v, s);
     const double printed = strtod(s, NULL); /* the decimal itself, not v */
@@ -318,9 +362,12 @@ static void test_print_notation(void) {
     const char *point = strchr(s, '.'), *exp = strchr(s, 'e');
     int ok = plain == (exp == NULL);
     /* no trailing zero after a point, no point in an integer */
-    if (point) ok = ok && (exp ? exp[-1] : s[strlen(s) - 1]) != '0';
-    if (plain && printed == floor(printed)) ok = ok && point == NULL;
-    if (!ok && bad++ < 5) fprintf(stderr, "  notation of %.9g: %s\n", (double)v, s);
+    if (point)
+      ok = ok && (exp ? exp[-1] : s[strlen(s) - 1]) != '0';
+    if (plain && printed == floor(printed))
+      ok = ok && point == NULL;
+    if (!ok && bad++ < 5)
+      fprintf(stderr, "  notation of %.9g: %s\n", (double)v, s);
   }
   CHECK_INT_EQ(bad, 0);
 }
@@ -357,8 +404,8 @@ static void test_parse_known_values(void) {
       {"-1e-999999999999999999999", -0.0f},
       {"100000000000000000000000000000000000000", 1e38f},
       {"0.000000000000000000000000000000000000000000001", FLT_TRUE_MIN},
-      {"16777217", 16777216.0f},  /* tie, to even */
-      {"16777219", 16777220.0f},  /* tie, to even */
+      {"16777217", 16777216.0f}, /* tie, to even */
+      {"16777219", 16777220.0f}, /* tie, to even */
       {"16777217.000000001", 16777218.0f},
       {"\"NaN\"", NAN},
       {"\"Infinity\"", INFINITY},
@@ -396,11 +443,11 @@ static void test_parse_known_values(void) {
 
 static void test_parse_grammar(void) {
   static const char *const rejected[] = {
-      "",     "-",     "+1",     "01",      "-01",     "00",     "1.",      ".5",    "-.5",
-      "1.e5", "1e",    "1e+",    "1e-",     "0x10",    "0X1",    "inf",     "-inf",  "nan",
-      "NaN",  "Infinity", "\"nan\"", "\"NaN",  "\"Infinity", "\"+Infinity\"", "--1", "1..2",
-      "1.5.3", "1e5e5", "1e5.5", " 1",    "1f",      "2inf",    "\"NaN \"", "true", "null",
-      "[1]",  "1-2",  "1+2",   "0.5x",
+      "",         "-",    "+1",    "01",       "-01",     "00",    "1.",         ".5",
+      "-.5",      "1.e5", "1e",    "1e+",      "1e-",     "0x10",  "0X1",        "inf",
+      "-inf",     "nan",  "NaN",   "Infinity", "\"nan\"", "\"NaN", "\"Infinity", "\"+Infinity\"",
+      "--1",      "1..2", "1.5.3", "1e5e5",    "1e5.5",   " 1",    "1f",         "2inf",
+      "\"NaN \"", "true", "null",  "[1]",      "1-2",     "1+2",   "0.5x",
   };
   for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++) {
     float v;
@@ -412,8 +459,8 @@ static void test_parse_grammar(void) {
     }
     free(copy);
   }
-  static const char *const accepted[] = {"0", "-0", "0.0", "0e0", "0E+0", "-0.0e-0", "1E5",
-                                         "1e05", "10", "9.999e-1", "123.456e+7"};
+  static const char *const accepted[] = {"0",   "-0",   "0.0", "0e0",      "0E+0",      "-0.0e-0",
+                                         "1E5", "1e05", "10",  "9.999e-1", "123.456e+7"};
   for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
     float v;
     CHECK(parse_all(accepted[i], &v));
@@ -430,7 +477,8 @@ static void test_parse_digit_runs(void) {
       for (int k = 0; k <= 12; k++) {
         char buf[32];
         memset(buf, '7', sizeof buf);
-        for (int i = 0; i < k; i++) buf[i] = (char)('1' + i % 9);
+        for (int i = 0; i < k; i++)
+          buf[i] = (char)('1' + i % 9);
         buf[k] = (char)c;
         const size_t len = room ? sizeof buf : (size_t)k + 1;
         uint64_t want_w = 5, w = 5;
@@ -453,25 +501,30 @@ static void test_parse_digit_runs(void) {
  * wide enough to reach past both ends of float32. */
 static void random_number_text(char *s) {
   char *p = s;
-  if (rng_below(4) == 0) *p++ = '-';
+  if (rng_below(4) == 0)
+    *p++ = '-';
   const int digits = 1 + (int)rng_below(40);
   const int int_digits = rng_below(3) == 0 ? 1 : 1 + (int)rng_below((uint32_t)digits);
   const int zero_int = rng_below(4) == 0; /* "0.000ddd" */
   if (zero_int) {
     *p++ = '0';
     *p++ = '.';
-    for (int i = rng_below(50); i > 0; i--) *p++ = '0';
-    for (int i = 0; i < digits; i++) *p++ = (char)('0' + rng_below(10));
+    for (int i = rng_below(50); i > 0; i--)
+      *p++ = '0';
+    for (int i = 0; i < digits; i++)
+      *p++ = (char)('0' + rng_below(10));
   } else {
     for (int i = 0; i < digits; i++) {
-      if (i == int_digits) *p++ = '.';
+      if (i == int_digits)
+        *p++ = '.';
       *p++ = (char)('0' + (i == 0 ? 1 + rng_below(9) : rng_below(10)));
     }
   }
   if (rng_below(3) != 0) {
     *p++ = rng_below(2) ? 'e' : 'E';
     const uint32_t sign = rng_below(3);
-    if (sign) *p++ = sign == 1 ? '-' : '+';
+    if (sign)
+      *p++ = sign == 1 ? '-' : '+';
     p += sprintf(p, "%u", rng_below(90));
   }
   *p = '\0';
@@ -486,7 +539,8 @@ static void test_parse_matches_strtof(void) {
       random_number_text(s);
     } else { /* near a float: %.Ne of a random float, N = 0..12 */
       float f = float_of((uint32_t)rng() & 0xFF7FFFFFu);
-      if (isnan(f) || isinf(f)) continue;
+      if (isnan(f) || isinf(f))
+        continue;
       snprintf(s, sizeof s, "%.*e", (int)rng_below(13), (double)f);
     }
     float ours;
@@ -516,11 +570,13 @@ static void check_midpoint(uint32_t lo_bits, int *bad) {
   }
   nudge(mid, 1, off);
   if (!parse_all(off, &v) || bits_of(v) != bits_of(hi)) {
-    if ((*bad)++ < 5) fprintf(stderr, "  above %s: %a, want %a\n", off, (double)v, (double)hi);
+    if ((*bad)++ < 5)
+      fprintf(stderr, "  above %s: %a, want %a\n", off, (double)v, (double)hi);
   }
   nudge(mid, 0, off);
   if (!parse_all(off, &v) || bits_of(v) != bits_of(lo)) {
-    if ((*bad)++ < 5) fprintf(stderr, "  below %s: %a, want %a\n", off, (double)v, (double)lo);
+    if ((*bad)++ < 5)
+      fprintf(stderr, "  below %s: %a, want %a\n", off, (double)v, (double)lo);
   }
 }
 
@@ -564,9 +620,9 @@ static void test_array_parse_flat(void) {
   lk_tensor t;
   size_t used, bad;
   char err[128];
-  CHECK_INT_EQ(parse_array_text(" \t\n[ 1 ,\r\n2,3 ] ,x", &default_limits, &t, &used, &bad, err,
-                                sizeof err),
-               0);
+  CHECK_INT_EQ(
+      parse_array_text(" \t\n[ 1 ,\r\n2,3 ] ,x", &default_limits, &t, &used, &bad, err, sizeof err),
+      0);
   CHECK_INT_EQ(used, 15);
   CHECK_INT_EQ(t.count, 3);
   CHECK_INT_EQ(t.rank, 1);
@@ -593,11 +649,11 @@ static void test_array_parse_nested(void) {
   lk_tensor t;
   size_t used, bad;
   char err[128];
-  CHECK_INT_EQ(parse_array_text("[[1,2,3],[4,5,6]]", &default_limits, &t, &used, &bad, err,
-                                sizeof err),
-               0);
+  CHECK_INT_EQ(
+      parse_array_text("[[1,2,3],[4,5,6]]", &default_limits, &t, &used, &bad, err, sizeof err), 0);
   CHECK(t.rank == 2 && t.shape[0] == 2 && t.shape[1] == 3 && t.count == 6);
-  for (size_t i = 0; i < t.count; i++) CHECK(t.values[i] == (float)(i + 1));
+  for (size_t i = 0; i < t.count; i++)
+    CHECK(t.values[i] == (float)(i + 1));
   lk_tensor_free(&t);
 
   CHECK_INT_EQ(parse_array_text("[ [ [1,2] ,[3,4] ,[5,6]] , [[7,8],[9,10],[11,12] ] ]",
@@ -635,8 +691,8 @@ static void expect_array_error(const char *text, const lk_limits *limits, const 
   char err[128] = "";
   int rc = parse_array_text(text, limits, &t, &used, &bad, err, sizeof err);
   if (rc != -1 || !strstr(err, want) || bad != want_bad || t.values || t.count) {
-    fprintf(stderr, "  %.60s: rc %d, bad %zu, \"%s\" (want \"%s\", bad %zu)\n", text, rc, bad,
-            err, want, want_bad);
+    fprintf(stderr, "  %.60s: rc %d, bad %zu, \"%s\" (want \"%s\", bad %zu)\n", text, rc, bad, err,
+            want, want_bad);
     test_case_failed_ = 1;
   }
   lk_tensor_free(&t);
@@ -711,9 +767,11 @@ static void test_array_parse_deep_input(void) {
 static void sprinkle_whitespace(const char *in, char *out) {
   static const char ws[] = " \t\n\r";
   for (; *in; in++) {
-    if (*in == ']' && rng_below(2)) *out++ = ws[rng_below(4)];
+    if (*in == ']' && rng_below(2))
+      *out++ = ws[rng_below(4)];
     *out++ = *in;
-    if ((*in == '[' || *in == ',') && rng_below(2)) *out++ = ws[rng_below(4)];
+    if ((*in == '[' || *in == ',') && rng_below(2))
+      *out++ = ws[rng_below(4)];
   }
   *out = '\0';
 }
@@ -726,7 +784,8 @@ static void test_array_round_trip(void) {
       count *= shape[d];
     }
     float *values = malloc((count ? count : 1) * sizeof *values);
-    for (size_t i = 0; i < count; i++) values[i] = float_of((uint32_t)rng());
+    for (size_t i = 0; i < count; i++)
+      values[i] = float_of((uint32_t)rng());
     lk_buf b = {0};
     lk_array_print(&b, values, count, shape, rank);
     CHECK(!b.oom && b.len == strlen(b.data));
@@ -752,8 +811,10 @@ static void test_array_round_trip(void) {
           break;
         }
       CHECK_INT_EQ(t.rank, expect_rank);
-      for (size_t d = 0; d < t.rank && d < expect_rank; d++) CHECK_INT_EQ(t.shape[d], shape[d]);
-      for (size_t i = 0; i < count && i < t.count; i++) CHECK(same_float(t.values[i], values[i]));
+      for (size_t d = 0; d < t.rank && d < expect_rank; d++)
+        CHECK_INT_EQ(t.shape[d], shape[d]);
+      for (size_t i = 0; i < count && i < t.count; i++)
+        CHECK(same_float(t.values[i], values[i]));
       lk_tensor_free(&t);
     }
     free(spaced);
@@ -805,7 +866,8 @@ static void test_array_print_layout(void) {
   for (size_t i = 0; i < n; i++) {
     char s[LK_FLOAT_TEXT_MAX + 1];
     many[i] = float_of((uint32_t)rng());
-    if (i) lk_buf_append(&want, ",", 1);
+    if (i)
+      lk_buf_append(&want, ",", 1);
     lk_buf_append(&want, s, lk_float_print(many[i], s));
   }
   lk_buf_append_str(&want, "]");
@@ -821,7 +883,8 @@ static void test_buf(void) {
   lk_buf b = {0};
   lk_buf_append(&b, "", 0);
   CHECK(b.data && b.len == 0 && b.data[0] == '\0');
-  for (int i = 0; i < 1000; i++) lk_buf_append_str(&b, "abc");
+  for (int i = 0; i < 1000; i++)
+    lk_buf_append_str(&b, "abc");
   CHECK_INT_EQ(b.len, 3000);
   CHECK(b.data[2999] == 'c' && b.data[3000] == '\0' && b.cap > 3000);
   CHECK_INT_EQ(lk_buf_reserve(&b, 100000), 0);
@@ -838,8 +901,7 @@ static void test_buf(void) {
 
 /* RFC 4648 base64 one bit at a time: the oracle for the table-driven encoder. */
 static void reference_base64(const unsigned char *in, size_t n, char *out) {
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t bits = n * 8, o = 0;
   for (size_t bit = 0; bit < bits; bit += 6) {
     unsigned v = 0;
@@ -847,14 +909,18 @@ static void reference_base64(const unsigned char *in, size_t n, char *out) {
       v = v << 1 | (j < bits ? (in[j / 8] >> (7 - j % 8)) & 1u : 0u);
     out[o++] = alphabet[v];
   }
-  while (o % 4) out[o++] = '=';
+  while (o % 4)
+    out[o++] = '=';
   out[o] = '\0';
 }
 
 static void test_base64_vectors(void) {
-  static const char *const vectors[][2] = {{"", ""},         {"f", "Zg=="},
-                                           {"fo", "Zm8="},   {"foo", "Zm9v"},
-                                           {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+  static const char *const vectors[][2] = {{"", ""},
+                                           {"f", "Zg=="},
+                                           {"fo", "Zm8="},
+                                           {"foo", "Zm9v"},
+                                           {"foob", "Zm9vYg=="},
+                                           {"fooba", "Zm9vYmE="},
                                            {"foobar", "Zm9vYmFy"}};
   for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
     lk_buf b = {0};
@@ -886,7 +952,9 @@ static void test_base64_rejects(void) {
       {"====", "character at offset 0"},
       {"Zm=v", "character at offset 2"},
       {"Zg==Zg==", "character at offset 2"},
-      {"\x80" "AAA", "character at offset 0"},
+      {"\x80"
+       "AAA",
+       "character at offset 0"},
       {"AAA-", "character at offset 3"},
       {"AA_A", "character at offset 2"},
       {"AAAAAAA.", "character at offset 7"},
@@ -913,7 +981,8 @@ static void test_base64_random(void) {
   char want[1000];
   for (int iter = 0; iter < 4000 / SAMPLE_DIV; iter++) {
     size_t n = rng_below(sizeof bytes);
-    for (size_t i = 0; i < n; i++) bytes[i] = (unsigned char)rng();
+    for (size_t i = 0; i < n; i++)
+      bytes[i] = (unsigned char)rng();
     reference_base64(bytes, n, want);
     lk_buf b = {0};
     lk_buf_append_str(&b, "prefix:");
@@ -938,12 +1007,12 @@ static const char *const tensor_keys[] = {"x", "dy", "alpha"};
 
 /* Runs the splice on an exact-size copy of body; on success *after gets
  * the rewritten body (NUL-terminated, caller frees). */
-static int splice_text(const char *body, size_t max_nesting, lk_splice_table *table,
-                       char **after, char *err, size_t errlen) {
+static int splice_text(const char *body, size_t max_nesting, lk_splice_table *table, char **after,
+                       char *err, size_t errlen) {
   size_t n = strlen(body);
   char *copy = exact_copy(body, n);
-  int rc = lk_splice_tensors(copy, n, tensor_keys, 3, &default_limits, max_nesting, table, err,
-                             errlen);
+  int rc =
+      lk_splice_tensors(copy, n, tensor_keys, 3, &default_limits, max_nesting, table, err, errlen);
   *after = malloc(n + 1);
   memcpy(*after, copy, n);
   (*after)[n] = '\0';
@@ -951,8 +1020,7 @@ static int splice_text(const char *body, size_t max_nesting, lk_splice_table *ta
   return rc;
 }
 
-static int splice_invariant_holds(const char *before, const char *after, size_t n,
-                                  size_t tensors);
+static int splice_invariant_holds(const char *before, const char *after, size_t n, size_t tensors);
 
 static void check_tensor(const lk_splice_table *table, size_t k, size_t count, size_t rank,
                          const float *values) {
@@ -964,7 +1032,8 @@ static void check_tensor(const lk_splice_table *table, size_t k, size_t count, s
   const lk_tensor *t = &table->tensors[k];
   CHECK_INT_EQ(t->count, count);
   CHECK_INT_EQ(t->rank, rank);
-  for (size_t i = 0; i < count && i < t->count; i++) CHECK(t->values[i] == values[i]);
+  for (size_t i = 0; i < count && i < t->count; i++)
+    CHECK(t->values[i] == values[i]);
 }
 
 static void test_splice_flat_body(void) {
@@ -1047,9 +1116,8 @@ static void test_splice_escaped_keys(void) {
                      "\"\\u00E9\":[5],\"\xc3\xa9\":[6],\"\\ud83d\\u0041\":[7]}";
   size_t n = strlen(body);
   char *copy = exact_copy(body, n);
-  CHECK_INT_EQ(lk_splice_tensors(copy, n, utf8_keys, 2, &default_limits, 64, &table, err,
-                                 sizeof err),
-               0);
+  CHECK_INT_EQ(
+      lk_splice_tensors(copy, n, utf8_keys, 2, &default_limits, 64, &table, err, sizeof err), 0);
   CHECK_INT_EQ(table.count, 4);
   check_tensor(&table, 0, 1, 1, (const float[]){1});
   check_tensor(&table, 1, 1, 1, (const float[]){2});
@@ -1138,13 +1206,15 @@ static void test_splice_errors(void) {
 
 /* Checks that the splice changed only array text into "{}" and spaces,
  * once per tensor. */
-static int splice_invariant_holds(const char *before, const char *after, size_t n,
-                                  size_t tensors) {
+static int splice_invariant_holds(const char *before, const char *after, size_t n, size_t tensors) {
   size_t opened = 0;
   for (size_t i = 0; i < n; i++) {
-    if (before[i] == after[i]) continue;
-    if (after[i] == '{' && before[i] == '[') opened++;
-    else if (after[i] != '}' && after[i] != ' ') return 0;
+    if (before[i] == after[i])
+      continue;
+    if (after[i] == '{' && before[i] == '[')
+      opened++;
+    else if (after[i] != '}' && after[i] != ' ')
+      return 0;
   }
   return opened == tensors;
 }
@@ -1165,7 +1235,8 @@ static void test_splice_truncated_and_mutated(void) {
       int rc = lk_splice_tensors(copy, cut, tensor_keys, 3, &default_limits, 64, &table, err,
                                  sizeof err);
       CHECK(rc == 0 || rc == -1);
-      if (rc == 0) CHECK(splice_invariant_holds(bodies[b], copy, cut, table.count));
+      if (rc == 0)
+        CHECK(splice_invariant_holds(bodies[b], copy, cut, table.count));
       lk_splice_table_free(&table);
       free(copy);
     }

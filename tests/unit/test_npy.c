@@ -100,7 +100,8 @@ static void test_header_variants(void) {
       "{'shape': (2,), 'fortran_order': False, 'descr': '<f4'}",
       "{\"descr\":\"<f4\",\"fortran_order\":False,\"shape\":(2,)}",
       "  {  'descr' :  '<f4' ,\t'fortran_order' : False ,\n'shape' : ( 2 , ) , }  \n",
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }" "                    \n",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"
+      "                    \n",
       "{'descr':'<f4','fortran_order':False,'shape':(2,)}\r\n",
   };
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -122,15 +123,15 @@ static void test_scalar_and_empty(void) {
   npy_array a;
   char err[256];
   const float one = 3.0f;
-  CHECK_INT_EQ(parse_text(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }\n", &one,
-                          4, &a, err, sizeof err),
+  CHECK_INT_EQ(parse_text(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }\n", &one, 4,
+                          &a, err, sizeof err),
                NPY_OK);
   CHECK_INT_EQ(a.rank, 0);
   CHECK_INT_EQ(a.count, 1);
   CHECK(a.data && a.data[0] == 3.0f);
   npy_array_free(&a);
-  CHECK_INT_EQ(parse_text(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 0, 4), }",
-                          NULL, 0, &a, err, sizeof err),
+  CHECK_INT_EQ(parse_text(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 0, 4), }", NULL,
+                          0, &a, err, sizeof err),
                NPY_OK);
   CHECK_INT_EQ(a.rank, 3);
   CHECK_INT_EQ(a.count, 0);
@@ -145,8 +146,8 @@ static void test_little_endian_values(void) {
                                    0x00, 0x00, 0x00, 0x80}; /* -0.0 */
   npy_array a;
   char err[256];
-  CHECK_INT_EQ(parse_text(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
-                          bytes, 12, &a, err, sizeof err),
+  CHECK_INT_EQ(parse_text(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", bytes, 12,
+                          &a, err, sizeof err),
                NPY_OK);
   CHECK(a.data[0] == 1.0f);
   CHECK(isnan(a.data[1]));
@@ -166,8 +167,7 @@ static void test_reject_magic_and_version(void) {
   /* A prefix that is already wrong is rejected without asking for more. */
   size_t needed = 0;
   npy_header h;
-  CHECK_INT_EQ(npy_parse_header((const unsigned char *)"\x93NUX", 4, &h, &needed, err,
-                                sizeof err),
+  CHECK_INT_EQ(npy_parse_header((const unsigned char *)"\x93NUX", 4, &h, &needed, err, sizeof err),
                NPY_BAD);
   size_t len;
   unsigned char *buf =
@@ -279,8 +279,8 @@ static void test_reject_dtype_and_order(void) {
              dtypes[i]);
     expect_reject(1, text, two_values, 8, "is not supported (only little-endian float32");
   }
-  expect_reject(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }",
-                two_values, 8, "expected a quoted string");
+  expect_reject(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", two_values,
+                8, "expected a quoted string");
   expect_reject(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", two_values, 8,
                 "fortran_order True is not supported");
   expect_reject(1, "{'descr': '<f4', 'fortran_order': false, 'shape': (2,), }", two_values, 8,
@@ -300,10 +300,10 @@ static void test_reject_dict_syntax(void) {
                 "missing key 'shape'");
   expect_reject(1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",
                 two_values, 8, "duplicate key");
-  expect_reject(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}",
-                two_values, 8, "unknown key 'x'");
-  expect_reject(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} junk", two_values,
-                8, "unexpected text after");
+  expect_reject(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", two_values, 8,
+                "unknown key 'x'");
+  expect_reject(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} junk", two_values, 8,
+                "unexpected text after");
   expect_reject(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", two_values, 8,
                 "expected ',' or '}'");
   expect_reject(1, "{'descr: '<f4', 'fortran_order': False, 'shape': (2,)}", two_values, 8,
@@ -459,15 +459,15 @@ static void test_load_rejections(void) {
   CHECK(strstr(err, "truncated header (14 of 4108 bytes)") != NULL);
   /* A huge shape over a tiny file: refused by size, nothing allocated. */
   size_t len;
-  unsigned char *buf = build(
-      1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000), }", "abcd", 4,
-      &len);
+  unsigned char *buf =
+      build(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000), }", "abcd", 4,
+            &len);
   CHECK_INT_EQ(load_bytes(buf, len, err, sizeof err), NPY_BAD);
   CHECK(strstr(err, "data is 4 bytes; the shape needs 4000000000000") != NULL);
   free(buf);
   /* Every strict prefix of a good file fails cleanly. */
-  buf = build(3, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", two_values, 8,
-              &len);
+  buf =
+      build(3, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", two_values, 8, &len);
   for (size_t cut = 0; cut < len; cut++)
     CHECK_INT_EQ(load_bytes(buf, cut, err, sizeof err), NPY_BAD);
   CHECK_INT_EQ(load_bytes(buf, len, err, sizeof err), NPY_OK);
@@ -491,8 +491,7 @@ static void test_write_rejections(void) {
 /* ---- jsonw.c: what stats.json and `devices --json` are written with ---- */
 
 /* Runs a writer on a temporary stream and returns what it wrote. */
-static void capture(int (*write)(FILE *, const void *), const void *arg, char *out,
-                    size_t outlen) {
+static void capture(int (*write)(FILE *, const void *), const void *arg, char *out, size_t outlen) {
   out[0] = '\0';
   FILE *f = tmpfile();
   CHECK(f != NULL);

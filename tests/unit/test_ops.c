@@ -121,10 +121,9 @@ typedef struct shape_case {
 } shape_case;
 
 static const shape_case shapes[] = {
-    {1, {0}, 0},          {1, {1}, 0},           {1, {17}, 0},
-    {3, {2, 3, 5}, 1},    {3, {3, 4, 5}, -1},    {3, {2, 6, 9}, 0},
-    {3, {4, 8, 16}, 1},   {3, {2, 33, 131}, 1},  {2, {3, 0}, 1},
-    {4, {2, 3, 4, 8}, 1}, {1, {70001}, 0},
+    {1, {0}, 0},        {1, {1}, 0},          {1, {17}, 0},       {3, {2, 3, 5}, 1},
+    {3, {3, 4, 5}, -1}, {3, {2, 6, 9}, 0},    {3, {4, 8, 16}, 1}, {3, {2, 33, 131}, 1},
+    {2, {3, 0}, 1},     {4, {2, 3, 4, 8}, 1}, {1, {70001}, 0},
 };
 
 /* alpha modes: default, shared negative, shared above 1, per channel. */
@@ -173,8 +172,8 @@ static void params_at(const call_setup *cs, size_t i, float *a, float *t) {
 static size_t mismatches;
 static void report_mismatch(const char *what, size_t i, float got, float want) {
   if (mismatches++ < 5)
-    fprintf(stderr, "  %s[%zu]: got %a (%.9g), want %a (%.9g)\n", what, i, (double)got,
-            (double)got, (double)want, (double)want);
+    fprintf(stderr, "  %s[%zu]: got %a (%.9g), want %a (%.9g)\n", what, i, (double)got, (double)got,
+            (double)want, (double)want);
 }
 
 static void check_forward(const call_setup *cs, const float *x, const float *y) {
@@ -206,8 +205,8 @@ typedef struct channel_ref {
   bool poisoned;
 } channel_ref;
 
-static void check_grads(const call_setup *cs, const float *x, const float *dy,
-                        const float *dalpha, const float *negf, const float *mabs) {
+static void check_grads(const call_setup *cs, const float *x, const float *dy, const float *dalpha,
+                        const float *negf, const float *mabs) {
   const size_t nalpha = cs->params.alpha_count > 1 ? cs->params.alpha_count : 1;
   channel_ref *ref = calloc(nalpha, sizeof *ref);
   for (size_t i = 0; i < cs->n; i++) {
@@ -253,15 +252,13 @@ static void check_grads(const call_setup *cs, const float *x, const float *dy,
 
 /* Runs every op of one activation, shape and alpha mode on the current
  * variant, through host pointers. */
-static void run_case(leakycl_activation act, const shape_case *sc, int alpha_mode,
-                     bool specials) {
+static void run_case(leakycl_activation act, const shape_case *sc, int alpha_mode, bool specials) {
   call_setup cs;
   setup_call(&cs, act, sc, alpha_mode);
   const size_t n = cs.n, nb = (n ? n : 1) * sizeof(float);
-  float *x = malloc(nb), *dy = malloc(nb), *y = malloc(nb), *dx = malloc(nb),
-        *inplace = malloc(nb);
-  float t0 = threshold(cs.params.alpha_count ? cs.alpha[0] : leakycl_default_alpha(act),
-                       cs.params.beta);
+  float *x = malloc(nb), *dy = malloc(nb), *y = malloc(nb), *dx = malloc(nb), *inplace = malloc(nb);
+  float t0 =
+      threshold(cs.params.alpha_count ? cs.alpha[0] : leakycl_default_alpha(act), cs.params.beta);
   fill_finite(x, n, t0);
   fill_finite(dy, n, t0);
   if (specials)
@@ -311,8 +308,7 @@ static void run_case(leakycl_activation act, const shape_case *sc, int alpha_mod
     /* The reduce-only entry point gives the very same bits. */
     CHECK_INT_EQ(leakycl_reduce(ctx, &cs.params, cs.view, x, dy, &g2), LEAKYCL_OK);
     for (size_t c = 0; c < C; c++) {
-      if (!same_float(da[c], da2[c]) || !same_float(nf[c], nf2[c]) ||
-          !same_float(ma[c], ma2[c]))
+      if (!same_float(da[c], da2[c]) || !same_float(nf[c], nf2[c]) || !same_float(ma[c], ma2[c]))
         report_mismatch("reduce vs backward dalpha", c, da2[c], da[c]);
     }
     free(da), free(nf), free(ma), free(da2), free(nf2), free(ma2);
@@ -320,10 +316,11 @@ static void run_case(leakycl_activation act, const shape_case *sc, int alpha_mod
   if (mismatches) {
     char desc[128];
     leakycl_variant_describe(&ctx->variant, desc, sizeof desc);
-    fprintf(stderr, "  ^ %zu mismatches: %s, shape rank %zu axis %ld n %zu, alpha mode %d, "
-                    "specials %d, variant %s\n",
-            mismatches, leakycl_activation_name(act), sc->rank, sc->axis, n, alpha_mode,
-            specials, desc);
+    fprintf(stderr,
+            "  ^ %zu mismatches: %s, shape rank %zu axis %ld n %zu, alpha mode %d, "
+            "specials %d, variant %s\n",
+            mismatches, leakycl_activation_name(act), sc->rank, sc->axis, n, alpha_mode, specials,
+            desc);
     test_case_failed_ = 1;
   }
   free(x), free(dy), free(y), free(dx), free(inplace), free(cs.alpha);
@@ -410,9 +407,8 @@ static void test_resident_buffers(void) {
   check_forward(&cs, x, y);
   float da[5], nf[5], ma[5];
   leakycl_grads g = {da, nf, ma};
-  CHECK_INT_EQ(
-      leakycl_backward_buffers(ctx, &cs.params, cs.view, LEAKYCL_FROM_X, bx, bdy, bdx, &g),
-      LEAKYCL_OK);
+  CHECK_INT_EQ(leakycl_backward_buffers(ctx, &cs.params, cs.view, LEAKYCL_FROM_X, bx, bdy, bdx, &g),
+               LEAKYCL_OK);
   clEnqueueReadBuffer(q, bdx, CL_TRUE, 0, nb, dx, 0, NULL, NULL);
   check_backward(&cs, x, dy, dx);
   check_grads(&cs, x, dy, da, nf, ma);
@@ -422,8 +418,7 @@ static void test_resident_buffers(void) {
   for (int c = 0; c < 5; c++)
     CHECK(same_float(da[c], da2[c]));
   CHECK_INT_EQ(mismatches, 0);
-  clReleaseMemObject(bx), clReleaseMemObject(bdy), clReleaseMemObject(by),
-      clReleaseMemObject(bdx);
+  clReleaseMemObject(bx), clReleaseMemObject(bdy), clReleaseMemObject(by), clReleaseMemObject(bdx);
   free(x), free(dy), free(y), free(dx), free(cs.alpha);
 }
 

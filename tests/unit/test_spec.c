@@ -6,7 +6,6 @@
 #include "internal.h"
 #include "test.h"
 
-
 static leakycl_device_info make_dev(unsigned p, unsigned d, leakycl_device_type type,
                                     const char *platform, const char *name) {
   leakycl_device_info info;
@@ -31,8 +30,7 @@ static leakycl_device_info make_dev(unsigned p, unsigned d, leakycl_device_type 
 static leakycl_device_info mixed[6];
 
 static void init_devices(void) {
-  mixed[0] = make_dev(0, 0, LEAKYCL_DEVICE_CPU, "Portable Computing Language",
-                      "pthread-haswell");
+  mixed[0] = make_dev(0, 0, LEAKYCL_DEVICE_CPU, "Portable Computing Language", "pthread-haswell");
   mixed[1] = make_dev(1, 0, LEAKYCL_DEVICE_OTHER, "Vendor X", "Custom Thing");
   mixed[2] = make_dev(2, 0, LEAKYCL_DEVICE_ACCELERATOR, "Intel(R) FPGA SDK", "Arria 10 FPGA");
   mixed[3] = make_dev(3, 0, LEAKYCL_DEVICE_GPU, "NVIDIA CUDA", "NVIDIA GeForce RTX 3080");
@@ -56,8 +54,8 @@ static void expect_pick(const char *spec, const leakycl_device_info *devs, size_
   char err[2048];
   leakycl_status st = resolve(spec, devs, count, &index, err, sizeof err);
   if (st != LEAKYCL_OK || index != want)
-    fprintf(stderr, "  spec \"%s\": status %s index %zu (want %zu) %s\n",
-            spec ? spec : "(NULL)", leakycl_status_name(st), index, want, err);
+    fprintf(stderr, "  spec \"%s\": status %s index %zu (want %zu) %s\n", spec ? spec : "(NULL)",
+            leakycl_status_name(st), index, want, err);
   CHECK_INT_EQ(st, LEAKYCL_OK);
   CHECK_INT_EQ(index, want);
 }
@@ -181,8 +179,7 @@ static void test_parse_null_args(void) {
 
   lk_spec_parse("auto", &s, NULL, 0);
   size_t index = SIZE_MAX;
-  CHECK_INT_EQ(lk_spec_match(NULL, mixed, 6, &index, err, sizeof err),
-               LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(lk_spec_match(NULL, mixed, 6, &index, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
   CHECK_INT_EQ(lk_spec_match(&s, mixed, 6, NULL, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
   CHECK_INT_EQ(lk_spec_match(&s, NULL, 3, &index, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
   CHECK(index == SIZE_MAX);
@@ -266,12 +263,12 @@ static void test_substring_specs(void) {
   expect_pick("pthread", mixed, 6, 0);
   expect_pick("PTHREAD", mixed, 6, 0);
   expect_pick("HasWell", mixed, 6, 0);
-  expect_pick("portable", mixed, 6, 0);       /* platform name */
+  expect_pick("portable", mixed, 6, 0); /* platform name */
   expect_pick("computing language", mixed, 6, 0);
   expect_pick("a100", mixed, 6, 4);
   expect_pick("geforce", mixed, 6, 3);
-  expect_pick("nvidia", mixed, 6, 3);          /* the first of two matches */
-  expect_pick("cuda", mixed, 6, 3);            /* platform name */
+  expect_pick("nvidia", mixed, 6, 3); /* the first of two matches */
+  expect_pick("cuda", mixed, 6, 3);   /* platform name */
   expect_pick("fpga", mixed, 6, 2);
   expect_pick("Core(TM)", mixed, 6, 5);
   expect_pick("intel(r) opencl", mixed, 6, 5); /* platform name, case folded */
@@ -342,8 +339,8 @@ static void expect_open(const char *spec, leakycl_device_type type) {
   char err[1024] = "";
   leakycl_status st = leakycl_context_create(spec, &ctx, err, sizeof err);
   if (st != LEAKYCL_OK)
-    fprintf(stderr, "  spec \"%s\": %s: %s\n", spec ? spec : "(NULL)",
-            leakycl_status_name(st), err);
+    fprintf(stderr, "  spec \"%s\": %s: %s\n", spec ? spec : "(NULL)", leakycl_status_name(st),
+            err);
   CHECK_INT_EQ(st, LEAKYCL_OK);
   CHECK(ctx != NULL);
   if (ctx) {

@@ -7,20 +7,19 @@
 #include "test.h"
 
 /* |a - b| <= tol, printing both values on failure. */
-#define CHECK_DBL_NEAR(a, b, tol)                                               \
-  do {                                                                          \
-    double a_ = (double)(a), b_ = (double)(b);                                  \
-    if (!(fabs(a_ - b_) <= (tol))) {                                            \
-      fprintf(stderr, "  %s:%d: %s ~= %s: %.17g != %.17g (tol %g)\n", __FILE__,  \
-              __LINE__, #a, #b, a_, b_, (double)(tol));                         \
-      test_case_failed_ = 1;                                                    \
-    }                                                                           \
+#define CHECK_DBL_NEAR(a, b, tol)                                                                  \
+  do {                                                                                             \
+    double a_ = (double)(a), b_ = (double)(b);                                                     \
+    if (!(fabs(a_ - b_) <= (tol))) {                                                               \
+      fprintf(stderr, "  %s:%d: %s ~= %s: %.17g != %.17g (tol %g)\n", __FILE__, __LINE__, #a, #b,  \
+              a_, b_, (double)(tol));                                                              \
+      test_case_failed_ = 1;                                                                       \
+    }                                                                                              \
   } while (0)
 
 static void test_status_names_distinct_and_messages_non_empty(void) {
-  const char *expected[] = {"OK",           "INVALID_ARGUMENT", "NO_DEVICE",
-                            "OPENCL_ERROR", "BUILD_FAILED",     "OUT_OF_MEMORY",
-                            "UNSUPPORTED",  "IO_ERROR"};
+  const char *expected[] = {"OK",           "INVALID_ARGUMENT", "NO_DEVICE",   "OPENCL_ERROR",
+                            "BUILD_FAILED", "OUT_OF_MEMORY",    "UNSUPPORTED", "IO_ERROR"};
   CHECK_INT_EQ(LEAKYCL_STATUS_COUNT_, sizeof expected / sizeof expected[0]);
   for (int s = 0; s < LEAKYCL_STATUS_COUNT_; s++) {
     const char *name = leakycl_status_name((leakycl_status)s);
@@ -66,8 +65,7 @@ static void test_cl_error_names(void) {
                "CL_MEM_OBJECT_ALLOCATION_FAILURE");
   CHECK_STR_EQ(leakycl_cl_error_name(CL_INVALID_VALUE), "CL_INVALID_VALUE");
   CHECK_STR_EQ(leakycl_cl_error_name(CL_INVALID_MEM_OBJECT), "CL_INVALID_MEM_OBJECT");
-  CHECK_STR_EQ(leakycl_cl_error_name(CL_INVALID_WORK_GROUP_SIZE),
-               "CL_INVALID_WORK_GROUP_SIZE");
+  CHECK_STR_EQ(leakycl_cl_error_name(CL_INVALID_WORK_GROUP_SIZE), "CL_INVALID_WORK_GROUP_SIZE");
   CHECK_STR_EQ(leakycl_cl_error_name(CL_INVALID_KERNEL_ARGS), "CL_INVALID_KERNEL_ARGS");
   CHECK_STR_EQ(leakycl_cl_error_name(CL_INVALID_BUFFER_SIZE), "CL_INVALID_BUFFER_SIZE");
   CHECK_STR_EQ(leakycl_cl_error_name(CL_INVALID_DEVICE_PARTITION_COUNT),
@@ -92,8 +90,7 @@ static void test_cl_error_names(void) {
 }
 
 static void test_activation_names_round_trip(void) {
-  const char *names[LEAKYCL_ACTIVATION_COUNT] = {"relu", "leaky_relu", "prelu",
-                                                 "phased_relu"};
+  const char *names[LEAKYCL_ACTIVATION_COUNT] = {"relu", "leaky_relu", "prelu", "phased_relu"};
   for (int a = 0; a < LEAKYCL_ACTIVATION_COUNT; a++) {
     const char *name = leakycl_activation_name((leakycl_activation)a);
     CHECK_STR_EQ(name, names[a]);
@@ -106,8 +103,8 @@ static void test_activation_names_round_trip(void) {
 }
 
 static void test_activation_from_name_rejects(void) {
-  const char *bad[] = {"", "ReLU", "RELU", "leaky", "leaky_relu ", " relu", "relu6",
-                       "p_relu", "phased", "leaky-relu", "prelu\n"};
+  const char *bad[] = {"",      "ReLU",   "RELU",   "leaky",      "leaky_relu ", " relu",
+                       "relu6", "p_relu", "phased", "leaky-relu", "prelu\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     leakycl_activation out = (leakycl_activation)77;
     leakycl_status st = leakycl_activation_from_name(bad[i], &out);

@@ -7,17 +7,17 @@
 #include "test.h"
 
 /* The view of shape/rank/axis must succeed and equal {outer, channels, inner}. */
-#define CHECK_VIEW(shape, rank, axis, o, c, i)                                  \
-  do {                                                                          \
-    leakycl_view v_ = {99, 99, 99};                                             \
-    char e_[256] = "";                                                          \
-    leakycl_status s_ = leakycl_view_from_shape(shape, rank, axis, &v_, e_, sizeof e_); \
-    if (s_ != LEAKYCL_OK)                                                       \
-      fprintf(stderr, "  rank %zu axis %ld: %s\n", (size_t)(rank), (long)(axis), e_); \
-    CHECK_INT_EQ(s_, LEAKYCL_OK);                                               \
-    CHECK_INT_EQ(v_.outer, o);                                                  \
-    CHECK_INT_EQ(v_.channels, c);                                               \
-    CHECK_INT_EQ(v_.inner, i);                                                  \
+#define CHECK_VIEW(shape, rank, axis, o, c, i)                                                     \
+  do {                                                                                             \
+    leakycl_view v_ = {99, 99, 99};                                                                \
+    char e_[256] = "";                                                                             \
+    leakycl_status s_ = leakycl_view_from_shape(shape, rank, axis, &v_, e_, sizeof e_);            \
+    if (s_ != LEAKYCL_OK)                                                                          \
+      fprintf(stderr, "  rank %zu axis %ld: %s\n", (size_t)(rank), (long)(axis), e_);              \
+    CHECK_INT_EQ(s_, LEAKYCL_OK);                                                                  \
+    CHECK_INT_EQ(v_.outer, o);                                                                     \
+    CHECK_INT_EQ(v_.channels, c);                                                                  \
+    CHECK_INT_EQ(v_.inner, i);                                                                     \
   } while (0)
 
 /* Checks that the view fails with INVALID_ARGUMENT, leaves *out alone and
@@ -32,8 +32,7 @@ static void expect_view_error(const size_t *shape, size_t rank, long axis, const
   CHECK_INT_EQ(v.inner, 9);
   CHECK(err[0] != '\0');
   if (want && !strstr(err, want)) {
-    fprintf(stderr, "  rank %zu axis %ld: message \"%s\" lacks \"%s\"\n", rank, axis, err,
-            want);
+    fprintf(stderr, "  rank %zu axis %ld: message \"%s\" lacks \"%s\"\n", rank, axis, err, want);
     CHECK(strstr(err, want) != NULL);
   }
 }
@@ -150,8 +149,7 @@ static void test_overflow(void) {
 static void test_null_and_rank_args(void) {
   const size_t s[] = {2, 3};
   char err[128] = "";
-  CHECK_INT_EQ(leakycl_view_from_shape(s, 2, 1, NULL, err, sizeof err),
-               LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_view_from_shape(s, 2, 1, NULL, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
   CHECK(err[0] != '\0');
   expect_view_error(NULL, 2, 1, "shape");
   /* Rank above LEAKYCL_MAX_RANK names the maximum. */
