@@ -975,11 +975,6 @@ void lk_splice_table_free(lk_splice_table *table) {
   memset(table, 0, sizeof *table);
 }
 
-/* The scan only counts depth (for the limit) and does not track whether
- * the open container is an object: in valid JSON a string followed by ':'
- * is always a member key, and swapping one array for "{}" can neither make
- * an invalid body valid nor the reverse, so cJSON still rejects what it
- * should. On failure the table is emptied (tensors spliced so far freed). */
 /* The end of the JSON array at p (just past its ']'), checking only strings
  * and that brackets pair up by kind, without recursion; NULL when they do not
  * within [p, end) or nest deeper than max_depth (or 4096). */
@@ -1018,9 +1013,55 @@ static const char *skip_array(const char *p, const char *end, size_t max_depth) 
   return NULL;
 }
 
+/* Overwrites a spliced value's text with "{}" and spaces. */
+static void replace_with_placeholder(char *text, size_t n) {
+  text[0] = '{';
+  text[1] = '}';
+  memset(text + 2, ' ', n - 2);
+}
+
+/* Appends a tensor to the table (taking ownership of its values). */
+static int table_push(lk_splice_table *table, const lk_tensor *tensor, char *err, size_t errlen) {
+  if (table->count == table->cap) {
+    size_t cap = table->cap ? table->cap * 2 : 4;
+    lk_tensor *t = realloc(table->tensors, cap * sizeof *t);
+    if (!t)
+      return fail(err, errlen, "out of memory for %zu tensors", cap);
+    table->tensors = t;
+    table->cap = cap;
+  }
+  table->tensors[table->count++] = *tensor;
+  return 0;
+}
+
+/* A number of two characters or more at body[value] becomes a rank-0
+ * tensor (correctly rounded, unlike cJSON's double then float) and its text
+ * a placeholder. False when there is no valid number there, or it is a
+ * single digit (exact as cJSON reads it, and too short for "{}"). */
+static bool splice_scalar(char *body, size_t value, size_t len, lk_tensor *out) {
+  float f;
+  const char *stop = lk_float_parse(body + value, body + len, &f);
+  const size_t n = stop ? (size_t)(stop - (body + value)) : 0;
+  if (n < 2)
+    return false;
+  memset(out, 0, sizeof *out);
+  out->values = malloc(sizeof(float));
+  if (!out->values)
+    return false; /* cJSON reads it instead: slightly less exact, never wrong-typed */
+  out->values[0] = f;
+  out->count = 1;
+  replace_with_placeholder(body + value, n);
+  return true;
+}
+
+/* The scan only counts depth (for the limit) and does not track whether
+ * the open container is an object: in valid JSON a string followed by ':'
+ * is always a member key, and swapping one array for "{}" can neither make
+ * an invalid body valid nor the reverse, so cJSON still rejects what it
+ * should. On failure the table is emptied (tensors spliced so far freed). */
 int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nkeys,
-                      const lk_limits *limits, size_t max_nesting, lk_splice_table *table,
-                      char *err, size_t errlen) {
+                      const char *const *scalar_keys, size_t nscalar, const lk_limits *limits,
+                      size_t max_nesting, lk_splice_table *table, char *err, size_t errlen) {
   size_t depth = 0, pos = 0;
   while (pos < len) {
     const char c = body[pos];
@@ -1052,24 +1093,26 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
       continue;
     const size_t value = skip_ws_at(body, colon + 1, len);
     pos = value;
-    if (value == len || body[value] != '[')
+    if (value == len)
+      continue;
+    if (body[value] == '-' || (body[value] >= '0' && body[value] <= '9')) {
+      if (find_key(body + text, close - text, escaped, scalar_keys, nscalar) == nscalar)
+        continue;
+      lk_tensor scalar;
+      if (!splice_scalar(body, value, len, &scalar))
+        continue; /* one digit is exact anyway; no number at all: cJSON says so */
+      if (table_push(table, &scalar, err, errlen) != 0)
+        goto failed;
+      pos = value + 2;
+      continue;
+    }
+    if (body[value] != '[')
       continue;
     const size_t key = find_key(body + text, close - text, escaped, keys, nkeys);
     if (key == nkeys)
       continue; /* some other array: scanned structurally */
     if (depth == max_nesting)
       goto too_deep;
-
-    if (table->count == table->cap) {
-      size_t cap = table->cap ? table->cap * 2 : 4;
-      lk_tensor *t = realloc(table->tensors, cap * sizeof *t);
-      if (!t) {
-        fail(err, errlen, "out of memory for %zu tensors", cap);
-        goto failed;
-      }
-      table->tensors = t;
-      table->cap = cap;
-    }
     lk_tensor tensor;
     const char *stop = NULL;
     size_t bad_index;
@@ -1089,10 +1132,11 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
       }
     }
     const size_t array_len = (size_t)(stop - (body + value));
-    body[value] = '{';
-    body[value + 1] = '}';
-    memset(body + value + 2, ' ', array_len - 2);
-    table->tensors[table->count++] = tensor;
+    if (table_push(table, &tensor, err, errlen) != 0) {
+      lk_tensor_free(&tensor);
+      goto failed;
+    }
+    replace_with_placeholder(body + value, array_len);
     pos = value + array_len;
   }
   return 0;

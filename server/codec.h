@@ -113,8 +113,8 @@ typedef struct lk_splice_table {
 } lk_splice_table;
 
 int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nkeys,
-                      const lk_limits *limits, size_t max_nesting, lk_splice_table *table,
-                      char *err, size_t errlen);
+                      const char *const *scalar_keys, size_t nscalar, const lk_limits *limits,
+                      size_t max_nesting, lk_splice_table *table, char *err, size_t errlen);
 void lk_splice_table_free(lk_splice_table *table);
 
 #endif /* LEAKYCL_CODEC_H */

@@ -72,7 +72,7 @@ static lk_tensor *lkd_spliced(const cJSON *item, lk_splice_table *table) {
 
 static int lkd_is_tensor_key(const char *key) {
   return key && (strcmp(key, "x") == 0 || strcmp(key, "dy") == 0 || strcmp(key, "y") == 0 ||
-                 strcmp(key, "alpha") == 0);
+                 strcmp(key, "alpha") == 0 || strcmp(key, "beta") == 0);
 }
 
 /* Walks the tree in document order (the splice's order) and tags the k-th
@@ -126,8 +126,16 @@ static int lkd_integral(const cJSON *item, double lo, double hi, double *out) {
   return 0;
 }
 
-/* Reads a finite number that fits a float. */
-static int lkd_float_value(const cJSON *item, float *out) {
+/* Reads a finite number that fits a float: the splice's correctly rounded
+ * scalar when it lifted one, else cJSON's (a single digit, exact). */
+static int lkd_float_value(const cJSON *item, lk_splice_table *table, float *out) {
+  const lk_tensor *t = lkd_spliced(item, table);
+  if (t) {
+    if (t->rank != 0 || t->count != 1 || !isfinite(t->values[0]))
+      return -1;
+    *out = t->values[0];
+    return 0;
+  }
   if (!cJSON_IsNumber(item))
     return -1;
   double v = item->valuedouble;
@@ -457,7 +465,7 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
       job->params.alpha = t->values;
       job->params.alpha_count = t->count;
     } else {
-      if (lkd_float_value(alpha, &job->alpha_scalar) != 0)
+      if (lkd_float_value(alpha, table, &job->alpha_scalar) != 0)
         return lkd_fail(e, LKD_INVALID_ARGUMENT,
                         "alpha must be a finite number or an array of numbers");
       job->params.alpha = &job->alpha_scalar;
@@ -470,7 +478,7 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   if (beta) {
     if (activation != LEAKYCL_PHASED_RELU)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "beta applies to phased_relu only");
-    if (lkd_float_value(beta, &job->params.beta) != 0)
+    if (lkd_float_value(beta, table, &job->params.beta) != 0)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "beta must be a finite number");
   }
 
@@ -734,6 +742,8 @@ static int lkd_reply_error(lk_buf *out, const lkd_error *e) {
 
 int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len, lk_buf *out) {
   static const char *const keys[] = {"x", "dy", "y", "alpha"};
+  /* Scalars spliced too, so that they are correctly rounded to float32. */
+  static const char *const scalar_keys[] = {"alpha", "beta"};
   lkd_error e = {LKD_OK, ""};
   lk_splice_table table = {0};
   cJSON *root = NULL;
@@ -751,7 +761,8 @@ int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len
    * that it answers 413, not a parse error. */
   lk_limits limits = {len / 2 + 2, LK_CODEC_MAX_RANK};
   char err[256] = "";
-  if (lk_splice_tensors(body, len, keys, sizeof keys / sizeof keys[0], &limits, LKD_MAX_NESTING,
+  if (lk_splice_tensors(body, len, keys, sizeof keys / sizeof keys[0], scalar_keys,
+                        sizeof scalar_keys / sizeof scalar_keys[0], &limits, LKD_MAX_NESTING,
                         &table, err, sizeof err) != 0) {
     lkd_fail(&e, LKD_INVALID_ARGUMENT, "%s", err[0] ? err : "malformed tensor array");
     goto fail;

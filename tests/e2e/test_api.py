@@ -289,6 +289,29 @@ def run(ck, d, rnd):
     st, body, raw = d.call("POST", "/v1/batch", {"jobs": []})
     ck.check("batch_empty", st == 200 and body == {"results": []}, raw)
 
+    # Scalar alpha is correctly rounded: a decimal just above the midpoint of
+    # two floats whose lower one is even reads as the upper one; going
+    # through a double first would round to the midpoint, then (ties to
+    # even) down.
+    from decimal import Decimal, getcontext
+    import numpy as np
+    getcontext().prec = 60
+    lo = np.float32(0.1)
+    while int(lo.view(np.uint32)) % 2:
+        lo = np.nextafter(lo, np.float32(1))
+    hi = np.nextafter(lo, np.float32(1))
+    mid = (Decimal(float(lo)) + Decimal(float(hi))) / 2
+    text = str(mid + mid * Decimal(2) ** -70)
+    assert np.float32(float(Decimal(text))) == lo  # the double route is wrong here
+    st, body, raw = d.call("POST", "/v1/forward",
+                           raw='{"activation":"leaky_relu","alpha":%s,"x":[-1]}' % text)
+    ck.check("scalar_alpha_correctly_rounded",
+             st == 200 and np.float32(body["y"][0]) == -hi, raw)
+    st, body, raw = d.call("POST", "/v1/forward",
+                           raw='{"activation":"phased_relu","alpha":%s,"beta":%s,"x":[-1]}'
+                           % (text, text))
+    ck.check("scalar_beta_correctly_rounded", st == 200 and np.float32(body["y"][0]) == -hi, raw)
+
     # A tensor that is valid JSON but no tensor (ragged, a non-number) fails
     # its own job only; brackets that do not pair up fail the whole body.
     jobs = [

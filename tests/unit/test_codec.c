@@ -1011,8 +1011,8 @@ static int splice_text(const char *body, size_t max_nesting, lk_splice_table *ta
                        char *err, size_t errlen) {
   size_t n = strlen(body);
   char *copy = exact_copy(body, n);
-  int rc =
-      lk_splice_tensors(copy, n, tensor_keys, 3, &default_limits, max_nesting, table, err, errlen);
+  int rc = lk_splice_tensors(copy, n, tensor_keys, 3, NULL, 0, &default_limits, max_nesting, table,
+                             err, errlen);
   *after = malloc(n + 1);
   memcpy(*after, copy, n);
   (*after)[n] = '\0';
@@ -1116,8 +1116,9 @@ static void test_splice_escaped_keys(void) {
                      "\"\\u00E9\":[5],\"\xc3\xa9\":[6],\"\\ud83d\\u0041\":[7]}";
   size_t n = strlen(body);
   char *copy = exact_copy(body, n);
-  CHECK_INT_EQ(
-      lk_splice_tensors(copy, n, utf8_keys, 2, &default_limits, 64, &table, err, sizeof err), 0);
+  CHECK_INT_EQ(lk_splice_tensors(copy, n, utf8_keys, 2, NULL, 0, &default_limits, 64, &table, err,
+                                 sizeof err),
+               0);
   CHECK_INT_EQ(table.count, 4);
   check_tensor(&table, 0, 1, 1, (const float[]){1});
   check_tensor(&table, 1, 1, 1, (const float[]){2});
@@ -1152,6 +1153,34 @@ static void expect_splice_error(const char *body, size_t max_nesting, const char
   }
   lk_splice_table_free(&table);
   free(after);
+}
+
+/* Scalars under scalar keys become rank-0 tensors (correctly rounded);
+ * single digits and other keys' numbers stay for cJSON. */
+static void test_splice_scalars(void) {
+  static const char *const scalar_keys[] = {"alpha", "beta"};
+  const char *body = "{\"alpha\":0.25,\"beta\":5,\"x\":[1,2],\"shape\":[2],"
+                     "\"jobs\":[{\"beta\":-0.5e1,\"alpha\":[0.5]}],\"channel_axis\":10}";
+  const size_t n = strlen(body);
+  char *copy = exact_copy(body, n);
+  lk_splice_table table = {0};
+  char err[128];
+  CHECK_INT_EQ(lk_splice_tensors(copy, n, tensor_keys, 3, scalar_keys, 2, &default_limits, 64,
+                                 &table, err, sizeof err),
+               0);
+  CHECK_INT_EQ(table.count, 4); /* alpha 0.25, x, beta -5, alpha [0.5] */
+  if (table.count == 4) {
+    CHECK(table.tensors[0].rank == 0 && table.tensors[0].count == 1 &&
+          table.tensors[0].values[0] == 0.25f);
+    check_tensor(&table, 1, 2, 1, (const float[]){1, 2});
+    CHECK(table.tensors[2].rank == 0 && table.tensors[2].values[0] == -5.0f);
+    check_tensor(&table, 3, 1, 1, (const float[]){0.5f});
+  }
+  CHECK(strstr(copy, "\"beta\":5,") != NULL);          /* one digit: left alone */
+  CHECK(strstr(copy, "\"channel_axis\":10}") != NULL); /* not a scalar key */
+  CHECK(strstr(copy, "\"alpha\":{}  ,") != NULL);
+  lk_splice_table_free(&table);
+  free(copy);
 }
 
 /* Well-formed JSON that is no tensor is spliced out with its own error, so
@@ -1232,8 +1261,8 @@ static void test_splice_truncated_and_mutated(void) {
     const size_t len = strlen(bodies[b]);
     for (size_t cut = 0; cut <= len; cut++) { /* every prefix, in an exact-size buffer */
       char *copy = exact_copy(bodies[b], cut);
-      int rc = lk_splice_tensors(copy, cut, tensor_keys, 3, &default_limits, 64, &table, err,
-                                 sizeof err);
+      int rc = lk_splice_tensors(copy, cut, tensor_keys, 3, NULL, 0, &default_limits, 64, &table,
+                                 err, sizeof err);
       CHECK(rc == 0 || rc == -1);
       if (rc == 0)
         CHECK(splice_invariant_holds(bodies[b], copy, cut, table.count));
@@ -1248,8 +1277,8 @@ static void test_splice_truncated_and_mutated(void) {
       char *mutated = exact_copy(copy, len);
       const size_t cut = len - rng_below(8);
       err[0] = '\0';
-      int rc = lk_splice_tensors(copy, cut, tensor_keys, 3, &default_limits, 64, &table, err,
-                                 sizeof err);
+      int rc = lk_splice_tensors(copy, cut, tensor_keys, 3, NULL, 0, &default_limits, 64, &table,
+                                 err, sizeof err);
       if (rc == 0 && !splice_invariant_holds(mutated, copy, cut, table.count)) {
         fprintf(stderr, "  splice changed more than arrays: %.*s\n", (int)len, mutated);
         test_case_failed_ = 1;
@@ -1287,6 +1316,7 @@ int main(void) {
   RUN_TEST(test_splice_batch_body);
   RUN_TEST(test_splice_escaped_keys);
   RUN_TEST(test_splice_keys_inside_strings);
+  RUN_TEST(test_splice_scalars);
   RUN_TEST(test_splice_tensor_errors_stay_per_tensor);
   RUN_TEST(test_splice_errors);
   RUN_TEST(test_splice_truncated_and_mutated);
