@@ -218,6 +218,11 @@ leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem 
   return LEAKYCL_OK;
 }
 
+void lk_context_force_wide_index(leakycl_context *ctx, bool wide) {
+  if (ctx)
+    ctx->force_wide_index = wide;
+}
+
 void lk_context_set_zero_copy(leakycl_context *ctx, bool zero_copy) {
   if (ctx)
     ctx->zero_copy = zero_copy && ctx->info.unified_memory;

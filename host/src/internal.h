@@ -123,6 +123,8 @@ struct leakycl_context {
   /* Zero-copy (CL_MEM_USE_HOST_PTR) for host pointers when the device shares
    * host memory; explicit copies otherwise. Tests flip it to cover both. */
   bool zero_copy;
+  /* Tests set it to run the ulong-index kernels on small tensors. */
+  bool force_wide_index;
   char error[LK_ERROR_MAX];
 };
 
@@ -145,5 +147,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
 
 /* Test hook: force explicit copies (false) or allow zero-copy (true). */
 void lk_context_set_zero_copy(leakycl_context *ctx, bool zero_copy);
+/* Test hook: index with ulong whatever the size. */
+void lk_context_force_wide_index(leakycl_context *ctx, bool wide);
 
 #endif /* LEAKYCL_INTERNAL_H */

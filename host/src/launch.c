@@ -9,7 +9,9 @@
 
 /* Tensors of 2^31 elements or more index with ulong; smaller ones with uint,
  * which is faster on GPUs. The margin keeps rounded-up ranges in uint. */
-static bool needs_wide_index(size_t n) { return n >= ((size_t)1 << 31); }
+static bool needs_wide_index(const leakycl_context *ctx, size_t n) {
+  return ctx->force_wide_index || n >= ((size_t)1 << 31);
+}
 
 /* The vector width for this call: the variant's, lowered for per-channel
  * alpha until it divides inner so that a vector never spans two channels. */
@@ -93,7 +95,7 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
   if (r->n == 0)
     return LEAKYCL_OK;
   const unsigned vw = call_vector_width(ctx, r);
-  const bool wide = needs_wide_index(r->n);
+  const bool wide = needs_wide_index(ctx, r->n);
   lk_program *prog;
   leakycl_status st = lk_program_get(ctx, r->activation, vw, r->per_channel, wide, &prog);
   if (st != LEAKYCL_OK)
@@ -162,7 +164,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
     return LEAKYCL_OK;
   }
   const unsigned vw = call_vector_width(ctx, r);
-  const bool wide = needs_wide_index(r->n);
+  const bool wide = needs_wide_index(ctx, r->n);
   lk_program *prog;
   leakycl_status st = lk_program_get(ctx, r->activation, vw, r->per_channel, wide, &prog);
   if (st != LEAKYCL_OK)

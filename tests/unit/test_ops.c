@@ -382,6 +382,18 @@ static void test_copy_path(void) {
   lk_context_set_zero_copy(ctx, true);
 }
 
+/* The ulong-index kernels (tensors of 2^31+ elements) on small data. */
+static void test_wide_index(void) {
+  lk_context_force_wide_index(ctx, true);
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++)
+    run_case((leakycl_activation)act, &shapes[7], act ? ALPHA_PER_CHANNEL : ALPHA_DEFAULT, true);
+  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++)
+    run_case((leakycl_activation)act, &shapes[10], ALPHA_DEFAULT, false);
+  lk_context_force_wide_index(ctx, false);
+}
+
 /* ---- device-resident buffers ---- */
 static void test_resident_buffers(void) {
   use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
@@ -635,6 +647,7 @@ int main(void) {
   RUN_TEST(test_gpu_default_shape);
   RUN_TEST(test_gpu_odd_block);
   RUN_TEST(test_copy_path);
+  RUN_TEST(test_wide_index);
   RUN_TEST(test_resident_buffers);
   RUN_TEST(test_seed000_leaky_relu);
   RUN_TEST(test_seed001_leaky_relu_02);
