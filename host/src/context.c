@@ -218,6 +218,13 @@ leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem 
   return LEAKYCL_OK;
 }
 
+void lk_context_set_extra_build_options(leakycl_context *ctx, const char *options) {
+  if (!ctx)
+    return;
+  snprintf(ctx->extra_build_options, sizeof ctx->extra_build_options, "%s", options ? options : "");
+  lk_programs_release(ctx);
+}
+
 void lk_context_force_wide_index(leakycl_context *ctx, bool wide) {
   if (ctx)
     ctx->force_wide_index = wide;

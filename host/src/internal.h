@@ -125,6 +125,8 @@ struct leakycl_context {
   bool zero_copy;
   /* Tests set it to run the ulong-index kernels on small tensors. */
   bool force_wide_index;
+  /* Tests append options here to make a build fail on purpose. */
+  char extra_build_options[64];
   char error[LK_ERROR_MAX];
 };
 
@@ -147,6 +149,9 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
 
 /* Test hook: force explicit copies (false) or allow zero-copy (true). */
 void lk_context_set_zero_copy(leakycl_context *ctx, bool zero_copy);
+/* Test hook: appended to every program's build options ("" to clear);
+ * programs built so far are dropped so the next call builds again. */
+void lk_context_set_extra_build_options(leakycl_context *ctx, const char *options);
 /* Test hook: index with ulong whatever the size. */
 void lk_context_force_wide_index(leakycl_context *ctx, bool wide);
 

@@ -64,9 +64,9 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
    * survive exactly as the semantics table says. */
   snprintf(options, sizeof options,
            "-cl-std=CL1.2 -DLK_ACT=%d -DLK_VW=%u -DLK_STRATEGY=%d -DLK_PER_CHANNEL=%d "
-           "-DLK_IDX=%s",
+           "-DLK_IDX=%s %s",
            (int)act, vw, (int)ctx->variant.strategy, per_channel ? 1 : 0,
-           wide_index ? "ulong" : "uint");
+           wide_index ? "ulong" : "uint", ctx->extra_build_options);
   for (lk_program *p = ctx->programs; p; p = p->next) {
     if (strcmp(p->options, options) == 0) {
       *out = p;

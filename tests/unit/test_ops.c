@@ -394,6 +394,24 @@ static void test_wide_index(void) {
   lk_context_force_wide_index(ctx, false);
 }
 
+/* A failed build is BUILD_FAILED with the options and the build log in the
+ * detail; here the kernels' own check of LK_VW fires. Nothing is written. */
+static void test_build_failure_reports_log(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  lk_context_set_extra_build_options(ctx, "-DLK_VW=3");
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_RELU);
+  const float x[2] = {-1, 1};
+  float y[2] = {42, 42};
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(2), x, y), LEAKYCL_BUILD_FAILED);
+  CHECK_CONTAINS(leakycl_last_error(ctx), "clBuildProgram");
+  CHECK_CONTAINS(leakycl_last_error(ctx), "LK_VW must be 1, 2, 4, 8 or 16");
+  CHECK(y[0] == 42 && y[1] == 42);
+  lk_context_set_extra_build_options(ctx, "");
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(2), x, y), LEAKYCL_OK);
+  CHECK(y[0] == 0 && y[1] == 1);
+}
+
 /* ---- device-resident buffers ---- */
 static void test_resident_buffers(void) {
   use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
@@ -648,6 +666,7 @@ int main(void) {
   RUN_TEST(test_gpu_odd_block);
   RUN_TEST(test_copy_path);
   RUN_TEST(test_wide_index);
+  RUN_TEST(test_build_failure_reports_log);
   RUN_TEST(test_resident_buffers);
   RUN_TEST(test_seed000_leaky_relu);
   RUN_TEST(test_seed001_leaky_relu_02);
