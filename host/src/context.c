@@ -12,6 +12,11 @@ leakycl_status lk_fail(leakycl_context *ctx, leakycl_status status, const char *
     va_start(ap, fmt);
     vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
     va_end(ap);
+    if (ctx->fault_injected) {
+      const size_t used = strlen(ctx->error);
+      snprintf(ctx->error + used, sizeof ctx->error - used, " (injected by LEAKYCL_FAULT)");
+      ctx->fault_injected = false;
+    }
   }
   return status;
 }
@@ -29,6 +34,9 @@ static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platfor
                                           unsigned device_index, char *err, size_t errlen) {
   leakycl_status st =
       lk_device_info_of(ctx->device, platform_index, device_index, &ctx->info, err, errlen);
+  if (st != LEAKYCL_OK)
+    return st;
+  st = lk_fault_init(ctx, err, errlen);
   if (st != LEAKYCL_OK)
     return st;
   lk_variant_default(&ctx->info,
@@ -209,7 +217,7 @@ leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem 
     p->bytes = 0;
   }
   cl_int rc;
-  cl_mem mem = clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
+  cl_mem mem = lk_create_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
   if (rc != CL_SUCCESS)
     return lk_fail_cl(ctx, rc, "clCreateBuffer");
   p->mem = mem;

@@ -92,6 +92,9 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
                               bool per_channel, bool wide_index, lk_program **out);
 void lk_programs_release(leakycl_context *ctx);
 
+/* ---- test-only fault injection (LEAKYCL_FAULT) ---- */
+typedef enum lk_fault { LK_FAULT_NONE, LK_FAULT_BUILD, LK_FAULT_ALLOC, LK_FAULT_ENQUEUE } lk_fault;
+
 /* ---- the context ---- */
 /* A device buffer the context keeps and grows (host-pointer calls reuse it
  * instead of paying a fresh allocation's page faults every call). */
@@ -123,6 +126,10 @@ struct leakycl_context {
   /* Zero-copy (CL_MEM_USE_HOST_PTR) for host pointers when the device shares
    * host memory; explicit copies otherwise. Tests flip it to cover both. */
   bool zero_copy;
+  /* LEAKYCL_FAULT, read when the context opens: the first call of that kind
+   * fails once; fault_injected marks the failure's message. */
+  lk_fault fault_pending;
+  bool fault_injected;
   /* Tests set it to run the ulong-index kernels on small tensors. */
   bool force_wide_index;
   /* Tests append options here to make a build fail on purpose. */
@@ -135,6 +142,15 @@ leakycl_status lk_fail(leakycl_context *ctx, leakycl_status status, const char *
     __attribute__((format(printf, 3, 4)));
 /* Same, for a failed OpenCL call: "what: CL_ERROR_NAME (code)". */
 leakycl_status lk_fail_cl(leakycl_context *ctx, cl_int code, const char *what);
+
+/* Reads LEAKYCL_FAULT into the context; an unknown value is an error. */
+leakycl_status lk_fault_init(leakycl_context *ctx, char *err, size_t errlen);
+/* True (once) when the pending fault is of this kind: the caller then acts
+ * as if its OpenCL call had failed. */
+bool lk_fault_take(leakycl_context *ctx, lk_fault kind);
+/* clCreateBuffer, subject to LEAKYCL_FAULT=alloc. */
+cl_mem lk_create_buffer(leakycl_context *ctx, cl_mem_flags flags, size_t bytes, void *host,
+                        cl_int *rc);
 
 /* A pooled buffer of at least `bytes`. */
 leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem *out);

@@ -54,6 +54,13 @@ static void arg_params(arg_list *a, const lk_resolved *r, cl_mem alpha_c, cl_mem
   arg_mem(a, thresh_c);
 }
 
+/* A 1-D launch, subject to LEAKYCL_FAULT=enqueue. */
+static cl_int enqueue(leakycl_context *ctx, cl_kernel kernel, size_t global, size_t local) {
+  if (lk_fault_take(ctx, LK_FAULT_ENQUEUE))
+    return CL_OUT_OF_RESOURCES;
+  return clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+}
+
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
 /* The work-group size for a kernel: the variant's, lowered (to a power of
@@ -128,7 +135,7 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
     items = nvec < cap ? nvec : cap;
   }
   const size_t global = round_up(items > 0 ? items : 1, wg);
-  cl_int rc = clEnqueueNDRangeKernel(ctx->queue, a.kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
+  cl_int rc = enqueue(ctx, a.kernel, global, wg);
   return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel");
 }
 
@@ -201,7 +208,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
     return lk_fail_cl(ctx, a.rc, "clSetKernelArg(lk_reduce_partials)");
   /* CPU: a work-item per block; GPU: a work-group per block. */
   const size_t global = v->strategy == LEAKYCL_STRATEGY_CPU ? round_up(nblocks, wg) : nblocks * wg;
-  cl_int rc = clEnqueueNDRangeKernel(ctx->queue, a.kernel, 1, NULL, &global, &wg, 0, NULL, NULL);
+  cl_int rc = enqueue(ctx, a.kernel, global, wg);
   if (rc != CL_SUCCESS)
     return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_partials)");
 
@@ -214,7 +221,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   if (f.rc != CL_SUCCESS)
     return lk_fail_cl(ctx, f.rc, "clSetKernelArg(lk_reduce_finish)");
   const size_t fglobal = round_up(r->channels, fwg);
-  rc = clEnqueueNDRangeKernel(ctx->queue, f.kernel, 1, NULL, &fglobal, &fwg, 0, NULL, NULL);
+  rc = enqueue(ctx, f.kernel, fglobal, fwg);
   if (rc != CL_SUCCESS)
     return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_finish)");
 

@@ -125,7 +125,7 @@ static leakycl_status stage(leakycl_context *ctx, staging *s, const void *p, siz
   if (ctx->zero_copy) {
     /* The device reads and writes the caller's memory directly. */
     s->mem[i] =
-        clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, (void *)p, &rc);
+        lk_create_buffer(ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, (void *)p, &rc);
     if (rc != CL_SUCCESS)
       return lk_fail_cl(ctx, rc, "clCreateBuffer(CL_MEM_USE_HOST_PTR)");
     s->owned[i] = true;

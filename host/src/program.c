@@ -85,7 +85,9 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
     st = lk_fail_cl(ctx, rc, "clCreateProgramWithSource");
     goto fail;
   }
-  rc = clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
+  rc = lk_fault_take(ctx, LK_FAULT_BUILD)
+           ? CL_BUILD_PROGRAM_FAILURE
+           : clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
   if (rc != CL_SUCCESS) {
     st = build_failure(ctx, p->program, rc, options);
     goto fail;
