@@ -21,7 +21,7 @@ LDFLAGS  ?=
 LDFLAGS  += $(LDSAN)
 CL_LIBS  := -lOpenCL -lpthread -lm
 
-.PHONY: all lib cli test test-unit run install bench fuzz soak deps clean format lint
+.PHONY: all lib cli test test-unit run install bench fuzz soak deps clean format lint memcheck
 
 all: lib cli
 
@@ -83,6 +83,7 @@ test-unit: $(UNIT_BINS)
 # The daemon, its codec and its tests bring their own rules.
 -include server/server.mk
 -include tests/bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 # ---- benchmarks: figures only, never pass/fail on time ----
 $(BUILD)/bench/bench_ops: tests/bench/bench_ops.c $(LIB_A)
@@ -93,6 +94,18 @@ bench: deps all $(BUILD)/bench/bench_ops
 	$(MAKE) bench-codec
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# valgrind memcheck over the unit tests (slow: PoCL JIT-compiles under it);
+# tests/valgrind.supp silences the OpenCL runtime only, never leakycl.
+memcheck: all test-unit
+	@fail=0; for t in $(BUILD)/tests/test_*; do \
+	  [ -x "$$t" ] || continue; \
+	  echo "== memcheck $$t"; \
+	  LEAKYCL_TEST_QUICK=1 valgrind -q --error-exitcode=9 --leak-check=full \
+	    --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+	    --suppressions=tests/valgrind.supp $$t > $(BUILD)/memcheck.log 2>&1 \
+	    || { fail=1; echo "FAIL $$t"; grep -E '==[0-9]+==' $(BUILD)/memcheck.log | head -40; }; \
+	done; exit $$fail
 
 deps:
 	@scripts/deps.sh
