@@ -188,7 +188,9 @@ LEAKYCL_API leakycl_status leakycl_context_create(const char *spec, leakycl_cont
 LEAKYCL_API leakycl_status leakycl_context_create_from_queue(cl_command_queue queue,
                                                              leakycl_context **out, char *err,
                                                              size_t errlen);
-/* Waits for the queue, releases everything. NULL is a no-op. */
+/* Waits for the queue, releases everything. NULL is a no-op. Like free(),
+ * the context must not be used afterwards (no registry of live contexts is
+ * kept: the library has no global state). */
 LEAKYCL_API void leakycl_context_release(leakycl_context *ctx);
 /* The detail of the last failed call on this context ("" if none). */
 LEAKYCL_API const char *leakycl_last_error(const leakycl_context *ctx);
