@@ -84,6 +84,7 @@ test-unit: $(UNIT_BINS)
 -include server/server.mk
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
+-include tests/soak/soak.mk
 
 # ---- benchmarks: figures only, never pass/fail on time ----
 $(BUILD)/bench/bench_ops: tests/bench/bench_ops.c $(LIB_A)
@@ -133,7 +134,7 @@ clean:
 	rm -rf build build-san
 
 C_SOURCES = $(wildcard host/include/*.h host/src/*.[ch] clients/cli/*.[ch] server/*.[ch] \
-              tests/unit/*.[ch] tests/bench/*.c tools/*.c)
+              tests/unit/*.[ch] tests/bench/*.c tests/fuzz/*.[ch] tools/*.c)
 
 format:
 	clang-format -i $(C_SOURCES)

@@ -16,7 +16,8 @@
   X(PAYLOAD_TOO_LARGE, "payload_too_large", 413, "request over the configured limit")              \
   X(INTERNAL, "internal", 500, "internal error")                                                   \
   X(DEVICE_ERROR, "device_error", 503, "device failure")                                           \
-  X(OUT_OF_MEMORY, "out_of_memory", 503, "out of memory")
+  X(OUT_OF_MEMORY, "out_of_memory", 503, "out of memory")                                          \
+  X(UNAVAILABLE, "unavailable", 503, "the daemon is at its connection limit, retry later")
 
 typedef enum lkd_error_code {
   LKD_OK = 0,

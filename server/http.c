@@ -1,7 +1,8 @@
 /* http.c - the libmicrohttpd lifecycle (after doc/examples/largepost.c):
  * per-request state in *req_cls, the status decided as early as possible,
  * a body accumulated up to --max-body and never parsed when truncated, the
- * rest drained, state freed in the completion callback. */
+ * rest drained, state freed in the completion callback; our own count of
+ * open connections (503 over --max-connections) and a graceful stop. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -9,6 +10,8 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +28,35 @@
  * client that keeps sending after its 413 is decided gets cut off. */
 #define LKD_DRAIN_EXTRA ((size_t)256 << 20)
 
+/* On a stop, how long no request may have begun or ended before the daemon
+ * is stopped: a request sent on a kept-alive connection just before the
+ * signal sits unread while its worker thread finishes another job; this
+ * gives the worker time to pick it up instead of cutting it off. */
+#define LKD_STOP_QUIET_NS 250000000L
+
 struct lkd_http {
   lkd_server *server;
   struct MHD_Daemon *daemon;
+  /* Connections open now, counted by us: libmicrohttpd's own limit drops a
+   * connection without a word, ours answers 503 first. */
+  atomic_uint open_connections;
+  atomic_int stopping; /* set on a stop: every response closes its connection */
+  pthread_mutex_t lock;
+  pthread_cond_t changed;        /* signalled when inflight drops to 0 */
+  size_t inflight;               /* requests between their headers and completion */
+  struct timespec last_activity; /* CLOCK_MONOTONIC: a request's begin or end */
 };
 
+/* The socket context of a connection accepted over --max-connections; its
+ * requests are answered 503 and it is closed. */
+static char lkd_over_limit;
+
 /* One request, from its first call to its completion. */
-typedef struct lkd_request {
+typedef struct lkd_http_request {
+  lkd_http *http;
   lkd_server *server;
   const lkd_route *route;
-  lkd_error early; /* decided before the body: 401, 404, 405, 413 */
+  lkd_error early; /* decided before the body: 401, 404, 405, 413, 503 */
   char *body;
   size_t len, cap;
   size_t received;
@@ -45,7 +67,7 @@ typedef struct lkd_request {
   struct timespec start;
   char method[16];
   char path[128];
-} lkd_request;
+} lkd_http_request;
 
 static double lkd_seconds_since(const struct timespec *t0) {
   struct timespec t1;
@@ -77,8 +99,10 @@ static void lkd_log_copy(char *dst, size_t cap, const char *src) {
   dst[n] = '\0';
 }
 
-/* Queues r (taking its body) on the connection; records status and size. */
-static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_request *req, lkd_response *r,
+/* Queues r (taking its body) on the connection; records status and size.
+ * The connection is closed after it when the daemon is stopping (so that
+ * kept-alive clients send nothing more) or at its connection limit. */
+static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req, lkd_response *r,
                                  const char *allow) {
   struct MHD_Response *resp;
   size_t len = r->body.len;
@@ -108,6 +132,12 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_request *req, lkd
   if (r->status == 401 &&
       MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer") != MHD_YES)
     ok = MHD_NO;
+  int unavailable = req->early.code == LKD_UNAVAILABLE;
+  if (unavailable && MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1") != MHD_YES)
+    ok = MHD_NO;
+  if ((unavailable || atomic_load(&req->http->stopping)) &&
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
+    ok = MHD_NO;
   if (ok == MHD_YES)
     ok = MHD_queue_response(c, (unsigned)r->status, resp);
   MHD_destroy_response(resp);
@@ -119,7 +149,7 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_request *req, lkd
   return ok;
 }
 
-static enum MHD_Result lkd_queue_error(struct MHD_Connection *c, lkd_request *req,
+static enum MHD_Result lkd_queue_error(struct MHD_Connection *c, lkd_http_request *req,
                                        const lkd_error *e, const char *allow) {
   lkd_response r;
   memset(&r, 0, sizeof r);
@@ -127,24 +157,34 @@ static enum MHD_Result lkd_queue_error(struct MHD_Connection *c, lkd_request *re
   return lkd_queue(c, req, &r, allow);
 }
 
-/* The first call of a request: state, token, route, declared length. */
-static enum MHD_Result lkd_begin(lkd_server *s, struct MHD_Connection *c, const char *url,
+/* The first call of a request: state, connection limit, token, route,
+ * declared length. */
+static enum MHD_Result lkd_begin(lkd_http *h, struct MHD_Connection *c, const char *url,
                                  const char *method, void **req_cls) {
-  lkd_request *req = calloc(1, sizeof *req);
+  lkd_server *s = h->server;
+  lkd_http_request *req = calloc(1, sizeof *req);
   if (!req)
     return MHD_NO;
+  req->http = h;
   req->server = s;
   clock_gettime(CLOCK_MONOTONIC, &req->start);
   lkd_log_copy(req->method, sizeof req->method, method);
   lkd_log_copy(req->path, sizeof req->path, url);
-  pthread_mutex_lock(&s->inflight_lock);
-  s->inflight++;
-  pthread_mutex_unlock(&s->inflight_lock);
+  pthread_mutex_lock(&h->lock);
+  h->inflight++;
+  h->last_activity = req->start;
+  pthread_mutex_unlock(&h->lock);
   *req_cls = req;
 
   lkd_error_code code = LKD_OK;
   req->route = lkd_route_find(method, url, &code, &req->allow);
-  if (s->token) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  if (ci && ci->socket_context == &lkd_over_limit)
+    lkd_fail(&req->early, LKD_UNAVAILABLE,
+             "over the limit of %u open connections (--max-connections); retry later",
+             s->config.max_connections);
+  else if (s->token) {
     const char *auth =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!lkd_token_matches(auth, s->token, s->token_len))
@@ -187,7 +227,7 @@ static enum MHD_Result lkd_begin(lkd_server *s, struct MHD_Connection *c, const 
 }
 
 /* Stores (or drains) one piece of the body. */
-static enum MHD_Result lkd_take_body(lkd_server *s, lkd_request *req, const char *data,
+static enum MHD_Result lkd_take_body(lkd_server *s, lkd_http_request *req, const char *data,
                                      size_t size) {
   req->received += size;
   if (req->early.code != LKD_OK || !req->route || !req->route->takes_body) {
@@ -228,10 +268,11 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
                                       void **req_cls) {
-  lkd_server *s = cls;
+  lkd_http *h = cls;
+  lkd_server *s = h->server;
   if (!*req_cls)
-    return lkd_begin(s, c, url, method, req_cls);
-  lkd_request *req = *req_cls;
+    return lkd_begin(h, c, url, method, req_cls);
+  lkd_http_request *req = *req_cls;
   if (*upload_data_size > 0) {
     size_t size = *upload_data_size;
     *upload_data_size = 0;
@@ -262,8 +303,9 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
 
 static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                              enum MHD_RequestTerminationCode toe) {
-  lkd_server *s = cls;
-  lkd_request *req = *req_cls;
+  lkd_http *h = cls;
+  lkd_server *s = h->server;
+  lkd_http_request *req = *req_cls;
   if (!req)
     return;
   *req_cls = NULL;
@@ -277,11 +319,41 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
   lkd_metrics_request(s->metrics, req->route ? req->route->path : "other", req->status, seconds);
   free(req->body);
   free(req);
-  pthread_mutex_lock(&s->inflight_lock);
-  s->inflight--;
-  if (s->inflight == 0)
-    pthread_cond_broadcast(&s->inflight_zero);
-  pthread_mutex_unlock(&s->inflight_lock);
+  pthread_mutex_lock(&h->lock);
+  h->inflight--;
+  clock_gettime(CLOCK_MONOTONIC, &h->last_activity);
+  if (h->inflight == 0)
+    pthread_cond_broadcast(&h->changed);
+  pthread_mutex_unlock(&h->lock);
+}
+
+/* Counts connections as they open and close. One that opens over
+ * --max-connections is marked: its request gets a 503 and it is closed. */
+static void lkd_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code) {
+  lkd_http *h = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    unsigned open = atomic_fetch_add(&h->open_connections, 1) + 1;
+    *socket_context = open > h->server->config.max_connections ? &lkd_over_limit : NULL;
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    atomic_fetch_sub(&h->open_connections, 1);
+  }
+}
+
+/* Whether addr is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped
+ * loopback). */
+static int lkd_is_loopback(const struct sockaddr_storage *addr) {
+  if (addr->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+    return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (addr->ss_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a))
+      return 1;
+    return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+  }
+  return 0;
 }
 
 /* Resolves host (a name, an IPv4 address or a bracketless IPv6 address)
@@ -319,48 +391,107 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
     return -1;
   }
   h->server = s;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO;
+  atomic_init(&h->open_connections, 0);
+  atomic_init(&h->stopping, 0);
+  /* The stop waits on a monotonic clock: a wall-clock jump must not cut
+   * requests short or hold the stop. */
+  pthread_condattr_t cattr;
+  int cond_ok = pthread_condattr_init(&cattr) == 0;
+  if (cond_ok) {
+    cond_ok = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&h->changed, &cattr) == 0;
+    pthread_condattr_destroy(&cattr);
+  }
+  if (!cond_ok || pthread_mutex_init(&h->lock, NULL) != 0) {
+    if (cond_ok)
+      pthread_cond_destroy(&h->changed);
+    snprintf(err, errlen, "cannot create the HTTP layer's lock");
+    free(h);
+    return -1;
+  }
+  /* poll(), not epoll (which MHD_USE_AUTO picks on Linux): with epoll,
+   * libmicrohttpd 0.9.75 misses a client that closes in the middle of its
+   * body, and the connection and its buffer stay until --timeout (the
+   * disconnect checks of tests/e2e/test_faults.py). */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_POLL;
   if (addr.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
-  struct MHD_OptionItem opts[8];
+  /* libmicrohttpd's limit sits above ours, so that connections over ours
+   * still get their 503; only past this margin are they dropped unanswered
+   * (the thread pool splits the limit among its workers, hence the fixed
+   * part). */
+  unsigned mhd_limit = s->config.max_connections + s->config.max_connections / 4 + 64;
+  struct MHD_OptionItem opts[10];
   size_t n = 0;
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
-  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, s->config.max_connections, NULL};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, mhd_limit, NULL};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, s->config.timeout_s, NULL};
-  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)lkd_on_completed, s};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)lkd_on_completed, h};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)lkd_on_connection, h};
   if (s->config.threads > 1)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, s->config.threads, NULL};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, lkd_on_request, s, MHD_OPTION_ARRAY, opts,
+  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, lkd_on_request, h, MHD_OPTION_ARRAY, opts,
                                MHD_OPTION_END);
   if (!h->daemon) {
     snprintf(err, errlen, "cannot listen on %s:%u (in use, or not an address of this host?)",
              s->config.host, s->config.port);
+    pthread_cond_destroy(&h->changed);
+    pthread_mutex_destroy(&h->lock);
     free(h);
     return -1;
   }
+  if (!lkd_is_loopback(&addr) && !s->token)
+    fprintf(stderr,
+            "leakycld: warning: listening on %s, beyond this host, without "
+            "--token-file: whoever reaches the port can use the devices\n",
+            s->config.host);
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
   *port = info && info->port ? info->port : s->config.port;
   *out = h;
   return 0;
 }
 
+/* a - b in nanoseconds. */
+static int64_t lkd_ns_between(const struct timespec *a, const struct timespec *b) {
+  return (int64_t)(a->tv_sec - b->tv_sec) * 1000000000 + (a->tv_nsec - b->tv_nsec);
+}
+
 void lkd_http_stop(lkd_http *h, unsigned grace_s) {
   if (!h)
     return;
-  lkd_server *s = h->server;
+  atomic_store(&h->stopping, 1);
   MHD_socket listener = MHD_quiesce_daemon(h->daemon);
   if (listener != MHD_INVALID_SOCKET)
     close(listener); /* quiesce leaves it to us */
   struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
   deadline.tv_sec += grace_s;
-  pthread_mutex_lock(&s->inflight_lock);
-  while (s->inflight > 0) {
-    if (pthread_cond_timedwait(&s->inflight_zero, &s->inflight_lock, &deadline) == ETIMEDOUT)
+  pthread_mutex_lock(&h->lock);
+  for (;;) {
+    struct timespec now, until = deadline;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (lkd_ns_between(&deadline, &now) <= 0)
       break;
+    if (h->inflight == 0) {
+      /* Done when no connection is left, or no request has begun or ended
+       * for a while (idle kept-alive connections would otherwise hold the
+       * stop for their whole --timeout). */
+      int64_t quiet_left = LKD_STOP_QUIET_NS - lkd_ns_between(&now, &h->last_activity);
+      if (atomic_load(&h->open_connections) == 0 || quiet_left <= 0)
+        break;
+      struct timespec wake = now;
+      wake.tv_nsec += (long)quiet_left;
+      wake.tv_sec += wake.tv_nsec / 1000000000;
+      wake.tv_nsec %= 1000000000;
+      if (lkd_ns_between(&wake, &until) < 0)
+        until = wake;
+    }
+    pthread_cond_timedwait(&h->changed, &h->lock, &until);
   }
-  pthread_mutex_unlock(&s->inflight_lock);
+  pthread_mutex_unlock(&h->lock);
   MHD_stop_daemon(h->daemon);
+  pthread_cond_destroy(&h->changed);
+  pthread_mutex_destroy(&h->lock);
   free(h);
 }

@@ -1,6 +1,7 @@
 /* http.h - leakycld's HTTP layer on libmicrohttpd: the request lifecycle
- * (bounded body, early 401/404/405/413 with the rest drained), the token
- * check, the access log, and a graceful stop. */
+ * (bounded body, early 401/404/405/413 with the rest drained), the
+ * connection limit (503), the token check, the access log, and a graceful
+ * stop. */
 #ifndef LEAKYCLD_HTTP_H
 #define LEAKYCLD_HTTP_H
 
@@ -11,12 +12,18 @@
 typedef struct lkd_http lkd_http;
 
 /* Starts serving s->config.host:port with a pool of s->config.threads.
- * Writes the bound port (the real one for port 0) to *port. Returns 0, or
- * -1 with a message in err. */
+ * A connection that opens while s->config.max_connections are open gets a
+ * 503 "unavailable" (Retry-After: 1) to its request and is closed; one idle
+ * for s->config.timeout_s seconds is closed. Warns on stderr when the
+ * address is not loopback and no token is set. Writes the bound port (the
+ * real one for port 0) to *port. Returns 0, or -1 with a message in err. */
 int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, size_t errlen);
 
-/* Stops accepting connections, waits (at most grace_s seconds) for the
- * requests in flight to complete, then stops the daemon and frees it. */
+/* Stops accepting connections and closes every connection after its next
+ * answer; waits (at most grace_s seconds) until no request is in flight and
+ * none has begun or ended for a quarter of a second (a request already sent
+ * on a kept-alive connection is still answered), then stops the daemon and
+ * frees it. h may be NULL. */
 void lkd_http_stop(lkd_http *h, unsigned grace_s);
 
 /* Whether the Authorization header value is "Bearer <token>" for the

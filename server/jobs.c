@@ -16,35 +16,6 @@
 #include "errors.h"
 #include "metrics.h"
 
-typedef enum lkd_op { LKD_OP_FORWARD, LKD_OP_BACKWARD } lkd_op;
-typedef enum lkd_encoding { LKD_ENC_FLAT, LKD_ENC_NESTED, LKD_ENC_B64 } lkd_encoding;
-
-/* One job from decode to encode. Inputs are borrowed (splice table) or
- * owned (*_owned, decoded from base64); outputs are owned. */
-typedef struct lkd_job {
-  lkd_op op;
-  size_t device;
-  leakycl_params params;
-  float alpha_scalar;
-  leakycl_view view;
-  leakycl_source source;
-  const float *x; /* the sign source: x, or y when source is FROM_Y */
-  const float *dy;
-  size_t count;
-  float *x_owned, *dy_owned;
-  lkd_encoding encoding;
-  size_t out_rank;
-  size_t out_shape[LK_CODEC_MAX_RANK];
-  int want_grads;
-  size_t grad_count;
-  const cJSON *id; /* echoed back in a batch result */
-  /* results */
-  int done;
-  float *out; /* y or dx */
-  float *dalpha, *neg_fraction, *mean_abs_grad;
-  lkd_error err;
-} lkd_job;
-
 /* ---- helpers ---- */
 
 /* Copies user text for an error message: printable ASCII only, at most 40
@@ -146,17 +117,17 @@ static int lkd_float_value(const cJSON *item, lk_splice_table *table, float *out
 }
 
 /* Decodes a base64 float32 field into an owned array. */
-static int lkd_decode_b64(const lkd_server *s, const char *field, const cJSON *item, float **values,
-                          size_t *count, lkd_error *e) {
+static int lkd_decode_b64(const lkd_decode_cfg *cfg, const char *field, const cJSON *item,
+                          float **values, size_t *count, lkd_error *e) {
   if (!cJSON_IsString(item))
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be a base64 string", field);
   size_t len = strlen(item->valuestring);
   /* 4 base64 characters carry 3 bytes; check the limit before decoding. */
   size_t approx = len / 4 * 3 / 4;
-  if (approx > s->config.max_elements + 1)
+  if (approx > cfg->max_elements + 1)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has about %zu elements, over the limit of %zu (--max-elements)", field,
-                    approx, s->config.max_elements);
+                    approx, cfg->max_elements);
   unsigned char *bytes = NULL;
   size_t nbytes = 0;
   char err[160];
@@ -168,11 +139,11 @@ static int lkd_decode_b64(const lkd_server *s, const char *field, const cJSON *i
                     "%s has %zu bytes, not a multiple of 4 (float32 values)", field, nbytes);
   }
   *count = nbytes / 4;
-  if (*count > s->config.max_elements) {
+  if (*count > cfg->max_elements) {
     free(bytes);
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has %zu elements, over the limit of %zu (--max-elements)", field, *count,
-                    s->config.max_elements);
+                    cfg->max_elements);
   }
   if (*count == 0) {
     free(bytes);
@@ -217,7 +188,7 @@ static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
 
 /* One tensor field: "name" (a spliced JSON array) or "name_b64". Sets
  * *found = 0 when neither is present. */
-static int lkd_tensor_field(const lkd_server *s, const cJSON *obj, lk_splice_table *table,
+static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice_table *table,
                             const char *name, int *found, const float **values, float **owned,
                             size_t *count, lkd_encoding *encoding, size_t *rank, size_t *shape,
                             lkd_error *e) {
@@ -231,7 +202,7 @@ static int lkd_tensor_field(const lkd_server *s, const cJSON *obj, lk_splice_tab
   if (arr && b64)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "give %s or %s, not both", name, b64name);
   if (b64) {
-    if (lkd_decode_b64(s, b64name, b64, owned, count, e) != 0)
+    if (lkd_decode_b64(cfg, b64name, b64, owned, count, e) != 0)
       return -1;
     *values = *owned;
     *encoding = LKD_ENC_B64;
@@ -244,10 +215,10 @@ static int lkd_tensor_field(const lkd_server *s, const cJSON *obj, lk_splice_tab
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be an array of numbers", name);
   if (t->error[0])
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", t->error);
-  if (t->count > s->config.max_elements)
+  if (t->count > cfg->max_elements)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has %zu elements, over the limit of %zu (--max-elements)", name, t->count,
-                    s->config.max_elements);
+                    cfg->max_elements);
   *values = t->values;
   *count = t->count;
   *rank = t->rank;
@@ -263,7 +234,7 @@ static const char *const lkd_job_fields[] = {
 
 /* Fills job from one job object. op_fixed is the endpoint's op, or -1 when
  * the job must say "op" (batch). Returns 0, or -1 with job->err set. */
-static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table *table,
+static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice_table *table,
                           int op_fixed, lkd_job *job) {
   lkd_error *e = &job->err;
   char t1[64];
@@ -317,14 +288,11 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   if (dev) {
     if (!cJSON_IsString(dev))
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "device must be a string (a device SPEC)");
-    leakycl_device_info infos[LKD_MAX_DEVICES];
-    for (size_t i = 0; i < s->device_count; i++)
-      infos[i] = s->devices[i].info;
-    long d = lkd_device_match(infos, s->device_count, dev->valuestring);
+    long d = lkd_device_match(cfg->devices, cfg->device_count, dev->valuestring);
     if (d < 0)
       return lkd_fail(e, LKD_INVALID_ARGUMENT,
                       "device \"%s\" matches none of the %zu open devices (see /v1/devices)",
-                      lkd_user_text(dev->valuestring, t1, sizeof t1), s->device_count);
+                      lkd_user_text(dev->valuestring, t1, sizeof t1), cfg->device_count);
     job->device = (size_t)d;
   }
 
@@ -368,7 +336,7 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
              cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
   }
-  if (lkd_tensor_field(s, obj, table, src_name, &found, &job->x, &job->x_owned, &job->count,
+  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->x_owned, &job->count,
                        &job->encoding, &rank, shape, e) != 0)
     return -1;
   if (!found)
@@ -379,7 +347,7 @@ static int lkd_job_decode(const lkd_server *s, const cJSON *obj, lk_splice_table
   /* dy */
   size_t dy_count = 0, dy_rank = 0, dy_shape[LK_CODEC_MAX_RANK];
   lkd_encoding dy_encoding;
-  if (lkd_tensor_field(s, obj, table, "dy", &found, &job->dy, &job->dy_owned, &dy_count,
+  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &job->dy_owned, &dy_count,
                        &dy_encoding, &dy_rank, dy_shape, e) != 0)
     return -1;
   if (job->op == LKD_OP_FORWARD && found)
@@ -498,9 +466,6 @@ static void lkd_library_error(lkd_job *job, leakycl_status st, const leakycl_con
   case LEAKYCL_INVALID_ARGUMENT:
   case LEAKYCL_UNSUPPORTED:
     lkd_fail(&job->err, LKD_INVALID_ARGUMENT, "%s", detail);
-    break;
-  case LEAKYCL_OUT_OF_MEMORY:
-    lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "%s", detail);
     break;
   default:
     lkd_fail(&job->err, LKD_DEVICE_ERROR, "%s: %s", leakycl_status_name(st), detail);
@@ -740,129 +705,135 @@ static int lkd_reply_error(lk_buf *out, const lkd_error *e) {
   return lkd_error_status(e->code);
 }
 
-int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len, lk_buf *out) {
+void lkd_request_free(lkd_request *req) {
+  for (size_t k = 0; req->jobs && k < req->njobs; k++)
+    lkd_job_release(&req->jobs[k]);
+  free(req->jobs);
+  free(req->decoded);
+  cJSON_Delete(req->root);
+  lk_splice_table_free(&req->table);
+  memset(req, 0, sizeof *req);
+}
+
+int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *body, size_t len,
+                       lkd_request *out) {
   static const char *const keys[] = {"x", "dy", "y", "alpha"};
   /* Scalars spliced too, so that they are correctly rounded to float32. */
   static const char *const scalar_keys[] = {"alpha", "beta"};
-  lkd_error e = {LKD_OK, ""};
-  lk_splice_table table = {0};
-  cJSON *root = NULL;
-  lkd_job *jobs = NULL;
-  size_t njobs = 0;
-  int *decoded = NULL;
-  int status = 200;
+  lkd_error *e = &out->err;
+  memset(out, 0, sizeof *out);
 
-  if (memchr(body, '\0', len)) {
-    lkd_fail(&e, LKD_INVALID_ARGUMENT, "the body contains a NUL byte");
-    goto fail;
-  }
+  if (memchr(body, '\0', len))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "the body contains a NUL byte");
   /* Each element takes at least two characters, so a body within --max-body
    * can never hit this count; the per-tensor limit is checked afterwards so
    * that it answers 413, not a parse error. */
   lk_limits limits = {len / 2 + 2, LK_CODEC_MAX_RANK};
   char err[256] = "";
   if (lk_splice_tensors(body, len, keys, sizeof keys / sizeof keys[0], scalar_keys,
-                        sizeof scalar_keys / sizeof scalar_keys[0], &limits, LKD_MAX_NESTING,
-                        &table, err, sizeof err) != 0) {
-    lkd_fail(&e, LKD_INVALID_ARGUMENT, "%s", err[0] ? err : "malformed tensor array");
-    goto fail;
-  }
-  if (lkd_envelope_values(body, len) > 16 * (size_t)LKD_MAX_JOBS + 4096) {
-    lkd_fail(&e, LKD_PAYLOAD_TOO_LARGE, "too many JSON values outside the tensors");
-    goto fail;
-  }
+                        sizeof scalar_keys / sizeof scalar_keys[0], &limits, cfg->max_depth,
+                        &out->table, err, sizeof err) != 0)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", err[0] ? err : "malformed tensor array");
+  if (lkd_envelope_values(body, len) > 16 * cfg->max_jobs + 4096)
+    return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE, "too many JSON values outside the tensors");
   const char *parse_end = NULL;
   /* len + 1: with require_null_terminated cJSON wants to see the NUL. */
-  root = cJSON_ParseWithLengthOpts(body, len + 1, &parse_end, 1);
+  out->root = cJSON_ParseWithLengthOpts(body, len + 1, &parse_end, 1);
+  cJSON *root = out->root;
   if (!root) {
     size_t off = parse_end && parse_end >= body ? (size_t)(parse_end - body) : 0;
     if (off > len)
       off = len;
-    lkd_fail(&e, LKD_INVALID_ARGUMENT, "malformed JSON at offset %zu", off);
-    goto fail;
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "malformed JSON at offset %zu", off);
   }
-  if (!cJSON_IsObject(root)) {
-    lkd_fail(&e, LKD_INVALID_ARGUMENT, "the body must be a JSON object");
-    goto fail;
-  }
-  if (lkd_tag_placeholders(root, 0, table.count) != table.count) {
-    /* A literal {} under a tensor key would shift the tensors' order. */
-    lkd_fail(&e, LKD_INVALID_ARGUMENT, "x, dy, y and alpha must be arrays or numbers, not objects");
-    goto fail;
-  }
+  if (!cJSON_IsObject(root))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "the body must be a JSON object");
+  /* A literal {} under a tensor key would shift the tensors' order. */
+  if (lkd_tag_placeholders(root, 0, out->table.count) != out->table.count)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "x, dy, y and alpha must be arrays or numbers, not objects");
 
+  const cJSON *list = NULL;
+  size_t n = 1;
+  if (endpoint == LKD_ENDPOINT_BATCH) {
+    list = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+    if (!cJSON_IsArray(list))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "jobs must be an array of job objects");
+    for (const cJSON *c = root->child; c; c = c->next)
+      if (!c->string || strcmp(c->string, "jobs") != 0) {
+        char t1[64];
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown field \"%s\" (a batch has only jobs)",
+                        lkd_user_text(c->string ? c->string : "", t1, sizeof t1));
+      }
+    n = (size_t)cJSON_GetArraySize(list);
+    if (n > cfg->max_jobs)
+      return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
+                      "the batch has %zu jobs, over the limit of %zu (--max-jobs)", n,
+                      cfg->max_jobs);
+  }
+  out->jobs = calloc(n ? n : 1, sizeof *out->jobs);
+  out->decoded = calloc(n ? n : 1, sizeof *out->decoded);
+  if (!out->jobs || !out->decoded)
+    return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for %zu jobs", n);
+  out->njobs = n;
   if (endpoint != LKD_ENDPOINT_BATCH) {
-    lkd_job job;
-    memset(&job, 0, sizeof job);
     int op = endpoint == LKD_ENDPOINT_FORWARD ? LKD_OP_FORWARD : LKD_OP_BACKWARD;
-    if (lkd_job_decode(s, root, &table, op, &job) != 0 || lkd_job_run(s, &job) != 0) {
-      lkd_metrics_jobs(s->metrics, 0, 1);
-      e = job.err;
-      lkd_job_release(&job);
-      goto fail;
-    }
-    lkd_metrics_jobs(s->metrics, 1, 0);
-    lkd_append_result(out, &job);
-    lkd_job_release(&job);
-    goto done;
-  }
-
-  const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "jobs");
-  if (!cJSON_IsArray(list)) {
-    lkd_fail(&e, LKD_INVALID_ARGUMENT, "jobs must be an array of job objects");
-    goto fail;
-  }
-  for (const cJSON *c = root->child; c; c = c->next)
-    if (!c->string || strcmp(c->string, "jobs") != 0) {
-      char t1[64];
-      lkd_fail(&e, LKD_INVALID_ARGUMENT, "unknown field \"%s\" (a batch has only jobs)",
-               lkd_user_text(c->string ? c->string : "", t1, sizeof t1));
-      goto fail;
-    }
-  size_t n = (size_t)cJSON_GetArraySize(list);
-  if (n > LKD_MAX_JOBS) {
-    lkd_fail(&e, LKD_PAYLOAD_TOO_LARGE, "the batch has %zu jobs, over the limit of %d", n,
-             LKD_MAX_JOBS);
-    goto fail;
-  }
-  jobs = calloc(n ? n : 1, sizeof *jobs);
-  njobs = n;
-  decoded = calloc(n ? n : 1, sizeof *decoded);
-  if (!jobs || !decoded) {
-    lkd_fail(&e, LKD_OUT_OF_MEMORY, "out of memory for %zu jobs", n);
-    goto fail;
+    out->decoded[0] = lkd_job_decode(cfg, root, &out->table, op, &out->jobs[0]) == 0;
+    return 0;
   }
   size_t i = 0;
   for (const cJSON *c = list->child; c && i < n; c = c->next, i++)
-    decoded[i] = lkd_job_decode(s, c, &table, -1, &jobs[i]) == 0;
-  lkd_batch_run(s, jobs, decoded, n);
+    out->decoded[i] = lkd_job_decode(cfg, c, &out->table, -1, &out->jobs[i]) == 0;
+  return 0;
+}
+
+int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len, lk_buf *out) {
+  /* The opened devices' descriptions, for a job's "device" SPEC. */
+  leakycl_device_info infos[LKD_MAX_DEVICES];
+  for (size_t i = 0; i < s->device_count; i++)
+    infos[i] = s->devices[i].info;
+  lkd_decode_cfg cfg = {s->config.max_elements, s->config.max_depth, s->config.max_jobs, infos,
+                        s->device_count};
+  lkd_request req;
+  int status = 200;
+
+  if (lkd_request_decode(&cfg, endpoint, body, len, &req) != 0) {
+    status = lkd_reply_error(out, &req.err);
+    goto done;
+  }
+  if (endpoint != LKD_ENDPOINT_BATCH) {
+    lkd_job *job = &req.jobs[0];
+    if (!req.decoded[0] || lkd_job_run(s, job) != 0) {
+      lkd_metrics_jobs(s->metrics, 0, 1);
+      status = lkd_reply_error(out, &job->err);
+      goto done;
+    }
+    lkd_metrics_jobs(s->metrics, 1, 0);
+    lkd_append_result(out, job);
+    goto done;
+  }
+
+  lkd_batch_run(s, req.jobs, req.decoded, req.njobs);
   lk_buf_append_str(out, "{\"results\":[");
   size_t ok = 0;
-  for (i = 0; i < n; i++) {
+  for (size_t i = 0; i < req.njobs; i++) {
+    lkd_job *job = &req.jobs[i];
     if (i)
       lk_buf_append(out, ",", 1);
-    if (decoded[i] && jobs[i].done && jobs[i].out) {
-      lkd_append_result(out, &jobs[i]);
+    if (req.decoded[i] && job->done && job->out) {
+      lkd_append_result(out, job);
       ok++;
     } else {
-      if (jobs[i].err.code == LKD_OK)
-        lkd_fail(&jobs[i].err, LKD_INTERNAL, "job did not run");
-      lkd_append_job_error(out, &jobs[i]);
+      if (job->err.code == LKD_OK)
+        lkd_fail(&job->err, LKD_INTERNAL, "job did not run");
+      lkd_append_job_error(out, job);
     }
   }
   lk_buf_append_str(out, "]}");
-  lkd_metrics_jobs(s->metrics, ok, n - ok);
-  goto done;
+  lkd_metrics_jobs(s->metrics, ok, req.njobs - ok);
 
-fail:
-  status = lkd_reply_error(out, &e);
 done:
-  for (size_t k = 0; jobs && k < njobs; k++)
-    lkd_job_release(&jobs[k]);
-  free(jobs);
-  free(decoded);
-  cJSON_Delete(root);
-  lk_splice_table_free(&table);
+  lkd_request_free(&req);
   if (out->oom) {
     lk_buf_free(out);
     memset(out, 0, sizeof *out);

@@ -8,7 +8,10 @@
 #include <stddef.h>
 
 #include "codec.h"
+#include "errors.h"
 #include "server.h"
+
+struct cJSON;
 
 typedef enum lkd_endpoint {
   LKD_ENDPOINT_FORWARD,
@@ -16,10 +19,77 @@ typedef enum lkd_endpoint {
   LKD_ENDPOINT_BATCH
 } lkd_endpoint;
 
-/* Most jobs in one batch (each costs a few hundred bytes of state). */
-#define LKD_MAX_JOBS 65536
-/* Deepest JSON nesting accepted anywhere in a body. */
-#define LKD_MAX_NESTING 64
+typedef enum lkd_op { LKD_OP_FORWARD, LKD_OP_BACKWARD } lkd_op;
+typedef enum lkd_encoding { LKD_ENC_FLAT, LKD_ENC_NESTED, LKD_ENC_B64 } lkd_encoding;
+
+/* One job from decode to encode. Inputs are borrowed (from the request's
+ * splice table) or owned (*_owned, decoded from base64); outputs are owned.
+ * A decoded job satisfies: count is the view's element count
+ * (leakycl_view_count: 0 when any part is 0); alpha_count is 0 (the
+ * default), 1 or view.channels, every alpha finite; beta is set only for
+ * phased_relu; source is FROM_Y only for backward; dy (backward only) has
+ * count values. */
+typedef struct lkd_job {
+  lkd_op op;
+  size_t device; /* index into the opened devices */
+  leakycl_params params;
+  float alpha_scalar;
+  leakycl_view view;
+  leakycl_source source;
+  const float *x; /* the sign source: x, or y when source is FROM_Y */
+  const float *dy;
+  size_t count;
+  float *x_owned, *dy_owned;
+  lkd_encoding encoding;
+  size_t out_rank;
+  size_t out_shape[LK_CODEC_MAX_RANK];
+  int want_grads;
+  size_t grad_count;
+  const struct cJSON *id; /* echoed back in a batch result */
+  /* results */
+  int done;
+  float *out; /* y or dx */
+  float *dalpha, *neg_fraction, *mean_abs_grad;
+  lkd_error err;
+} lkd_job;
+
+/* What decoding needs to know of the daemon: its limits (elements per
+ * tensor, JSON nesting of the envelope, jobs per batch) and the opened
+ * devices, among which a job's "device" SPEC is matched. No contexts:
+ * decoding never touches OpenCL. */
+typedef struct lkd_decode_cfg {
+  size_t max_elements; /* the daemon passes --max-elements */
+  size_t max_depth;    /* --max-depth: deepest JSON nesting in a body */
+  size_t max_jobs;     /* --max-jobs: most jobs in one batch */
+  const leakycl_device_info *devices;
+  size_t device_count;
+} lkd_decode_cfg;
+
+/* A decoded request. The jobs borrow tensors from the splice table and
+ * their "id" from the cJSON tree, so all of it lives until
+ * lkd_request_free. */
+typedef struct lkd_request {
+  lkd_job *jobs; /* njobs entries */
+  int *decoded;  /* decoded[i]: 1 when jobs[i] is valid, else jobs[i].err says why */
+  size_t njobs;  /* 1 for /v1/forward and /v1/backward */
+  lkd_error err; /* why the whole request failed, when decoding returned -1 */
+  lk_splice_table table;
+  struct cJSON *root;
+} lkd_request;
+
+/* Decodes and validates the body of POST /v1/forward, /v1/backward or
+ * /v1/batch without running anything. body has len bytes and a NUL at
+ * body[len]; it is modified in place and must outlive out. Returns 0 when
+ * the request as a whole is well-formed: then every job is decoded or
+ * carries its own error (decoded[i] == 0, jobs[i].err; a single-job
+ * endpoint fails as a whole on it). Returns -1 with out->err set (a code of
+ * the error table, a 4xx status unless memory ran out, a message) when the
+ * body itself is bad. Either way, release out with lkd_request_free. */
+int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *body, size_t len,
+                       lkd_request *out);
+/* Frees everything the request and its jobs own (outputs included); the
+ * request is zeroed. */
+void lkd_request_free(lkd_request *req);
 
 /* Handles the body of POST /v1/forward, /v1/backward or /v1/batch. body has
  * len bytes and a NUL at body[len]; it is modified in place. Writes the JSON

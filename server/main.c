@@ -1,12 +1,13 @@
-/* main.c - leakycld: command-line flags, device start-up, signals, and a
- * graceful stop (SIGTERM/SIGINT: stop accepting, finish what is in flight,
- * exit 0). */
+/* main.c - leakycld: command-line flags and their limits, the token file,
+ * device start-up and warm-up, signals, and a graceful stop (SIGTERM/SIGINT:
+ * stop accepting, finish what is in flight, exit 0). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices.h"
@@ -20,21 +21,29 @@ static volatile sig_atomic_t lkd_stop_signal;
 static void lkd_on_signal(int sig) { lkd_stop_signal = sig; }
 
 static void lkd_usage(FILE *f) {
-  fprintf(f, "usage: leakycld [--listen HOST:PORT] [--device SPEC]... [--threads N]\n"
-             "                [--max-body BYTES] [--max-elements N] [--max-connections N]\n"
-             "                [--timeout S] [--token-file FILE] [--quiet]\n"
-             "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080; port 0 picks a\n"
-             "                         free port and prints it)\n"
-             "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
-             "                         or all; repeatable; the first is the default device\n"
-             "                         (default $LEAKYCL_DEVICE, else auto)\n"
-             "  --threads N            HTTP worker threads (default 4)\n"
-             "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m)\n"
-             "  --max-elements N       largest tensor, in elements (default 16777216)\n"
-             "  --max-connections N    simultaneous connections (default 256)\n"
-             "  --timeout S            close connections idle for S seconds (default 30)\n"
-             "  --token-file FILE      require Authorization: Bearer <the file's first line>\n"
-             "  --quiet                no access log on stderr\n");
+  fprintf(f,
+          "usage: leakycld [--listen HOST:PORT] [--device SPEC]... [--threads N]\n"
+          "                [--max-body BYTES] [--max-elements N] [--max-depth N] [--max-jobs N]\n"
+          "                [--max-connections N] [--timeout S] [--token-file FILE] [--quiet]\n"
+          "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080, loopback only;\n"
+          "                         port 0 picks a free port and prints it)\n"
+          "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
+          "                         or all; repeatable; the first is the default device\n"
+          "                         (default $LEAKYCL_DEVICE, else auto)\n"
+          "  --threads N            HTTP worker threads (default 4)\n"
+          "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m): 413\n"
+          "  --max-elements N       largest tensor, in elements (default 16777216): 413\n"
+          "  --max-depth N          deepest JSON nesting of a body (default %d): 400\n"
+          "  --max-jobs N           most jobs in one batch (default %d): 413\n"
+          "  --max-connections N    connections open at once (default 256); more are\n"
+          "                         answered 503 and closed\n"
+          "  --timeout S            close a connection idle (nothing received or sent)\n"
+          "                         for S seconds (default 30)\n"
+          "  --token-file FILE      require Authorization: Bearer <the file's first line>;\n"
+          "                         the file must not be readable or writable by group or\n"
+          "                         others (chmod 600)\n"
+          "  --quiet                no access log on stderr\n",
+          LKD_DEFAULT_MAX_DEPTH, LKD_DEFAULT_MAX_JOBS);
 }
 
 /* Parses a whole unsigned number in [lo, hi], with an optional k/m/g
@@ -103,6 +112,8 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   cfg->threads = 4;
   cfg->max_body = (size_t)64 << 20;
   cfg->max_elements = (size_t)1 << 24;
+  cfg->max_depth = LKD_DEFAULT_MAX_DEPTH;
+  cfg->max_jobs = LKD_DEFAULT_MAX_JOBS;
   cfg->max_connections = 256;
   cfg->timeout_s = 30;
   for (int i = 1; i < argc; i++) {
@@ -122,6 +133,7 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
     if (strncmp(a, "--", 2) != 0 ||
         (strcmp(a, "--listen") != 0 && strcmp(a, "--device") != 0 && strcmp(a, "--threads") != 0 &&
          strcmp(a, "--max-body") != 0 && strcmp(a, "--max-elements") != 0 &&
+         strcmp(a, "--max-depth") != 0 && strcmp(a, "--max-jobs") != 0 &&
          strcmp(a, "--max-connections") != 0 && strcmp(a, "--timeout") != 0 &&
          strcmp(a, "--token-file") != 0)) {
       fprintf(stderr, "leakycld: unknown option \"%s\" (see --help)\n", a);
@@ -153,6 +165,16 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
       if (lkd_parse_size(a, v, 1, (unsigned long long)1 << 32, 1, &n) != 0)
         return -1;
       cfg->max_elements = (size_t)n;
+    } else if (strcmp(a, "--max-depth") == 0) {
+      /* cJSON recurses once per level (its own limit is 1000): stay well
+       * within it and within a worker thread's stack. */
+      if (lkd_parse_size(a, v, 1, 512, 0, &n) != 0)
+        return -1;
+      cfg->max_depth = (size_t)n;
+    } else if (strcmp(a, "--max-jobs") == 0) {
+      if (lkd_parse_size(a, v, 1, (unsigned long long)1 << 20, 1, &n) != 0)
+        return -1;
+      cfg->max_jobs = (size_t)n;
     } else if (strcmp(a, "--max-connections") == 0) {
       if (lkd_parse_size(a, v, 1, 65536, 0, &n) != 0)
         return -1;
@@ -169,11 +191,29 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
 }
 
 /* Reads the token: the file's first line, without surrounding whitespace;
- * it must be non-empty printable ASCII without spaces. */
+ * it must be non-empty printable ASCII without spaces. Like ssh with its
+ * keys, refuses a file that group or others may read or write: a token
+ * others can read is no secret, and one they can write lets them in. */
 static int lkd_read_token(const char *path, lkd_server *s) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     fprintf(stderr, "leakycld: --token-file %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  /* fstat on the open file, not stat on the name: the mode checked is the
+   * mode of what is read. */
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0) {
+    fprintf(stderr, "leakycld: --token-file %s: %s\n", path, strerror(errno));
+    fclose(f);
+    return -1;
+  }
+  if ((st.st_mode & 077) != 0) {
+    fprintf(stderr,
+            "leakycld: --token-file %s: mode %04o lets group or others read or write it "
+            "(chmod 600 it)\n",
+            path, (unsigned)(st.st_mode & 07777));
+    fclose(f);
     return -1;
   }
   char line[4097];
@@ -248,22 +288,25 @@ int main(int argc, char **argv) {
     return 2;
 
   int rc = 1;
-  int locks = 0;
   lkd_http *http = NULL;
   char err[1024] = "";
   s.metrics = lkd_metrics_create();
-  if (!s.metrics || pthread_mutex_init(&s.inflight_lock, NULL) != 0)
+  if (!s.metrics)
     goto out;
-  if (pthread_cond_init(&s.inflight_zero, NULL) != 0) {
-    pthread_mutex_destroy(&s.inflight_lock);
-    goto out;
-  }
-  locks = 1;
   if (lkd_devices_open(&s, err, sizeof err) != 0) {
     fprintf(stderr, "leakycld: %s\n", err);
     goto out;
   }
-  if (lkd_warm_up(&s) != 0)
+  /* LEAKYCL_FAULT makes the first build, allocation or launch of each
+   * context fail once; the warm-up would take that one failure and the
+   * fault tests would never see it reach a job. */
+  const char *fault = getenv("LEAKYCL_FAULT");
+  if (fault && *fault)
+    fprintf(stderr,
+            "leakycld: LEAKYCL_FAULT=%s is set (a test switch): no warm-up, the first "
+            "job on each device will fail\n",
+            fault);
+  else if (lkd_warm_up(&s) != 0)
     goto out;
 
   /* Block the stop signals before MHD starts its threads (they inherit the
@@ -313,10 +356,6 @@ int main(int argc, char **argv) {
 out:
   lkd_http_stop(http, 0);
   lkd_devices_close(&s);
-  if (locks) {
-    pthread_cond_destroy(&s.inflight_zero);
-    pthread_mutex_destroy(&s.inflight_lock);
-  }
   lkd_metrics_destroy(s.metrics);
   free(s.token);
   return rc;

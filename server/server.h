@@ -1,5 +1,5 @@
 /* server.h - leakycld's configuration and the state shared by its modules:
- * the open device contexts, the token, the metrics, the in-flight count. */
+ * the open device contexts, the token, the metrics. */
 #ifndef LEAKYCLD_SERVER_H
 #define LEAKYCLD_SERVER_H
 
@@ -10,6 +10,11 @@
 
 #define LKD_MAX_DEVICES 32
 #define LKD_DEFAULT_PORT 8080u
+/* Deepest JSON nesting of a body (objects and arrays), --max-depth. */
+#define LKD_DEFAULT_MAX_DEPTH 64
+/* Most jobs in one batch, --max-jobs (each costs a few hundred bytes of
+ * state before anything runs). */
+#define LKD_DEFAULT_MAX_JOBS 65536
 
 typedef struct lkd_metrics lkd_metrics;
 
@@ -20,10 +25,12 @@ typedef struct lkd_config {
   const char *device_specs[LKD_MAX_DEVICES];
   size_t device_spec_count; /* 0 means $LEAKYCL_DEVICE or "auto" */
   unsigned threads;
-  size_t max_body;     /* bytes of one request body */
-  size_t max_elements; /* numbers in one tensor */
-  unsigned max_connections;
-  unsigned timeout_s; /* idle connection timeout */
+  size_t max_body;          /* bytes of one request body */
+  size_t max_elements;      /* numbers in one tensor */
+  size_t max_depth;         /* JSON nesting of one body */
+  size_t max_jobs;          /* jobs in one batch */
+  unsigned max_connections; /* open at once; more are answered 503 and closed */
+  unsigned timeout_s;       /* a connection idle this long is closed */
   const char *token_file;
   int quiet;
 } lkd_config;
@@ -47,9 +54,6 @@ typedef struct lkd_server {
   char *token; /* NULL: no authentication */
   size_t token_len;
   lkd_metrics *metrics;
-  pthread_mutex_t inflight_lock;
-  pthread_cond_t inflight_zero;
-  size_t inflight; /* requests between their first byte and completion */
 } lkd_server;
 
 #endif

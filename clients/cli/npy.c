@@ -491,9 +491,13 @@ npy_result npy_write(FILE *f, const size_t *shape, size_t rank, const float *dat
     return npy_fail(err, errlen, "no stream");
   size_t count = 1;
   for (size_t d = 0; d < rank && shape; d++) {
-    if (!npy_mul(count, shape[d], &count) || count > SIZE_MAX / sizeof(float))
+    if (!npy_mul(count, shape[d], &count))
       return npy_fail(err, errlen, "shape has more elements than memory can hold");
   }
+  /* After the loop, as npy_parse_header checks it: a later 0 empties a
+   * shape such as (2**63 - 1, 0), which reads back and must write back. */
+  if (count > SIZE_MAX / sizeof(float))
+    return npy_fail(err, errlen, "shape has more elements than memory can hold");
   if (count > 0 && !data)
     return npy_fail(err, errlen, "no data for %zu values", count);
   const size_t hn = npy_format_header(shape, rank, head, sizeof head);

@@ -82,6 +82,7 @@ done
 
 # With a token: scripts send it; without it the daemon answers 401.
 echo "tok-$$" > "$tmp/token"
+chmod 600 "$tmp/token"
 start_daemon token --token-file "$tmp/token"
 if out=$(LEAKYCL_URL="http://127.0.0.1:$port" LEAKYCL_TOKEN="tok-$$" bash clients/curl/health.sh) &&
    [ "$out" == '{"status":"ok"}' ]; then pass "curl_script_with_token"; else fail "curl_script_with_token" "$out"; fi

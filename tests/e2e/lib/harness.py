@@ -158,3 +158,48 @@ def floats_b64(text):
     import base64
     raw = base64.b64decode(text)
     return list(struct.unpack("<%df" % (len(raw) // 4), raw))
+
+
+def read_response(sock, method="POST"):
+    """Reads one HTTP response from a connected socket (the request already
+    sent); returns (status, headers dict lower-cased, body bytes). Raises
+    OSError or http.client.HTTPException when the server closes first."""
+    resp = http.client.HTTPResponse(sock, method=method)
+    try:
+        resp.begin()
+        body = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+    finally:
+        resp.close()
+
+
+def http_request_bytes(method, path, body=b"", headers=None):
+    """The raw bytes of an HTTP/1.1 request with a Content-Length."""
+    if isinstance(body, str):
+        body = body.encode()
+    head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % (method, path)
+    for k, v in (headers or {}).items():
+        head += "%s: %s\r\n" % (k, v)
+    if body or method == "POST":
+        head += "Content-Length: %d\r\nContent-Type: application/json\r\n" % len(body)
+    return head.encode() + b"\r\n" + body
+
+
+def closed_by_peer(sock, timeout):
+    """Reads and discards until the peer closes (True) or timeout seconds
+    pass without that (False); returns (closed, bytes read)."""
+    sock.settimeout(timeout)
+    total = 0
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            sock.settimeout(max(0.01, deadline - time.time()))
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                return True, total
+            total += len(chunk)
+    except socket.timeout:
+        return False, total
+    except OSError:
+        return True, total  # reset by the peer
+    return False, total

@@ -1,0 +1,10 @@
+# soak.mk - `make soak`: the daemon under a timed wrk load on loopback
+# (tests/soak/soak.sh); fails on any unexpected answer or RSS growth over 5 %.
+# A fragment the top-level Makefile includes; uses its BUILD.
+SOAK_SECONDS     ?= 300
+SOAK_WARMUP      ?= 30
+SOAK_CONNECTIONS ?= 16
+
+soak: deps all
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_WARMUP=$(SOAK_WARMUP) SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) \
+	  tests/soak/soak.sh $(BUILD)
