@@ -13,23 +13,11 @@
 #include "fuzz.h"
 #include "internal.h"
 
+#include "../unit/fake_device.h"
+
 const char lk_fuzz_target[] = "spec";
 
 #define FAKE_COUNT 5
-
-static leakycl_device_info fake_device(unsigned platform, unsigned device, leakycl_device_type type,
-                                       const char *name, const char *platform_name) {
-  leakycl_device_info d;
-  memset(&d, 0, sizeof d);
-  d.platform_index = platform;
-  d.device_index = device;
-  d.type = type;
-  snprintf(d.name, sizeof d.name, "%s", name);
-  snprintf(d.platform_name, sizeof d.platform_name, "%s", platform_name);
-  snprintf(d.vendor, sizeof d.vendor, "fake");
-  d.compute_units = 1;
-  return d;
-}
 
 /* ASCII-only lower case, as the C locale's strncasecmp. */
 static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }

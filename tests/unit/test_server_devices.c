@@ -3,25 +3,14 @@
  * string escaping of error messages. */
 #include "../../server/devices.c"
 #include "../../server/errors.c"
+#include "fake_device.h"
 #include "test.h"
-
-static leakycl_device_info lkt_device(unsigned p, unsigned d, leakycl_device_type type,
-                                      const char *name, const char *platform) {
-  leakycl_device_info info;
-  memset(&info, 0, sizeof info);
-  info.platform_index = p;
-  info.device_index = d;
-  info.type = type;
-  snprintf(info.name, sizeof info.name, "%s", name);
-  snprintf(info.platform_name, sizeof info.platform_name, "%s", platform);
-  return info;
-}
 
 static void test_match_specs(void) {
   leakycl_device_info devs[3] = {
-      lkt_device(0, 0, LEAKYCL_DEVICE_CPU, "pthread-skylake", "Portable Computing Language"),
-      lkt_device(1, 0, LEAKYCL_DEVICE_GPU, "NVIDIA H100", "NVIDIA CUDA"),
-      lkt_device(1, 1, LEAKYCL_DEVICE_GPU, "NVIDIA A100", "NVIDIA CUDA")};
+      fake_device(0, 0, LEAKYCL_DEVICE_CPU, "pthread-skylake", "Portable Computing Language"),
+      fake_device(1, 0, LEAKYCL_DEVICE_GPU, "NVIDIA H100", "NVIDIA CUDA"),
+      fake_device(1, 1, LEAKYCL_DEVICE_GPU, "NVIDIA A100", "NVIDIA CUDA")};
   CHECK_INT_EQ(lkd_device_match(devs, 3, NULL), 0);
   CHECK_INT_EQ(lkd_device_match(devs, 3, ""), 0);
   CHECK_INT_EQ(lkd_device_match(devs, 3, "default"), 0);

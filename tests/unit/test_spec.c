@@ -3,21 +3,9 @@
  * match the devices of this machine, and $LEAKYCL_DEVICE. */
 #include <stdlib.h>
 
+#include "fake_device.h"
 #include "internal.h"
 #include "test.h"
-
-static leakycl_device_info make_dev(unsigned p, unsigned d, leakycl_device_type type,
-                                    const char *platform, const char *name) {
-  leakycl_device_info info;
-  memset(&info, 0, sizeof info);
-  info.platform_index = p;
-  info.device_index = d;
-  info.type = type;
-  snprintf(info.platform_name, sizeof info.platform_name, "%s", platform);
-  snprintf(info.name, sizeof info.name, "%s", name);
-  info.max_work_group_size = 256;
-  return info;
-}
 
 /* A machine with every kind, CPUs listed first so that "first device" and
  * "best device" differ:
@@ -30,12 +18,13 @@ static leakycl_device_info make_dev(unsigned p, unsigned d, leakycl_device_type 
 static leakycl_device_info mixed[6];
 
 static void init_devices(void) {
-  mixed[0] = make_dev(0, 0, LEAKYCL_DEVICE_CPU, "Portable Computing Language", "pthread-haswell");
-  mixed[1] = make_dev(1, 0, LEAKYCL_DEVICE_OTHER, "Vendor X", "Custom Thing");
-  mixed[2] = make_dev(2, 0, LEAKYCL_DEVICE_ACCELERATOR, "Intel(R) FPGA SDK", "Arria 10 FPGA");
-  mixed[3] = make_dev(3, 0, LEAKYCL_DEVICE_GPU, "NVIDIA CUDA", "NVIDIA GeForce RTX 3080");
-  mixed[4] = make_dev(3, 1, LEAKYCL_DEVICE_GPU, "NVIDIA CUDA", "NVIDIA A100");
-  mixed[5] = make_dev(4, 0, LEAKYCL_DEVICE_CPU, "Intel(R) OpenCL", "Intel(R) Core(TM) i7");
+  mixed[0] =
+      fake_device(0, 0, LEAKYCL_DEVICE_CPU, "pthread-haswell", "Portable Computing Language");
+  mixed[1] = fake_device(1, 0, LEAKYCL_DEVICE_OTHER, "Custom Thing", "Vendor X");
+  mixed[2] = fake_device(2, 0, LEAKYCL_DEVICE_ACCELERATOR, "Arria 10 FPGA", "Intel(R) FPGA SDK");
+  mixed[3] = fake_device(3, 0, LEAKYCL_DEVICE_GPU, "NVIDIA GeForce RTX 3080", "NVIDIA CUDA");
+  mixed[4] = fake_device(3, 1, LEAKYCL_DEVICE_GPU, "NVIDIA A100", "NVIDIA CUDA");
+  mixed[5] = fake_device(4, 0, LEAKYCL_DEVICE_CPU, "Intel(R) Core(TM) i7", "Intel(R) OpenCL");
 }
 
 /* Matches `spec` over devices with the public leakycl_device_match; returns
@@ -318,7 +307,7 @@ static void test_no_device_many_long_names(void) {
     char name[128];
     memset(name, 'n', sizeof name - 1);
     name[sizeof name - 1] = '\0';
-    many[i] = make_dev(i, 0, LEAKYCL_DEVICE_CPU, "", "");
+    many[i] = fake_device(i, 0, LEAKYCL_DEVICE_CPU, "", "");
     memcpy(many[i].name, name, sizeof name);
     memcpy(many[i].platform_name, name, sizeof name);
   }
