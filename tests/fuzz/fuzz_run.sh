@@ -25,13 +25,13 @@ echo "fuzz_$target: $seconds s, max_len $max_len, log $log"
   -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" \
   "$scratch" "tests/fuzz/corpus/$target" "tests/fuzz/regression/$target" >"$log" 2>&1
 rc=$?
-grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | sed "s/^/fuzz_$target: /"
-grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$log" |
+grep -aE '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | sed "s/^/fuzz_$target: /"
+grep -aE '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$log" |
   sed "s/^/fuzz_$target: /"
 found=$(find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
   -o -name 'oom-*' \) 2>/dev/null)
 if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
-  grep -E 'ERROR|FAIL fuzz_|runtime error|SUMMARY' "$log" | head -20
+  grep -aE 'ERROR|FAIL fuzz_|runtime error|SUMMARY' "$log" | head -20
   for f in $found; do
     cp "$f" "tests/fuzz/regression/$target/"
     echo "fuzz_$target: kept tests/fuzz/regression/$target/$(basename "$f")"
