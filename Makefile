@@ -131,7 +131,7 @@ install: all
 	install -m 755 $(BUILD)/bin/leakycl $(BUILD)/bin/leakycld $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 C_SOURCES = $(wildcard host/include/*.h host/src/*.[ch] clients/cli/*.[ch] server/*.[ch] \
               tests/unit/*.[ch] tests/bench/*.c tests/fuzz/*.[ch] tools/*.c)

@@ -2,7 +2,6 @@
 """test_api.py - end-to-end: every leakycld endpoint against float64 oracles
 written here (inputs and outputs rounded to float32), NaN/Inf transport,
 shortest float printing, base64 round trips, batches (isolation, packing)."""
-import json
 import math
 import os
 import random

@@ -23,7 +23,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import (ROOT, Checks, Daemon, b64_floats, closed_by_peer, daemon_binary,  # noqa: E402
+from harness import (Checks, Daemon, b64_floats, closed_by_peer, daemon_binary,  # noqa: E402
+                     daemon_builds,
                      f32, http_request_bytes, read_response)
 
 TIMEOUT_S = 2  # --timeout of the stall checks
@@ -503,12 +504,7 @@ def limit_flag_checks(ck):
 
 def main():
     ck = Checks()
-    builds = [("", daemon_binary())]
-    san = os.path.join(ROOT, "build-san", "bin", "leakycld")
-    if os.path.exists(san) and os.path.realpath(san) != os.path.realpath(daemon_binary()):
-        builds.append(("asan_", san))
-    else:
-        ck.skip("asan_daemon", "no build-san/bin/leakycld")
+    builds = daemon_builds(ck)
     token_mode_checks(ck)
     limit_flag_checks(ck)
     fault_checks(ck)

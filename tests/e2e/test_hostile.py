@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import ROOT, Checks, Daemon, b64_floats, daemon_binary  # noqa: E402
+from harness import Checks, Daemon, b64_floats, daemon_builds  # noqa: E402
 
 MAX_BODY = 1 << 20
 MAX_ELEMENTS = 1000
@@ -169,12 +169,7 @@ def run(ck, d, tag):
 
 def main():
     ck = Checks()
-    builds = [("", daemon_binary())]
-    san = os.path.join(ROOT, "build-san", "bin", "leakycld")
-    if os.path.exists(san) and os.path.realpath(san) != os.path.realpath(daemon_binary()):
-        builds.append(("asan_", san))
-    else:
-        ck.skip("asan_daemon", "no build-san/bin/leakycld")
+    builds = daemon_builds(ck)
     for tag, binary in builds:
         d = Daemon("--max-body", str(MAX_BODY), "--max-elements", str(MAX_ELEMENTS), "--timeout", "2",
                    "--threads", "2", binary=binary)

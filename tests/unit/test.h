@@ -4,6 +4,7 @@
 #define LEAKYCL_TEST_H
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,17 @@ static int test_failed_;
     if (!h_ || !strstr(h_, n_)) {                                                                  \
       fprintf(stderr, "  %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,             \
               h_ ? h_ : "(null)", n_);                                                             \
+      test_case_failed_ = 1;                                                                       \
+    }                                                                                              \
+  } while (0)
+
+/* |a - b| <= tol, printing both values on failure. */
+#define CHECK_DBL_NEAR(a, b, tol)                                                                  \
+  do {                                                                                             \
+    double a_ = (double)(a), b_ = (double)(b);                                                     \
+    if (!(fabs(a_ - b_) <= (tol))) {                                                               \
+      fprintf(stderr, "  %s:%d: %s ~= %s: %.17g != %.17g (tol %g)\n", __FILE__, __LINE__, #a, #b,  \
+              a_, b_, (double)(tol));                                                              \
       test_case_failed_ = 1;                                                                       \
     }                                                                                              \
   } while (0)

@@ -39,16 +39,6 @@
     }                                                                                              \
   } while (0)
 
-#define CHECK_DBL_NEAR(a, b, tol)                                                                  \
-  do {                                                                                             \
-    double a_ = (double)(a), b_ = (double)(b);                                                     \
-    if (!(fabs(a_ - b_) <= (tol))) {                                                               \
-      fprintf(stderr, "  %s:%d: %s ~= %s: %.17g != %.17g (tol %g)\n", __FILE__, __LINE__, #a, #b,  \
-              a_, b_, (double)(tol));                                                              \
-      test_case_failed_ = 1;                                                                       \
-    }                                                                                              \
-  } while (0)
-
 #define N 1003 /* not a multiple of any vector width: the tail runs too */
 #define SENTINEL 12345.5f
 

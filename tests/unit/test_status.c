@@ -6,17 +6,6 @@
 #include "internal.h"
 #include "test.h"
 
-/* |a - b| <= tol, printing both values on failure. */
-#define CHECK_DBL_NEAR(a, b, tol)                                                                  \
-  do {                                                                                             \
-    double a_ = (double)(a), b_ = (double)(b);                                                     \
-    if (!(fabs(a_ - b_) <= (tol))) {                                                               \
-      fprintf(stderr, "  %s:%d: %s ~= %s: %.17g != %.17g (tol %g)\n", __FILE__, __LINE__, #a, #b,  \
-              a_, b_, (double)(tol));                                                              \
-      test_case_failed_ = 1;                                                                       \
-    }                                                                                              \
-  } while (0)
-
 static void test_status_names_distinct_and_messages_non_empty(void) {
   const char *expected[] = {"OK",           "INVALID_ARGUMENT", "NO_DEVICE",   "OPENCL_ERROR",
                             "BUILD_FAILED", "OUT_OF_MEMORY",    "UNSUPPORTED", "IO_ERROR"};

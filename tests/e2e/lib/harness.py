@@ -203,3 +203,15 @@ def closed_by_peer(sock, timeout):
     except OSError:
         return True, total  # reset by the peer
     return False, total
+
+
+def daemon_builds(ck):
+    """[(tag, binary)]: the normal daemon, and the ASan/UBSan one when it is built
+    (a SKIP line otherwise)."""
+    builds = [("", daemon_binary())]
+    san = daemon_binary("build-san")
+    if os.path.exists(san) and os.path.realpath(san) != os.path.realpath(daemon_binary()):
+        builds.append(("asan_", san))
+    else:
+        ck.skip("asan_daemon", "no build-san/bin/leakycld")
+    return builds
