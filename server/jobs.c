@@ -249,7 +249,12 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown field \"%s\"",
                       lkd_user_text(c->string ? c->string : "", t1, sizeof t1));
   }
-  job->id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+  /* Echoed back as given; only a string or a number, since a structured id
+   * could hold tensor keys that the splice lifts out of the body. */
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+  if (id && !cJSON_IsString(id) && !cJSON_IsNumber(id))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "id must be a string or a number");
+  job->id = id;
 
   /* op */
   const cJSON *op = cJSON_GetObjectItemCaseSensitive(obj, "op");

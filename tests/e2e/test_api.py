@@ -327,6 +327,13 @@ def run(ck, d, rnd):
           res[3]["error"]["code"] == "invalid_argument" and
           res[4]["error"]["code"] == "invalid_argument")
     ck.check("batch_isolates_bad_tensor_arrays", ok, raw)
+    st, body, raw = d.call("POST", "/v1/batch", {"jobs": [
+        {"op": "forward", "activation": "relu", "x": [1], "id": {"x": [1, 2]}},
+        {"op": "forward", "activation": "relu", "x": [-1], "id": 3}]})
+    res = body.get("results", []) if st == 200 else []
+    ck.check("batch_id_string_or_number",
+             len(res) == 2 and res[0]["error"]["message"] == "id must be a string or a number"
+             and "id" not in res[0] and res[1] == {"id": 3, "y": [0]}, raw)
     raw_body = '{"jobs":[{"op":"forward","activation":"relu","x":[1,[2}]},' \
                '{"op":"forward","activation":"relu","x":[1]}]}'
     st, body, raw = d.call("POST", "/v1/batch", raw=raw_body)
