@@ -83,6 +83,9 @@ typedef struct lk_program {
   char options[256];
   cl_program program;
   cl_kernel kernels[LK_KERNEL_COUNT];
+  /* CL_KERNEL_WORK_GROUP_SIZE of each kernel on the device (0: unknown),
+   * read once at build time rather than on every launch. */
+  size_t max_work_group[LK_KERNEL_COUNT];
   struct lk_program *next;
 } lk_program;
 

@@ -1,7 +1,6 @@
 /* launch.c - sets kernel arguments and enqueues forward, backward and the
  * two-stage reduction on device buffers; sizes of the launch come from the
  * context's variant. Callers hold the context lock and validated the call. */
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -63,16 +62,13 @@ static cl_int enqueue(leakycl_context *ctx, cl_kernel kernel, size_t global, siz
 
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
-/* The work-group size for a kernel: the variant's, lowered (to a power of
- * two) when this kernel's own limit on this device is smaller. */
-static size_t kernel_wg(leakycl_context *ctx, cl_kernel k) {
-  size_t wg = ctx->variant.work_group_size, kmax = 0;
-  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
-                               NULL) == CL_SUCCESS &&
-      kmax > 0) {
-    while (wg > kmax)
-      wg /= 2;
-  }
+/* The work-group size for kernel `which`: the variant's, lowered (to a
+ * power of two) when that kernel's own limit on this device is smaller. */
+static size_t kernel_wg(const leakycl_context *ctx, const lk_program *prog, int which) {
+  size_t wg = ctx->variant.work_group_size;
+  const size_t kmax = prog->max_work_group[which];
+  while (kmax > 0 && wg > kmax)
+    wg /= 2;
   return wg > 0 ? wg : 1;
 }
 
@@ -124,7 +120,7 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
   arg_idx(&a, wide, v->vectors_per_item);
   if (a.rc != CL_SUCCESS)
     return lk_fail_cl(ctx, a.rc, "clSetKernelArg");
-  const size_t wg = kernel_wg(ctx, a.kernel);
+  const size_t wg = kernel_wg(ctx, prog, which);
   size_t items;
   if (v->strategy == LEAKYCL_STRATEGY_CPU) {
     items = (nvec + v->vectors_per_item - 1) / v->vectors_per_item;
@@ -190,7 +186,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
     return st;
 
   arg_list a = {prog->kernels[LK_KERNEL_PARTIALS], 0, CL_SUCCESS};
-  const size_t wg = kernel_wg(ctx, a.kernel);
+  const size_t wg = kernel_wg(ctx, prog, LK_KERNEL_PARTIALS);
   const cl_int write_dx = dx != NULL;
   arg_idx(&a, wide, count_per_channel);
   arg_idx(&a, wide, r->inner);
@@ -213,7 +209,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
     return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_partials)");
 
   arg_list f = {prog->kernels[LK_KERNEL_FINISH], 0, CL_SUCCESS};
-  const size_t fwg = kernel_wg(ctx, f.kernel);
+  const size_t fwg = kernel_wg(ctx, prog, LK_KERNEL_FINISH);
   arg_uint(&f, (cl_uint)r->channels);
   arg_idx(&f, wide, blocks_per_channel);
   arg_mem(&f, partials);

@@ -98,6 +98,10 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
       st = lk_fail_cl(ctx, rc, kernel_names[k]);
       goto fail;
     }
+    if (clGetKernelWorkGroupInfo(p->kernels[k], ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof p->max_work_group[k], &p->max_work_group[k],
+                                 NULL) != CL_SUCCESS)
+      p->max_work_group[k] = 0;
   }
   p->next = ctx->programs;
   ctx->programs = p;
