@@ -20,6 +20,9 @@ CFLAGS   += $(BASEFLAGS) $(WARN) -MMD -MP
 LDFLAGS  ?=
 LDFLAGS  += $(LDSAN)
 CL_LIBS  := -lOpenCL -lpthread -lm
+# One version: the header's LEAKYCL_VERSION.
+VERSION  := $(shell sed -n 's/^\#define LEAKYCL_VERSION "\(.*\)"/\1/p' host/include/leakycl.h)
+PC_SED    = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|'
 
 .PHONY: all lib cli test test-unit run install bench fuzz soak deps clean format lint memcheck
 
@@ -57,7 +60,7 @@ $(LIB_SO): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libleakycl.so.0 -o $@ $^ $(LDFLAGS) $(CL_LIBS)
 $(LIB_PC): leakycl.pc.in
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' $< > $@
+	$(PC_SED) $< > $@
 
 lib: $(LIB_A) $(LIB_SO) $(LIB_PC)
 
@@ -127,7 +130,7 @@ install: all
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libleakycl.so.0
 	ln -sf libleakycl.so.0 $(DESTDIR)$(PREFIX)/lib/libleakycl.so
 	install -m 644 host/include/leakycl.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' leakycl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakycl.pc
+	$(PC_SED) leakycl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakycl.pc
 	install -m 755 $(BUILD)/bin/leakycl $(BUILD)/bin/leakycld $(DESTDIR)$(PREFIX)/bin/
 
 clean:

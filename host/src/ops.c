@@ -100,7 +100,6 @@ typedef struct staging {
   const void *host[4];
   cl_mem mem[4];
   bool owned[4]; /* zero-copy wrappers are released after the call */
-  bool written[4];
   int count;
 } staging;
 
