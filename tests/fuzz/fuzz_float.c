@@ -10,22 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/float_bits.h"
 #include "codec.h"
 #include "fuzz.h"
 
 const char lk_fuzz_target[] = "float";
-
-static uint32_t bits_of(float v) {
-  uint32_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
-
-static float float_of(uint32_t u) {
-  float v;
-  memcpy(&v, &u, sizeof v);
-  return v;
-}
 
 /* Length of the longest JSON number token at the start of s[0..n) (RFC
  * 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), 0 when there is

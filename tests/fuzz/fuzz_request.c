@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/float_bits.h"
 #include "devices.h"
 #include "errors.h"
 #include "fuzz.h"
@@ -25,12 +26,6 @@ const char lk_fuzz_target[] = "request";
 #define FUZZ_MAX_DEPTH 64
 #define FUZZ_MAX_JOBS 100
 #define FUZZ_MAX_INPUT (1u << 20)
-
-static uint32_t bits_of(float v) {
-  uint32_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
 
 /* Whether a and b are the same float or neighbours (cJSON reads a double
  * and rounds it to float, which can differ from the codec's correctly

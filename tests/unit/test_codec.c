@@ -6,6 +6,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "float_bits.h"
 #include "test.h"
 
 /* Sanitized builds run smaller samples to stay within the time budget. */
@@ -31,18 +32,6 @@ static uint64_t rng(void) {
 }
 
 static uint32_t rng_below(uint32_t n) { return (uint32_t)(rng() % n); }
-
-static uint32_t bits_of(float v) {
-  uint32_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
-
-static float float_of(uint32_t u) {
-  float v;
-  memcpy(&v, &u, sizeof v);
-  return v;
-}
 
 /* Same bits, or both NaN (the codec has one NaN text). */
 static int same_float(float a, float b) {

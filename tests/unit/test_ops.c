@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "float_bits.h"
 #include "internal.h"
 #include "test.h"
 
@@ -60,10 +61,7 @@ static float threshold(float alpha, float beta) { return (float)(-(double)beta /
 static bool same_float(float a, float b) {
   if (isnan(a) || isnan(b))
     return isnan(a) && isnan(b);
-  uint32_t ua, ub;
-  memcpy(&ua, &a, 4);
-  memcpy(&ub, &b, 4);
-  return ua == ub;
+  return bits_of(a) == bits_of(b);
 }
 
 /* ---- data ---- */
