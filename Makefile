@@ -66,13 +66,26 @@ lib: $(LIB_A) $(LIB_SO) $(LIB_PC)
 
 # ---- the command-line client ----
 CLI_SRCS := $(wildcard clients/cli/*.c)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+# `leakycl bench` embeds tests/bench/refs.py (its Python references), so the
+# installed CLI needs no file from the source tree.
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/bench_refs_py.o
+# OpenMP for the bench's reference loops (CLI_OPENMP= builds them serial).
+CLI_OPENMP ?= -fopenmp
+$(CLI_OBJS): CFLAGS += $(CLI_OPENMP)
+# Lets GCC vectorize the reference loops' selects; values are unchanged.
+$(BUILD)/obj/clients/cli/bench_refs.o: CFLAGS += -fno-trapping-math
 $(BUILD)/obj/clients/%.o: clients/%.c host/include/leakycl.h $(wildcard clients/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/gen/bench_refs_py.c: $(BUILD)/tools/embed tests/bench/refs.py
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed lk_bench_refs_py tests/bench/refs.py > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/bench_refs_py.o: $(BUILD)/gen/bench_refs_py.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(BUILD)/bin/leakycl: $(CLI_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) $(CL_LIBS)
+	$(CC) -o $@ $^ $(LDFLAGS) $(CLI_OPENMP) -lcjson $(CL_LIBS)
 cli: $(BUILD)/bin/leakycl
 
 # ---- unit tests: tests/unit/test_*.c, each linked with the static library ----
@@ -93,9 +106,21 @@ test-unit: $(UNIT_BINS)
 $(BUILD)/bench/bench_ops: tests/bench/bench_ops.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(CL_LIBS)
-bench: deps all $(BUILD)/bench/bench_ops
-	$(BUILD)/bench/bench_ops --device $${LEAKYCL_DEVICE:-auto} --n $${BENCH_N:-67108864}
+# `make bench`: bench-only deps (best effort: numpy, pyopencl, a venv with
+# jax), the standard sweep of `leakycl bench` (every device, 4 Ki..64 Mi
+# elements, references, chart) into $(BUILD)/bench/ops.jsonl and report.svg,
+# the codec figures, then report.json and the ratios beside their goals.
+# BENCH_ARGS adds options (e.g. BENCH_ARGS="--n-max 1048576" for a quick run).
+bench: deps all
+	@mkdir -p $(BUILD)/bench
+	@py=$$(scripts/bench-deps.sh $(BUILD)/bench-venv); \
+	  echo "LEAKYCL_PYTHON=$$py $(BUILD)/bin/leakycl bench --device all --json --svg $(BUILD)/bench/report.svg $(BENCH_ARGS)"; \
+	  LEAKYCL_PYTHON=$$py $(BUILD)/bin/leakycl bench --device all --json \
+	    --svg $(BUILD)/bench/report.svg $(BENCH_ARGS) > $(BUILD)/bench/ops.jsonl.tmp && \
+	  mv $(BUILD)/bench/ops.jsonl.tmp $(BUILD)/bench/ops.jsonl
 	$(MAKE) bench-codec
+	/usr/bin/python3 tests/bench/report.py $(BUILD)/bench
+	@echo "chart: $(BUILD)/bench/report.svg"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

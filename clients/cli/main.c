@@ -9,7 +9,7 @@ void cli_usage(FILE *f) {
         "commands:\n"
         "  devices [--json]      list every OpenCL platform and device\n"
         "  run ...               run an activation forward or backward on .npy files\n"
-        "  bench ...             time each op on each device (not implemented yet)\n"
+        "  bench ...             time each op on each device beside reference loops\n"
         "\n"
         "  leakycl <command> --help   the options of one command\n"
         "  leakycl --version          the library version\n"
@@ -84,10 +84,8 @@ int main(int argc, char **argv) {
     return cmd_devices(argc - 1, argv + 1);
   if (strcmp(command, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
-  if (strcmp(command, "bench") == 0) {
-    cli_error("bench: not implemented yet");
-    return CLI_EXIT_USAGE;
-  }
+  if (strcmp(command, "bench") == 0)
+    return cmd_bench(argc - 1, argv + 1);
   cli_error("unknown command \"%s\" (devices, run, bench; see leakycl --help)", command);
   return CLI_EXIT_USAGE;
 }

@@ -1,0 +1,149 @@
+/* bench_rows.c - result rows of `leakycl bench`: statistics, byte counts,
+ * JSON lines and the human table. */
+#include "bench_rows.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+static const char *const op_names[] = {"forward", "backward", "reduce", "copy"};
+
+const char *bench_op_name(bench_op op) {
+  return (unsigned)op < sizeof op_names / sizeof op_names[0] ? op_names[op] : NULL;
+}
+
+int bench_op_from_name(const char *name, bench_op *out) {
+  for (int op = 0; op < BENCH_OP_COUNT; op++) {
+    if (strcmp(name, op_names[op]) == 0) {
+      *out = (bench_op)op;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+double bench_bytes(bench_op op, int fused_dalpha, size_t n) {
+  const double f = 4.0 * (double)n; /* one float32 array */
+  switch (op) {
+  case BENCH_FORWARD:
+  case BENCH_COPY:
+    return 2 * f;
+  case BENCH_BACKWARD:
+    return 3 * f + (fused_dalpha ? 4 : 0);
+  case BENCH_REDUCE:
+    return 2 * f + 4;
+  }
+  return 0;
+}
+
+int bench_rows_push(bench_rows *rows, const bench_row *row) {
+  if (rows->count == rows->capacity) {
+    const size_t cap = rows->capacity ? 2 * rows->capacity : 64;
+    bench_row *items = realloc(rows->items, cap * sizeof *items);
+    if (!items)
+      return -1;
+    rows->items = items;
+    rows->capacity = cap;
+  }
+  rows->items[rows->count++] = *row;
+  return 0;
+}
+
+void bench_rows_free(bench_rows *rows) {
+  free(rows->items);
+  memset(rows, 0, sizeof *rows);
+}
+
+double bench_row_gbps(const bench_row *row) {
+  return row->seconds > 0 ? row->bytes / row->seconds / 1e9 : 0;
+}
+
+const bench_row *bench_rows_leakycl_match(const bench_rows *rows, const bench_row *ref) {
+  for (size_t i = 0; i < rows->count; i++) {
+    const bench_row *r = &rows->items[i];
+    if (strcmp(r->kind, "leakycl") == 0 && r->resident && r->op == ref->op &&
+        r->fused_dalpha == ref->fused_dalpha && r->n == ref->n &&
+        strcmp(r->device_index, ref->device_index) == 0 &&
+        strcmp(r->activation, ref->activation) == 0 && r->seconds > 0)
+      return r;
+  }
+  return NULL;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+void bench_row_set_stats(bench_row *row, double *samples, int count) {
+  row->samples = count;
+  if (count <= 0) {
+    row->seconds = row->min_seconds = row->max_seconds = 0;
+    return;
+  }
+  qsort(samples, (size_t)count, sizeof *samples, cmp_double);
+  row->seconds =
+      count % 2 ? samples[count / 2] : 0.5 * (samples[count / 2 - 1] + samples[count / 2]);
+  row->min_seconds = samples[0];
+  row->max_seconds = samples[count - 1];
+}
+
+int bench_row_print_json(FILE *f, const bench_row *row, const bench_rows *all) {
+  int rc = 0;
+  rc |= fputs("{\"device\":", f) < 0;
+  rc |= jsonw_string(f, row->device);
+  rc |= fputs(",\"activation\":", f) < 0;
+  rc |= jsonw_string(f, row->activation);
+  rc |= fprintf(f, ",\"op\":\"%s\",\"n\":%zu,\"dtype\":\"float32\",\"variant\":",
+                bench_op_name(row->op), row->n) < 0;
+  rc |= jsonw_string(f, row->variant);
+  /* %.9g keeps nine significant digits: the ratio tests recompute gbps. */
+  rc |= fprintf(f,
+                ",\"resident\":%s,\"seconds\":%.9g,\"gbps\":%.9g,\"min_seconds\":%.9g,"
+                "\"max_seconds\":%.9g,\"bytes\":%.0f,\"samples\":%d,\"kind\":\"%s\",\"name\":",
+                row->resident ? "true" : "false", row->seconds, bench_row_gbps(row),
+                row->min_seconds, row->max_seconds, row->bytes, row->samples, row->kind) < 0;
+  rc |= jsonw_string(f, row->name);
+  rc |= fputs(",\"device_index\":", f) < 0;
+  rc |= jsonw_string(f, row->device_index);
+  rc |= fprintf(f, ",\"fused_dalpha\":%s", row->fused_dalpha ? "true" : "false") < 0;
+  const bench_row *lk =
+      strcmp(row->kind, "reference") == 0 ? bench_rows_leakycl_match(all, row) : NULL;
+  if (lk && row->seconds > 0)
+    rc |= fprintf(f, ",\"leakycl_ratio\":%.6g", bench_row_gbps(lk) / bench_row_gbps(row)) < 0;
+  rc |= fputs("}\n", f) < 0;
+  return rc ? -1 : 0;
+}
+
+void bench_table_header(FILE *f) {
+  fprintf(f, "%-12s %-11s %9s  %-11s %-8s %8s  %-15s %10s  %s\n", "OP", "ACTIVATION", "N", "IMPL",
+          "DATA", "GB/S", "RANGE", "MS", "LEAKYCL/REF");
+}
+
+/* 4096 -> "4Ki", 67108864 -> "64Mi"; other sizes as plain numbers. */
+static void format_count(size_t n, char *buf, size_t buflen) {
+  static const char *const units[] = {"", "Ki", "Mi", "Gi"};
+  size_t u = 0;
+  while (u + 1 < sizeof units / sizeof units[0] && n >= 1024 && n % 1024 == 0) {
+    n /= 1024;
+    u++;
+  }
+  snprintf(buf, buflen, "%zu%s", n, units[u]);
+}
+
+void bench_table_row(FILE *f, const bench_row *row, const bench_rows *all) {
+  char count[32], op[24], range[40], ratio[32] = "";
+  format_count(row->n, count, sizeof count);
+  snprintf(op, sizeof op, "%s%s", bench_op_name(row->op), row->fused_dalpha ? "+da" : "");
+  const double lo = row->max_seconds > 0 ? row->bytes / row->max_seconds / 1e9 : 0;
+  const double hi = row->min_seconds > 0 ? row->bytes / row->min_seconds / 1e9 : 0;
+  snprintf(range, sizeof range, "%.2f-%.2f", lo, hi);
+  const bench_row *lk =
+      strcmp(row->kind, "reference") == 0 ? bench_rows_leakycl_match(all, row) : NULL;
+  if (lk && row->seconds > 0)
+    snprintf(ratio, sizeof ratio, "%.2fx", bench_row_gbps(lk) / bench_row_gbps(row));
+  fprintf(f, "%-12s %-11s %9s  %-11s %-8s %8.2f  %-15s %10.4f  %s\n", op, row->activation, count,
+          row->name, row->resident ? "resident" : "host", bench_row_gbps(row), range,
+          1e3 * row->seconds, ratio);
+}
