@@ -1,7 +1,10 @@
 /* codec.c - JSON number arrays, exact float32 text both ways, base64 and the tensor splice. */
 #include "codec.h"
 
+#include "base64_avx2.h"
+
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +23,26 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
   return -1;
 }
 
+/* ---- Memory hooks ---- */
+
+static const lk_memory_hooks *mem_hooks; /* NULL: malloc and free */
+
+void lk_set_memory_hooks(const lk_memory_hooks *hooks) { mem_hooks = hooks; }
+
+void *lk_mem_alloc(size_t size, size_t *cap) {
+  if (mem_hooks)
+    return mem_hooks->alloc(size, cap);
+  *cap = size;
+  return malloc(size ? size : 1);
+}
+
+void lk_mem_release(void *p) {
+  if (mem_hooks)
+    mem_hooks->release(p);
+  else
+    free(p);
+}
+
 /* ---- Growable output buffer ----
  * data stays NUL-terminated after every append (one byte is always kept
  * spare for it), so a finished buffer can be used as a C string. */
@@ -34,14 +57,34 @@ int lk_buf_reserve(lk_buf *b, size_t extra) {
     return -1;
   }
   size_t need = b->len + extra + 1;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < need)
-    cap *= 2;
-  char *data = realloc(b->data, cap);
+  if (!mem_hooks) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+      cap *= 2;
+    char *data = realloc(b->data, cap);
+    if (!data) {
+      b->oom = 1;
+      return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+  }
+  /* Doubling for many small appends; exactly what is asked for one big
+   * reserve (a base64 payload), so that a pooled buffer is not oversized. */
+  size_t want = b->cap < 128 ? 256 : 2 * b->cap;
+  if (want < need)
+    want = need;
+  size_t cap = 0;
+  char *data = lk_mem_alloc(want, &cap);
   if (!data) {
     b->oom = 1;
     return -1;
   }
+  if (b->data)
+    memcpy(data, b->data, b->len);
+  data[b->len] = '\0';
+  lk_mem_release(b->data);
   b->data = data;
   b->cap = cap;
   return 0;
@@ -59,7 +102,7 @@ void lk_buf_append(lk_buf *b, const char *s, size_t n) {
 void lk_buf_append_str(lk_buf *b, const char *s) { lk_buf_append(b, s, strlen(s)); }
 
 void lk_buf_free(lk_buf *b) {
-  free(b->data);
+  lk_mem_release(b->data);
   memset(b, 0, sizeof *b);
 }
 
@@ -519,7 +562,7 @@ static const char *skip_ws(const char *p, const char *end) {
 }
 
 void lk_tensor_free(lk_tensor *t) {
-  free(t->values);
+  lk_mem_release(t->values); /* malloc'd (arrays) or from the hooks (base64) */
   memset(t, 0, sizeof *t);
 }
 
@@ -732,6 +775,74 @@ static const unsigned char B64_VALUE1[256] = {
     40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 0,  0,  0,  0,  0,
 };
 
+/* Payloads from this many bytes of text up are split between two threads:
+ * below it, starting a thread costs more than half the work. */
+#define B64_SPLIT_MIN ((size_t)4 << 20)
+
+/* Runs fn(first) here and fn(second) on a new thread, at the same time;
+ * both in turn here when no thread can be started. */
+static void run_in_halves(void *(*fn)(void *), void *first, void *second) {
+  pthread_t helper;
+  const int started = pthread_create(&helper, NULL, fn, second) == 0;
+  fn(first);
+  if (started)
+    pthread_join(helper, NULL);
+  else
+    fn(second);
+}
+
+/* Every 12-bit value as its two base64 characters: one lookup per two
+ * output characters. Built once. */
+static char B64_PAIRS[4096 * 2];
+static pthread_once_t b64_pairs_once = PTHREAD_ONCE_INIT;
+
+static void build_b64_pairs(void) {
+  for (size_t v = 0; v < 4096; v++) {
+    B64_PAIRS[2 * v] = B64_ALPHABET[v >> 6];
+    B64_PAIRS[2 * v + 1] = B64_ALPHABET[v & 63];
+  }
+}
+
+/* Encodes n bytes (a multiple of 3) into 4n/3 characters at out. */
+static void encode_triples(const unsigned char *in, size_t n, char *out) {
+  size_t i = 0;
+#ifdef LK_BASE64_AVX2
+  if (lk_cpu_has_avx2()) {
+    i = lk_base64_encode_avx2(in, n, out);
+    out += i / 3 * 4;
+  }
+#endif
+  /* Six bytes a step, read as one big-endian 64-bit load (needs 8). */
+  for (; i + 8 <= n; i += 6, out += 8) {
+    uint64_t w;
+    memcpy(&w, in + i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    memcpy(out, B64_PAIRS + 2 * ((w >> 52) & 0xFFF), 2);
+    memcpy(out + 2, B64_PAIRS + 2 * ((w >> 40) & 0xFFF), 2);
+    memcpy(out + 4, B64_PAIRS + 2 * ((w >> 28) & 0xFFF), 2);
+    memcpy(out + 6, B64_PAIRS + 2 * ((w >> 16) & 0xFFF), 2);
+  }
+  for (; i < n; i += 3, out += 4) {
+    const uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+    memcpy(out, B64_PAIRS + 2 * (v >> 12), 2);
+    memcpy(out + 2, B64_PAIRS + 2 * (v & 0xFFF), 2);
+  }
+}
+
+typedef struct encode_part {
+  const unsigned char *in;
+  size_t n;
+  char *out;
+} encode_part;
+
+static void *encode_part_run(void *arg) {
+  const encode_part *part = arg;
+  encode_triples(part->in, part->n, part->out);
+  return NULL;
+}
+
 void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n) {
   if (n / 3 >= SIZE_MAX / 8) {
     b->oom = 1;
@@ -740,20 +851,24 @@ void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n) {
   const size_t out_len = (n + 2) / 3 * 4;
   if (lk_buf_reserve(b, out_len) != 0)
     return;
+  pthread_once(&b64_pairs_once, build_b64_pairs);
   char *p = b->data + b->len;
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3, p += 4) {
-    const uint32_t v = (uint32_t)bytes[i] << 16 | (uint32_t)bytes[i + 1] << 8 | bytes[i + 2];
-    p[0] = B64_ALPHABET[v >> 18];
-    p[1] = B64_ALPHABET[(v >> 12) & 63];
-    p[2] = B64_ALPHABET[(v >> 6) & 63];
-    p[3] = B64_ALPHABET[v & 63];
+  const size_t full = n / 3 * 3;
+  if (out_len >= B64_SPLIT_MIN) {
+    const size_t half = full / 6 * 3;
+    encode_part first = {bytes, half, p};
+    encode_part second = {bytes + half, full - half, p + half / 3 * 4};
+    run_in_halves(encode_part_run, &first, &second);
+  } else {
+    encode_triples(bytes, full, p);
   }
-  if (i < n) {
-    const uint32_t v = (uint32_t)bytes[i] << 16 | (i + 1 < n ? (uint32_t)bytes[i + 1] << 8 : 0);
+  p += full / 3 * 4;
+  if (full < n) {
+    const uint32_t v =
+        (uint32_t)bytes[full] << 16 | (full + 1 < n ? (uint32_t)bytes[full + 1] << 8 : 0);
     p[0] = B64_ALPHABET[v >> 18];
     p[1] = B64_ALPHABET[(v >> 12) & 63];
-    p[2] = i + 1 < n ? B64_ALPHABET[(v >> 6) & 63] : '=';
+    p[2] = full + 1 < n ? B64_ALPHABET[(v >> 6) & 63] : '=';
     p[3] = '=';
   }
   b->len += out_len;
@@ -768,55 +883,122 @@ static size_t first_invalid(const char *in, size_t from, size_t n) {
   return i;
 }
 
-/* Empty input decodes to a 1-byte allocation with *out_len 0, so a
- * successful call always hands back something to free. */
-int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len, char *err,
-                     size_t errlen) {
-  *out = NULL;
+/* Decodes nquads groups of 4 characters (no padding) into 3 bytes each.
+ * Returns the offset of the first character outside the alphabet, or
+ * SIZE_MAX. Validity is checked once per block of quads, and only a bad
+ * block is scanned again for the offset. */
+static size_t decode_quads(const char *in, size_t nquads, unsigned char *out) {
+  enum { BLOCK = 64 };
+  const unsigned char *s = (const unsigned char *)in;
+  size_t q = 0;
+#ifdef LK_BASE64_AVX2
+  if (lk_cpu_has_avx2())
+    q = lk_base64_decode_avx2(in, nquads, out);
+#endif
+  while (q < nquads) {
+    const size_t block_start = q;
+    const size_t block_end = nquads - q > BLOCK ? q + BLOCK : nquads;
+    uint32_t bad = 0;
+    for (; q < block_end; q++) {
+      const unsigned char *c = s + 4 * q;
+      const uint32_t a = B64_VALUE1[c[0]] - 1u, b = B64_VALUE1[c[1]] - 1u;
+      const uint32_t d2 = B64_VALUE1[c[2]] - 1u, d3 = B64_VALUE1[c[3]] - 1u;
+      bad |= a | b | d2 | d3;
+      const uint32_t v = a << 18 | b << 12 | d2 << 6 | d3;
+      unsigned char *o = out + 3 * q;
+      o[0] = (unsigned char)(v >> 16);
+      o[1] = (unsigned char)(v >> 8);
+      o[2] = (unsigned char)v;
+    }
+    if (bad & 0x80u)
+      return first_invalid(in, 4 * block_start, 4 * (block_end - block_start));
+  }
+  return SIZE_MAX;
+}
+
+typedef struct decode_part {
+  const char *in;
+  size_t nquads;
+  unsigned char *out;
+  size_t bad; /* decode_quads' answer */
+} decode_part;
+
+static void *decode_part_run(void *arg) {
+  decode_part *part = arg;
+  part->bad = decode_quads(part->in, part->nquads, part->out);
+  return NULL;
+}
+
+/* decode_quads, by two threads for long texts. */
+static size_t decode_quads_split(const char *in, size_t nquads, unsigned char *out) {
+  if (nquads * 4 < B64_SPLIT_MIN)
+    return decode_quads(in, nquads, out);
+  const size_t half = nquads / 2;
+  decode_part first = {in, half, out, SIZE_MAX};
+  decode_part second = {in + 4 * half, nquads - half, out + 3 * half, SIZE_MAX};
+  run_in_halves(decode_part_run, &first, &second);
+  if (first.bad != SIZE_MAX)
+    return first.bad;
+  return second.bad == SIZE_MAX ? SIZE_MAX : 4 * half + second.bad;
+}
+
+/* The '=' characters ending a text whose length is a multiple of 4. */
+static size_t base64_padding(const char *in, size_t len) {
+  if (len == 0 || in[len - 1] != '=')
+    return 0;
+  return in[len - 2] == '=' ? 2 : 1;
+}
+
+int lk_base64_decoded_size(const char *in, size_t len, size_t *out_len, char *err, size_t errlen) {
   *out_len = 0;
   if (len % 4 != 0)
     return fail(err, errlen, "base64 length %zu is not a multiple of 4", len);
-  size_t pad = 0;
-  if (len > 0 && in[len - 1] == '=')
-    pad = in[len - 2] == '=' ? 2 : 1;
-  const size_t n = len / 4 * 3 - pad;
-  unsigned char *bytes = malloc(n ? n : 1);
-  if (!bytes)
-    return fail(err, errlen, "out of memory for %zu decoded bytes", n);
+  *out_len = len / 4 * 3 - base64_padding(in, len);
+  return 0;
+}
+
+int lk_base64_decode_into(const char *in, size_t len, unsigned char *out, char *err,
+                          size_t errlen) {
+  size_t n;
+  if (lk_base64_decoded_size(in, len, &n, err, errlen) != 0)
+    return -1;
+  const size_t pad = base64_padding(in, len);
   const size_t full = pad ? len - 4 : len; /* quads without padding */
-  unsigned char *o = bytes;
-  for (size_t i = 0; i < full; i += 4, o += 3) {
-    const uint32_t a = B64_VALUE1[(unsigned char)in[i]] - 1u;
-    const uint32_t b = B64_VALUE1[(unsigned char)in[i + 1]] - 1u;
-    const uint32_t c = B64_VALUE1[(unsigned char)in[i + 2]] - 1u;
-    const uint32_t d = B64_VALUE1[(unsigned char)in[i + 3]] - 1u;
-    if ((a | b | c | d) & 0x80u) {
-      free(bytes);
-      return fail(err, errlen, "invalid base64 character at offset %zu", first_invalid(in, i, 4));
-    }
-    const uint32_t v = a << 18 | b << 12 | c << 6 | d;
-    o[0] = (unsigned char)(v >> 16);
-    o[1] = (unsigned char)(v >> 8);
-    o[2] = (unsigned char)v;
-  }
+  const size_t bad = decode_quads_split(in, full / 4, out);
+  if (bad != SIZE_MAX)
+    return fail(err, errlen, "invalid base64 character at offset %zu", bad);
   if (pad) {
     const size_t i = len - 4, data_chars = 4 - pad;
-    const size_t bad = first_invalid(in, i, data_chars);
-    if (bad < i + data_chars) {
-      free(bytes);
-      return fail(err, errlen, "invalid base64 character at offset %zu", bad);
-    }
+    const size_t bad_pad = first_invalid(in, i, data_chars);
+    if (bad_pad < i + data_chars)
+      return fail(err, errlen, "invalid base64 character at offset %zu", bad_pad);
     const uint32_t v = (uint32_t)(B64_VALUE1[(unsigned char)in[i]] - 1u) << 18 |
                        (uint32_t)(B64_VALUE1[(unsigned char)in[i + 1]] - 1u) << 12 |
                        (pad == 1 ? (uint32_t)(B64_VALUE1[(unsigned char)in[i + 2]] - 1u) << 6 : 0);
     /* Canonical encodings only (RFC 4648 3.5): the bits under the padding are zero. */
-    if (v & (pad == 1 ? 0xFFu : 0xFFFFu)) {
-      free(bytes);
+    if (v & (pad == 1 ? 0xFFu : 0xFFFFu))
       return fail(err, errlen, "non-zero bits before base64 padding at offset %zu", len - pad - 1);
-    }
+    unsigned char *o = out + full / 4 * 3;
     o[0] = (unsigned char)(v >> 16);
     if (pad == 1)
       o[1] = (unsigned char)(v >> 8);
+  }
+  return 0;
+}
+
+int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len, char *err,
+                     size_t errlen) {
+  *out = NULL;
+  *out_len = 0;
+  size_t n;
+  if (lk_base64_decoded_size(in, len, &n, err, errlen) != 0)
+    return -1;
+  unsigned char *bytes = malloc(n ? n : 1);
+  if (!bytes)
+    return fail(err, errlen, "out of memory for %zu decoded bytes", n);
+  if (lk_base64_decode_into(in, len, bytes, err, errlen) != 0) {
+    free(bytes);
+    return -1;
   }
   *out = bytes;
   *out_len = n;
@@ -826,18 +1008,20 @@ int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *ou
 /* ---- Splicing tensors out of a request body ---- */
 
 /* The index of the closing quote of the string whose text starts at i, or
- * len when it is not closed; *escaped says whether a backslash was seen. */
+ * len when it is not closed; *escaped says whether a backslash was seen.
+ * memchr finds the quote (base64 payloads are megabytes long); a backslash
+ * before it sends the search on past its escape. */
 static size_t string_end(const char *s, size_t i, size_t len, int *escaped) {
   *escaped = 0;
   while (i < len) {
-    if (s[i] == '"')
-      return i;
-    if (s[i] == '\\') {
-      *escaped = 1;
-      i += 2;
-    } else {
-      i++;
-    }
+    const char *quote = memchr(s + i, '"', len - i);
+    if (!quote)
+      return len;
+    const char *backslash = memchr(s + i, '\\', (size_t)(quote - (s + i)));
+    if (!backslash)
+      return (size_t)(quote - s);
+    *escaped = 1;
+    i = (size_t)(backslash - s) + 2;
   }
   return len;
 }
@@ -930,8 +1114,10 @@ static size_t decode_escape(const char *raw, size_t n, size_t *i, unsigned char 
 }
 
 /* Whether the string text raw[0, n) (escapes not yet decoded) decodes to
- * exactly key. Invalid escapes never match. */
-static int unescaped_equals(const char *raw, size_t n, const char *key, size_t key_len) {
+ * exactly key. Invalid escapes never match. With nul_ends, a decoded NUL
+ * ends the text, as it ends cJSON's copy of it for strcmp. */
+static int unescaped_equals(const char *raw, size_t n, const char *key, size_t key_len,
+                            bool nul_ends) {
   size_t i = 0, k = 0;
   while (i < n) {
     unsigned char buf[4];
@@ -943,6 +1129,8 @@ static int unescaped_equals(const char *raw, size_t n, const char *key, size_t k
     } else {
       buf[0] = (unsigned char)raw[i++];
     }
+    if (nul_ends && buf[0] == '\0')
+      return k == key_len;
     if (len > key_len - k || memcmp(key + k, buf, len) != 0)
       return 0;
     k += len;
@@ -952,10 +1140,10 @@ static int unescaped_equals(const char *raw, size_t n, const char *key, size_t k
 
 /* The index in keys of the key the string raw[0, n) spells, or nkeys. */
 static size_t find_key(const char *raw, size_t n, int escaped, const char *const *keys,
-                       size_t nkeys) {
+                       size_t nkeys, bool nul_ends) {
   for (size_t k = 0; k < nkeys; k++) {
     const size_t key_len = strlen(keys[k]);
-    if (escaped ? unescaped_equals(raw, n, keys[k], key_len)
+    if (escaped ? unescaped_equals(raw, n, keys[k], key_len, nul_ends)
                 : n == key_len && memcmp(raw, keys[k], n) == 0)
       return k;
   }
@@ -968,10 +1156,19 @@ static size_t skip_ws_at(const char *s, size_t i, size_t len) {
   return i;
 }
 
+/* Text a placeholder replaced: while scanning, its start and length in the
+ * body; once the envelope is compacted, the envelope offset just past the
+ * placeholder and the bytes removed up to there (cumulative). */
+struct lk_splice_gap {
+  size_t at;
+  size_t removed;
+};
+
 void lk_splice_table_free(lk_splice_table *table) {
   for (size_t i = 0; i < table->count; i++)
     lk_tensor_free(&table->tensors[i]);
   free(table->tensors);
+  free(table->gaps);
   memset(table, 0, sizeof *table);
 }
 
@@ -1013,11 +1210,31 @@ static const char *skip_array(const char *p, const char *end, size_t max_depth) 
   return NULL;
 }
 
-/* Overwrites a spliced value's text with "{}" and spaces. */
-static void replace_with_placeholder(char *text, size_t n) {
-  text[0] = '{';
-  text[1] = '}';
-  memset(text + 2, ' ', n - 2);
+/* Overwrites a spliced value's text body[at, at + n) with its two-character
+ * placeholder ("{}" or ""). When compacting, the rest of the text is
+ * recorded as a gap (removed later); otherwise it becomes spaces. */
+static int replace_with_placeholder(char *body, size_t at, size_t n, const char *placeholder,
+                                    bool compact, lk_splice_table *table, char *err,
+                                    size_t errlen) {
+  if (!compact) {
+    body[at] = placeholder[0];
+    body[at + 1] = placeholder[1];
+    memset(body + at + 2, ' ', n - 2);
+    return 0;
+  }
+  if (n > 2 && table->ngaps == table->gaps_cap) {
+    size_t cap = table->gaps_cap ? table->gaps_cap * 2 : 8;
+    lk_splice_gap *g = realloc(table->gaps, cap * sizeof *g);
+    if (!g)
+      return fail(err, errlen, "out of memory for %zu spliced values", cap);
+    table->gaps = g;
+    table->gaps_cap = cap;
+  }
+  if (n > 2)
+    table->gaps[table->ngaps++] = (lk_splice_gap){at, n};
+  body[at] = placeholder[0];
+  body[at + 1] = placeholder[1];
+  return 0;
 }
 
 /* Appends a tensor to the table (taking ownership of its values). */
@@ -1038,7 +1255,8 @@ static int table_push(lk_splice_table *table, const lk_tensor *tensor, char *err
  * tensor (correctly rounded, unlike cJSON's double then float) and its text
  * a placeholder. False when there is no valid number there, or it is a
  * single digit (exact as cJSON reads it, and too short for "{}"). */
-static bool splice_scalar(char *body, size_t value, size_t len, lk_tensor *out) {
+static bool splice_scalar(char *body, size_t value, size_t len, bool compact,
+                          lk_splice_table *table, lk_tensor *out) {
   float f;
   const char *stop = lk_float_parse(body + value, body + len, &f);
   const size_t n = stop ? (size_t)(stop - (body + value)) : 0;
@@ -1048,20 +1266,144 @@ static bool splice_scalar(char *body, size_t value, size_t len, lk_tensor *out) 
   out->values = malloc(sizeof(float));
   if (!out->values)
     return false; /* cJSON reads it instead: slightly less exact, never wrong-typed */
+  if (replace_with_placeholder(body, value, n, "{}", compact, table, NULL, 0) != 0) {
+    free(out->values);
+    return false; /* cJSON reads it instead */
+  }
   out->values[0] = f;
   out->count = 1;
-  replace_with_placeholder(body + value, n);
   return true;
+}
+
+/* Decodes the text of a base64 string into t (the caller checked the key):
+ * raw[0, n) as it is in the body, escapes (escaped) not yet decoded.
+ * Returns 1 when the string has an invalid escape (then nothing is lifted:
+ * cJSON rejects the body), else 0 with t filled; a text that is no base64,
+ * or memory running out, is recorded in t->error for the job to report. */
+static int decode_base64_string(const char *raw, size_t n, int escaped, lk_tensor *t) {
+  memset(t, 0, sizeof *t);
+  t->is_b64 = 1;
+  t->rank = 1;
+  char *unescaped = NULL;
+  if (escaped) {
+    /* An escape never decodes to more bytes than its own text. */
+    unescaped = malloc(n ? n : 1);
+    if (!unescaped) {
+      snprintf(t->error, sizeof t->error, "out of memory unescaping %zu characters", n);
+      return 0;
+    }
+    size_t i = 0, m = 0;
+    bool cut = false; /* cJSON's valuestring ends at a decoded NUL */
+    while (i < n) {
+      unsigned char buf[4];
+      size_t k = 1;
+      if (raw[i] == '\\') {
+        k = decode_escape(raw, n, &i, buf);
+        if (k == 0) {
+          free(unescaped);
+          return 1;
+        }
+      } else {
+        buf[0] = (unsigned char)raw[i++];
+      }
+      cut = cut || buf[0] == '\0';
+      if (!cut) {
+        memcpy(unescaped + m, buf, k);
+        m += k;
+      }
+    }
+    raw = unescaped;
+    n = m;
+  }
+  t->text_len = n;
+  size_t nbytes;
+  if (lk_base64_decoded_size(raw, n, &nbytes, t->error, sizeof t->error) == 0) {
+    size_t cap;
+    unsigned char *bytes = lk_mem_alloc(nbytes ? nbytes : 1, &cap);
+    if (!bytes) {
+      snprintf(t->error, sizeof t->error, "out of memory for %zu decoded bytes", nbytes);
+    } else if (lk_base64_decode_into(raw, n, bytes, t->error, sizeof t->error) != 0) {
+      lk_mem_release(bytes);
+    } else {
+      t->values = (float *)(void *)bytes; /* malloc and the pool align for any type */
+      t->nbytes = nbytes;
+      t->count = nbytes / 4;
+      t->shape[0] = t->count;
+    }
+  }
+  free(unescaped);
+  return 0;
+}
+
+/* Decodes the base64 string value at body[value] (its opening quote) into
+ * t and sets *close to the index of its closing quote. Base64 needs no
+ * escapes, so the text is first taken to end at the next quote and decoded
+ * in one pass; only when that fails and a backslash is in it is the string
+ * scanned again with its escapes. Returns 1 when the string is not closed
+ * or has an invalid escape (nothing lifted), else 0. */
+static int lift_base64_value(const char *body, size_t value, size_t len, lk_tensor *t,
+                             size_t *close) {
+  const size_t text = value + 1;
+  const char *quote = memchr(body + text, '"', len - text);
+  if (!quote)
+    return 1;
+  *close = (size_t)(quote - body);
+  decode_base64_string(body + text, *close - text, 0, t);
+  if (!t->error[0] || !memchr(body + text, '\\', *close - text))
+    return 0;
+  lk_tensor_free(t);
+  int escaped;
+  *close = string_end(body, text, len, &escaped);
+  if (*close == len)
+    return 1;
+  return decode_base64_string(body + text, *close - text, escaped, t);
+}
+
+/* Removes the gaps' text from the body (the placeholders stay) and turns
+ * each gap into (envelope offset just past its placeholder, bytes removed
+ * so far). Returns the envelope's length. */
+static size_t compact_envelope(char *body, size_t len, lk_splice_table *table) {
+  size_t w = 0, r = 0, removed = 0;
+  for (size_t i = 0; i < table->ngaps; i++) {
+    lk_splice_gap *g = &table->gaps[i];
+    const size_t keep_end = g->at + 2;
+    memmove(body + w, body + r, keep_end - r);
+    w += keep_end - r;
+    r = g->at + g->removed;
+    removed += g->removed - 2;
+    g->at = w;
+    g->removed = removed;
+  }
+  memmove(body + w, body + r, len - r);
+  w += len - r;
+  if (w < len)
+    body[w] = '\0';
+  return w;
+}
+
+size_t lk_splice_body_offset(const lk_splice_table *table, size_t envelope_offset) {
+  /* The last gap at or before the offset: text after a placeholder moved
+   * back by everything removed up to it. */
+  size_t lo = 0, hi = table->ngaps;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (table->gaps[mid].at <= envelope_offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo == 0 ? envelope_offset : envelope_offset + table->gaps[lo - 1].removed;
 }
 
 /* The scan only counts depth (for the limit) and does not track whether
  * the open container is an object: in valid JSON a string followed by ':'
- * is always a member key, and swapping one array for "{}" can neither make
- * an invalid body valid nor the reverse, so cJSON still rejects what it
- * should. On failure the table is emptied (tensors spliced so far freed). */
-int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nkeys,
-                      const char *const *scalar_keys, size_t nscalar, const lk_limits *limits,
-                      size_t max_nesting, lk_splice_table *table, char *err, size_t errlen) {
+ * is always a member key, and swapping one value for a placeholder can
+ * neither make an invalid body valid nor the reverse, so cJSON still
+ * rejects what it should. On failure the table is emptied (tensors spliced
+ * so far freed). */
+static int splice(char *body, size_t len, const lk_splice_keys *keys, const lk_limits *limits,
+                  size_t max_nesting, bool compact, lk_splice_table *table, char *err,
+                  size_t errlen) {
   size_t depth = 0, pos = 0;
   while (pos < len) {
     const char c = body[pos];
@@ -1096,20 +1438,41 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
     if (value == len)
       continue;
     if (body[value] == '-' || (body[value] >= '0' && body[value] <= '9')) {
-      if (find_key(body + text, close - text, escaped, scalar_keys, nscalar) == nscalar)
+      if (find_key(body + text, close - text, escaped, keys->scalars, keys->nscalars, false) ==
+          keys->nscalars)
         continue;
       lk_tensor scalar;
-      if (!splice_scalar(body, value, len, &scalar))
+      if (!splice_scalar(body, value, len, compact, table, &scalar))
         continue; /* one digit is exact anyway; no number at all: cJSON says so */
-      if (table_push(table, &scalar, err, errlen) != 0)
+      if (table_push(table, &scalar, err, errlen) != 0) {
+        lk_tensor_free(&scalar);
         goto failed;
+      }
       pos = value + 2;
+      continue;
+    }
+    if (body[value] == '"') {
+      if (find_key(body + text, close - text, escaped, keys->b64, keys->nb64, true) == keys->nb64)
+        continue; /* some other string: the next turn skips it */
+      lk_tensor t;
+      size_t string_close;
+      if (lift_base64_value(body, value, len, &t, &string_close) != 0)
+        continue; /* unterminated or an invalid escape: cJSON rejects the body */
+      if (table_push(table, &t, err, errlen) != 0) {
+        lk_tensor_free(&t);
+        goto failed;
+      }
+      if (replace_with_placeholder(body, value, string_close + 1 - value, "\"\"", compact, table,
+                                   err, errlen) != 0)
+        goto failed;
+      pos = string_close + 1;
       continue;
     }
     if (body[value] != '[')
       continue;
-    const size_t key = find_key(body + text, close - text, escaped, keys, nkeys);
-    if (key == nkeys)
+    const size_t key =
+        find_key(body + text, close - text, escaped, keys->arrays, keys->narrays, false);
+    if (key == keys->narrays)
       continue; /* some other array: scanned structurally */
     if (depth == max_nesting)
       goto too_deep;
@@ -1121,10 +1484,10 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
                        sizeof why) != 0) {
       memset(&tensor, 0, sizeof tensor);
       if (bad_index != SIZE_MAX)
-        snprintf(tensor.error, sizeof tensor.error, "%s[%zu] is not a number", keys[key],
+        snprintf(tensor.error, sizeof tensor.error, "%s[%zu] is not a number", keys->arrays[key],
                  bad_index);
       else
-        snprintf(tensor.error, sizeof tensor.error, "%s: %s", keys[key], why);
+        snprintf(tensor.error, sizeof tensor.error, "%s: %s", keys->arrays[key], why);
       stop = skip_array(body + value, body + len, max_nesting - depth);
       if (!stop) {
         fail(err, errlen, "%s", tensor.error);
@@ -1136,7 +1499,8 @@ int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nk
       lk_tensor_free(&tensor);
       goto failed;
     }
-    replace_with_placeholder(body + value, array_len);
+    if (replace_with_placeholder(body, value, array_len, "{}", compact, table, err, errlen) != 0)
+      goto failed;
     pos = value + array_len;
   }
   return 0;
@@ -1146,4 +1510,21 @@ too_deep:
 failed:
   lk_splice_table_free(table);
   return -1;
+}
+
+int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nkeys,
+                      const char *const *scalar_keys, size_t nscalar, const lk_limits *limits,
+                      size_t max_nesting, lk_splice_table *table, char *err, size_t errlen) {
+  const lk_splice_keys all = {keys, nkeys, scalar_keys, nscalar, NULL, 0};
+  return splice(body, len, &all, limits, max_nesting, false, table, err, errlen);
+}
+
+int lk_splice_body(char *body, size_t len, const lk_splice_keys *keys, const lk_limits *limits,
+                   size_t max_nesting, lk_splice_table *table, size_t *envelope_len, char *err,
+                   size_t errlen) {
+  *envelope_len = len;
+  if (splice(body, len, keys, limits, max_nesting, true, table, err, errlen) != 0)
+    return -1;
+  *envelope_len = compact_envelope(body, len, table);
+  return 0;
 }

@@ -20,7 +20,24 @@
  * "-Infinity" or something like -1.17549435e-38. */
 #define LK_FLOAT_TEXT_MAX 16
 
-/* ---- Growable output buffer ---- */
+/* ---- Memory hooks ----
+ * Where the codec's output buffers (lk_buf storage, decoded base64 tensors)
+ * come from: malloc and free unless hooks are set, like cJSON_InitHooks.
+ * The daemon sets its buffer pool once at start, before any thread runs;
+ * release must accept memory malloc'd before the hooks were set. */
+typedef struct lk_memory_hooks {
+  /* At least size bytes, *cap set to the usable size; NULL when out of memory. */
+  void *(*alloc)(size_t size, size_t *cap);
+  void (*release)(void *p);
+} lk_memory_hooks;
+
+void lk_set_memory_hooks(const lk_memory_hooks *hooks); /* NULL: malloc and free */
+void *lk_mem_alloc(size_t size, size_t *cap);
+void lk_mem_release(void *p);
+
+/* ---- Growable output buffer ----
+ * Storage from the memory hooks: release it with lk_buf_free, or hand
+ * data to whoever calls lk_mem_release on it. */
 typedef struct lk_buf {
   char *data;
   size_t len;
@@ -66,6 +83,14 @@ typedef struct lk_tensor {
    * tensor (ragged, a non-number element, ...): values is NULL and the
    * message says why, so only the job holding it fails. "" otherwise. */
   char error[160];
+  /* A base64 string lifted by lk_splice_body (is_b64 = 1): text_len is the
+   * length of its text (after JSON unescaping), nbytes the length of the
+   * bytes it decodes to, held in values (from the memory hooks; count is
+   * nbytes / 4, rank 1). When the text is no valid base64, values is NULL
+   * and error holds lk_base64_decode's message. */
+  int is_b64;
+  size_t text_len;
+  size_t nbytes;
 } lk_tensor;
 
 void lk_tensor_free(lk_tensor *t);
@@ -84,12 +109,24 @@ int lk_array_parse(const char *p, const char *end, const lk_limits *limits, lk_t
  * otherwise (the product of shape must equal count). */
 void lk_array_print(lk_buf *b, const float *values, size_t count, const size_t *shape, size_t rank);
 
-/* ---- base64 (RFC 4648, standard alphabet, '=' padding required) ---- */
-/* Decodes into a malloc'd buffer; rejects bad characters, bad padding and
- * whitespace with the offset in the message. */
+/* ---- base64 (RFC 4648, standard alphabet, '=' padding required) ----
+ * Strict: the length must be a multiple of 4, '=' may only end the text
+ * (one or two), the bits under the padding must be zero (canonical), and
+ * anything else outside the alphabet (whitespace, NUL, '-', '_', bytes >=
+ * 128) is rejected with its offset in the message. Texts of a few MiB and
+ * more are decoded and encoded by two threads, each taking half. */
+
+/* The number of bytes in of len characters decodes to, or -1 (with the
+ * same message as lk_base64_decode_into) when len is not a multiple of 4. */
+int lk_base64_decoded_size(const char *in, size_t len, size_t *out_len, char *err, size_t errlen);
+/* Decodes into out, which has room for lk_base64_decoded_size bytes. On
+ * failure out holds garbage. */
+int lk_base64_decode_into(const char *in, size_t len, unsigned char *out, char *err, size_t errlen);
+/* Decodes into a malloc'd buffer (*out NULL on failure; a 1-byte buffer
+ * for empty input, so a success always hands back something to free). */
 int lk_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len, char *err,
                      size_t errlen);
-/* Appends the base64 text of bytes (no quotes). */
+/* Appends the base64 text of bytes (no quotes), reserving room once. */
 void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n);
 
 /* ---- Splicing tensors out of a request body ----
@@ -106,15 +143,46 @@ void lk_base64_encode(lk_buf *b, const unsigned char *bytes, size_t n);
  * well-formed JSON but no tensor (ragged, "x":[1,true]) is spliced out all
  * the same with tensor.error set, so that a batch fails only that job;
  * brackets that do not balance fail the whole splice. */
+typedef struct lk_splice_gap lk_splice_gap;
 typedef struct lk_splice_table {
   lk_tensor *tensors;
   size_t count;
   size_t cap;
+  /* lk_splice_body: where the envelope lost text, for offsets */
+  lk_splice_gap *gaps;
+  size_t ngaps, gaps_cap;
 } lk_splice_table;
 
 int lk_splice_tensors(char *body, size_t len, const char *const *keys, size_t nkeys,
                       const char *const *scalar_keys, size_t nscalar, const lk_limits *limits,
                       size_t max_nesting, lk_splice_table *table, char *err, size_t errlen);
 void lk_splice_table_free(lk_splice_table *table);
+
+/* ---- The splice for the daemon: tensors, scalars and base64 strings ----
+ * As lk_splice_tensors, and besides: every string member whose key is one
+ * of keys->b64 (keys compared as cJSON does: after unescaping, up to a
+ * decoded NUL) is decoded straight from the body (lk_base64_decode_into,
+ * escapes honoured, the text cut at an escaped NUL as cJSON's valuestring
+ * is) into a tensor of the table with is_b64 set, and replaced by an empty
+ * string "" (a string with an invalid escape is left for cJSON to reject).
+ * Then the body is compacted: the text each placeholder replaced is
+ * removed, so that cJSON never scans megabytes of spaces;
+ * *envelope_len gets the envelope's length (body[*envelope_len] is set to
+ * NUL when it is inside the body). lk_splice_body_offset maps an offset in
+ * the envelope back to the body as it was. The body must hold no NUL byte
+ * (the daemon rejects those before). */
+typedef struct lk_splice_keys {
+  const char *const *arrays; /* number arrays (tensors) */
+  size_t narrays;
+  const char *const *scalars; /* numbers read as correctly rounded float32 */
+  size_t nscalars;
+  const char *const *b64; /* base64 strings */
+  size_t nb64;
+} lk_splice_keys;
+
+int lk_splice_body(char *body, size_t len, const lk_splice_keys *keys, const lk_limits *limits,
+                   size_t max_nesting, lk_splice_table *table, size_t *envelope_len, char *err,
+                   size_t errlen);
+size_t lk_splice_body_offset(const lk_splice_table *table, size_t envelope_offset);
 
 #endif /* LEAKYCL_CODEC_H */

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bufpool.h"
 #include "errors.h"
 #include "metrics.h"
 #include "routes.h"
@@ -57,8 +58,9 @@ typedef struct lkd_http_request {
   lkd_server *server;
   const lkd_route *route;
   lkd_error early; /* decided before the body: 401, 404, 405, 413, 503 */
-  char *body;
+  char *body;      /* from lk_mem_alloc (the buffer pool) */
   size_t len, cap;
+  size_t declared; /* Content-Length when given and within --max-body, else 0 */
   size_t received;
   const char *allow; /* the Allow header of a 405 */
   int responded;
@@ -113,7 +115,9 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
     len = r->body.len;
   }
   if (len > 0 && !r->body.oom) {
-    resp = MHD_create_response_from_buffer(len, r->body.data, MHD_RESPMEM_MUST_FREE);
+    /* No copy: the response sends from our buffer and gives it back to
+     * the pool when done. */
+    resp = MHD_create_response_from_buffer_with_free_callback(len, r->body.data, lk_mem_release);
     if (resp)
       r->body.data = NULL; /* now owned by the response */
   } else {
@@ -209,6 +213,8 @@ static enum MHD_Result lkd_begin(lkd_http *h, struct MHD_Connection *c, const ch
       lkd_fail(&req->early, LKD_PAYLOAD_TOO_LARGE,
                "the body has %llu bytes, over the limit of %zu (--max-body)", declared,
                s->config.max_body);
+    else if (errno == 0 && end != cl && *end == '\0')
+      req->declared = (size_t)declared;
   }
   if (req->early.code == LKD_OK)
     return MHD_YES;
@@ -226,6 +232,39 @@ static enum MHD_Result lkd_begin(lkd_http *h, struct MHD_Connection *c, const ch
   return MHD_YES;
 }
 
+/* Forgets the stored body (413 or out of memory: it is never parsed). */
+static void lkd_drop_body(lkd_http_request *req) {
+  lk_mem_release(req->body);
+  req->body = NULL;
+  req->len = req->cap = 0;
+}
+
+/* Makes room for need bytes (the body and its NUL): the declared length at
+ * once, so that a big body is written once into one (pooled, already
+ * faulted-in) buffer; doubling for a chunked body. */
+static int lkd_body_reserve(lkd_server *s, lkd_http_request *req, size_t need) {
+  if (need <= req->cap)
+    return 0;
+  size_t want = req->declared + 1 >= need ? req->declared + 1 : 0;
+  if (!want) {
+    want = req->cap ? req->cap * 2 : 4096;
+    if (want < need)
+      want = need;
+    if (want > s->config.max_body + 1)
+      want = s->config.max_body + 1;
+  }
+  size_t cap = 0;
+  char *grown = lk_mem_alloc(want, &cap);
+  if (!grown)
+    return -1;
+  if (req->len)
+    memcpy(grown, req->body, req->len);
+  lk_mem_release(req->body);
+  req->body = grown;
+  req->cap = cap;
+  return 0;
+}
+
 /* Stores (or drains) one piece of the body. */
 static enum MHD_Result lkd_take_body(lkd_server *s, lkd_http_request *req, const char *data,
                                      size_t size) {
@@ -237,27 +276,13 @@ static enum MHD_Result lkd_take_body(lkd_server *s, lkd_http_request *req, const
     /* Chunked or lying about its length: stop storing, never parse it. */
     lkd_fail(&req->early, LKD_PAYLOAD_TOO_LARGE,
              "the body is over the limit of %zu bytes (--max-body)", s->config.max_body);
-    free(req->body);
-    req->body = NULL;
-    req->len = req->cap = 0;
+    lkd_drop_body(req);
     return MHD_YES;
   }
-  if (req->len + size + 1 > req->cap) {
-    size_t cap = req->cap ? req->cap : 4096;
-    while (cap < req->len + size + 1)
-      cap *= 2;
-    if (cap > s->config.max_body + 1)
-      cap = s->config.max_body + 1;
-    char *grown = realloc(req->body, cap);
-    if (!grown) {
-      lkd_fail(&req->early, LKD_OUT_OF_MEMORY, "out of memory reading the body");
-      free(req->body);
-      req->body = NULL;
-      req->len = req->cap = 0;
-      return MHD_YES;
-    }
-    req->body = grown;
-    req->cap = cap;
+  if (lkd_body_reserve(s, req, req->len + size + 1) != 0) {
+    lkd_fail(&req->early, LKD_OUT_OF_MEMORY, "out of memory reading the body");
+    lkd_drop_body(req);
+    return MHD_YES;
   }
   memcpy(req->body + req->len, data, size);
   req->len += size;
@@ -317,7 +342,7 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
             : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
                                                             : " (aborted)");
   lkd_metrics_request(s->metrics, req->route ? req->route->path : "other", req->status, seconds);
-  free(req->body);
+  lk_mem_release(req->body);
   free(req);
   pthread_mutex_lock(&h->lock);
   h->inflight--;
@@ -391,6 +416,9 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
     return -1;
   }
   h->server = s;
+  /* Big bodies, tensors and responses from a pool reused across requests
+   * (first, before any thread allocates). */
+  lkd_bufpool_install();
   atomic_init(&h->open_connections, 0);
   atomic_init(&h->stopping, 0);
   /* The stop waits on a monotonic clock: a wall-clock jump must not cut
