@@ -77,26 +77,40 @@ typedef int16 lk_mask;
  * Every branch is a select, never a multiply by a mask: relu(-1) is +0, not
  * -0, and NaN in x comes out as NaN. */
 
+/* Each activation's formulas exist under their own names (_RELU, _LEAKY for
+ * leaky_relu and prelu, _PHASED) so that the packed-job kernels (batch.cl)
+ * can choose one at run time; LK_FORWARD and the rest below pick one by
+ * LK_ACT for the other kernels. */
+
 /* y = f(x); a is alpha, t = -beta/alpha (phased_relu only). */
-#if LK_ACT == 0
-#define LK_FORWARD(T, M, x, a, t) select((T)0.0f, (x), (M)(((x) > 0.0f) | isnan(x)))
-#elif LK_ACT == 1 || LK_ACT == 2
-#define LK_FORWARD(T, M, x, a, t) select((a) * (x), (x), (M)((x) > 0.0f))
-#else
-#define LK_FORWARD(T, M, x, a, t)                                              \
+#define LK_FORWARD_RELU(T, M, x, a, t) select((T)0.0f, (x), (M)(((x) > 0.0f) | isnan(x)))
+#define LK_FORWARD_LEAKY(T, M, x, a, t) select((a) * (x), (x), (M)((x) > 0.0f))
+#define LK_FORWARD_PHASED(T, M, x, a, t)                                       \
   select(select((T)0.0f, (a) * (x), (M)((x) >= (t))), (x),                     \
          (M)(((x) >= 0.0f) | isnan(x)))
+#if LK_ACT == 0
+#define LK_FORWARD LK_FORWARD_RELU
+#elif LK_ACT == 1 || LK_ACT == 2
+#define LK_FORWARD LK_FORWARD_LEAKY
+#else
+#define LK_FORWARD LK_FORWARD_PHASED
 #endif
 
 /* f'(x) * dy, before LK_BACKWARD carries NaN in x over to dx. */
-#if LK_ACT == 0
-#define LK_DERIV_DY(T, M, x, dy, a, t) select((T)0.0f, (dy), (M)((x) > 0.0f))
-#elif LK_ACT == 1 || LK_ACT == 2
-#define LK_DERIV_DY(T, M, x, dy, a, t) select((a) * (dy), (dy), (M)((x) > 0.0f))
-#else
-#define LK_DERIV_DY(T, M, x, dy, a, t)                                         \
+#define LK_DERIV_DY_RELU(T, M, x, dy, a, t) select((T)0.0f, (dy), (M)((x) > 0.0f))
+#define LK_DERIV_DY_LEAKY(T, M, x, dy, a, t) select((a) * (dy), (dy), (M)((x) > 0.0f))
+#define LK_DERIV_DY_PHASED(T, M, x, dy, a, t)                                  \
   select(select((T)0.0f, (a) * (dy), (M)((x) >= (t))), (dy), (M)((x) >= 0.0f))
+#if LK_ACT == 0
+#define LK_DERIV_DY LK_DERIV_DY_RELU
+#elif LK_ACT == 1 || LK_ACT == 2
+#define LK_DERIV_DY LK_DERIV_DY_LEAKY
+#else
+#define LK_DERIV_DY LK_DERIV_DY_PHASED
 #endif
+/* dx: f'(x) * dy, and NaN in x carried over. */
+#define LK_BACKWARD_OF(DERIV, T, M, x, dy, a, t)                               \
+  select(DERIV(T, M, x, dy, a, t), (x), (M)isnan(x))
 #define LK_BACKWARD(T, M, x, dy, a, t)                                         \
   select(LK_DERIV_DY(T, M, x, dy, a, t), (x), (M)isnan(x))
 
@@ -104,13 +118,16 @@ typedef int16 lk_mask;
  * gives NaN by the arithmetic). phased_relu: dy*x on the band t <= x < 0,
  * and NaN x is let through so that it poisons its channel's sum. relu and
  * leaky_relu have no learnable alpha; the host never asks for them. */
-#if LK_ACT == 2
-#define LK_ALPHA_TERM(T, M, x, dy, t) select((dy) * (x), (T)0.0f, (M)((x) > 0.0f))
-#elif LK_ACT == 3
-#define LK_ALPHA_TERM(T, M, x, dy, t)                                          \
+#define LK_ALPHA_TERM_PRELU(T, M, x, dy, t) select((dy) * (x), (T)0.0f, (M)((x) > 0.0f))
+#define LK_ALPHA_TERM_PHASED(T, M, x, dy, t)                                   \
   select((T)0.0f, (dy) * (x), (M)((((x) < 0.0f) & ((x) >= (t))) | isnan(x)))
+#define LK_ALPHA_TERM_NONE(T, M, x, dy, t) ((T)0.0f)
+#if LK_ACT == 2
+#define LK_ALPHA_TERM LK_ALPHA_TERM_PRELU
+#elif LK_ACT == 3
+#define LK_ALPHA_TERM LK_ALPHA_TERM_PHASED
 #else
-#define LK_ALPHA_TERM(T, M, x, dy, t) ((T)0.0f)
+#define LK_ALPHA_TERM LK_ALPHA_TERM_NONE
 #endif
 
 /* The diagnostics' terms (seed 002): x < 0 counts, and |dy*x| over x < 0. */

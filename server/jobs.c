@@ -38,21 +38,7 @@ static lk_tensor *lkd_spliced(const cJSON *item, lk_splice_table *table) {
   if (!item || !cJSON_IsObject(item) || item->child || item->valuedouble < 1)
     return NULL;
   size_t k = (size_t)item->valuedouble - 1;
-  return k < table->count && !table->tensors[k].is_b64 ? &table->tensors[k] : NULL;
-}
-
-/* The same for a base64 string the splice decoded: its "" placeholder
- * carries the index in valuedouble (unused by cJSON for strings). */
-static lk_tensor *lkd_spliced_b64(const cJSON *item, lk_splice_table *table) {
-  if (!item || !cJSON_IsString(item) || item->valuedouble < 1)
-    return NULL;
-  size_t k = (size_t)item->valuedouble - 1;
-  return k < table->count && table->tensors[k].is_b64 ? &table->tensors[k] : NULL;
-}
-
-static int lkd_is_b64_key(const char *key) {
-  return key &&
-         (strcmp(key, "x_b64") == 0 || strcmp(key, "dy_b64") == 0 || strcmp(key, "y_b64") == 0);
+  return k < table->count ? &table->tensors[k] : NULL;
 }
 
 static int lkd_is_tensor_key(const char *key) {
@@ -61,13 +47,11 @@ static int lkd_is_tensor_key(const char *key) {
 }
 
 /* Walks the tree in document order (the splice's order) and tags the k-th
- * empty-object member with a tensor key, or string member with a base64
- * key (the splice lifts every one of those), as tensor k. Returns how many
- * were tagged. Recursion depth is bounded by the splice's nesting limit. */
+ * empty-object member with a tensor key as tensor k. Returns how many were
+ * tagged. Recursion depth is bounded by the splice's nesting limit. */
 static size_t lkd_tag_placeholders(cJSON *node, size_t next, size_t limit) {
   for (cJSON *c = node->child; c; c = c->next) {
-    if ((cJSON_IsObject(c) && !c->child && lkd_is_tensor_key(c->string)) ||
-        (cJSON_IsString(c) && lkd_is_b64_key(c->string))) {
+    if (cJSON_IsObject(c) && !c->child && lkd_is_tensor_key(c->string)) {
       if (next < limit)
         c->valuedouble = (double)(next + 1);
       next++;
@@ -132,40 +116,52 @@ static int lkd_float_value(const cJSON *item, lk_splice_table *table, float *out
   return 0;
 }
 
-/* A base64 float32 field, decoded by the splice straight from the body
- * into the table: checked here in the order the limits and errors have
- * always been reported (size estimate, text, whole floats, count). */
+/* Decodes a base64 float32 field into an owned array. */
 static int lkd_decode_b64(const lkd_decode_cfg *cfg, const char *field, const cJSON *item,
-                          lk_splice_table *table, const float **values, size_t *count,
-                          lkd_error *e) {
-  lk_tensor *t = lkd_spliced_b64(item, table);
-  if (!t)
+                          float **values, size_t *count, lkd_error *e) {
+  if (!cJSON_IsString(item))
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be a base64 string", field);
-  /* 4 base64 characters carry 3 bytes; the estimate comes first. */
-  size_t approx = t->text_len / 4 * 3 / 4;
+  size_t len = strlen(item->valuestring);
+  /* 4 base64 characters carry 3 bytes; check the limit before decoding. */
+  size_t approx = len / 4 * 3 / 4;
   if (approx > cfg->max_elements + 1)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has about %zu elements, over the limit of %zu (--max-elements)", field,
                     approx, cfg->max_elements);
-  if (t->error[0])
-    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s: %s", field, t->error);
-  if (t->nbytes % 4 != 0)
+  unsigned char *bytes = NULL;
+  size_t nbytes = 0;
+  char err[160];
+  if (lk_base64_decode(item->valuestring, len, &bytes, &nbytes, err, sizeof err) != 0)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s: %s", field, err);
+  if (nbytes % 4 != 0) {
+    free(bytes);
     return lkd_fail(e, LKD_INVALID_ARGUMENT,
-                    "%s has %zu bytes, not a multiple of 4 (float32 values)", field, t->nbytes);
-  *count = t->nbytes / 4;
-  if (*count > cfg->max_elements)
+                    "%s has %zu bytes, not a multiple of 4 (float32 values)", field, nbytes);
+  }
+  *count = nbytes / 4;
+  if (*count > cfg->max_elements) {
+    free(bytes);
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has %zu elements, over the limit of %zu (--max-elements)", field, *count,
                     cfg->max_elements);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  for (size_t i = 0; i < *count; i++) { /* little-endian on the wire */
-    uint32_t u;
-    memcpy(&u, &t->values[i], sizeof u);
-    u = __builtin_bswap32(u);
-    memcpy(&t->values[i], &u, sizeof u);
   }
-#endif
-  *values = *count ? t->values : NULL;
+  if (*count == 0) {
+    free(bytes);
+    *values = NULL;
+    return 0;
+  }
+  float *v = malloc(*count * sizeof(float));
+  if (!v) {
+    free(bytes);
+    return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory decoding %s", field);
+  }
+  for (size_t i = 0; i < *count; i++) { /* little-endian on the wire */
+    uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
+                 (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
+    memcpy(&v[i], &u, sizeof u);
+  }
+  free(bytes);
+  *values = v;
   return 0;
 }
 
@@ -193,7 +189,7 @@ static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
 /* One tensor field: "name" (a spliced JSON array) or "name_b64". Sets
  * *found = 0 when neither is present. */
 static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice_table *table,
-                            const char *name, int *found, const float **values,
+                            const char *name, int *found, const float **values, float **owned,
                             size_t *count, lkd_encoding *encoding, size_t *rank, size_t *shape,
                             lkd_error *e) {
   char b64name[16];
@@ -206,8 +202,9 @@ static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_spli
   if (arr && b64)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "give %s or %s, not both", name, b64name);
   if (b64) {
-    if (lkd_decode_b64(cfg, b64name, b64, table, values, count, e) != 0)
+    if (lkd_decode_b64(cfg, b64name, b64, owned, count, e) != 0)
       return -1;
+    *values = *owned;
     *encoding = LKD_ENC_B64;
     *rank = 1;
     shape[0] = *count;
@@ -344,7 +341,7 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
              cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
   }
-  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->count,
+  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->x_owned, &job->count,
                        &job->encoding, &rank, shape, e) != 0)
     return -1;
   if (!found)
@@ -355,7 +352,7 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   /* dy */
   size_t dy_count = 0, dy_rank = 0, dy_shape[LK_CODEC_MAX_RANK];
   lkd_encoding dy_encoding;
-  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &dy_count,
+  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &job->dy_owned, &dy_count,
                        &dy_encoding, &dy_rank, dy_shape, e) != 0)
     return -1;
   if (job->op == LKD_OP_FORWARD && found)
@@ -464,10 +461,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   return 0;
 }
 
-/* Maps a failed library call to the job's error. Called with the device
- * lock held (the message lives in the context). */
-static void lkd_library_error(lkd_job *job, leakycl_status st, const leakycl_context *ctx) {
-  const char *detail = leakycl_last_error(ctx);
+/* Maps a failed library status, with its detail, to the job's error. */
+static void lkd_status_error(lkd_job *job, leakycl_status st, const char *detail) {
   if (!detail || !*detail)
     detail = leakycl_status_message(st);
   switch (st) {
@@ -478,6 +473,12 @@ static void lkd_library_error(lkd_job *job, leakycl_status st, const leakycl_con
   default:
     lkd_fail(&job->err, LKD_DEVICE_ERROR, "%s: %s", leakycl_status_name(st), detail);
   }
+}
+
+/* The same for a failed single call. Called with the device lock held (the
+ * message lives in the context). */
+static void lkd_library_error(lkd_job *job, leakycl_status st, const leakycl_context *ctx) {
+  lkd_status_error(job, st, leakycl_last_error(ctx));
 }
 
 static void lkd_job_free_outputs(lkd_job *job) {
@@ -530,112 +531,85 @@ static int lkd_job_run(lkd_server *s, lkd_job *job) {
   return 0;
 }
 
-/* Whether a job can share a library call with others: element-wise with
- * one shared alpha, no per-job reduction. */
-static int lkd_job_packable(const lkd_job *job) {
-  return job->params.alpha_count <= 1 && !job->want_grads && job->count > 0;
-}
-
-/* Whether b can run in the same packed call as a. */
-static int lkd_jobs_compatible(const lkd_job *a, const lkd_job *b) {
-  if (a->op != b->op || a->device != b->device || a->source != b->source ||
-      a->params.activation != b->params.activation ||
-      a->params.alpha_count != b->params.alpha_count)
-    return 0;
-  if (a->params.alpha_count == 1 && memcmp(a->params.alpha, b->params.alpha, sizeof(float)) != 0)
-    return 0;
-  return memcmp(&a->params.beta, &b->params.beta, sizeof(float)) == 0;
-}
-
-/* Runs the packable jobs idx[0..n) as one call on a flat view over their
- * concatenated inputs (element-wise ops do not care where an element sits),
- * then splits the output. Returns 0, or -1 when the packed call failed (the
- * caller then runs each job alone so that errors stay per job). */
-static int lkd_group_run(lkd_server *s, lkd_job *jobs, const size_t *idx, size_t n) {
-  size_t total = 0;
-  for (size_t i = 0; i < n; i++)
-    total += jobs[idx[i]].count;
-  lkd_job *lead = &jobs[idx[0]];
-  int backward = lead->op == LKD_OP_BACKWARD;
-  float *x = malloc(total * sizeof(float));
-  float *dy = backward ? malloc(total * sizeof(float)) : NULL;
-  float *out = malloc(total * sizeof(float));
-  int rc = -1;
-  if (!x || !out || (backward && !dy))
-    goto done;
-  size_t off = 0;
-  for (size_t i = 0; i < n; i++) {
-    const lkd_job *j = &jobs[idx[i]];
-    memcpy(x + off, j->x, j->count * sizeof(float));
-    if (backward)
-      memcpy(dy + off, j->dy, j->count * sizeof(float));
-    off += j->count;
+/* Allocates a batch job's outputs: y or dx, and the gradient when it has
+ * one. Returns 0, or -1 with job->err set. */
+static int lkd_job_alloc_outputs(lkd_job *job) {
+  job->out = malloc((job->count ? job->count : 1) * sizeof(float));
+  if (job->want_grads) {
+    job->dalpha = malloc(job->grad_count * sizeof(float));
+    job->neg_fraction = malloc(job->grad_count * sizeof(float));
+    job->mean_abs_grad = malloc(job->grad_count * sizeof(float));
   }
-  lkd_device *dev = &s->devices[lead->device];
-  pthread_mutex_lock(&dev->lock);
-  leakycl_status st =
-      backward ? leakycl_backward(dev->ctx, &lead->params, leakycl_view_flat(total), lead->source,
-                                  x, dy, out, NULL)
-               : leakycl_forward(dev->ctx, &lead->params, leakycl_view_flat(total), x, out);
-  pthread_mutex_unlock(&dev->lock);
-  lkd_metrics_launch(s->metrics);
-  if (st != LEAKYCL_OK)
-    goto done;
-  off = 0;
-  for (size_t i = 0; i < n; i++) {
-    lkd_job *j = &jobs[idx[i]];
-    j->out = malloc(j->count * sizeof(float));
-    if (!j->out) {
-      for (size_t k = 0; k < i; k++) {
-        free(jobs[idx[k]].out);
-        jobs[idx[k]].out = NULL;
-      }
-      goto done;
-    }
-    memcpy(j->out, out + off, j->count * sizeof(float));
-    off += j->count;
+  if (!job->out ||
+      (job->want_grads && (!job->dalpha || !job->neg_fraction || !job->mean_abs_grad))) {
+    lkd_job_free_outputs(job);
+    return lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "out of memory for %zu elements", job->count);
   }
-  for (size_t i = 0; i < n; i++)
-    jobs[idx[i]].done = 1;
-  lkd_metrics_elements(s->metrics, total);
-  rc = 0;
-done:
-  free(x);
-  free(dy);
-  free(out);
-  return rc;
+  return 0;
 }
 
-/* Runs every decoded job of a batch: compatible packable jobs together (the
- * jobs are independent, so the order they run in is not observable), the
- * others alone. */
+/* The library's description of a decoded job; grads is its gradient
+ * storage when it wants one. */
+static leakycl_job lkd_library_job(lkd_job *job, leakycl_grads *grads) {
+  leakycl_job lj;
+  memset(&lj, 0, sizeof lj);
+  lj.op = job->op == LKD_OP_FORWARD ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD;
+  lj.params = job->params;
+  lj.view = job->view;
+  lj.source = job->source;
+  lj.x = job->x;
+  lj.dy = job->op == LKD_OP_BACKWARD ? job->dy : NULL;
+  lj.out = job->out;
+  *grads = (leakycl_grads){job->dalpha, job->neg_fraction, job->mean_abs_grad};
+  lj.grads = job->want_grads ? grads : NULL;
+  return lj;
+}
+
+/* Runs every decoded job of a batch: all the jobs of one device in one
+ * leakycl_run_jobs call (one launch for all of them, whatever their
+ * activation, op or shape), each job keeping its own error. */
 static void lkd_batch_run(lkd_server *s, lkd_job *jobs, const int *decoded, size_t n) {
+  leakycl_job *lj = malloc((n ? n : 1) * sizeof *lj);
+  leakycl_grads *grads = malloc((n ? n : 1) * sizeof *grads);
   size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-  char *taken = calloc(n ? n : 1, 1);
-  for (size_t i = 0; i < n; i++) {
-    if (!decoded[i] || (taken && taken[i]))
-      continue;
+  if (!lj || !grads || !idx) {
+    for (size_t i = 0; i < n; i++) /* no memory to pack: one call each */
+      if (decoded[i])
+        lkd_job_run(s, &jobs[i]);
+    free(lj), free(grads), free(idx);
+    return;
+  }
+  for (size_t d = 0; d < s->device_count; d++) {
     size_t m = 0;
-    if (idx && taken && lkd_job_packable(&jobs[i])) {
-      for (size_t k = i; k < n; k++) {
-        if (decoded[k] && !taken[k] && lkd_job_packable(&jobs[k]) &&
-            lkd_jobs_compatible(&jobs[i], &jobs[k])) {
-          idx[m++] = k;
-          taken[k] = 1;
-        }
+    for (size_t i = 0; i < n; i++) {
+      if (!decoded[i] || jobs[i].device != d)
+        continue;
+      jobs[i].done = 1;
+      if (lkd_job_alloc_outputs(&jobs[i]) != 0)
+        continue;
+      lj[m] = lkd_library_job(&jobs[i], &grads[m]);
+      idx[m++] = i;
+    }
+    if (m == 0)
+      continue;
+    lkd_device *dev = &s->devices[d];
+    pthread_mutex_lock(&dev->lock);
+    leakycl_run_jobs(dev->ctx, lj, m);
+    pthread_mutex_unlock(&dev->lock);
+    lkd_metrics_launch(s->metrics);
+    uint64_t elements = 0;
+    for (size_t k = 0; k < m; k++) {
+      lkd_job *job = &jobs[idx[k]];
+      if (lj[k].status != LEAKYCL_OK) {
+        lkd_status_error(job, lj[k].status, lj[k].error);
+        lkd_job_free_outputs(job);
+      } else {
+        elements += job->count;
       }
     }
-    if (m > 1 && lkd_group_run(s, jobs, idx, m) == 0)
-      continue;
-    if (m <= 1) {
-      lkd_job_run(s, &jobs[i]);
-      continue;
-    }
-    for (size_t k = 0; k < m; k++)
-      lkd_job_run(s, &jobs[idx[k]]);
+    lkd_metrics_elements(s->metrics, elements);
   }
-  free(idx);
-  free(taken);
+  free(lj), free(grads), free(idx);
 }
 
 /* Appends one output tensor as "name":[...] or "name_b64":"...". */
@@ -728,11 +702,6 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
   static const char *const keys[] = {"x", "dy", "y", "alpha"};
   /* Scalars spliced too, so that they are correctly rounded to float32. */
   static const char *const scalar_keys[] = {"alpha", "beta"};
-  /* Base64 decoded straight from the body: cJSON never copies it. */
-  static const char *const b64_keys[] = {"x_b64", "dy_b64", "y_b64"};
-  static const lk_splice_keys splice_keys = {keys,       sizeof keys / sizeof keys[0],
-                                             scalar_keys, sizeof scalar_keys / sizeof scalar_keys[0],
-                                             b64_keys,   sizeof b64_keys / sizeof b64_keys[0]};
   lkd_error *e = &out->err;
   memset(out, 0, sizeof *out);
 
@@ -743,20 +712,18 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
    * that it answers 413, not a parse error. */
   lk_limits limits = {len / 2 + 2, LK_CODEC_MAX_RANK};
   char err[256] = "";
-  /* The splice leaves the envelope compacted at the start of the body. */
-  size_t envelope_len = len;
-  if (lk_splice_body(body, len, &splice_keys, &limits, cfg->max_depth, &out->table, &envelope_len,
-                     err, sizeof err) != 0)
+  if (lk_splice_tensors(body, len, keys, sizeof keys / sizeof keys[0], scalar_keys,
+                        sizeof scalar_keys / sizeof scalar_keys[0], &limits, cfg->max_depth,
+                        &out->table, err, sizeof err) != 0)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", err[0] ? err : "malformed tensor array");
-  if (lkd_envelope_values(body, envelope_len) > 16 * cfg->max_jobs + 4096)
+  if (lkd_envelope_values(body, len) > 16 * cfg->max_jobs + 4096)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE, "too many JSON values outside the tensors");
   const char *parse_end = NULL;
-  /* + 1: with require_null_terminated cJSON wants to see the NUL. */
-  out->root = cJSON_ParseWithLengthOpts(body, envelope_len + 1, &parse_end, 1);
+  /* len + 1: with require_null_terminated cJSON wants to see the NUL. */
+  out->root = cJSON_ParseWithLengthOpts(body, len + 1, &parse_end, 1);
   cJSON *root = out->root;
   if (!root) {
     size_t off = parse_end && parse_end >= body ? (size_t)(parse_end - body) : 0;
-    off = lk_splice_body_offset(&out->table, off > envelope_len ? envelope_len : off);
     if (off > len)
       off = len;
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "malformed JSON at offset %zu", off);

@@ -292,6 +292,42 @@ LEAKYCL_API leakycl_status leakycl_reduce_buffers(leakycl_context *ctx,
                                                   const leakycl_params *params, leakycl_view view,
                                                   cl_mem x, cl_mem dy, const leakycl_grads *grads);
 
+/* ---- Packed jobs: many small calls in one launch ---- */
+/* One launch plus clFinish costs tens of microseconds, far more than a small
+ * kernel; leakycl_run_jobs runs many jobs (any mix of activations, ops,
+ * sizes and alpha layouts) in one launch, and one more for the gradients. */
+typedef enum leakycl_op { LEAKYCL_OP_FORWARD = 0, LEAKYCL_OP_BACKWARD = 1 } leakycl_op;
+
+/* One job: the arguments of a leakycl_forward or leakycl_backward call, and
+ * its outcome. Forward reads x and writes out (= y); source, dy and grads
+ * must be FROM_X, anything and NULL. Backward is leakycl_backward(params,
+ * view, source, x, dy, out, grads). out may equal x or dy (in place). */
+typedef struct leakycl_job {
+  leakycl_op op;
+  leakycl_params params;
+  leakycl_view view;
+  leakycl_source source;
+  const float *x; /* y when source is LEAKYCL_FROM_Y */
+  const float *dy;
+  float *out;                 /* y or dx */
+  const leakycl_grads *grads; /* optional: backward of prelu and phased_relu */
+  leakycl_status status;      /* out: the job's own result */
+  char error[256];            /* out: why, when status is not LEAKYCL_OK ("" else) */
+} leakycl_job;
+
+/* Runs jobs[0 .. count) on the context; blocking. Each job is validated
+ * exactly as its single call would be: an invalid job gets its status and
+ * message, is skipped and its outputs are untouched, and the others still
+ * run. y and dx are bit-identical to the single calls; dalpha and the
+ * diagnostics keep their bound (|error| <= 1e-6 * sum |terms|) and are
+ * bit-identical on repeat. All inputs are read before any output is written,
+ * so one job's output must not be another job's input. Jobs too large to
+ * share one device buffer are split over several launches; a device failure
+ * fails every job of its launch. Returns LEAKYCL_OK when every job
+ * succeeded, else the status of the first failed job (whose message
+ * leakycl_last_error() then holds). count 0 is OK (jobs may be NULL). */
+LEAKYCL_API leakycl_status leakycl_run_jobs(leakycl_context *ctx, leakycl_job *jobs, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,12 +72,34 @@ leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params, le
                           lk_resolved *out);
 void lk_resolved_free(lk_resolved *r);
 
+/* ---- one host-pointer call, validated (ops.c; batch.c checks each job so) ---- */
+typedef enum lk_call_op { LK_CALL_FORWARD, LK_CALL_BACKWARD, LK_CALL_REDUCE } lk_call_op;
+
+typedef struct lk_host_call {
+  lk_call_op op;
+  const leakycl_params *params;
+  leakycl_view view;
+  leakycl_source source; /* backward and reduce */
+  const float *src;      /* x, or y when source is FROM_Y */
+  const float *dy;       /* backward and reduce */
+  const float *out;      /* y or dx; NULL for reduce */
+  const leakycl_grads *grads;
+} lk_host_call;
+
+/* Every check that leakycl_forward, leakycl_backward or leakycl_reduce makes
+ * before touching the device, in their order and with their messages (the
+ * context is locked; lk_fail records the detail). On success r holds the
+ * resolved parameters (release with lk_resolved_free); on failure nothing. */
+leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r);
+
 /* ---- programs: built once per (device, options) ---- */
 #define LK_KERNEL_FORWARD 0
 #define LK_KERNEL_BACKWARD 1
 #define LK_KERNEL_PARTIALS 2
 #define LK_KERNEL_FINISH 3
-#define LK_KERNEL_COUNT 4
+#define LK_KERNEL_BATCH_TILES 4  /* batch.cl: packed jobs, one launch */
+#define LK_KERNEL_BATCH_FINISH 5 /* batch.cl: their per-channel sums */
+#define LK_KERNEL_COUNT 6
 
 typedef struct lk_program {
   char options[256];
@@ -114,6 +136,11 @@ enum {
   LK_POOL_THRESH,
   LK_POOL_PARTIALS,
   LK_POOL_FINALS,
+  /* leakycl_run_jobs (batch.c): the job, tile and channel tables, and the
+   * (alpha, threshold) pairs. Its data goes through IN, DY, OUT, PARTIALS
+   * and FINALS like any call's. */
+  LK_POOL_BATCH_INDEX,
+  LK_POOL_BATCH_PARAMS,
   LK_POOL_COUNT
 };
 

@@ -47,17 +47,35 @@ static leakycl_status check_grads(leakycl_context *ctx, const lk_resolved *r,
   return LEAKYCL_OK;
 }
 
-/* Locks the context and resolves the parameters; on failure unlocks. */
-static leakycl_status begin(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
+/* Resolves the parameters and makes the checks of every call of `op`, host
+ * pointers or buffers alike (context locked). On failure r holds nothing. */
+static leakycl_status check_call(leakycl_context *ctx, lk_call_op op, const leakycl_params *params,
+                                 leakycl_view view, leakycl_source source,
+                                 const leakycl_grads *grads, lk_resolved *r) {
+  leakycl_status st = lk_resolve(ctx, params, view, r);
+  if (st != LEAKYCL_OK)
+    return st;
+  if (r->channels > UINT32_MAX)
+    st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu channels is over the limit of %u", r->channels,
+                 (unsigned)UINT32_MAX);
+  if (st == LEAKYCL_OK && op != LK_CALL_FORWARD) {
+    st = check_source(ctx, r, source, grads);
+    /* Reduce-only calls exist for the gradient, so they need grads. */
+    if (st == LEAKYCL_OK)
+      st = check_grads(ctx, r, grads, op == LK_CALL_REDUCE);
+  }
+  if (st != LEAKYCL_OK)
+    lk_resolved_free(r);
+  return st;
+}
+
+/* Locks the context and runs check_call(); on failure unlocks. */
+static leakycl_status begin(leakycl_context *ctx, lk_call_op op, const leakycl_params *params,
+                            leakycl_view view, leakycl_source source, const leakycl_grads *grads,
                             lk_resolved *r) {
   pthread_mutex_lock(&ctx->lock);
   ctx->error[0] = '\0';
-  leakycl_status st = lk_resolve(ctx, params, view, r);
-  if (st == LEAKYCL_OK && r->channels > UINT32_MAX) {
-    lk_resolved_free(r);
-    st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu channels is over the limit of %u", r->channels,
-                 (unsigned)UINT32_MAX);
-  }
+  leakycl_status st = check_call(ctx, op, params, view, source, grads, r);
   if (st != LEAKYCL_OK)
     pthread_mutex_unlock(&ctx->lock);
   return st;
@@ -67,21 +85,6 @@ static leakycl_status end(leakycl_context *ctx, lk_resolved *r, leakycl_status s
   lk_resolved_free(r);
   pthread_mutex_unlock(&ctx->lock);
   return st;
-}
-
-/* begin() plus the checks every backward and reduce call makes; on failure
- * the context is unlocked again. want_dx is false for reduce-only calls,
- * which need grads. */
-static leakycl_status begin_backward(leakycl_context *ctx, const leakycl_params *params,
-                                     leakycl_view view, leakycl_source source,
-                                     const leakycl_grads *grads, bool want_dx, lk_resolved *r) {
-  leakycl_status st = begin(ctx, params, view, r);
-  if (st != LEAKYCL_OK)
-    return st;
-  st = check_source(ctx, r, source, grads);
-  if (st == LEAKYCL_OK)
-    st = check_grads(ctx, r, grads, !want_dx);
-  return st == LEAKYCL_OK ? st : end(ctx, r, st);
 }
 
 /* ---- host pointers ---- */
@@ -182,16 +185,42 @@ static leakycl_status check_pointers(leakycl_context *ctx, size_t n, const void 
   return LEAKYCL_OK;
 }
 
+leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r) {
+  leakycl_status st =
+      check_call(ctx, call->op, call->params, call->view, call->source, call->grads, r);
+  if (st != LEAKYCL_OK)
+    return st;
+  if (call->op == LK_CALL_FORWARD)
+    st = check_pointers(ctx, r->n, call->src, "x", call->out, "y", NULL, NULL);
+  else
+    st = check_pointers(ctx, r->n, call->src, call->source == LEAKYCL_FROM_Y ? "y" : "x", call->dy,
+                        "dy", call->op == LK_CALL_BACKWARD ? call->out : NULL,
+                        call->op == LK_CALL_BACKWARD ? "dx" : NULL);
+  if (st != LEAKYCL_OK)
+    lk_resolved_free(r);
+  return st;
+}
+
+/* Locks the context and runs lk_check_host_call(); on failure unlocks. */
+static leakycl_status begin_host(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r) {
+  pthread_mutex_lock(&ctx->lock);
+  ctx->error[0] = '\0';
+  leakycl_status st = lk_check_host_call(ctx, call, r);
+  if (st != LEAKYCL_OK)
+    pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
 leakycl_status leakycl_forward(leakycl_context *ctx, const leakycl_params *params,
                                leakycl_view view, const float *x, float *y) {
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st = begin(ctx, params, view, &r);
+  const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL};
+  leakycl_status st = begin_host(ctx, &call, &r);
   if (st != LEAKYCL_OK)
     return st;
-  st = check_pointers(ctx, r.n, x, "x", y, "y", NULL, NULL);
-  if (st != LEAKYCL_OK || r.n == 0)
+  if (r.n == 0)
     return end(ctx, &r, st);
   const size_t bytes = r.n * sizeof(float);
   staging s = {0};
@@ -217,13 +246,17 @@ static leakycl_status backward_host(leakycl_context *ctx, const leakycl_params *
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st = begin_backward(ctx, params, view, source, grads, want_dx, &r);
+  const lk_host_call call = {want_dx ? LK_CALL_BACKWARD : LK_CALL_REDUCE,
+                             params,
+                             view,
+                             source,
+                             src,
+                             dy,
+                             want_dx ? dx : NULL,
+                             grads};
+  leakycl_status st = begin_host(ctx, &call, &r);
   if (st != LEAKYCL_OK)
     return st;
-  st = check_pointers(ctx, r.n, src, source == LEAKYCL_FROM_Y ? "y" : "x", dy, "dy",
-                      want_dx ? dx : NULL, want_dx ? "dx" : NULL);
-  if (st != LEAKYCL_OK)
-    return end(ctx, &r, st);
   const size_t bytes = r.n * sizeof(float);
   staging s = {0};
   cl_mem sm = NULL, dym = NULL, dxm = NULL;
@@ -289,7 +322,7 @@ leakycl_status leakycl_forward_buffers(leakycl_context *ctx, const leakycl_param
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st = begin(ctx, params, view, &r);
+  leakycl_status st = begin(ctx, LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, NULL, &r);
   if (st != LEAKYCL_OK)
     return st;
   st = check_buffer(ctx, x, "x", r.n);
@@ -307,7 +340,8 @@ static leakycl_status backward_buffers(leakycl_context *ctx, const leakycl_param
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st = begin_backward(ctx, params, view, source, grads, want_dx, &r);
+  leakycl_status st =
+      begin(ctx, want_dx ? LK_CALL_BACKWARD : LK_CALL_REDUCE, params, view, source, grads, &r);
   if (st != LEAKYCL_OK)
     return st;
   st = check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", r.n);

@@ -8,3 +8,13 @@ $(BUILD)/bench/bench_codec: tests/bench/bench_codec.c server/codec.c server/code
 
 bench-codec: $(BUILD)/bench/bench_codec
 	$(BUILD)/bench/bench_codec
+
+# `make bench-batch`: microseconds per job of leakycl_run_jobs (one launch for
+# many small jobs) against one call per job (tests/bench/bench_batch.c).
+.PHONY: bench-batch
+$(BUILD)/bench/bench_batch: tests/bench/bench_batch.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(CL_LIBS)
+
+bench-batch: $(BUILD)/bench/bench_batch
+	$(BUILD)/bench/bench_batch --device $${LEAKYCL_DEVICE:-auto}

@@ -112,6 +112,7 @@ def main():
     d = Daemon()
     try:
         run(ck, d, rnd)
+        check_mixed_batch_matches_single_jobs(ck, d, rnd)
     finally:
         rc = d.stop()
         ck.check("sigterm_exit_status_0", rc == 0, "exit status %s\n%s" % (rc, d.stderr()[-2000:]))
@@ -379,6 +380,101 @@ def run(ck, d, rnd):
     ck.check("metrics_prometheus", 'leakycld_requests_total{path="/v1/forward",status="200"}' in text and
              "leakycld_request_duration_seconds_bucket" in text and
              "leakycld_elements_processed_total" in text, text[:500])
+
+
+def check_mixed_batch_matches_single_jobs(ck, d, rnd):
+    """One /v1/batch of every activation x op x alpha layout (shared, per
+    channel), flat and nested, base64 and JSON, from y, with NaN and Inf,
+    around a bad job: each answer is exactly the single /v1/forward or
+    /v1/backward answer (y, dx bit for bit; dalpha and stats within the
+    reduction bound), and the bad job fails alone with its own error."""
+    jobs = []
+    for act in ["relu", "leaky_relu", "prelu", "phased_relu"]:
+        for op in ["forward", "backward"]:
+            for per_channel in [False, True]:
+                if act == "relu" and per_channel:
+                    continue
+                shape = [2, 3, 5] if per_channel or rnd.random() < 0.5 else [rnd.randint(1, 70)]
+                n = 1
+                for s in shape:
+                    n *= s
+                x = rand_x(rnd, n)
+                x[0], x[-1] = "NaN", ("-Infinity" if n > 1 else x[-1])
+                job = {"op": op, "activation": act, "shape": shape}
+                if act != "relu":
+                    job["alpha"] = [f32(rnd.uniform(0.05, 1.5)) for _ in range(3)] if per_channel \
+                        else f32(rnd.uniform(-1, 2))
+                if act == "phased_relu":
+                    job["beta"] = 0.75
+                if op == "backward":
+                    job["dy"] = rand_x(rnd, n)
+                if rnd.random() < 0.3:
+                    job["x_b64"] = b64_floats([float(v) for v in x])
+                    if op == "backward":
+                        job["dy_b64"] = b64_floats(job.pop("dy"))
+                else:
+                    job["x"] = x
+                jobs.append(job)
+    # Backward from y (prelu, alpha > 0), and a bad job in the middle.
+    y_src = [f32(v) for v in rand_x(rnd, 12)]
+    jobs.append({"op": "backward", "activation": "prelu", "alpha": 0.5, "from": "y",
+                 "y": y_src, "dy": rand_x(rnd, 12)})
+    bad_at = len(jobs) // 2
+    jobs.insert(bad_at, {"op": "backward", "activation": "prelu", "alpha": [0.1, 0.2],
+                         "shape": [2, 3], "x": [1, 2, 3, 4, 5, 6], "dy": [1, 1, 1, 1, 1, 1]})
+    st, body, raw = d.call("POST", "/v1/batch", {"jobs": jobs})
+    results = body.get("results", []) if st == 200 else []
+    ok = len(results) == len(jobs)
+    detail = raw[:300]
+    for i, (job, res) in enumerate(zip(jobs, results)):
+        single = dict(job)
+        op = single.pop("op")
+        s_st, s_body, s_raw = d.call("POST", "/v1/" + op, single)
+        if i == bad_at:
+            ok = ok and s_st == 400 and res == s_body
+            if not ok:
+                detail = "bad job: %s vs %s" % (res, s_raw[:200])
+            continue
+        if s_st != 200 or "error" in res:
+            ok, detail = False, "job %d: %s / %s" % (i, res, s_raw[:200])
+            break
+        for key in ("y", "dx", "y_b64", "dx_b64"):
+            if (key in res) != (key in s_body):
+                ok, detail = False, "job %d: %s missing" % (i, key)
+            elif key in res:
+                a = floats_b64(res[key]) if key.endswith("_b64") else res[key]
+                b = floats_b64(s_body[key]) if key.endswith("_b64") else s_body[key]
+                if json_flat(a) != json_flat(b) and not all(
+                        same_f32(u, v) for u, v in zip(json_flat(a), json_flat(b))):
+                    ok, detail = False, "job %d: %s differs: %s vs %s" % (i, key, a, b)
+        if "dalpha" in s_body:
+            xs = job.get("x") or floats_b64(job["x_b64"])
+            dys = job.get("dy") or floats_b64(job["dy_b64"])
+            bound = 1e-6 * sum(abs(float(u) * float(v)) for u, v in zip(xs, dys)
+                               if not isinstance(u, str)) + 1e-30
+            for key, a, b in [("dalpha", res.get("dalpha"), s_body["dalpha"]),
+                              ("neg_fraction", res.get("stats", {}).get("neg_fraction"),
+                               s_body["stats"]["neg_fraction"]),
+                              ("mean_abs_grad", res.get("stats", {}).get("mean_abs_grad"),
+                               s_body["stats"]["mean_abs_grad"])]:
+                if a is None or len(a) != len(b) or not all(
+                        same_f32(u, v) or (not isinstance(u, str) and not isinstance(v, str)
+                                           and abs(u - v) <= max(bound, 1e-6 * abs(v)))
+                        for u, v in zip(a, b)):
+                    ok, detail = False, "job %d: %s %s vs %s" % (i, key, a, b)
+        if not ok:
+            break
+    ck.check("batch_mixed_matches_single_jobs", ok, detail)
+
+
+def json_flat(v):
+    """A nested JSON array flattened in order."""
+    if isinstance(v, list):
+        out = []
+        for e in v:
+            out.extend(json_flat(e))
+        return out
+    return [v]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,682 @@
+/* test_batch.c - leakycl_run_jobs: mixed batches (every activation x op x
+ * alpha layout x size, NaN/Inf, in place, from y, with and without the
+ * gradient) compared bit for bit with the single-job calls and with a
+ * float64 oracle written here; invalid jobs inside a batch; a device failure;
+ * both strategies, several variants, the wide index, several segments and
+ * two threads on one context. */
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "float_bits.h"
+#include "internal.h"
+#include "test.h"
+
+static leakycl_context *ctx;
+
+/* ---- the oracle: the semantics table in float64, rounded once ---- */
+
+static float ref_forward(leakycl_activation act, float x, float a, float t) {
+  if (isnan(x))
+    return x;
+  switch (act) {
+  case LEAKYCL_RELU:
+    return x > 0 ? x : 0.0f;
+  case LEAKYCL_LEAKY_RELU:
+  case LEAKYCL_PRELU:
+    return x > 0 ? x : (float)((double)a * (double)x);
+  default:
+    if (x >= 0)
+      return x;
+    return x >= t ? (float)((double)a * (double)x) : 0.0f;
+  }
+}
+
+static float ref_backward(leakycl_activation act, float x, float dy, float a, float t) {
+  if (isnan(x))
+    return x;
+  switch (act) {
+  case LEAKYCL_RELU:
+    return x > 0 ? dy : 0.0f;
+  case LEAKYCL_LEAKY_RELU:
+  case LEAKYCL_PRELU:
+    return x > 0 ? dy : (float)((double)a * (double)dy);
+  default:
+    if (x >= 0)
+      return dy;
+    return x >= t ? (float)((double)a * (double)dy) : 0.0f;
+  }
+}
+
+static double ref_alpha_term(leakycl_activation act, float x, float dy, float t) {
+  if (act == LEAKYCL_PRELU)
+    return x > 0 ? 0.0 : (double)dy * (double)x;
+  return (x < 0 && x >= t) || isnan(x) ? (double)dy * (double)x : 0.0;
+}
+
+static float threshold(float alpha, float beta) { return (float)(-(double)beta / (double)alpha); }
+
+static bool same_float(float a, float b) {
+  if (isnan(a) || isnan(b))
+    return isnan(a) && isnan(b);
+  return bits_of(a) == bits_of(b);
+}
+
+/* ---- data ---- */
+
+static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
+static uint64_t rng_next(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+static double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
+
+/* Finite values with zeros of both signs, subnormals and the phased
+ * threshold's neighbours; NaN, +Inf and -Inf every 7th element when asked. */
+static void fill(float *v, size_t n, float t, bool specials) {
+  for (size_t i = 0; i < n; i++) {
+    switch (rng_next() % 16) {
+    case 0:
+      v[i] = 0.0f;
+      break;
+    case 1:
+      v[i] = -0.0f;
+      break;
+    case 2:
+      v[i] = (rng_next() & 1 ? 1 : -1) * FLT_TRUE_MIN * (float)(1 + rng_next() % 1000);
+      break;
+    case 3:
+      v[i] = isfinite(t) ? nextafterf(t, (float)(rng_next() % 3) - 1.0f) : -1.0f;
+      break;
+    default:
+      v[i] = (float)(rng_uniform() * 16.0 - 8.0);
+    }
+  }
+  for (size_t i = 0; specials && i < n; i += 7) {
+    const float s[3] = {NAN, INFINITY, -INFINITY};
+    v[i] = s[rng_next() % 3];
+  }
+}
+
+/* ---- one job of a test batch, with what its single call gave ---- */
+
+typedef struct shape_case {
+  size_t rank;
+  size_t shape[3];
+  long axis;
+} shape_case;
+
+/* Sizes 0, 1, 17, 4096, 70001, and views whose inner is not a multiple of
+ * any vector width (7, 9, 1) or is one (16). */
+static const shape_case shapes[] = {
+    {1, {0}, 0},    {1, {1}, 0},       {1, {17}, 0},      {1, {4096}, 0},   {1, {70001}, 0},
+    {2, {0, 3}, 1}, {3, {3, 5, 7}, 1}, {3, {2, 6, 9}, 1}, {2, {40, 3}, -1}, {3, {2, 8, 16}, 1},
+};
+#define NSHAPES (sizeof shapes / sizeof shapes[0])
+
+enum { ALPHA_DEFAULT, ALPHA_SHARED, ALPHA_PER_CHANNEL, ALPHA_MODES };
+
+typedef struct test_job {
+  leakycl_activation act;
+  leakycl_op op;
+  int alpha_mode;
+  bool want_grads, from_y, in_place, specials;
+  leakycl_params params;
+  leakycl_view view;
+  size_t n, nalpha;
+  float *alpha;
+  float *x, *dy;         /* the inputs as given (x is y when from_y) */
+  float *x_orig;         /* from_y: the x that y came from */
+  float *in_copy;        /* in place: the input the job overwrites */
+  float *out;            /* the batch's output (may be in_copy) */
+  float *single;         /* the single call's output */
+  float *grad[3];        /* batch: dalpha, neg_fraction, mean_abs_grad */
+  float *single_grad[3]; /* the single call's */
+  leakycl_grads grads;
+} test_job;
+
+static float alpha_of(const test_job *j, size_t i) {
+  if (j->params.alpha_count == 0)
+    return leakycl_default_alpha(j->act);
+  return j->params.alpha[j->params.alpha_count > 1 ? (i / j->view.inner) % j->view.channels : 0];
+}
+
+static void job_setup(test_job *j, leakycl_activation act, leakycl_op op, int alpha_mode,
+                      const shape_case *sc, bool want_grads, bool from_y, bool in_place,
+                      bool specials) {
+  memset(j, 0, sizeof *j);
+  j->act = act;
+  j->op = op;
+  j->alpha_mode = alpha_mode;
+  j->want_grads = want_grads;
+  j->from_y = from_y;
+  j->in_place = in_place;
+  j->specials = specials;
+  CHECK_INT_EQ(leakycl_view_from_shape(sc->shape, sc->rank, sc->axis, &j->view, NULL, 0),
+               LEAKYCL_OK);
+  CHECK_INT_EQ(leakycl_view_count(j->view, &j->n), LEAKYCL_OK);
+  leakycl_params_init(&j->params, act);
+  if (act == LEAKYCL_PHASED_RELU)
+    j->params.beta = 0.75f;
+  const size_t C = j->view.channels ? j->view.channels : 1;
+  j->alpha = malloc(C * sizeof(float));
+  if (act != LEAKYCL_RELU && alpha_mode == ALPHA_PER_CHANNEL && C > 1) {
+    for (size_t c = 0; c < C; c++) /* from y needs alpha > 0 */
+      j->alpha[c] = from_y ? (float)(0.1 + rng_uniform()) : (float)(rng_uniform() * 3.0 - 1.0);
+    j->params.alpha = j->alpha;
+    j->params.alpha_count = C;
+  } else if (act != LEAKYCL_RELU && alpha_mode != ALPHA_DEFAULT) {
+    j->alpha[0] = from_y ? 1.5f : -0.5f;
+    j->params.alpha = j->alpha;
+    j->params.alpha_count = 1;
+  }
+  j->nalpha = j->params.alpha_count > 1 ? j->params.alpha_count : 1;
+  const size_t nb = (j->n ? j->n : 1) * sizeof(float);
+  j->x = malloc(nb), j->dy = malloc(nb), j->single = malloc(nb), j->out = malloc(nb);
+  const float t0 = threshold(alpha_of(j, 0), j->params.beta);
+  fill(j->x, j->n, t0, specials);
+  fill(j->dy, j->n, t0, false);
+  if (from_y) {
+    /* The sign source is y = forward(x), from the single call. */
+    j->x_orig = j->x;
+    j->x = malloc(nb);
+    CHECK_INT_EQ(leakycl_forward(ctx, &j->params, j->view, j->x_orig, j->x), LEAKYCL_OK);
+  }
+  for (int k = 0; k < 3; k++) {
+    j->grad[k] = malloc(j->nalpha * sizeof(float));
+    j->single_grad[k] = malloc(j->nalpha * sizeof(float));
+  }
+  j->grads = (leakycl_grads){j->grad[0], j->grad[1], j->grad[2]};
+}
+
+static void job_free(test_job *j) {
+  free(j->alpha), free(j->x), free(j->dy), free(j->x_orig), free(j->single), free(j->out);
+  free(j->in_copy);
+  for (int k = 0; k < 3; k++)
+    free(j->grad[k]), free(j->single_grad[k]);
+}
+
+/* The single call's answer, into j->single and j->single_grad. */
+static void job_run_single(test_job *j) {
+  leakycl_grads g = {j->single_grad[0], j->single_grad[1], j->single_grad[2]};
+  leakycl_status st =
+      j->op == LEAKYCL_OP_FORWARD
+          ? leakycl_forward(ctx, &j->params, j->view, j->x, j->single)
+          : leakycl_backward(ctx, &j->params, j->view, j->from_y ? LEAKYCL_FROM_Y : LEAKYCL_FROM_X,
+                             j->x, j->dy, j->single, j->want_grads ? &g : NULL);
+  if (st != LEAKYCL_OK)
+    fprintf(stderr, "  single call: %s\n", leakycl_last_error(ctx));
+  CHECK_INT_EQ(st, LEAKYCL_OK);
+}
+
+/* The batch entry for the test job; in place writes over a copy of x or dy. */
+static leakycl_job job_entry(test_job *j) {
+  leakycl_job e;
+  memset(&e, 0, sizeof e);
+  e.op = j->op;
+  e.params = j->params;
+  e.view = j->view;
+  e.source = j->from_y ? LEAKYCL_FROM_Y : LEAKYCL_FROM_X;
+  e.x = j->x;
+  e.dy = j->op == LEAKYCL_OP_BACKWARD ? j->dy : NULL;
+  e.out = j->out;
+  e.grads = j->want_grads ? &j->grads : NULL;
+  if (j->in_place) {
+    const float *src = j->op == LEAKYCL_OP_FORWARD ? j->x : j->dy;
+    free(j->in_copy);
+    j->in_copy = malloc((j->n ? j->n : 1) * sizeof(float));
+    memcpy(j->in_copy, src, j->n * sizeof(float));
+    if (j->op == LEAKYCL_OP_FORWARD)
+      e.x = j->in_copy;
+    else
+      e.dy = j->in_copy;
+    e.out = j->in_copy;
+  }
+  e.status = (leakycl_status)-1; /* the call must set it */
+  return e;
+}
+
+static size_t mismatches;
+static void report(const test_job *j, const char *what, size_t i, float got, float want) {
+  if (mismatches++ < 8)
+    fprintf(stderr, "  %s %s%s alpha mode %d n %zu [%zu,%zu,%zu]%s%s: %s[%zu] got %a, want %a\n",
+            leakycl_activation_name(j->act), j->op == LEAKYCL_OP_FORWARD ? "forward" : "backward",
+            j->want_grads ? "+grads" : "", j->alpha_mode, j->n, j->view.outer, j->view.channels,
+            j->view.inner, j->from_y ? " from y" : "", j->in_place ? " in place" : "", what, i,
+            (double)got, (double)want);
+}
+
+typedef struct channel_ref {
+  double sum, sum_abs, neg_abs;
+  size_t count, neg;
+  bool poisoned;
+} channel_ref;
+
+/* The batch output against the single call (bits) and the oracle. */
+static void job_check(const test_job *j, const leakycl_job *e) {
+  if (e->status != LEAKYCL_OK) {
+    fprintf(stderr, "  job failed: %s: %s\n", leakycl_status_name(e->status), e->error);
+    mismatches++;
+    return;
+  }
+  const float *out = e->out;
+  for (size_t i = 0; i < j->n; i++) {
+    if (bits_of(out[i]) != bits_of(j->single[i]))
+      report(j, "vs single", i, out[i], j->single[i]);
+    const float a = alpha_of(j, i), t = threshold(a, j->params.beta);
+    const float want = j->op == LEAKYCL_OP_FORWARD ? ref_forward(j->act, j->x[i], a, t)
+                                                   : ref_backward(j->act, j->x[i], j->dy[i], a, t);
+    if (!same_float(out[i], want))
+      report(j, "vs oracle", i, out[i], want);
+  }
+  if (!j->want_grads)
+    return;
+  /* Per channel in float64, in one pass: the sum, sum |terms|, counts. */
+  channel_ref *ref = calloc(j->nalpha, sizeof *ref);
+  for (size_t i = 0; i < j->n; i++) {
+    channel_ref *r = &ref[j->nalpha > 1 ? (i / j->view.inner) % j->view.channels : 0];
+    const double term =
+        ref_alpha_term(j->act, j->x[i], j->dy[i], threshold(alpha_of(j, i), j->params.beta));
+    r->poisoned |= isnan(term) || isinf(term);
+    r->sum += term;
+    r->sum_abs += fabs(term);
+    r->count++;
+    if (j->x[i] < 0) {
+      r->neg++;
+      r->neg_abs += fabs((double)j->dy[i] * (double)j->x[i]);
+    }
+  }
+  for (size_t c = 0; c < j->nalpha; c++) {
+    const double sum = ref[c].sum, sum_abs = ref[c].sum_abs, neg_abs = ref[c].neg_abs;
+    const size_t count = ref[c].count, neg = ref[c].neg;
+    const bool poisoned = ref[c].poisoned;
+    const float da = j->grad[0][c], nf = j->grad[1][c], ma = j->grad[2][c];
+    if (count == 0) {
+      if (da != 0.0f || !isnan(nf) || !isnan(ma))
+        report(j, "empty channel dalpha", c, da, 0.0f);
+    } else if (poisoned) {
+      if (!isnan(da) && !isinf(da))
+        report(j, "poisoned dalpha", c, da, (float)sum);
+    } else {
+      if (fabs((double)da - sum) > 1e-6 * sum_abs + 1e-30)
+        report(j, "dalpha", c, da, (float)sum);
+      const double want_nf = (double)neg / (double)count, want_ma = neg_abs / (double)count;
+      if (fabs((double)nf - want_nf) > 1e-6 * want_nf)
+        report(j, "neg_fraction", c, nf, (float)want_nf);
+      if (fabs((double)ma - want_ma) > 1e-6 * want_ma + 1e-37)
+        report(j, "mean_abs_grad", c, ma, (float)want_ma);
+    }
+    /* The single call keeps the same bound. */
+    if (count > 0 && !poisoned &&
+        fabs((double)da - (double)j->single_grad[0][c]) > 2e-6 * sum_abs + 1e-30)
+      report(j, "dalpha vs single", c, da, j->single_grad[0][c]);
+  }
+  free(ref);
+}
+
+/* ---- the mixed batch ---- */
+
+typedef struct mixed_batch {
+  test_job *jobs;
+  size_t count;
+} mixed_batch;
+
+/* Every activation x op x alpha layout x shape, the gradient on for most
+ * backward jobs that have one, from y and in place now and then, in a
+ * shuffled order. */
+static void mixed_make(mixed_batch *b) {
+  b->jobs = calloc(4 * 2 * ALPHA_MODES * NSHAPES, sizeof *b->jobs);
+  b->count = 0;
+  for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
+    for (int op = 0; op < 2; op++) {
+      for (int mode = 0; mode < ALPHA_MODES; mode++) {
+        if (act == LEAKYCL_RELU && mode != ALPHA_DEFAULT)
+          continue;
+        for (size_t s = 0; s < NSHAPES; s++) {
+          const bool backward = op == LEAKYCL_OP_BACKWARD;
+          const bool grads = backward && leakycl_activation_has_gradient((leakycl_activation)act) &&
+                             rng_next() % 4 != 0;
+          const bool from_y = backward && !grads && act != LEAKYCL_PHASED_RELU &&
+                              mode != ALPHA_DEFAULT && rng_next() % 3 == 0;
+          const bool in_place = rng_next() % 4 == 0;
+          const bool specials = rng_next() % 2 == 0;
+          job_setup(&b->jobs[b->count++], (leakycl_activation)act, (leakycl_op)op, mode, &shapes[s],
+                    grads, from_y, in_place, specials);
+        }
+      }
+    }
+  }
+  for (size_t i = b->count - 1; i > 0; i--) { /* shuffle */
+    size_t k = rng_next() % (i + 1);
+    test_job tmp = b->jobs[i];
+    b->jobs[i] = b->jobs[k];
+    b->jobs[k] = tmp;
+  }
+}
+
+static void mixed_free(mixed_batch *b) {
+  for (size_t i = 0; i < b->count; i++)
+    job_free(&b->jobs[i]);
+  free(b->jobs);
+}
+
+/* Runs the mixed batch on the current variant twice: checked against the
+ * single calls and the oracle, and bit-identical on repeat. */
+static void run_mixed(void) {
+  mixed_batch b;
+  mixed_make(&b);
+  for (size_t i = 0; i < b.count; i++)
+    job_run_single(&b.jobs[i]);
+  leakycl_job *entries = calloc(b.count, sizeof *entries);
+  for (size_t i = 0; i < b.count; i++)
+    entries[i] = job_entry(&b.jobs[i]);
+  mismatches = 0;
+  leakycl_status st = leakycl_run_jobs(ctx, entries, b.count);
+  if (st != LEAKYCL_OK)
+    fprintf(stderr, "  run_jobs: %s: %s\n", leakycl_status_name(st), leakycl_last_error(ctx));
+  CHECK_INT_EQ(st, LEAKYCL_OK);
+  for (size_t i = 0; i < b.count; i++)
+    job_check(&b.jobs[i], &entries[i]);
+
+  /* Repeat: every output and gradient bit-identical. */
+  float **first = calloc(3 * b.count, sizeof *first);
+  for (size_t i = 0; i < b.count; i++) {
+    for (int k = 0; k < 3; k++) {
+      first[3 * i + k] = malloc(b.jobs[i].nalpha * sizeof(float));
+      memcpy(first[3 * i + k], b.jobs[i].grad[k], b.jobs[i].nalpha * sizeof(float));
+    }
+  }
+  for (size_t i = 0; i < b.count; i++)
+    entries[i] = job_entry(&b.jobs[i]);
+  CHECK_INT_EQ(leakycl_run_jobs(ctx, entries, b.count), LEAKYCL_OK);
+  for (size_t i = 0; i < b.count; i++) {
+    const test_job *j = &b.jobs[i];
+    for (size_t c = 0; j->want_grads && c < j->nalpha; c++) {
+      for (int k = 0; k < 3; k++)
+        if (bits_of(first[3 * i + k][c]) != bits_of(j->grad[k][c]))
+          report(j, "repeat grads", c, j->grad[k][c], first[3 * i + k][c]);
+    }
+    for (size_t e = 0; e < j->n; e++)
+      if (bits_of(entries[i].out[e]) != bits_of(j->single[e]))
+        report(j, "repeat vs single", e, entries[i].out[e], j->single[e]);
+  }
+  if (mismatches) {
+    char desc[128];
+    leakycl_variant_describe(&ctx->variant, desc, sizeof desc);
+    fprintf(stderr, "  ^ %zu mismatches in %zu jobs, variant %s%s\n", mismatches, b.count, desc,
+            ctx->force_wide_index ? ", wide index" : "");
+    test_case_failed_ = 1;
+  }
+  for (size_t i = 0; i < 3 * b.count; i++)
+    free(first[i]);
+  free(first);
+  free(entries);
+  mixed_free(&b);
+}
+
+static void use_variant(leakycl_strategy strategy, unsigned vw, size_t wg, size_t per_item,
+                        size_t block) {
+  leakycl_variant v;
+  CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
+  v.strategy = strategy;
+  v.vector_width = vw;
+  v.work_group_size = wg;
+  v.vectors_per_item = per_item;
+  v.reduce_block = block;
+  leakycl_status st = leakycl_set_variant(ctx, &v);
+  if (st != LEAKYCL_OK)
+    fprintf(stderr, "  set_variant: %s\n", leakycl_last_error(ctx));
+  CHECK_INT_EQ(st, LEAKYCL_OK);
+}
+
+static void test_mixed_cpu_default(void) {
+  leakycl_variant v;
+  CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
+  CHECK_INT_EQ(v.strategy, LEAKYCL_STRATEGY_CPU);
+  run_mixed();
+}
+static void test_mixed_cpu_vw16_small_blocks(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
+  run_mixed();
+}
+static void test_mixed_cpu_scalar(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 1, 1, 1, 7);
+  run_mixed();
+}
+static void test_mixed_gpu(void) {
+  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  run_mixed();
+}
+static void test_mixed_gpu_odd_block(void) {
+  use_variant(LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
+  run_mixed();
+}
+static void test_mixed_wide_index(void) {
+  lk_context_force_wide_index(ctx, true);
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  run_mixed();
+  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  run_mixed();
+  lk_context_force_wide_index(ctx, false);
+}
+
+/* A device allocation made small on purpose: the batch splits into several
+ * launches and still gives every job its answer. */
+static void test_several_segments(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  const uint64_t saved = ctx->info.max_alloc_bytes;
+  ctx->info.max_alloc_bytes = 300000; /* 75000 floats */
+  run_mixed();
+  ctx->info.max_alloc_bytes = saved;
+}
+
+/* ---- invalid jobs, count 0, a device failure, threads ---- */
+
+static void test_count_zero_and_null(void) {
+  CHECK_INT_EQ(leakycl_run_jobs(ctx, NULL, 0), LEAKYCL_OK);
+  CHECK_INT_EQ(leakycl_run_jobs(NULL, NULL, 0), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_run_jobs(ctx, NULL, 3), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(leakycl_last_error(ctx), "jobs is NULL");
+}
+
+/* A batch with bad jobs among good ones: each bad job gets the status and
+ * message its single call gives, its output stays untouched, the good jobs
+ * run, and the call returns the first failure. */
+static void test_invalid_jobs_isolated(void) {
+  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  enum { N = 64, C = 4 };
+  float x[N], dy[N], y_good[N], y_single[N], outs[8][N];
+  for (int i = 0; i < N; i++) {
+    x[i] = (float)(i - 32) * 0.25f;
+    dy[i] = 1.0f + (float)i;
+  }
+  for (int k = 0; k < 8; k++)
+    for (int i = 0; i < N; i++)
+      outs[k][i] = 42.0f;
+  float alphas[3] = {0.1f, 0.2f, 0.3f}, da[C], nf[C], ma[C];
+  leakycl_grads g = {da, nf, ma};
+  leakycl_job jobs[9];
+  memset(jobs, 0, sizeof jobs);
+  for (int k = 0; k < 9; k++) {
+    leakycl_params_init(&jobs[k].params, LEAKYCL_PRELU);
+    jobs[k].view = (leakycl_view){4, C, N / 16};
+    jobs[k].op = LEAKYCL_OP_BACKWARD;
+    jobs[k].x = x;
+    jobs[k].dy = dy;
+    jobs[k].out = k < 8 ? outs[k] : y_good;
+  }
+  jobs[0].op = LEAKYCL_OP_FORWARD; /* good */
+  jobs[0].dy = NULL;
+  jobs[1].x = NULL;              /* NULL x */
+  jobs[2].params.alpha = alphas; /* 3 alphas for 4 channels */
+  jobs[2].params.alpha_count = 3;
+  jobs[3].source = LEAKYCL_FROM_Y; /* from y with grads */
+  jobs[3].grads = &g;
+  jobs[4].op = (leakycl_op)7;      /* no such op */
+  jobs[5].op = LEAKYCL_OP_FORWARD; /* forward with grads */
+  jobs[5].grads = &g;
+  jobs[6].params.activation = LEAKYCL_RELU; /* relu has no gradient */
+  jobs[6].grads = &g;
+  jobs[7].out = outs[7] + 1; /* dx overlaps dy without being it */
+  jobs[7].dy = outs[7];
+  jobs[8].grads = &g; /* good, with grads */
+  leakycl_status st = leakycl_run_jobs(ctx, jobs, 9);
+  CHECK_INT_EQ(st, LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(leakycl_last_error(ctx), "job 1: x is NULL");
+  CHECK_INT_EQ(jobs[0].status, LEAKYCL_OK);
+  CHECK_STR_EQ(jobs[0].error, "");
+  CHECK_INT_EQ(jobs[8].status, LEAKYCL_OK);
+  for (int k = 1; k < 8; k++) {
+    CHECK_INT_EQ(jobs[k].status, LEAKYCL_INVALID_ARGUMENT);
+    CHECK(jobs[k].error[0] != '\0');
+    for (int i = 0; i < N; i++) {
+      if (k != 7 && outs[k][i] != 42.0f) {
+        fprintf(stderr, "  job %d wrote its output\n", k);
+        test_case_failed_ = 1;
+        break;
+      }
+    }
+  }
+  CHECK_CONTAINS(jobs[1].error, "x is NULL");
+  CHECK_CONTAINS(jobs[2].error, "alpha has 3 values but the tensor has 4 channels");
+  CHECK_CONTAINS(jobs[3].error, "backward from y cannot compute dalpha");
+  CHECK_CONTAINS(jobs[4].error, "op 7");
+  CHECK_CONTAINS(jobs[5].error, "forward job takes no grads");
+  CHECK_CONTAINS(jobs[6].error, "relu has no learnable alpha");
+  CHECK_CONTAINS(jobs[7].error, "overlap");
+  /* The same messages as the single calls. */
+  leakycl_params bad = jobs[2].params;
+  CHECK_INT_EQ(leakycl_backward(ctx, &bad, jobs[2].view, LEAKYCL_FROM_X, x, dy, outs[2], NULL),
+               LEAKYCL_INVALID_ARGUMENT);
+  CHECK_STR_EQ(jobs[2].error, leakycl_last_error(ctx));
+  CHECK_INT_EQ(
+      leakycl_backward(ctx, &jobs[3].params, jobs[3].view, LEAKYCL_FROM_Y, x, dy, outs[3], &g),
+      LEAKYCL_INVALID_ARGUMENT);
+  CHECK_STR_EQ(jobs[3].error, leakycl_last_error(ctx));
+  /* The good jobs' answers are the single calls'. */
+  CHECK_INT_EQ(leakycl_forward(ctx, &jobs[0].params, jobs[0].view, x, y_single), LEAKYCL_OK);
+  CHECK(memcmp(outs[0], y_single, sizeof y_single) == 0);
+  float sda[C], snf[C], sma[C];
+  leakycl_grads sg = {sda, snf, sma};
+  CHECK_INT_EQ(
+      leakycl_backward(ctx, &jobs[8].params, jobs[8].view, LEAKYCL_FROM_X, x, dy, y_single, &sg),
+      LEAKYCL_OK);
+  CHECK(memcmp(y_good, y_single, sizeof y_single) == 0);
+  CHECK(da[0] == sda[0] && nf[0] == snf[0] && ma[0] == sma[0]);
+  /* A batch of only bad jobs launches nothing and fails. */
+  CHECK_INT_EQ(leakycl_run_jobs(ctx, jobs + 1, 2), LEAKYCL_INVALID_ARGUMENT);
+  /* Empty jobs succeed: dalpha 0 and NaN diagnostics. */
+  leakycl_job empty;
+  memset(&empty, 0, sizeof empty);
+  leakycl_params_init(&empty.params, LEAKYCL_PHASED_RELU);
+  empty.op = LEAKYCL_OP_BACKWARD;
+  empty.view = leakycl_view_flat(0);
+  empty.grads = &g;
+  da[0] = 5.0f;
+  CHECK_INT_EQ(leakycl_run_jobs(ctx, &empty, 1), LEAKYCL_OK);
+  CHECK(da[0] == 0.0f && isnan(nf[0]) && isnan(ma[0]));
+}
+
+/* LEAKYCL_FAULT=enqueue: the launch fails, every job in it reports the
+ * OpenCL error with nothing written, a bad job keeps its own error, and
+ * the next batch works. */
+static void test_device_failure_marks_launch(void) {
+  setenv("LEAKYCL_FAULT", "enqueue", 1);
+  leakycl_context *fctx;
+  char err[LK_ERROR_MAX];
+  leakycl_status st = leakycl_context_create("cpu", &fctx, err, sizeof err);
+  unsetenv("LEAKYCL_FAULT");
+  CHECK_INT_EQ(st, LEAKYCL_OK);
+  if (st != LEAKYCL_OK)
+    return;
+  float x[8] = {-1, 2, -3, 4, -5, 6, -7, 8}, y[3][8];
+  for (int k = 0; k < 3; k++)
+    for (int i = 0; i < 8; i++)
+      y[k][i] = 42.0f;
+  leakycl_job jobs[3];
+  memset(jobs, 0, sizeof jobs);
+  for (int k = 0; k < 3; k++) {
+    leakycl_params_init(&jobs[k].params, LEAKYCL_LEAKY_RELU);
+    jobs[k].view = leakycl_view_flat(8);
+    jobs[k].x = x;
+    jobs[k].out = y[k];
+  }
+  jobs[1].x = NULL;
+  CHECK_INT_EQ(leakycl_run_jobs(fctx, jobs, 3), LEAKYCL_OPENCL_ERROR);
+  CHECK_INT_EQ(jobs[0].status, LEAKYCL_OPENCL_ERROR);
+  CHECK_INT_EQ(jobs[1].status, LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(jobs[2].status, LEAKYCL_OPENCL_ERROR);
+  CHECK_CONTAINS(jobs[0].error, "lk_batch_tiles");
+  CHECK_CONTAINS(jobs[2].error, "injected by LEAKYCL_FAULT");
+  CHECK_CONTAINS(leakycl_last_error(fctx), "job 0:");
+  CHECK(y[0][0] == 42.0f && y[2][7] == 42.0f);
+  jobs[1].x = x;
+  CHECK_INT_EQ(leakycl_run_jobs(fctx, jobs, 3), LEAKYCL_OK);
+  CHECK(y[0][0] == -0.01f && y[1][1] == 2.0f && y[2][6] == -0.07f);
+  leakycl_context_release(fctx);
+}
+
+/* Two threads sharing the context: each batch comes out whole. */
+typedef struct thread_arg {
+  float x[4096], y[4096];
+  int ok;
+} thread_arg;
+
+static void *thread_main(void *p) {
+  thread_arg *a = p;
+  leakycl_job jobs[8];
+  memset(jobs, 0, sizeof jobs);
+  a->ok = 1;
+  for (int rep = 0; rep < 5; rep++) {
+    for (int k = 0; k < 8; k++) {
+      leakycl_params_init(&jobs[k].params, LEAKYCL_RELU);
+      jobs[k].view = leakycl_view_flat(512);
+      jobs[k].x = a->x + 512 * k;
+      jobs[k].out = a->y + 512 * k;
+    }
+    if (leakycl_run_jobs(ctx, jobs, 8) != LEAKYCL_OK)
+      a->ok = 0;
+    for (int i = 0; i < 4096; i++)
+      if (!same_float(a->y[i], a->x[i] > 0 || isnan(a->x[i]) ? a->x[i] : 0.0f))
+        a->ok = 0;
+  }
+  return NULL;
+}
+
+static void test_two_threads(void) {
+  thread_arg *args = calloc(2, sizeof *args);
+  for (int t = 0; t < 2; t++)
+    fill(args[t].x, 4096, -1.0f, true);
+  pthread_t th[2];
+  for (int t = 0; t < 2; t++)
+    pthread_create(&th[t], NULL, thread_main, &args[t]);
+  for (int t = 0; t < 2; t++)
+    pthread_join(th[t], NULL);
+  CHECK(args[0].ok && args[1].ok);
+  free(args);
+}
+
+int main(void) {
+  char err[LK_ERROR_MAX];
+  leakycl_status st = leakycl_context_create("cpu", &ctx, err, sizeof err);
+  if (st != LEAKYCL_OK) {
+    printf("FAIL context_create %s: %s\n", leakycl_status_name(st), err);
+    return 1;
+  }
+  RUN_TEST(test_count_zero_and_null);
+  RUN_TEST(test_mixed_cpu_default);
+  RUN_TEST(test_mixed_cpu_vw16_small_blocks);
+  RUN_TEST(test_mixed_cpu_scalar);
+  RUN_TEST(test_mixed_gpu);
+  RUN_TEST(test_mixed_gpu_odd_block);
+  RUN_TEST(test_mixed_wide_index);
+  RUN_TEST(test_several_segments);
+  RUN_TEST(test_invalid_jobs_isolated);
+  RUN_TEST(test_device_failure_marks_launch);
+  RUN_TEST(test_two_threads);
+  leakycl_context_release(ctx);
+  return TEST_SUMMARY();
+}
