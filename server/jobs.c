@@ -38,7 +38,21 @@ static lk_tensor *lkd_spliced(const cJSON *item, lk_splice_table *table) {
   if (!item || !cJSON_IsObject(item) || item->child || item->valuedouble < 1)
     return NULL;
   size_t k = (size_t)item->valuedouble - 1;
-  return k < table->count ? &table->tensors[k] : NULL;
+  return k < table->count && !table->tensors[k].is_b64 ? &table->tensors[k] : NULL;
+}
+
+/* The same for a base64 string the splice decoded: its "" placeholder
+ * carries the index in valuedouble (unused by cJSON for strings). */
+static lk_tensor *lkd_spliced_b64(const cJSON *item, lk_splice_table *table) {
+  if (!item || !cJSON_IsString(item) || item->valuedouble < 1)
+    return NULL;
+  size_t k = (size_t)item->valuedouble - 1;
+  return k < table->count && table->tensors[k].is_b64 ? &table->tensors[k] : NULL;
+}
+
+static int lkd_is_b64_key(const char *key) {
+  return key &&
+         (strcmp(key, "x_b64") == 0 || strcmp(key, "dy_b64") == 0 || strcmp(key, "y_b64") == 0);
 }
 
 static int lkd_is_tensor_key(const char *key) {
@@ -47,11 +61,13 @@ static int lkd_is_tensor_key(const char *key) {
 }
 
 /* Walks the tree in document order (the splice's order) and tags the k-th
- * empty-object member with a tensor key as tensor k. Returns how many were
- * tagged. Recursion depth is bounded by the splice's nesting limit. */
+ * empty-object member with a tensor key, or string member with a base64
+ * key (the splice lifts every one of those), as tensor k. Returns how many
+ * were tagged. Recursion depth is bounded by the splice's nesting limit. */
 static size_t lkd_tag_placeholders(cJSON *node, size_t next, size_t limit) {
   for (cJSON *c = node->child; c; c = c->next) {
-    if (cJSON_IsObject(c) && !c->child && lkd_is_tensor_key(c->string)) {
+    if ((cJSON_IsObject(c) && !c->child && lkd_is_tensor_key(c->string)) ||
+        (cJSON_IsString(c) && lkd_is_b64_key(c->string))) {
       if (next < limit)
         c->valuedouble = (double)(next + 1);
       next++;
@@ -116,52 +132,40 @@ static int lkd_float_value(const cJSON *item, lk_splice_table *table, float *out
   return 0;
 }
 
-/* Decodes a base64 float32 field into an owned array. */
+/* A base64 float32 field, decoded by the splice straight from the body
+ * into the table: checked here in the order the limits and errors have
+ * always been reported (size estimate, text, whole floats, count). */
 static int lkd_decode_b64(const lkd_decode_cfg *cfg, const char *field, const cJSON *item,
-                          float **values, size_t *count, lkd_error *e) {
-  if (!cJSON_IsString(item))
+                          lk_splice_table *table, const float **values, size_t *count,
+                          lkd_error *e) {
+  lk_tensor *t = lkd_spliced_b64(item, table);
+  if (!t)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be a base64 string", field);
-  size_t len = strlen(item->valuestring);
-  /* 4 base64 characters carry 3 bytes; check the limit before decoding. */
-  size_t approx = len / 4 * 3 / 4;
+  /* 4 base64 characters carry 3 bytes; the estimate comes first. */
+  size_t approx = t->text_len / 4 * 3 / 4;
   if (approx > cfg->max_elements + 1)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has about %zu elements, over the limit of %zu (--max-elements)", field,
                     approx, cfg->max_elements);
-  unsigned char *bytes = NULL;
-  size_t nbytes = 0;
-  char err[160];
-  if (lk_base64_decode(item->valuestring, len, &bytes, &nbytes, err, sizeof err) != 0)
-    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s: %s", field, err);
-  if (nbytes % 4 != 0) {
-    free(bytes);
+  if (t->error[0])
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s: %s", field, t->error);
+  if (t->nbytes % 4 != 0)
     return lkd_fail(e, LKD_INVALID_ARGUMENT,
-                    "%s has %zu bytes, not a multiple of 4 (float32 values)", field, nbytes);
-  }
-  *count = nbytes / 4;
-  if (*count > cfg->max_elements) {
-    free(bytes);
+                    "%s has %zu bytes, not a multiple of 4 (float32 values)", field, t->nbytes);
+  *count = t->nbytes / 4;
+  if (*count > cfg->max_elements)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has %zu elements, over the limit of %zu (--max-elements)", field, *count,
                     cfg->max_elements);
-  }
-  if (*count == 0) {
-    free(bytes);
-    *values = NULL;
-    return 0;
-  }
-  float *v = malloc(*count * sizeof(float));
-  if (!v) {
-    free(bytes);
-    return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory decoding %s", field);
-  }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
   for (size_t i = 0; i < *count; i++) { /* little-endian on the wire */
-    uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
-                 (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
-    memcpy(&v[i], &u, sizeof u);
+    uint32_t u;
+    memcpy(&u, &t->values[i], sizeof u);
+    u = __builtin_bswap32(u);
+    memcpy(&t->values[i], &u, sizeof u);
   }
-  free(bytes);
-  *values = v;
+#endif
+  *values = *count ? t->values : NULL;
   return 0;
 }
 
@@ -189,7 +193,7 @@ static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
 /* One tensor field: "name" (a spliced JSON array) or "name_b64". Sets
  * *found = 0 when neither is present. */
 static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice_table *table,
-                            const char *name, int *found, const float **values, float **owned,
+                            const char *name, int *found, const float **values,
                             size_t *count, lkd_encoding *encoding, size_t *rank, size_t *shape,
                             lkd_error *e) {
   char b64name[16];
@@ -202,9 +206,8 @@ static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_spli
   if (arr && b64)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "give %s or %s, not both", name, b64name);
   if (b64) {
-    if (lkd_decode_b64(cfg, b64name, b64, owned, count, e) != 0)
+    if (lkd_decode_b64(cfg, b64name, b64, table, values, count, e) != 0)
       return -1;
-    *values = *owned;
     *encoding = LKD_ENC_B64;
     *rank = 1;
     shape[0] = *count;
@@ -341,7 +344,7 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
              cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
   }
-  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->x_owned, &job->count,
+  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->count,
                        &job->encoding, &rank, shape, e) != 0)
     return -1;
   if (!found)
@@ -352,7 +355,7 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   /* dy */
   size_t dy_count = 0, dy_rank = 0, dy_shape[LK_CODEC_MAX_RANK];
   lkd_encoding dy_encoding;
-  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &job->dy_owned, &dy_count,
+  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &dy_count,
                        &dy_encoding, &dy_rank, dy_shape, e) != 0)
     return -1;
   if (job->op == LKD_OP_FORWARD && found)
@@ -702,6 +705,11 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
   static const char *const keys[] = {"x", "dy", "y", "alpha"};
   /* Scalars spliced too, so that they are correctly rounded to float32. */
   static const char *const scalar_keys[] = {"alpha", "beta"};
+  /* Base64 decoded straight from the body: cJSON never copies it. */
+  static const char *const b64_keys[] = {"x_b64", "dy_b64", "y_b64"};
+  static const lk_splice_keys splice_keys = {keys,       sizeof keys / sizeof keys[0],
+                                             scalar_keys, sizeof scalar_keys / sizeof scalar_keys[0],
+                                             b64_keys,   sizeof b64_keys / sizeof b64_keys[0]};
   lkd_error *e = &out->err;
   memset(out, 0, sizeof *out);
 
@@ -712,18 +720,20 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
    * that it answers 413, not a parse error. */
   lk_limits limits = {len / 2 + 2, LK_CODEC_MAX_RANK};
   char err[256] = "";
-  if (lk_splice_tensors(body, len, keys, sizeof keys / sizeof keys[0], scalar_keys,
-                        sizeof scalar_keys / sizeof scalar_keys[0], &limits, cfg->max_depth,
-                        &out->table, err, sizeof err) != 0)
+  /* The splice leaves the envelope compacted at the start of the body. */
+  size_t envelope_len = len;
+  if (lk_splice_body(body, len, &splice_keys, &limits, cfg->max_depth, &out->table, &envelope_len,
+                     err, sizeof err) != 0)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", err[0] ? err : "malformed tensor array");
-  if (lkd_envelope_values(body, len) > 16 * cfg->max_jobs + 4096)
+  if (lkd_envelope_values(body, envelope_len) > 16 * cfg->max_jobs + 4096)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE, "too many JSON values outside the tensors");
   const char *parse_end = NULL;
-  /* len + 1: with require_null_terminated cJSON wants to see the NUL. */
-  out->root = cJSON_ParseWithLengthOpts(body, len + 1, &parse_end, 1);
+  /* + 1: with require_null_terminated cJSON wants to see the NUL. */
+  out->root = cJSON_ParseWithLengthOpts(body, envelope_len + 1, &parse_end, 1);
   cJSON *root = out->root;
   if (!root) {
     size_t off = parse_end && parse_end >= body ? (size_t)(parse_end - body) : 0;
+    off = lk_splice_body_offset(&out->table, off > envelope_len ? envelope_len : off);
     if (off > len)
       off = len;
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "malformed JSON at offset %zu", off);

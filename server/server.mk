@@ -24,3 +24,10 @@ test-unit: $(BUILD)/bin/leakycld
 # helpers) and link what it needs.
 UNIT_EXTRA_server_devices := server/codec.c
 $(BUILD)/tests/test_server_devices: server/devices.c server/errors.c server/codec.c $(SERVER_HDRS)
+
+# The base64 tests read cJSON's verdict on envelopes; the pool tests link
+# the pool with the codec.
+UNIT_EXTRA_codec_b64 := -lcjson
+UNIT_EXTRA_codec_pool := server/codec.c server/bufpool.c
+$(BUILD)/tests/test_codec_b64: server/codec.c server/base64_avx2.h $(SERVER_HDRS)
+$(BUILD)/tests/test_codec_pool: server/codec.c server/bufpool.c $(SERVER_HDRS)
