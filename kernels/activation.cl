@@ -47,7 +47,7 @@ __kernel void lk_forward(LK_IDX n, __global const float *x, __global float *y, f
     const LK_IDX i = v * LK_VW;
     LK_PARAMS_AT(i, a, t);
     lk_vec xv = LK_LOAD(x + i);
-    LK_STORE(LK_FORWARD(lk_vec, lk_mask, xv, a, t), y + i);
+    LK_STORE_OUT(LK_FORWARD(lk_vec, lk_mask, xv, a, t), y + i);
   }
   if (get_global_id(0) == 0) {
     for (LK_IDX i = nvec * LK_VW; i < n; i++) {
@@ -68,7 +68,7 @@ __kernel void lk_backward(LK_IDX n, __global const float *src, __global const fl
     LK_PARAMS_AT(i, a, t);
     lk_vec xv = LK_LOAD(src + i);
     lk_vec dyv = LK_LOAD(dy + i);
-    LK_STORE(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), dx + i);
+    LK_STORE_OUT(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), dx + i);
   }
   if (get_global_id(0) == 0) {
     for (LK_IDX i = nvec * LK_VW; i < n; i++) {

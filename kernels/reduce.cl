@@ -66,7 +66,7 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
     for (; r + LK_VW <= run; r += LK_VW) {
       lk_vec xv = LK_LOAD(x + base + r), dyv = LK_LOAD(dy + base + r);
       if (write_dx)
-        LK_STORE(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), dx + base + r);
+        LK_STORE_OUT(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), dx + base + r);
       LK_KAHAN_ADD(lk_vec, lk_mask, sum_s, sum_c, LK_ALPHA_TERM(lk_vec, lk_mask, xv, dyv, t));
       cnt += LK_NEG_COUNT(lk_vec, lk_mask, xv);
       LK_KAHAN_ADD(lk_vec, lk_mask, abs_s, abs_c, LK_NEG_ABS(lk_vec, lk_mask, xv, dyv));

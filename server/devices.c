@@ -187,6 +187,8 @@ static void lkd_append_device(const lkd_server *s, lk_buf *b, const leakycl_devi
         leakycl_variant_describe(&v, desc, sizeof desc) == LEAKYCL_OK) {
       lk_buf_append(b, ",", 1);
       lkd_append_field(b, "variant", desc);
+      lk_buf_append(b, ",", 1);
+      lkd_append_field(b, "variant_origin", leakycl_variant_origin(s->devices[open_index].ctx));
     }
     lk_buf_append_str(b, open_index == 0 ? ",\"default\":true" : ",\"default\":false");
   }

@@ -251,28 +251,17 @@ static int lkd_read_token(const char *path, lkd_server *s) {
   return 0;
 }
 
-/* Runs one small forward and backward per device and activation, so that
- * program builds and first launches happen before the first request. */
+/* Builds and launches every kernel on every device before the first
+ * request (leakycl_warm_up), so that the first job runs as fast as the
+ * hundredth; programs come from the on-disk cache after the first start. */
 static int lkd_warm_up(lkd_server *s) {
-  const float x[4] = {-2.0f, -0.5f, 0.0f, 1.0f};
-  const float dy[4] = {1.0f, 1.0f, 1.0f, 1.0f};
-  float out[4], dalpha, nf, mag;
-  leakycl_grads grads = {&dalpha, &nf, &mag};
   for (size_t d = 0; d < s->device_count; d++) {
-    for (int a = 0; a < LEAKYCL_ACTIVATION_COUNT; a++) {
-      leakycl_params p;
-      if (leakycl_params_init(&p, (leakycl_activation)a) != LEAKYCL_OK)
-        return -1;
-      leakycl_status st = leakycl_forward(s->devices[d].ctx, &p, leakycl_view_flat(4), x, out);
-      if (st == LEAKYCL_OK)
-        st = leakycl_backward(s->devices[d].ctx, &p, leakycl_view_flat(4), LEAKYCL_FROM_X, x, dy,
-                              out, leakycl_activation_has_gradient(p.activation) ? &grads : NULL);
-      if (st != LEAKYCL_OK) {
-        fprintf(stderr, "leakycld: warm-up of %s on device %zu (%s) failed: %s: %s\n",
-                leakycl_activation_name(p.activation), d, s->devices[d].info.name,
-                leakycl_status_name(st), leakycl_last_error(s->devices[d].ctx));
-        return -1;
-      }
+    leakycl_status st = leakycl_warm_up(s->devices[d].ctx);
+    if (st != LEAKYCL_OK) {
+      fprintf(stderr, "leakycld: warm-up of device %zu (%s) failed: %s: %s\n", d,
+              s->devices[d].info.name, leakycl_status_name(st),
+              leakycl_last_error(s->devices[d].ctx));
+      return -1;
     }
   }
   return 0;

@@ -15,6 +15,12 @@ export LEAKYCL_BUILD="$build"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_odr_violation=0"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# Hermetic: the user's tuned variants and program cache never steer a test;
+# one fresh cache for the whole run, so later tests also cover cache hits.
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
+export LEAKYCL_TUNE_FILE="$state/variants.tsv" LEAKYCL_CACHE_DIR="$state/programs"
+unset LEAKYCL_VARIANT LEAKYCL_CACHE
 
 run_one() {
   local label=$1; shift

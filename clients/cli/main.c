@@ -10,6 +10,7 @@ void cli_usage(FILE *f) {
         "  devices [--json]      list every OpenCL platform and device\n"
         "  run ...               run an activation forward or backward on .npy files\n"
         "  bench ...             time each op on each device beside reference loops\n"
+        "  tune ...              measure kernel variants on a device and save the best\n"
         "\n"
         "  leakycl <command> --help   the options of one command\n"
         "  leakycl --version          the library version\n"
@@ -62,6 +63,25 @@ void cli_usage_run(FILE *f) {
         f);
 }
 
+void cli_usage_tune(FILE *f) {
+  fputs("usage: leakycl tune [--device SPEC|all] [--n N] [--repeat R] [--no-save] [--json]\n"
+        "\n"
+        "Times forward, backward and reduce for candidate kernel variants (strategy,\n"
+        "vector width, chunk, work-group size, reduction block, streaming-store\n"
+        "threshold), one field at a time from the device's default, and saves the\n"
+        "fastest in the table every context reads when it opens ($LEAKYCL_TUNE_FILE,\n"
+        "else $XDG_CACHE_HOME/leakycl/variants.tsv, else ~/.cache/leakycl/variants.tsv).\n"
+        "LEAKYCL_VARIANT (\"cpu vw8 wg16 chunk64 block16384 nt1048576\") overrides it.\n"
+        "\n"
+        "  --device SPEC   the device (default $LEAKYCL_DEVICE, else auto), or all\n"
+        "  --n N           elements per timed call (default 16 Mi; 1024 .. 2^30)\n"
+        "  --repeat R      timed runs per op and candidate, medians (default 5)\n"
+        "  --no-save       measure and print only\n"
+        "  --json          one JSON object per device instead of the summary\n"
+        "Progress (one line per candidate) goes to stderr.\n",
+        f);
+}
+
 static int is_help(const char *arg) {
   return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
 }
@@ -84,8 +104,10 @@ int main(int argc, char **argv) {
     return cmd_devices(argc - 1, argv + 1);
   if (strcmp(command, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
+  if (strcmp(command, "tune") == 0)
+    return cmd_tune(argc - 1, argv + 1);
   if (strcmp(command, "bench") == 0)
     return cmd_bench(argc - 1, argv + 1);
-  cli_error("unknown command \"%s\" (devices, run, bench; see leakycl --help)", command);
+  cli_error("unknown command \"%s\" (devices, run, bench, tune; see leakycl --help)", command);
   return CLI_EXIT_USAGE;
 }

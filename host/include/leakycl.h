@@ -219,6 +219,11 @@ typedef struct leakycl_variant {
   size_t work_group_size;  /* 1 .. the device maximum; a power of two for GPU */
   size_t vectors_per_item; /* CPU strategy: vectors per work-item chunk (>= 1) */
   size_t reduce_block;     /* elements per reduction block, 1 .. 2^24 */
+  /* Non-temporal (streaming) stores for outputs of at least this many
+   * elements; 0 never. They skip the cache on large outputs but cost speed
+   * when the data fits in cache, hence a threshold. Outputs not aligned to
+   * the vector always store plainly. */
+  size_t streaming_threshold;
 } leakycl_variant;
 
 /* "cpu" / "gpu"; "unknown" out of range. */
@@ -233,9 +238,80 @@ LEAKYCL_API leakycl_status leakycl_get_variant(const leakycl_context *ctx, leaky
  * the allowed range otherwise). */
 LEAKYCL_API leakycl_status leakycl_set_variant(leakycl_context *ctx,
                                                const leakycl_variant *variant);
-/* A one-line description such as "cpu vw8 wg64 chunk64 block16384". */
+/* A one-line description such as "cpu vw8 wg64 chunk64 block16384 nt1048576"
+ * (nt0: no streaming stores). */
 LEAKYCL_API leakycl_status leakycl_variant_describe(const leakycl_variant *variant, char *buf,
                                                     size_t buflen);
+/* Parses a description back: the strategy first, then any of vwN wgN chunkN
+ * blockN ntN in any order; fields not named keep the strategy's default on
+ * `device`. The result is validated for the device as leakycl_set_variant
+ * does; err gets the reason on failure. */
+LEAKYCL_API leakycl_status leakycl_variant_parse(const char *text,
+                                                 const leakycl_device_info *device,
+                                                 leakycl_variant *out, char *err, size_t errlen);
+/* Where the context's variant came from: "default" (by device type), "tuned"
+ * (the on-disk table that `leakycl tune` writes), "env" (LEAKYCL_VARIANT) or
+ * "set" (leakycl_set_variant). */
+LEAKYCL_API const char *leakycl_variant_origin(const leakycl_context *ctx);
+
+/* ---- Autotuning and the on-disk table of tuned variants ---- */
+typedef struct leakycl_tune_candidate {
+  leakycl_variant variant;
+  /* Medians of forward, backward (dx with dalpha) and reduce, in seconds. */
+  double seconds[3];
+  /* Sum over the three ops of seconds / the start variant's seconds. */
+  double score;
+} leakycl_tune_candidate;
+
+#define LEAKYCL_TUNE_MAX_CANDIDATES 64
+
+typedef struct leakycl_tune_report {
+  size_t n;                /* elements per timed call */
+  leakycl_variant start;   /* the device-type default the search began from */
+  leakycl_variant best;    /* the winner, now set on the context */
+  size_t best_index;       /* its row in candidates */
+  /* The winner's speed-up over the start, re-timed with the two
+   * interleaved; a winner that does not hold up there is dropped (1.0). */
+  double confirmed_speedup;
+  size_t count;            /* rows measured (the start is row 0) */
+  leakycl_tune_candidate candidates[LEAKYCL_TUNE_MAX_CANDIDATES];
+} leakycl_tune_report;
+
+/* Called with one line per measured candidate ("" ends nothing; may be NULL). */
+typedef void (*leakycl_progress_fn)(const char *line, void *user);
+
+/* Measures variants of forward, backward and reduce (prelu, per-channel alpha
+ * off) on n elements (0: 16 Mi) with `repeats` timed runs each (0: 5), by
+ * coordinate descent from the device-type default: strategy, vector width,
+ * chunk, work-group size, reduction block, streaming threshold. Sets the
+ * winner on the context (origin "tuned") and fills report (may be NULL).
+ * Seconds to a minute: each new shape builds a program. Saves nothing. */
+LEAKYCL_API leakycl_status leakycl_tune(leakycl_context *ctx, size_t n, unsigned repeats,
+                                        leakycl_progress_fn progress, void *user,
+                                        leakycl_tune_report *report);
+
+/* The table's path: $LEAKYCL_TUNE_FILE, else $XDG_CACHE_HOME/leakycl/
+ * variants.tsv, else $HOME/.cache/leakycl/variants.tsv. Lines are
+ * "key<TAB>description", the key naming leakycl's version, the platform, the
+ * device and its driver version, so a new driver or release tunes again. */
+LEAKYCL_API leakycl_status leakycl_tune_table_path(char *buf, size_t buflen);
+/* Writes (or replaces) the device's line, atomically (temp file + rename). */
+LEAKYCL_API leakycl_status leakycl_tune_table_save(const leakycl_device_info *device,
+                                                   const leakycl_variant *variant, char *err,
+                                                   size_t errlen);
+/* Reads the device's line: *found is 0 when the table or the line is
+ * missing; a line that no longer validates for the device is an error. */
+LEAKYCL_API leakycl_status leakycl_tune_table_lookup(const leakycl_device_info *device,
+                                                     leakycl_variant *out, int *found, char *err,
+                                                     size_t errlen);
+
+/* Builds the programs of every activation for the context's variant and
+ * launches each kernel once, so that the first real call pays no build and
+ * no first-launch cost (the daemon calls it at start). Programs come from the
+ * on-disk program cache when it holds them: $LEAKYCL_CACHE_DIR, else
+ * $XDG_CACHE_HOME/leakycl/programs, else $HOME/.cache/leakycl/programs;
+ * LEAKYCL_CACHE=off disables the cache. */
+LEAKYCL_API leakycl_status leakycl_warm_up(leakycl_context *ctx);
 
 /* ---- Operations ---- */
 /* Where backward reads the sign from: x (always valid) or y = forward(x)

@@ -29,6 +29,35 @@ leakycl_status lk_fail_cl(leakycl_context *ctx, cl_int code, const char *what) {
   return lk_fail(ctx, st, "%s: %s (%d)", what, leakycl_cl_error_name(code), (int)code);
 }
 
+/* The variant a context starts with: LEAKYCL_VARIANT when set, else the
+ * device's line in the tune table, else the default for its type. A bad
+ * LEAKYCL_VARIANT or table line fails the open: running with a variant the
+ * user did not ask for would be a silent fallback. */
+static leakycl_status context_choose_variant(leakycl_context *ctx, char *err, size_t errlen) {
+  lk_variant_default(&ctx->info,
+                     ctx->info.type == LEAKYCL_DEVICE_CPU ? LEAKYCL_STRATEGY_CPU
+                                                          : LEAKYCL_STRATEGY_GPU,
+                     &ctx->variant);
+  ctx->variant_origin = "default";
+  const char *env = getenv("LEAKYCL_VARIANT");
+  if (env && *env) {
+    char why[512];
+    leakycl_status st = leakycl_variant_parse(env, &ctx->info, &ctx->variant, why, sizeof why);
+    if (st != LEAKYCL_OK)
+      return lk_fail_buf(err, errlen, st, "LEAKYCL_VARIANT: %s", why);
+    ctx->variant_origin = "env";
+    return LEAKYCL_OK;
+  }
+  leakycl_variant tuned;
+  int found = 0;
+  leakycl_status st = leakycl_tune_table_lookup(&ctx->info, &tuned, &found, err, errlen);
+  if (st == LEAKYCL_OK && found) {
+    ctx->variant = tuned;
+    ctx->variant_origin = "tuned";
+  }
+  return st;
+}
+
 /* Common tail of both constructors: queue and device known, fill the rest. */
 static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platform_index,
                                           unsigned device_index, char *err, size_t errlen) {
@@ -39,12 +68,8 @@ static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platfor
   st = lk_fault_init(ctx, err, errlen);
   if (st != LEAKYCL_OK)
     return st;
-  lk_variant_default(&ctx->info,
-                     ctx->info.type == LEAKYCL_DEVICE_CPU ? LEAKYCL_STRATEGY_CPU
-                                                          : LEAKYCL_STRATEGY_GPU,
-                     &ctx->variant);
   ctx->zero_copy = ctx->info.unified_memory != 0;
-  return LEAKYCL_OK;
+  return context_choose_variant(ctx, err, errlen);
 }
 
 static leakycl_context *context_alloc(void) {
@@ -161,6 +186,10 @@ void leakycl_context_release(leakycl_context *ctx) {
   }
   if (ctx->queue)
     clReleaseCommandQueue(ctx->queue);
+  if (ctx->upload_queue)
+    clReleaseCommandQueue(ctx->upload_queue);
+  if (ctx->download_queue)
+    clReleaseCommandQueue(ctx->download_queue);
   if (ctx->cl_ctx)
     clReleaseContext(ctx->cl_ctx);
   pthread_mutex_destroy(&ctx->lock);

@@ -115,7 +115,38 @@ typedef struct lk_program {
  * and index width; built on first use and cached on the context. */
 leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                               bool per_channel, bool wide_index, lk_program **out);
+/* The same, with streaming stores for the big outputs (LK_NT=1) or not. */
+leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                                        bool per_channel, bool wide_index, bool streaming,
+                                        lk_program **out);
 void lk_programs_release(leakycl_context *ctx);
+
+/* ---- chunked, overlapped transfers for discrete devices (pipeline.c) ---- */
+/* Whether a host-pointer call takes the pipeline: copies (no zero-copy),
+ * shared alpha, no gradient, and at least two chunks of data. */
+bool lk_pipeline_applies(const leakycl_context *ctx, const lk_resolved *r, bool has_grads);
+/* Forward (which = LK_KERNEL_FORWARD, dy NULL) or backward dx, validated,
+ * context locked; returns when out holds the result. */
+leakycl_status lk_pipeline_elementwise(leakycl_context *ctx, const lk_resolved *r, int which,
+                                       const float *x, const float *dy, float *out);
+
+/* ---- per-user files (paths.c) ---- */
+/* $<override_env>, else $XDG_CACHE_HOME/leakycl/<leaf>, else
+ * $HOME/.cache/leakycl/<leaf>; -1 when none is set or it does not fit. */
+int lk_user_cache_path(const char *override_env, const char *leaf, char *buf, size_t len);
+/* mkdir -p, each new directory private to the user (0700). */
+int lk_make_dirs(const char *dir);
+/* Writes the parts to a temporary file beside path, then renames it into
+ * place: readers see the old file or the new one, never half of one. */
+int lk_replace_file(const char *path, const void *const *parts, const size_t *lens, size_t count);
+
+/* ---- the on-disk program cache (best effort: failures are misses) ---- */
+/* The cache directory, or -1 when caching is off or no directory is known. */
+int lk_cache_dir(char *buf, size_t len);
+/* A program built from the cached binary for these options, or NULL. */
+cl_program lk_cache_load(leakycl_context *ctx, const char *options);
+/* Saves a program built from source. */
+void lk_cache_store(leakycl_context *ctx, const char *options, cl_program program);
 
 /* ---- test-only fault injection (LEAKYCL_FAULT) ---- */
 typedef enum lk_fault { LK_FAULT_NONE, LK_FAULT_BUILD, LK_FAULT_ALLOC, LK_FAULT_ENQUEUE } lk_fault;
@@ -149,6 +180,8 @@ struct leakycl_context {
   cl_context cl_ctx;
   cl_device_id device;
   cl_command_queue queue;
+  /* The pipeline's transfer queues (pipeline.c), made on first use. */
+  cl_command_queue upload_queue, download_queue;
   leakycl_device_info info;
   leakycl_variant variant;
   lk_program *programs;
@@ -164,6 +197,10 @@ struct leakycl_context {
   bool force_wide_index;
   /* Tests append options here to make a build fail on purpose. */
   char extra_build_options[64];
+  /* Programs loaded from / written to the on-disk cache (tests read them). */
+  unsigned cache_hits, cache_stores;
+  /* leakycl_variant_origin(): "default", "tuned", "env" or "set". */
+  const char *variant_origin;
   char error[LK_ERROR_MAX];
 };
 

@@ -2,6 +2,7 @@
  * two-stage reduction on device buffers; sizes of the launch come from the
  * context's variant. Callers hold the context lock and validated the call. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -19,6 +20,20 @@ static unsigned call_vector_width(const leakycl_context *ctx, const lk_resolved 
   while (r->per_channel && vw > 1 && r->inner % vw != 0)
     vw /= 2;
   return vw;
+}
+
+/* Streaming stores for this call's output: the variant asks for them from
+ * this size on and the output is aligned to the vector. A buffer over host
+ * memory (zero-copy, or the caller's own USE_HOST_PTR buffer) may not be;
+ * device allocations are aligned far beyond a vector. */
+static bool use_streaming(const leakycl_context *ctx, size_t n, unsigned vw, cl_mem out) {
+  const size_t threshold = ctx->variant.streaming_threshold;
+  if (threshold == 0 || n < threshold || !out)
+    return false;
+  void *host = NULL;
+  if (clGetMemObjectInfo(out, CL_MEM_HOST_PTR, sizeof host, &host, NULL) != CL_SUCCESS)
+    return false;
+  return host == NULL || (uintptr_t)host % (vw * sizeof(float)) == 0;
 }
 
 typedef struct arg_list {
@@ -99,8 +114,10 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
     return LEAKYCL_OK;
   const unsigned vw = call_vector_width(ctx, r);
   const bool wide = needs_wide_index(ctx, r->n);
+  const bool streaming = use_streaming(ctx, r->n, vw, out);
   lk_program *prog;
-  leakycl_status st = lk_program_get(ctx, r->activation, vw, r->per_channel, wide, &prog);
+  leakycl_status st =
+      lk_program_get_streaming(ctx, r->activation, vw, r->per_channel, wide, streaming, &prog);
   if (st != LEAKYCL_OK)
     return st;
   cl_mem alpha_c, thresh_c;
@@ -168,8 +185,13 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   }
   const unsigned vw = call_vector_width(ctx, r);
   const bool wide = needs_wide_index(ctx, r->n);
+  /* The CPU strategy stores dx vectors from each block's start: aligned
+   * only when blocks are whole vectors. */
+  const bool streaming = dx && ctx->variant.reduce_block % vw == 0 &&
+                         use_streaming(ctx, r->n, vw, dx);
   lk_program *prog;
-  leakycl_status st = lk_program_get(ctx, r->activation, vw, r->per_channel, wide, &prog);
+  leakycl_status st =
+      lk_program_get_streaming(ctx, r->activation, vw, r->per_channel, wide, streaming, &prog);
   if (st != LEAKYCL_OK)
     return st;
   cl_mem alpha_c, thresh_c, partials, finals;

@@ -222,6 +222,8 @@ leakycl_status leakycl_forward(leakycl_context *ctx, const leakycl_params *param
     return st;
   if (r.n == 0)
     return end(ctx, &r, st);
+  if (lk_pipeline_applies(ctx, &r, false)) /* big, on a discrete device */
+    return end(ctx, &r, lk_pipeline_elementwise(ctx, &r, LK_KERNEL_FORWARD, x, NULL, y));
   const size_t bytes = r.n * sizeof(float);
   staging s = {0};
   cl_mem xm, ym;
@@ -257,6 +259,8 @@ static leakycl_status backward_host(leakycl_context *ctx, const leakycl_params *
   leakycl_status st = begin_host(ctx, &call, &r);
   if (st != LEAKYCL_OK)
     return st;
+  if (want_dx && lk_pipeline_applies(ctx, &r, grads != NULL))
+    return end(ctx, &r, lk_pipeline_elementwise(ctx, &r, LK_KERNEL_BACKWARD, src, dy, dx));
   const size_t bytes = r.n * sizeof(float);
   staging s = {0};
   cl_mem sm = NULL, dym = NULL, dxm = NULL;

@@ -1,6 +1,7 @@
 /* program.c - builds the embedded kernel source for one set of variant
  * macros, once per (device, options), and keeps the programs and their
- * kernels on the context. A failed build reports the build log. */
+ * kernels on the context; binaries come from and go to the on-disk cache
+ * (program_cache.c). A failed build reports the build log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,14 +62,20 @@ static leakycl_status build_failure(leakycl_context *ctx, cl_program program, cl
 
 leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                               bool per_channel, bool wide_index, lk_program **out) {
+  return lk_program_get_streaming(ctx, act, vw, per_channel, wide_index, false, out);
+}
+
+leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                                        bool per_channel, bool wide_index, bool streaming,
+                                        lk_program **out) {
   char options[256];
   /* No -cl-fast-relaxed-math or -cl-finite-math-only: NaN, Inf and -0 must
    * survive exactly as the semantics table says. */
   snprintf(options, sizeof options,
            "-cl-std=CL1.2 -DLK_ACT=%d -DLK_VW=%u -DLK_STRATEGY=%d -DLK_PER_CHANNEL=%d "
-           "-DLK_IDX=%s %s",
+           "-DLK_IDX=%s -DLK_NT=%d %s",
            (int)act, vw, (int)ctx->variant.strategy, per_channel ? 1 : 0,
-           wide_index ? "ulong" : "uint", ctx->extra_build_options);
+           wide_index ? "ulong" : "uint", streaming ? 1 : 0, ctx->extra_build_options);
   for (lk_program *p = ctx->programs; p; p = p->next) {
     if (strcmp(p->options, options) == 0) {
       *out = p;
@@ -79,20 +86,24 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
   if (!p)
     return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for a program");
   memcpy(p->options, options, sizeof options);
-  const char *src = (const char *)lk_kernel_source;
   cl_int rc;
   leakycl_status st;
-  p->program = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);
-  if (rc != CL_SUCCESS) {
-    st = lk_fail_cl(ctx, rc, "clCreateProgramWithSource");
-    goto fail;
-  }
-  rc = lk_fault_take(ctx, LK_FAULT_BUILD)
-           ? CL_BUILD_PROGRAM_FAILURE
-           : clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
-  if (rc != CL_SUCCESS) {
-    st = build_failure(ctx, p->program, rc, options);
-    goto fail;
+  const bool fault = lk_fault_take(ctx, LK_FAULT_BUILD);
+  p->program = fault ? NULL : lk_cache_load(ctx, options);
+  if (!p->program) {
+    const char *src = (const char *)lk_kernel_source;
+    p->program = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);
+    if (rc != CL_SUCCESS) {
+      st = lk_fail_cl(ctx, rc, "clCreateProgramWithSource");
+      goto fail;
+    }
+    rc = fault ? CL_BUILD_PROGRAM_FAILURE
+               : clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+      st = build_failure(ctx, p->program, rc, options);
+      goto fail;
+    }
+    lk_cache_store(ctx, options, p->program);
   }
   for (int k = 0; k < LK_KERNEL_COUNT; k++) {
     p->kernels[k] = clCreateKernel(p->program, kernel_names[k], &rc);

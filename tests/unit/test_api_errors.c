@@ -91,7 +91,7 @@ static void test_null_context_everywhere(void) {
   float x[4] = {0}, y[4];
   float dalpha[1];
   leakycl_grads g = {dalpha, NULL, NULL};
-  leakycl_variant var = {LEAKYCL_STRATEGY_CPU, 4, 16, 4, 1024};
+  leakycl_variant var = {LEAKYCL_STRATEGY_CPU, 4, 16, 4, 1024, 0};
   leakycl_device_info info;
   cl_context clc;
   CHECK_INT_EQ(leakycl_forward(NULL, &p, v, x, y), LEAKYCL_INVALID_ARGUMENT);

@@ -340,7 +340,7 @@ static void run_matrix(void) {
 
 static void use_variant(leakycl_strategy strategy, unsigned vw, size_t wg, size_t per_item,
                         size_t block) {
-  leakycl_variant v = {strategy, vw, wg, per_item, block};
+  leakycl_variant v = {strategy, vw, wg, per_item, block, 0}; /* no streaming stores */
   leakycl_status st = leakycl_set_variant(ctx, &v);
   if (st != LEAKYCL_OK)
     fprintf(stderr, "  set_variant: %s\n", leakycl_last_error(ctx));

@@ -184,21 +184,21 @@ static void test_device_type_names(void) {
 }
 
 static void test_variant_describe(void) {
-  leakycl_variant v = {LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384};
+  leakycl_variant v = {LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384, 0};
   char buf[128];
   CHECK_INT_EQ(leakycl_variant_describe(&v, buf, sizeof buf), LEAKYCL_OK);
-  CHECK_STR_EQ(buf, "cpu vw8 wg16 chunk64 block16384");
-  leakycl_variant g = {LEAKYCL_STRATEGY_GPU, 4, 256, 1, 4096};
+  CHECK_STR_EQ(buf, "cpu vw8 wg16 chunk64 block16384 nt0");
+  leakycl_variant g = {LEAKYCL_STRATEGY_GPU, 4, 256, 1, 4096, 0};
   CHECK_INT_EQ(leakycl_variant_describe(&g, buf, sizeof buf), LEAKYCL_OK);
-  CHECK_STR_EQ(buf, "gpu vw4 wg256 chunk1 block4096");
+  CHECK_STR_EQ(buf, "gpu vw4 wg256 chunk1 block4096 nt0");
   /* Exactly enough room: the text plus its terminator. */
-  const size_t need = strlen("gpu vw4 wg256 chunk1 block4096") + 1;
+  const size_t need = strlen("gpu vw4 wg256 chunk1 block4096 nt0") + 1;
   CHECK_INT_EQ(leakycl_variant_describe(&g, buf, need), LEAKYCL_OK);
-  CHECK_STR_EQ(buf, "gpu vw4 wg256 chunk1 block4096");
+  CHECK_STR_EQ(buf, "gpu vw4 wg256 chunk1 block4096 nt0");
 }
 
 static void test_variant_describe_bad_input(void) {
-  leakycl_variant v = {LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384};
+  leakycl_variant v = {LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384, 0};
   char buf[64];
   CHECK_INT_EQ(leakycl_variant_describe(NULL, buf, sizeof buf), LEAKYCL_INVALID_ARGUMENT);
   CHECK_INT_EQ(leakycl_variant_describe(&v, NULL, sizeof buf), LEAKYCL_INVALID_ARGUMENT);
@@ -212,7 +212,7 @@ static void test_variant_describe_bad_input(void) {
   CHECK_INT_EQ(leakycl_variant_describe(&v, buf, 8), LEAKYCL_INVALID_ARGUMENT);
   CHECK(memchr(buf, '\0', 8) != NULL);
   CHECK(buf[8] == 'z');
-  const size_t need = strlen("cpu vw8 wg16 chunk64 block16384") + 1;
+  const size_t need = strlen("cpu vw8 wg16 chunk64 block16384 nt0") + 1;
   CHECK_INT_EQ(leakycl_variant_describe(&v, buf, need - 1), LEAKYCL_INVALID_ARGUMENT);
 }
 

@@ -1,0 +1,130 @@
+/* program_cache.c - program binaries on disk, so that a process opening a
+ * device pays each source build (~0.7 s a program on PoCL, more on some GPU
+ * drivers) once per machine instead of once per start.
+ *
+ * A file holds a magic line, the full key text and the binary. The key names
+ * everything that changes a binary: leakycl's version, the kernel source's
+ * hash, the build options, the platform, the device, its version and its
+ * driver version. The file name is a hash of the key, and the key is stored
+ * and compared in full, so a hash collision is a miss, never a wrong
+ * program. The cache is best effort: any failure to read, load or write is a
+ * miss (the program is then built from source), never an error. Writes go
+ * to a temporary file renamed into place, so readers never see half a file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define LK_CACHE_MAGIC "leakycl-program-binary 1\n"
+#define LK_CACHE_MAX_BINARY ((size_t)256 << 20)
+
+int lk_cache_dir(char *buf, size_t len) {
+  const char *off = getenv("LEAKYCL_CACHE");
+  if (off && (strcmp(off, "off") == 0 || strcmp(off, "0") == 0))
+    return -1;
+  return lk_user_cache_path("LEAKYCL_CACHE_DIR", "programs", buf, len);
+}
+
+static unsigned long long fnv1a(const char *s) {
+  unsigned long long h = 1469598103934665603ull;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/* The key text and the file path for a program built with `options`. */
+static int cache_entry(const leakycl_context *ctx, const char *options, char *key, size_t keylen,
+                       char *path, size_t pathlen) {
+  char dir[1024];
+  if (lk_cache_dir(dir, sizeof dir) != 0)
+    return -1;
+  const leakycl_device_info *d = &ctx->info;
+  int w = snprintf(key, keylen,
+                   "leakycl %s\nsource %016llx\noptions %s\nplatform %s\ndevice %s\n"
+                   "version %s\ndriver %s\n",
+                   LEAKYCL_VERSION, lk_kernel_source_hash, options, d->platform_name, d->name,
+                   d->version, d->driver_version);
+  if (w < 0 || (size_t)w >= keylen)
+    return -1;
+  w = snprintf(path, pathlen, "%s/%016llx.bin", dir, fnv1a(key));
+  return w > 0 && (size_t)w < pathlen ? 0 : -1;
+}
+
+/* Reads the whole file when it starts with the magic and the exact key. */
+static unsigned char *read_entry(const char *path, const char *key, size_t *binary_len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  unsigned char *binary = NULL;
+  const size_t magic_len = strlen(LK_CACHE_MAGIC), key_len = strlen(key);
+  char *head = malloc(magic_len + key_len);
+  unsigned long long len = 0;
+  if (head && fread(head, 1, magic_len + key_len, f) == magic_len + key_len &&
+      memcmp(head, LK_CACHE_MAGIC, magic_len) == 0 &&
+      memcmp(head + magic_len, key, key_len) == 0 && fread(&len, sizeof len, 1, f) == 1 &&
+      len > 0 && len <= LK_CACHE_MAX_BINARY && (binary = malloc((size_t)len)) != NULL) {
+    if (fread(binary, 1, (size_t)len, f) != (size_t)len || fgetc(f) != EOF) {
+      free(binary);
+      binary = NULL;
+    }
+  }
+  free(head);
+  fclose(f);
+  *binary_len = (size_t)len;
+  return binary;
+}
+
+cl_program lk_cache_load(leakycl_context *ctx, const char *options) {
+  char key[2048], path[1200];
+  if (cache_entry(ctx, options, key, sizeof key, path, sizeof path) != 0)
+    return NULL;
+  size_t len = 0;
+  unsigned char *binary = read_entry(path, key, &len);
+  if (!binary)
+    return NULL;
+  cl_int rc, binary_rc = CL_SUCCESS;
+  const unsigned char *bins[1] = {binary};
+  cl_program program =
+      clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &len, bins, &binary_rc, &rc);
+  free(binary);
+  if (rc == CL_SUCCESS && binary_rc == CL_SUCCESS)
+    rc = clBuildProgram(program, 1, &ctx->device, options, NULL, NULL);
+  else if (rc == CL_SUCCESS)
+    rc = binary_rc;
+  if (rc != CL_SUCCESS) {
+    /* A stale or damaged entry: drop it; the source build rewrites it. */
+    if (program)
+      clReleaseProgram(program);
+    unlink(path);
+    return NULL;
+  }
+  ctx->cache_hits++;
+  return program;
+}
+
+void lk_cache_store(leakycl_context *ctx, const char *options, cl_program program) {
+  char key[2048], path[1200];
+  if (cache_entry(ctx, options, key, sizeof key, path, sizeof path) != 0)
+    return;
+  size_t len = 0;
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS ||
+      len == 0 || len > LK_CACHE_MAX_BINARY)
+    return;
+  unsigned char *binary = malloc(len);
+  unsigned char *bins[1] = {binary};
+  if (!binary ||
+      clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS) {
+    free(binary);
+    return;
+  }
+  const unsigned long long len64 = len;
+  const void *parts[4] = {LK_CACHE_MAGIC, key, &len64, binary};
+  const size_t lens[4] = {strlen(LK_CACHE_MAGIC), strlen(key), sizeof len64, len};
+  if (lk_replace_file(path, parts, lens, 4) == 0)
+    ctx->cache_stores++;
+  free(binary);
+}
