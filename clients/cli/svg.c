@@ -218,7 +218,7 @@ static void draw_panel(FILE *f, const bench_rows *rows, const panel *p, double o
     if (!in_panel(r, p) || known)
       continue;
     seen[nseen++] = r;
-    const bench_row *pts[MAX_POINTS];
+    const bench_row *pts[MAX_POINTS] = {0};
     size_t np = 0;
     for (size_t j = i; j < rows->count && np < MAX_POINTS; j++)
       if (in_panel(&rows->items[j], p) && rows->items[j].op == r->op &&
