@@ -563,7 +563,8 @@ def test_usage_errors(tmp):
         ("float64", base + ["--activation", "relu", "--x", f64]),
         ("fortran order", base + ["--activation", "relu", "--x", fortran]),
         ("big endian", base + ["--activation", "relu", "--x", big_endian]),
-        ("bench placeholder", ["bench"]),
+        ("bench unknown op", ["bench", "--op", "sideways"]),
+        ("tune bad --n", ["tune", "--n", "0"]),
     ]
     for name, data in hostile.items():
         cases.append((f"hostile {name}", base + ["--activation", "relu", "--x",
