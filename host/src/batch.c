@@ -332,68 +332,34 @@ static leakycl_status upload_tables(leakycl_context *ctx, const segment *s, cons
   return unmap(ctx, m->params, p);
 }
 
-typedef struct arg_list {
-  cl_kernel kernel;
-  cl_uint next;
-  cl_int rc;
-} arg_list;
-
-static void arg(arg_list *a, size_t size, const void *value) {
-  if (a->rc == CL_SUCCESS)
-    a->rc = clSetKernelArg(a->kernel, a->next, size, value);
-  a->next++;
-}
-static void arg_idx(arg_list *a, bool wide, size_t v) {
-  if (wide) {
-    cl_ulong w = v;
-    arg(a, sizeof w, &w);
-  } else {
-    cl_uint u = (cl_uint)v;
-    arg(a, sizeof u, &u);
-  }
-}
-static void arg_mem(arg_list *a, cl_mem m) { arg(a, sizeof m, &m); }
-
-/* A 1-D launch, subject to LEAKYCL_FAULT=enqueue like every launch. */
-static leakycl_status enqueue(leakycl_context *ctx, const arg_list *a, size_t global, size_t local,
-                              const char *what) {
-  if (a->rc != CL_SUCCESS)
-    return lk_fail_cl(ctx, a->rc, "clSetKernelArg");
-  cl_int rc =
-      lk_fault_take(ctx, LK_FAULT_ENQUEUE)
-          ? CL_OUT_OF_RESOURCES
-          : clEnqueueNDRangeKernel(ctx->queue, a->kernel, 1, NULL, &global, &local, 0, NULL, NULL);
-  return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, what);
-}
-
 static leakycl_status launch(leakycl_context *ctx, const segment *s, const segment_mem *m,
                              size_t tiles_at, size_t channels_at) {
   const bool gpu = ctx->variant.strategy == LEAKYCL_STRATEGY_GPU;
-  arg_list a = {s->prog->kernels[LK_KERNEL_BATCH_TILES], 0, CL_SUCCESS};
-  arg_idx(&a, s->wide, s->ntiles);
-  arg_mem(&a, m->index);
-  arg_idx(&a, s->wide, tiles_at);
-  arg_idx(&a, s->wide, s->tile_elems);
-  arg_idx(&a, s->wide, s->block);
-  arg_mem(&a, m->params);
-  arg_mem(&a, m->x);
-  arg_mem(&a, m->dy ? m->dy : m->x); /* never read by forward jobs */
-  arg_mem(&a, m->out);
-  arg_mem(&a, m->partials ? m->partials : m->out); /* never written without reductions */
-  arg(&a, (gpu ? 5 * s->wg : 1) * sizeof(float), NULL);
+  lk_args a = {s->prog->kernels[LK_KERNEL_BATCH_TILES], 0, CL_SUCCESS};
+  lk_arg_idx(&a, s->wide, s->ntiles);
+  lk_arg_mem(&a, m->index);
+  lk_arg_idx(&a, s->wide, tiles_at);
+  lk_arg_idx(&a, s->wide, s->tile_elems);
+  lk_arg_idx(&a, s->wide, s->block);
+  lk_arg_mem(&a, m->params);
+  lk_arg_mem(&a, m->x);
+  lk_arg_mem(&a, m->dy ? m->dy : m->x); /* never read by forward jobs */
+  lk_arg_mem(&a, m->out);
+  lk_arg_mem(&a, m->partials ? m->partials : m->out); /* never written without reductions */
+  lk_arg(&a, (gpu ? 5 * s->wg : 1) * sizeof(float), NULL);
   /* CPU: a work-item per tile; GPU: a work-group per tile. */
   const size_t global = gpu ? s->ntiles * s->wg : round_up(s->ntiles, s->wg);
-  leakycl_status st = enqueue(ctx, &a, global, s->wg, "clEnqueueNDRangeKernel(lk_batch_tiles)");
+  leakycl_status st = lk_enqueue_args(ctx, &a, global, s->wg, "lk_batch_tiles");
   if (st != LEAKYCL_OK || s->nchannels == 0)
     return st;
-  arg_list f = {s->prog->kernels[LK_KERNEL_BATCH_FINISH], 0, CL_SUCCESS};
-  arg_idx(&f, s->wide, s->nchannels);
-  arg_mem(&f, m->index);
-  arg_idx(&f, s->wide, channels_at);
-  arg_mem(&f, m->partials);
-  arg_mem(&f, m->finals);
-  return enqueue(ctx, &f, round_up(s->nchannels, s->finish_wg), s->finish_wg,
-                 "clEnqueueNDRangeKernel(lk_batch_finish)");
+  lk_args f = {s->prog->kernels[LK_KERNEL_BATCH_FINISH], 0, CL_SUCCESS};
+  lk_arg_idx(&f, s->wide, s->nchannels);
+  lk_arg_mem(&f, m->index);
+  lk_arg_idx(&f, s->wide, channels_at);
+  lk_arg_mem(&f, m->partials);
+  lk_arg_mem(&f, m->finals);
+  return lk_enqueue_args(ctx, &f, round_up(s->nchannels, s->finish_wg), s->finish_wg,
+                         "lk_batch_finish");
 }
 
 /* The outputs back to the jobs: the gradients first (a blocking read), then

@@ -222,6 +222,23 @@ cl_mem lk_create_buffer(leakycl_context *ctx, cl_mem_flags flags, size_t bytes, 
 /* A pooled buffer of at least `bytes`. */
 leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem *out);
 
+/* ---- kernel arguments and 1-D launches (kernel_args.c) ---- */
+typedef struct lk_args {
+  cl_kernel kernel;
+  cl_uint next; /* the next argument's index */
+  cl_int rc;    /* the first clSetKernelArg failure */
+} lk_args;
+void lk_arg(lk_args *a, size_t size, const void *value);
+/* An index argument: ulong when the program was built wide, else uint. */
+void lk_arg_idx(lk_args *a, bool wide, size_t v);
+void lk_arg_mem(lk_args *a, cl_mem m);
+void lk_arg_float(lk_args *a, float f);
+void lk_arg_uint(lk_args *a, cl_uint u);
+/* Enqueues the 1-D launch of a->kernel on the context's queue (subject to
+ * LEAKYCL_FAULT=enqueue); an argument or enqueue failure names the kernel. */
+leakycl_status lk_enqueue_args(leakycl_context *ctx, const lk_args *a, size_t global,
+                               size_t local, const char *kernel_name);
+
 /* ---- launches on device buffers (context locked, arguments checked) ---- */
 leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y);
 leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src, cl_mem dy,

@@ -36,43 +36,12 @@ static bool use_streaming(const leakycl_context *ctx, size_t n, unsigned vw, cl_
   return host == NULL || (uintptr_t)host % (vw * sizeof(float)) == 0;
 }
 
-typedef struct arg_list {
-  cl_kernel kernel;
-  cl_uint next;
-  cl_int rc;
-} arg_list;
-
-static void arg(arg_list *a, size_t size, const void *value) {
-  if (a->rc == CL_SUCCESS)
-    a->rc = clSetKernelArg(a->kernel, a->next, size, value);
-  a->next++;
-}
-static void arg_idx(arg_list *a, bool wide, size_t v) {
-  if (wide) {
-    cl_ulong w = v;
-    arg(a, sizeof w, &w);
-  } else {
-    cl_uint u = (cl_uint)v;
-    arg(a, sizeof u, &u);
-  }
-}
-static void arg_mem(arg_list *a, cl_mem m) { arg(a, sizeof m, &m); }
-static void arg_float(arg_list *a, float f) { arg(a, sizeof f, &f); }
-static void arg_uint(arg_list *a, cl_uint u) { arg(a, sizeof u, &u); }
-
 /* alpha, thresh, alpha_c, thresh_c: the same four in every kernel. */
-static void arg_params(arg_list *a, const lk_resolved *r, cl_mem alpha_c, cl_mem thresh_c) {
-  arg_float(a, r->alpha);
-  arg_float(a, r->thresh);
-  arg_mem(a, alpha_c);
-  arg_mem(a, thresh_c);
-}
-
-/* A 1-D launch, subject to LEAKYCL_FAULT=enqueue. */
-static cl_int enqueue(leakycl_context *ctx, cl_kernel kernel, size_t global, size_t local) {
-  if (lk_fault_take(ctx, LK_FAULT_ENQUEUE))
-    return CL_OUT_OF_RESOURCES;
-  return clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+static void arg_params(lk_args *a, const lk_resolved *r, cl_mem alpha_c, cl_mem thresh_c) {
+  lk_arg_float(a, r->alpha);
+  lk_arg_float(a, r->thresh);
+  lk_arg_mem(a, alpha_c);
+  lk_arg_mem(a, thresh_c);
 }
 
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
@@ -126,17 +95,15 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
     return st;
   const leakycl_variant *v = &ctx->variant;
   const size_t nvec = r->n / vw;
-  arg_list a = {prog->kernels[which], 0, CL_SUCCESS};
-  arg_idx(&a, wide, r->n);
+  lk_args a = {prog->kernels[which], 0, CL_SUCCESS};
+  lk_arg_idx(&a, wide, r->n);
   for (int i = 0; i < ninputs; i++)
-    arg_mem(&a, inputs[i]);
-  arg_mem(&a, out);
+    lk_arg_mem(&a, inputs[i]);
+  lk_arg_mem(&a, out);
   arg_params(&a, r, alpha_c, thresh_c);
-  arg_idx(&a, wide, r->inner);
-  arg_uint(&a, (cl_uint)r->channels);
-  arg_idx(&a, wide, v->vectors_per_item);
-  if (a.rc != CL_SUCCESS)
-    return lk_fail_cl(ctx, a.rc, "clSetKernelArg");
+  lk_arg_idx(&a, wide, r->inner);
+  lk_arg_uint(&a, (cl_uint)r->channels);
+  lk_arg_idx(&a, wide, v->vectors_per_item);
   const size_t wg = kernel_wg(ctx, prog, which);
   size_t items;
   if (v->strategy == LEAKYCL_STRATEGY_CPU) {
@@ -148,8 +115,8 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
     items = nvec < cap ? nvec : cap;
   }
   const size_t global = round_up(items > 0 ? items : 1, wg);
-  cl_int rc = enqueue(ctx, a.kernel, global, wg);
-  return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel");
+  return lk_enqueue_args(ctx, &a, global, wg,
+                         which == LK_KERNEL_FORWARD ? "lk_forward" : "lk_backward");
 }
 
 leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y) {
@@ -187,8 +154,8 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   const bool wide = needs_wide_index(ctx, r->n);
   /* The CPU strategy stores dx vectors from each block's start: aligned
    * only when blocks are whole vectors. */
-  const bool streaming = dx && ctx->variant.reduce_block % vw == 0 &&
-                         use_streaming(ctx, r->n, vw, dx);
+  const bool streaming =
+      dx && ctx->variant.reduce_block % vw == 0 && use_streaming(ctx, r->n, vw, dx);
   lk_program *prog;
   leakycl_status st =
       lk_program_get_streaming(ctx, r->activation, vw, r->per_channel, wide, streaming, &prog);
@@ -207,47 +174,42 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   if (st != LEAKYCL_OK)
     return st;
 
-  arg_list a = {prog->kernels[LK_KERNEL_PARTIALS], 0, CL_SUCCESS};
+  lk_args a = {prog->kernels[LK_KERNEL_PARTIALS], 0, CL_SUCCESS};
   const size_t wg = kernel_wg(ctx, prog, LK_KERNEL_PARTIALS);
   const cl_int write_dx = dx != NULL;
-  arg_idx(&a, wide, count_per_channel);
-  arg_idx(&a, wide, r->inner);
-  arg_uint(&a, (cl_uint)r->channels);
-  arg_idx(&a, wide, block);
-  arg_idx(&a, wide, blocks_per_channel);
-  arg_mem(&a, x);
-  arg_mem(&a, dy);
-  arg_mem(&a, dx ? dx : dy); /* never written when write_dx is 0 */
-  arg(&a, sizeof write_dx, &write_dx);
+  lk_arg_idx(&a, wide, count_per_channel);
+  lk_arg_idx(&a, wide, r->inner);
+  lk_arg_uint(&a, (cl_uint)r->channels);
+  lk_arg_idx(&a, wide, block);
+  lk_arg_idx(&a, wide, blocks_per_channel);
+  lk_arg_mem(&a, x);
+  lk_arg_mem(&a, dy);
+  lk_arg_mem(&a, dx ? dx : dy); /* never written when write_dx is 0 */
+  lk_arg(&a, sizeof write_dx, &write_dx);
   arg_params(&a, r, alpha_c, thresh_c);
-  arg_mem(&a, partials);
-  arg(&a, (v->strategy == LEAKYCL_STRATEGY_GPU ? 5 * wg : 1) * sizeof(float), NULL);
-  if (a.rc != CL_SUCCESS)
-    return lk_fail_cl(ctx, a.rc, "clSetKernelArg(lk_reduce_partials)");
+  lk_arg_mem(&a, partials);
+  lk_arg(&a, (v->strategy == LEAKYCL_STRATEGY_GPU ? 5 * wg : 1) * sizeof(float), NULL);
   /* CPU: a work-item per block; GPU: a work-group per block. */
   const size_t global = v->strategy == LEAKYCL_STRATEGY_CPU ? round_up(nblocks, wg) : nblocks * wg;
-  cl_int rc = enqueue(ctx, a.kernel, global, wg);
-  if (rc != CL_SUCCESS)
-    return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_partials)");
+  st = lk_enqueue_args(ctx, &a, global, wg, "lk_reduce_partials");
+  if (st != LEAKYCL_OK)
+    return st;
 
-  arg_list f = {prog->kernels[LK_KERNEL_FINISH], 0, CL_SUCCESS};
+  lk_args f = {prog->kernels[LK_KERNEL_FINISH], 0, CL_SUCCESS};
   const size_t fwg = kernel_wg(ctx, prog, LK_KERNEL_FINISH);
-  arg_uint(&f, (cl_uint)r->channels);
-  arg_idx(&f, wide, blocks_per_channel);
-  arg_mem(&f, partials);
-  arg_mem(&f, finals);
-  if (f.rc != CL_SUCCESS)
-    return lk_fail_cl(ctx, f.rc, "clSetKernelArg(lk_reduce_finish)");
-  const size_t fglobal = round_up(r->channels, fwg);
-  rc = enqueue(ctx, f.kernel, fglobal, fwg);
-  if (rc != CL_SUCCESS)
-    return lk_fail_cl(ctx, rc, "clEnqueueNDRangeKernel(lk_reduce_finish)");
+  lk_arg_uint(&f, (cl_uint)r->channels);
+  lk_arg_idx(&f, wide, blocks_per_channel);
+  lk_arg_mem(&f, partials);
+  lk_arg_mem(&f, finals);
+  st = lk_enqueue_args(ctx, &f, round_up(r->channels, fwg), fwg, "lk_reduce_finish");
+  if (st != LEAKYCL_OK)
+    return st;
 
   float *host = malloc(4 * r->channels * sizeof(float));
   if (!host)
     return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for %zu channel results", r->channels);
-  rc = clEnqueueReadBuffer(ctx->queue, finals, CL_TRUE, 0, 4 * r->channels * sizeof(float), host, 0,
-                           NULL, NULL);
+  const cl_int rc = clEnqueueReadBuffer(ctx->queue, finals, CL_TRUE, 0,
+                                        4 * r->channels * sizeof(float), host, 0, NULL, NULL);
   if (rc == CL_SUCCESS)
     write_grads(r, host, count_per_channel, grads);
   free(host);

@@ -1,0 +1,43 @@
+/* kernel_args.c - setting a kernel's arguments in order and enqueueing its
+ * 1-D launch, for every launcher (launch.c, batch.c): the first failing
+ * clSetKernelArg is remembered and reported once, at the enqueue. */
+#include <stdio.h>
+
+#include "internal.h"
+
+void lk_arg(lk_args *a, size_t size, const void *value) {
+  if (a->rc == CL_SUCCESS)
+    a->rc = clSetKernelArg(a->kernel, a->next, size, value);
+  a->next++;
+}
+
+void lk_arg_idx(lk_args *a, bool wide, size_t v) {
+  if (wide) {
+    const cl_ulong w = v;
+    lk_arg(a, sizeof w, &w);
+  } else {
+    const cl_uint u = (cl_uint)v;
+    lk_arg(a, sizeof u, &u);
+  }
+}
+
+void lk_arg_mem(lk_args *a, cl_mem m) { lk_arg(a, sizeof m, &m); }
+void lk_arg_float(lk_args *a, float f) { lk_arg(a, sizeof f, &f); }
+void lk_arg_uint(lk_args *a, cl_uint u) { lk_arg(a, sizeof u, &u); }
+
+leakycl_status lk_enqueue_args(leakycl_context *ctx, const lk_args *a, size_t global, size_t local,
+                               const char *kernel_name) {
+  char what[96];
+  if (a->rc != CL_SUCCESS) {
+    snprintf(what, sizeof what, "clSetKernelArg(%s)", kernel_name);
+    return lk_fail_cl(ctx, a->rc, what);
+  }
+  const cl_int rc =
+      lk_fault_take(ctx, LK_FAULT_ENQUEUE)
+          ? CL_OUT_OF_RESOURCES
+          : clEnqueueNDRangeKernel(ctx->queue, a->kernel, 1, NULL, &global, &local, 0, NULL, NULL);
+  if (rc == CL_SUCCESS)
+    return LEAKYCL_OK;
+  snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", kernel_name);
+  return lk_fail_cl(ctx, rc, what);
+}
