@@ -1,7 +1,7 @@
 /* test_batch.c - leakycl_run_jobs: mixed batches (every activation x op x
  * alpha layout x size, NaN/Inf, in place, from y, with and without the
  * gradient) compared bit for bit with the single-job calls and with a
- * float64 oracle written here; invalid jobs inside a batch; a device failure;
+ * float64 oracle (tests/unit/oracle.h); invalid jobs inside a batch; a device failure;
  * both strategies, several variants, the wide index, several segments and
  * two threads on one context. */
 #include <float.h>
@@ -11,68 +11,11 @@
 
 #include "float_bits.h"
 #include "internal.h"
+#define ORACLE_RNG_SEED 0x2545F4914F6CDD1DULL
+#include "oracle.h"
 #include "test.h"
 
 static leakycl_context *ctx;
-
-/* ---- the oracle: the semantics table in float64, rounded once ---- */
-
-static float ref_forward(leakycl_activation act, float x, float a, float t) {
-  if (isnan(x))
-    return x;
-  switch (act) {
-  case LEAKYCL_RELU:
-    return x > 0 ? x : 0.0f;
-  case LEAKYCL_LEAKY_RELU:
-  case LEAKYCL_PRELU:
-    return x > 0 ? x : (float)((double)a * (double)x);
-  default:
-    if (x >= 0)
-      return x;
-    return x >= t ? (float)((double)a * (double)x) : 0.0f;
-  }
-}
-
-static float ref_backward(leakycl_activation act, float x, float dy, float a, float t) {
-  if (isnan(x))
-    return x;
-  switch (act) {
-  case LEAKYCL_RELU:
-    return x > 0 ? dy : 0.0f;
-  case LEAKYCL_LEAKY_RELU:
-  case LEAKYCL_PRELU:
-    return x > 0 ? dy : (float)((double)a * (double)dy);
-  default:
-    if (x >= 0)
-      return dy;
-    return x >= t ? (float)((double)a * (double)dy) : 0.0f;
-  }
-}
-
-static double ref_alpha_term(leakycl_activation act, float x, float dy, float t) {
-  if (act == LEAKYCL_PRELU)
-    return x > 0 ? 0.0 : (double)dy * (double)x;
-  return (x < 0 && x >= t) || isnan(x) ? (double)dy * (double)x : 0.0;
-}
-
-static float threshold(float alpha, float beta) { return (float)(-(double)beta / (double)alpha); }
-
-static bool same_float(float a, float b) {
-  if (isnan(a) || isnan(b))
-    return isnan(a) && isnan(b);
-  return bits_of(a) == bits_of(b);
-}
-
-/* ---- data ---- */
-
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-static uint64_t rng_next(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
-static double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
 
 /* Finite values with zeros of both signs, subnormals and the phased
  * threshold's neighbours; NaN, +Inf and -Inf every 7th element when asked. */

@@ -1,79 +1,20 @@
 /* test_ops.c - forward, backward and the parameter-gradient reduction on
- * PoCL against a float64 oracle written here: every activation x op x
+ * PoCL against a float64 oracle (tests/unit/oracle.h): every activation x op x
  * variant x several shapes and channel axes, odd sizes, n = 0 and 1,
  * NaN/Inf/-0, alpha < 0 and > 1, in-place calls, device-resident buffers,
- * the seeds' worked examples, and the 2^26-term accuracy bound. */
+ * the seeds' worked examples, and the 2^26-term accuracy bound. The oracle
+ * is tests/unit/oracle.h. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 
 #include "float_bits.h"
 #include "internal.h"
+#include "oracle.h"
 #include "test.h"
 
 static leakycl_context *ctx;
 
-/* ---- the oracle: the semantics table in float64, rounded once ---- */
-
-/* Products of two floats are exact in double, so rounding them once gives
- * the float32 product the table asks for. */
-static float ref_forward(leakycl_activation act, float x, float a, float t) {
-  if (isnan(x))
-    return x;
-  switch (act) {
-  case LEAKYCL_RELU:
-    return x > 0 ? x : 0.0f;
-  case LEAKYCL_LEAKY_RELU:
-  case LEAKYCL_PRELU:
-    return x > 0 ? x : (float)((double)a * (double)x);
-  default:
-    if (x >= 0)
-      return x;
-    return x >= t ? (float)((double)a * (double)x) : 0.0f;
-  }
-}
-
-static float ref_backward(leakycl_activation act, float x, float dy, float a, float t) {
-  if (isnan(x))
-    return x;
-  switch (act) {
-  case LEAKYCL_RELU:
-    return x > 0 ? dy : 0.0f;
-  case LEAKYCL_LEAKY_RELU:
-  case LEAKYCL_PRELU:
-    return x > 0 ? dy : (float)((double)a * (double)dy);
-  default:
-    if (x >= 0)
-      return dy;
-    return x >= t ? (float)((double)a * (double)dy) : 0.0f;
-  }
-}
-
-/* d f / d alpha * dy, exact in double. */
-static double ref_alpha_term(leakycl_activation act, float x, float dy, float t) {
-  if (act == LEAKYCL_PRELU)
-    return x > 0 ? 0.0 : (double)dy * (double)x;
-  return (x < 0 && x >= t) || isnan(x) ? (double)dy * (double)x : 0.0;
-}
-
-static float threshold(float alpha, float beta) { return (float)(-(double)beta / (double)alpha); }
-
-static bool same_float(float a, float b) {
-  if (isnan(a) || isnan(b))
-    return isnan(a) && isnan(b);
-  return bits_of(a) == bits_of(b);
-}
-
-/* ---- data ---- */
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static uint64_t rng_next(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
-static double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
 static float rng_normal(void) {
   double u = rng_uniform() + 1e-300, v = rng_uniform();
   return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
