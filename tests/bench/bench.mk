@@ -1,13 +1,23 @@
-# bench.mk - `make bench-codec`: floats/s of server/codec.c against cJSON and snprintf.
+# bench.mk - `make bench-codec`: floats/s of server/codec.c against cJSON and snprintf;
+# `make bench-daemon`: leakycld end to end (base64 and JSON forwards, small jobs with wrk).
+# Each prints a summary and writes JSON lines to $(BUILD)/bench/<name>.jsonl for the report.
 # A fragment the top-level Makefile includes; uses its BUILD, CC, CFLAGS and LDFLAGS.
-.PHONY: bench-codec
+.PHONY: bench-codec bench-daemon
 
-$(BUILD)/bench/bench_codec: tests/bench/bench_codec.c server/codec.c server/codec.h
+$(BUILD)/bench/bench_codec: tests/bench/bench_codec.c server/codec.c server/codec.h \
+    server/base64_avx2.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iserver -o $@ tests/bench/bench_codec.c server/codec.c $(LDFLAGS) -lcjson -lm
 
 bench-codec: $(BUILD)/bench/bench_codec
-	$(BUILD)/bench/bench_codec
+	$(BUILD)/bench/bench_codec --json > $(BUILD)/bench/codec.jsonl.tmp
+	mv $(BUILD)/bench/codec.jsonl.tmp $(BUILD)/bench/codec.jsonl
+
+# The daemon benchmark starts $(BUILD)/bin/leakycld itself on a free port.
+bench-daemon: $(BUILD)/bin/leakycld
+	@mkdir -p $(BUILD)/bench
+	LEAKYCL_BUILD=$(BUILD) /usr/bin/python3 tests/bench/bench_daemon.py > $(BUILD)/bench/daemon.jsonl.tmp
+	mv $(BUILD)/bench/daemon.jsonl.tmp $(BUILD)/bench/daemon.jsonl
 
 # `make bench-batch`: microseconds per job of leakycl_run_jobs (one launch for
 # many small jobs) against one call per job (tests/bench/bench_batch.c).
