@@ -193,9 +193,8 @@ static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
 /* One tensor field: "name" (a spliced JSON array) or "name_b64". Sets
  * *found = 0 when neither is present. */
 static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice_table *table,
-                            const char *name, int *found, const float **values,
-                            size_t *count, lkd_encoding *encoding, size_t *rank, size_t *shape,
-                            lkd_error *e) {
+                            const char *name, int *found, const float **values, size_t *count,
+                            lkd_encoding *encoding, size_t *rank, size_t *shape, lkd_error *e) {
   char b64name[16];
   snprintf(b64name, sizeof b64name, "%s_b64", name);
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -344,8 +343,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
              cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
   }
-  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->count,
-                       &job->encoding, &rank, shape, e) != 0)
+  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->count, &job->encoding,
+                       &rank, shape, e) != 0)
     return -1;
   if (!found)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s (or %s_b64) is required", src_name, src_name);
@@ -355,8 +354,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   /* dy */
   size_t dy_count = 0, dy_rank = 0, dy_shape[LK_CODEC_MAX_RANK];
   lkd_encoding dy_encoding;
-  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &dy_count,
-                       &dy_encoding, &dy_rank, dy_shape, e) != 0)
+  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &dy_count, &dy_encoding, &dy_rank,
+                       dy_shape, e) != 0)
     return -1;
   if (job->op == LKD_OP_FORWARD && found)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is an input of backward, not forward");
@@ -707,9 +706,10 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
   static const char *const scalar_keys[] = {"alpha", "beta"};
   /* Base64 decoded straight from the body: cJSON never copies it. */
   static const char *const b64_keys[] = {"x_b64", "dy_b64", "y_b64"};
-  static const lk_splice_keys splice_keys = {keys,       sizeof keys / sizeof keys[0],
-                                             scalar_keys, sizeof scalar_keys / sizeof scalar_keys[0],
-                                             b64_keys,   sizeof b64_keys / sizeof b64_keys[0]};
+  static const lk_splice_keys splice_keys = {
+      keys,        sizeof keys / sizeof keys[0],
+      scalar_keys, sizeof scalar_keys / sizeof scalar_keys[0],
+      b64_keys,    sizeof b64_keys / sizeof b64_keys[0]};
   lkd_error *e = &out->err;
   memset(out, 0, sizeof *out);
 
