@@ -12,16 +12,20 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LK_BASE64_AVX2 1
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
-/* Whether this CPU runs AVX2 (asked once). */
+/* Whether this CPU runs AVX2 (asked once; threads that race to ask all
+ * store the same answer). */
 static int lk_cpu_has_avx2(void) {
-  static int answer = -1; /* a benign race: every thread computes the same */
-  if (answer < 0) {
+  static atomic_int answer = -1;
+  int known = atomic_load_explicit(&answer, memory_order_relaxed);
+  if (known < 0) {
     __builtin_cpu_init();
-    answer = __builtin_cpu_supports("avx2") ? 1 : 0;
+    known = __builtin_cpu_supports("avx2") ? 1 : 0;
+    atomic_store_explicit(&answer, known, memory_order_relaxed);
   }
-  return answer;
+  return known;
 }
 
 /* 12 bytes of each 128-bit lane's 16 spread so that every 32-bit word holds
