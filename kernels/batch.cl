@@ -138,11 +138,11 @@ void lk_batch_elementwise(__global const LK_IDX *job, LK_IDX begin, LK_IDX end,
 #endif
 }
 
-/* One reduction step of type T at p: dx, and the three sums of reduce.cl.
- * prelu and phased_relu are the activations with a parameter gradient. */
-#define LK_BATCH_REDUCE_STEP(T, M, phased, xv, dyv, a, t, dx_store)            \
+/* dx and the dalpha term of one reduction step of type T (dxv_ and term_,
+ * declared by the caller). prelu and phased_relu are the activations with
+ * a parameter gradient. */
+#define LK_BATCH_REDUCE_TERMS(T, M, phased, xv, dyv, a, t)                     \
   do {                                                                         \
-    T dxv_, term_;                                                             \
     if (phased) {                                                              \
       dxv_ = LK_BACKWARD_OF(LK_DERIV_DY_PHASED, T, M, xv, dyv, a, t);          \
       term_ = LK_ALPHA_TERM_PHASED(T, M, xv, dyv, t);                          \
@@ -150,6 +150,13 @@ void lk_batch_elementwise(__global const LK_IDX *job, LK_IDX begin, LK_IDX end,
       dxv_ = LK_BACKWARD_OF(LK_DERIV_DY_LEAKY, T, M, xv, dyv, a, t);           \
       term_ = LK_ALPHA_TERM_PRELU(T, M, xv, dyv, t);                           \
     }                                                                          \
+  } while (0)
+
+/* One reduction step of type T: dx, and the three sums of reduce.cl. */
+#define LK_BATCH_REDUCE_STEP(T, M, phased, xv, dyv, a, t, dx_store)            \
+  do {                                                                         \
+    T dxv_, term_;                                                             \
+    LK_BATCH_REDUCE_TERMS(T, M, phased, xv, dyv, a, t);                        \
     dx_store;                                                                  \
     LK_KAHAN_ADD(T, M, sum_s, sum_c, term_);                                   \
     cnt += LK_NEG_COUNT(T, M, xv);                                             \
@@ -184,6 +191,23 @@ void lk_batch_reduce_block(__global const LK_IDX *job, LK_IDX b, LK_IDX block,
     const LK_IDX p = (j / inner * channels + c) * inner + off;
     const LK_IDX run = min(inner - off, j_end - j);
     LK_IDX r = 0;
+    /* Groups of LK_GROUP vectors summed plainly, then with Kahan, in the
+     * very order of reduce.cl, so dalpha has the same bits. */
+    for (; r + LK_GROUP * LK_VW <= run; r += LK_GROUP * LK_VW) {
+      lk_vec grp_s = 0.0f, grp_a = 0.0f;
+      for (int g = 0; g < LK_GROUP; g++) {
+        const LK_IDX q = p + r + g * LK_VW;
+        const lk_vec xv = LK_LOAD(x + q), dyv = LK_LOAD(dy + q);
+        lk_vec dxv_, term_;
+        LK_BATCH_REDUCE_TERMS(lk_vec, lk_mask, phased, xv, dyv, a, t);
+        LK_STORE(dxv_, out + q);
+        grp_s += term_;
+        cnt += LK_NEG_COUNT(lk_vec, lk_mask, xv);
+        grp_a += LK_NEG_ABS(lk_vec, lk_mask, xv, dyv);
+      }
+      LK_KAHAN_ADD(lk_vec, lk_mask, sum_s, sum_c, grp_s);
+      LK_KAHAN_ADD(lk_vec, lk_mask, abs_s, abs_c, grp_a);
+    }
     for (; r + LK_VW <= run; r += LK_VW) {
       const lk_vec xv = LK_LOAD(x + p + r), dyv = LK_LOAD(dy + p + r);
       LK_BATCH_REDUCE_STEP(lk_vec, lk_mask, phased, xv, dyv, a, t,
