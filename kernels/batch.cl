@@ -228,22 +228,7 @@ void lk_batch_reduce_block(__global const LK_IDX *job, LK_IDX b, LK_IDX block,
     }
     j += run;
   }
-  /* Fold the lanes, in lane order, into one compensated scalar each. */
-  float lanes[5][LK_VW];
-  LK_STORE(sum_s, lanes[0]);
-  LK_STORE(sum_c, lanes[1]);
-  LK_STORE(cnt, lanes[2]);
-  LK_STORE(abs_s, lanes[3]);
-  LK_STORE(abs_c, lanes[4]);
-  float ss = 0.0f, sc = 0.0f, n_neg = 0.0f, as = 0.0f, ac = 0.0f;
-  for (int l = 0; l < LK_VW; l++) {
-    LK_PAIR_COMBINE(ss, sc, lanes[0][l], lanes[1][l]);
-    n_neg += lanes[2][l];
-    LK_PAIR_COMBINE(as, ac, lanes[3][l], lanes[4][l]);
-  }
-  part[0] = ss - sc;
-  part[1] = n_neg;
-  part[2] = as - ac;
+  lk_fold_lanes(sum_s, sum_c, cnt, abs_s, abs_c, part);
 #else
   const uint lid = get_local_id(0), wg = get_local_size(0);
   float sum_s = 0.0f, sum_c = 0.0f, cnt = 0.0f, abs_s = 0.0f, abs_c = 0.0f;
@@ -252,28 +237,7 @@ void lk_batch_reduce_block(__global const LK_IDX *job, LK_IDX b, LK_IDX block,
     const float xs = x[i], dys = dy[i];
     LK_BATCH_REDUCE_STEP(float, int, phased, xs, dys, a, t, out[i] = dxv_);
   }
-  __local float *l_ss = scratch, *l_sc = scratch + wg, *l_n = scratch + 2 * wg;
-  __local float *l_as = scratch + 3 * wg, *l_ac = scratch + 4 * wg;
-  l_ss[lid] = sum_s;
-  l_sc[lid] = sum_c;
-  l_n[lid] = cnt;
-  l_as[lid] = abs_s;
-  l_ac[lid] = abs_c;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  /* wg is a power of two (the variant's check). */
-  for (uint stride = wg / 2; stride > 0; stride /= 2) {
-    if (lid < stride) {
-      LK_PAIR_COMBINE(l_ss[lid], l_sc[lid], l_ss[lid + stride], l_sc[lid + stride]);
-      l_n[lid] += l_n[lid + stride];
-      LK_PAIR_COMBINE(l_as[lid], l_ac[lid], l_as[lid + stride], l_ac[lid + stride]);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  if (lid == 0) {
-    part[0] = l_ss[0] - l_sc[0];
-    part[1] = l_n[0];
-    part[2] = l_as[0] - l_ac[0];
-  }
+  lk_tree_partials(sum_s, sum_c, cnt, abs_s, abs_c, scratch, part);
 #endif
 }
 

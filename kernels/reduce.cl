@@ -39,6 +39,59 @@
     (sa) = s_;                                                                 \
   } while (0)
 
+#if LK_STRATEGY == 0
+/* Folds a work-item's vector accumulators, lane by lane in lane order, into
+ * one compensated scalar each, and writes the block's three partials. */
+void lk_fold_lanes(lk_vec sum_s, lk_vec sum_c, lk_vec cnt, lk_vec abs_s, lk_vec abs_c,
+                   __global float *part) {
+  float lanes[5][LK_VW];
+  LK_STORE(sum_s, lanes[0]);
+  LK_STORE(sum_c, lanes[1]);
+  LK_STORE(cnt, lanes[2]);
+  LK_STORE(abs_s, lanes[3]);
+  LK_STORE(abs_c, lanes[4]);
+  float ss = 0.0f, sc = 0.0f, n_neg = 0.0f, as = 0.0f, ac = 0.0f;
+  for (int l = 0; l < LK_VW; l++) {
+    LK_PAIR_COMBINE(ss, sc, lanes[0][l], lanes[1][l]);
+    n_neg += lanes[2][l];
+    LK_PAIR_COMBINE(as, ac, lanes[3][l], lanes[4][l]);
+  }
+  part[0] = ss - sc;
+  part[1] = n_neg;
+  part[2] = as - ac;
+}
+#else
+/* Combines the work-group's (sum, error) pairs and counts by a tree in
+ * local memory (5 floats a work-item; the work-group size is a power of
+ * two, which the host checks); work-item 0 writes the block's partials.
+ * Every work-item of the group must call it (barriers). */
+void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
+                      __local float *scratch, __global float *part) {
+  const uint lid = get_local_id(0), wg = get_local_size(0);
+  __local float *l_ss = scratch, *l_sc = scratch + wg, *l_n = scratch + 2 * wg;
+  __local float *l_as = scratch + 3 * wg, *l_ac = scratch + 4 * wg;
+  l_ss[lid] = ss;
+  l_sc[lid] = sc;
+  l_n[lid] = n_neg;
+  l_as[lid] = as;
+  l_ac[lid] = ac;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint stride = wg / 2; stride > 0; stride /= 2) {
+    if (lid < stride) {
+      LK_PAIR_COMBINE(l_ss[lid], l_sc[lid], l_ss[lid + stride], l_sc[lid + stride]);
+      l_n[lid] += l_n[lid + stride];
+      LK_PAIR_COMBINE(l_as[lid], l_ac[lid], l_as[lid + stride], l_ac[lid + stride]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) {
+    part[0] = l_ss[0] - l_sc[0];
+    part[1] = l_n[0];
+    part[2] = l_as[0] - l_ac[0];
+  }
+}
+#endif
+
 __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint channels,
                                  LK_IDX block, LK_IDX blocks_per_channel,
                                  __global const float *x, __global const float *dy,
@@ -112,22 +165,7 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
     }
     j += run;
   }
-  /* Fold the lanes, in lane order, into one compensated scalar each. */
-  float lanes[5][LK_VW];
-  LK_STORE(sum_s, lanes[0]);
-  LK_STORE(sum_c, lanes[1]);
-  LK_STORE(cnt, lanes[2]);
-  LK_STORE(abs_s, lanes[3]);
-  LK_STORE(abs_c, lanes[4]);
-  float ss = 0.0f, sc = 0.0f, n_neg = 0.0f, as = 0.0f, ac = 0.0f;
-  for (int l = 0; l < LK_VW; l++) {
-    LK_PAIR_COMBINE(ss, sc, lanes[0][l], lanes[1][l]);
-    n_neg += lanes[2][l];
-    LK_PAIR_COMBINE(as, ac, lanes[3][l], lanes[4][l]);
-  }
-  partials[3 * b + 0] = ss - sc;
-  partials[3 * b + 1] = n_neg;
-  partials[3 * b + 2] = as - ac;
+  lk_fold_lanes(sum_s, sum_c, cnt, abs_s, abs_c, partials + 3 * b);
 #else
   const uint lid = get_local_id(0), wg = get_local_size(0);
   float ss = 0.0f, sc = 0.0f, n_neg = 0.0f, as = 0.0f, ac = 0.0f;
@@ -140,28 +178,7 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
     n_neg += LK_NEG_COUNT(float, int, xs);
     LK_KAHAN_ADD(float, int, as, ac, LK_NEG_ABS(float, int, xs, dys));
   }
-  __local float *l_ss = scratch, *l_sc = scratch + wg, *l_n = scratch + 2 * wg;
-  __local float *l_as = scratch + 3 * wg, *l_ac = scratch + 4 * wg;
-  l_ss[lid] = ss;
-  l_sc[lid] = sc;
-  l_n[lid] = n_neg;
-  l_as[lid] = as;
-  l_ac[lid] = ac;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  /* wg is a power of two (the host checks). */
-  for (uint stride = wg / 2; stride > 0; stride /= 2) {
-    if (lid < stride) {
-      LK_PAIR_COMBINE(l_ss[lid], l_sc[lid], l_ss[lid + stride], l_sc[lid + stride]);
-      l_n[lid] += l_n[lid + stride];
-      LK_PAIR_COMBINE(l_as[lid], l_ac[lid], l_as[lid + stride], l_ac[lid + stride]);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  if (lid == 0) {
-    partials[3 * b + 0] = l_ss[0] - l_sc[0];
-    partials[3 * b + 1] = l_n[0];
-    partials[3 * b + 2] = l_as[0] - l_ac[0];
-  }
+  lk_tree_partials(ss, sc, n_neg, as, ac, scratch, partials + 3 * b);
 #endif
 }
 

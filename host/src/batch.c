@@ -61,18 +61,6 @@ typedef struct segment {
   lk_program *prog;
 } segment;
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-
-/* The work-group size for a kernel: the variant's, halved while over that
- * kernel's own limit on the device (as launch.c does). */
-static size_t kernel_wg(const leakycl_context *ctx, const lk_program *prog, int which) {
-  size_t wg = ctx->variant.work_group_size;
-  const size_t kmax = prog->max_work_group[which];
-  while (kmax > 0 && wg > kmax)
-    wg /= 2;
-  return wg > 0 ? wg : 1;
-}
-
 /* ---- validation ---- */
 
 /* A job's message: the context's detail, cut to the job's field. */
@@ -129,7 +117,7 @@ static void segment_layout(segment *s) {
     batch_item *it = &s->items[k];
     const lk_resolved *r = &it->r;
     it->base = s->elems;
-    s->elems += round_up(r->n, LK_BATCH_ALIGN);
+    s->elems += lk_round_up(r->n, LK_BATCH_ALIGN);
     it->param = s->nparams;
     s->nparams += r->alpha_count;
     s->any_backward |= it->backward;
@@ -348,7 +336,7 @@ static leakycl_status launch(leakycl_context *ctx, const segment *s, const segme
   lk_arg_mem(&a, m->partials ? m->partials : m->out); /* never written without reductions */
   lk_arg(&a, (gpu ? 5 * s->wg : 1) * sizeof(float), NULL);
   /* CPU: a work-item per tile; GPU: a work-group per tile. */
-  const size_t global = gpu ? s->ntiles * s->wg : round_up(s->ntiles, s->wg);
+  const size_t global = gpu ? s->ntiles * s->wg : lk_round_up(s->ntiles, s->wg);
   leakycl_status st = lk_enqueue_args(ctx, &a, global, s->wg, "lk_batch_tiles");
   if (st != LEAKYCL_OK || s->nchannels == 0)
     return st;
@@ -358,7 +346,7 @@ static leakycl_status launch(leakycl_context *ctx, const segment *s, const segme
   lk_arg_idx(&f, s->wide, channels_at);
   lk_arg_mem(&f, m->partials);
   lk_arg_mem(&f, m->finals);
-  return lk_enqueue_args(ctx, &f, round_up(s->nchannels, s->finish_wg), s->finish_wg,
+  return lk_enqueue_args(ctx, &f, lk_round_up(s->nchannels, s->finish_wg), s->finish_wg,
                          "lk_batch_finish");
 }
 
@@ -414,8 +402,8 @@ static leakycl_status run_segment(leakycl_context *ctx, segment *s, leakycl_job 
   leakycl_status st = lk_program_get(ctx, LEAKYCL_RELU, v->vector_width, false, s->wide, &s->prog);
   if (st != LEAKYCL_OK)
     return st;
-  s->wg = kernel_wg(ctx, s->prog, LK_KERNEL_BATCH_TILES);
-  s->finish_wg = kernel_wg(ctx, s->prog, LK_KERNEL_BATCH_FINISH);
+  s->wg = lk_kernel_wg(ctx, s->prog, LK_KERNEL_BATCH_TILES);
+  s->finish_wg = lk_kernel_wg(ctx, s->prog, LK_KERNEL_BATCH_FINISH);
   s->tile_elems = v->strategy == LEAKYCL_STRATEGY_GPU
                       ? s->wg * v->vector_width * LK_BATCH_GPU_ROUNDS
                       : v->vectors_per_item * v->vector_width;
@@ -504,7 +492,7 @@ leakycl_status leakycl_run_jobs(leakycl_context *ctx, leakycl_job *jobs, size_t 
     segment s = {.items = items + k, .block = ctx->variant.reduce_block};
     while (k + s.count < nitems) {
       /* No overflow: n <= SIZE_MAX / 4 was checked, and elems <= capacity. */
-      const size_t add = round_up(items[k + s.count].r.n, LK_BATCH_ALIGN);
+      const size_t add = lk_round_up(items[k + s.count].r.n, LK_BATCH_ALIGN);
       if (s.count > 0 && s.elems + add > capacity)
         break;
       s.elems += add;

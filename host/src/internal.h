@@ -236,8 +236,13 @@ void lk_arg_float(lk_args *a, float f);
 void lk_arg_uint(lk_args *a, cl_uint u);
 /* Enqueues the 1-D launch of a->kernel on the context's queue (subject to
  * LEAKYCL_FAULT=enqueue); an argument or enqueue failure names the kernel. */
-leakycl_status lk_enqueue_args(leakycl_context *ctx, const lk_args *a, size_t global,
-                               size_t local, const char *kernel_name);
+leakycl_status lk_enqueue_args(leakycl_context *ctx, const lk_args *a, size_t global, size_t local,
+                               const char *kernel_name);
+/* v rounded up to a multiple of m. */
+size_t lk_round_up(size_t v, size_t m);
+/* The work-group size for kernel `which` of prog: the variant's, halved
+ * while over that kernel's own limit on the device. */
+size_t lk_kernel_wg(const leakycl_context *ctx, const lk_program *prog, int which);
 
 /* ---- launches on device buffers (context locked, arguments checked) ---- */
 leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y);

@@ -1,6 +1,7 @@
-/* kernel_args.c - setting a kernel's arguments in order and enqueueing its
- * 1-D launch, for every launcher (launch.c, batch.c): the first failing
- * clSetKernelArg is remembered and reported once, at the enqueue. */
+/* kernel_args.c - what every launcher (launch.c, batch.c) does the same way:
+ * set a kernel's arguments in order (the first failing clSetKernelArg is
+ * remembered and reported once, at the enqueue), size the launch, and
+ * enqueue it. */
 #include <stdio.h>
 
 #include "internal.h"
@@ -40,4 +41,14 @@ leakycl_status lk_enqueue_args(leakycl_context *ctx, const lk_args *a, size_t gl
     return LEAKYCL_OK;
   snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", kernel_name);
   return lk_fail_cl(ctx, rc, what);
+}
+
+size_t lk_round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+size_t lk_kernel_wg(const leakycl_context *ctx, const lk_program *prog, int which) {
+  size_t wg = ctx->variant.work_group_size;
+  const size_t kmax = prog->max_work_group[which];
+  while (kmax > 0 && wg > kmax)
+    wg /= 2;
+  return wg > 0 ? wg : 1;
 }

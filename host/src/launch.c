@@ -44,18 +44,6 @@ static void arg_params(lk_args *a, const lk_resolved *r, cl_mem alpha_c, cl_mem 
   lk_arg_mem(a, thresh_c);
 }
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-
-/* The work-group size for kernel `which`: the variant's, lowered (to a
- * power of two) when that kernel's own limit on this device is smaller. */
-static size_t kernel_wg(const leakycl_context *ctx, const lk_program *prog, int which) {
-  size_t wg = ctx->variant.work_group_size;
-  const size_t kmax = prog->max_work_group[which];
-  while (kmax > 0 && wg > kmax)
-    wg /= 2;
-  return wg > 0 ? wg : 1;
-}
-
 /* Per-channel alphas and thresholds into pooled device buffers. */
 static leakycl_status upload_params(leakycl_context *ctx, const lk_resolved *r, cl_mem *alpha,
                                     cl_mem *thresh) {
@@ -104,7 +92,7 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
   lk_arg_idx(&a, wide, r->inner);
   lk_arg_uint(&a, (cl_uint)r->channels);
   lk_arg_idx(&a, wide, v->vectors_per_item);
-  const size_t wg = kernel_wg(ctx, prog, which);
+  const size_t wg = lk_kernel_wg(ctx, prog, which);
   size_t items;
   if (v->strategy == LEAKYCL_STRATEGY_CPU) {
     items = (nvec + v->vectors_per_item - 1) / v->vectors_per_item;
@@ -114,7 +102,7 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
     const size_t cap = (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1) * wg * 16;
     items = nvec < cap ? nvec : cap;
   }
-  const size_t global = round_up(items > 0 ? items : 1, wg);
+  const size_t global = lk_round_up(items > 0 ? items : 1, wg);
   return lk_enqueue_args(ctx, &a, global, wg,
                          which == LK_KERNEL_FORWARD ? "lk_forward" : "lk_backward");
 }
@@ -175,7 +163,7 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
     return st;
 
   lk_args a = {prog->kernels[LK_KERNEL_PARTIALS], 0, CL_SUCCESS};
-  const size_t wg = kernel_wg(ctx, prog, LK_KERNEL_PARTIALS);
+  const size_t wg = lk_kernel_wg(ctx, prog, LK_KERNEL_PARTIALS);
   const cl_int write_dx = dx != NULL;
   lk_arg_idx(&a, wide, count_per_channel);
   lk_arg_idx(&a, wide, r->inner);
@@ -190,18 +178,19 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   lk_arg_mem(&a, partials);
   lk_arg(&a, (v->strategy == LEAKYCL_STRATEGY_GPU ? 5 * wg : 1) * sizeof(float), NULL);
   /* CPU: a work-item per block; GPU: a work-group per block. */
-  const size_t global = v->strategy == LEAKYCL_STRATEGY_CPU ? round_up(nblocks, wg) : nblocks * wg;
+  const size_t global =
+      v->strategy == LEAKYCL_STRATEGY_CPU ? lk_round_up(nblocks, wg) : nblocks * wg;
   st = lk_enqueue_args(ctx, &a, global, wg, "lk_reduce_partials");
   if (st != LEAKYCL_OK)
     return st;
 
   lk_args f = {prog->kernels[LK_KERNEL_FINISH], 0, CL_SUCCESS};
-  const size_t fwg = kernel_wg(ctx, prog, LK_KERNEL_FINISH);
+  const size_t fwg = lk_kernel_wg(ctx, prog, LK_KERNEL_FINISH);
   lk_arg_uint(&f, (cl_uint)r->channels);
   lk_arg_idx(&f, wide, blocks_per_channel);
   lk_arg_mem(&f, partials);
   lk_arg_mem(&f, finals);
-  st = lk_enqueue_args(ctx, &f, round_up(r->channels, fwg), fwg, "lk_reduce_finish");
+  st = lk_enqueue_args(ctx, &f, lk_round_up(r->channels, fwg), fwg, "lk_reduce_finish");
   if (st != LEAKYCL_OK)
     return st;
 

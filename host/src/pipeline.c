@@ -62,9 +62,8 @@ static leakycl_status enqueue_chunk(leakycl_context *ctx, const lk_resolved *r, 
   for (int i = 0; i < ninputs && rc == CL_SUCCESS; i++) {
     c->in[i] = region(ctx, whole_in[i], c, &rc);
     if (rc == CL_SUCCESS)
-      rc = clEnqueueWriteBuffer(ctx->upload_queue, c->in[i], CL_FALSE, 0,
-                                c->count * sizeof(float), inputs[i] + c->first, 0, NULL,
-                                &c->uploaded[i]);
+      rc = clEnqueueWriteBuffer(ctx->upload_queue, c->in[i], CL_FALSE, 0, c->count * sizeof(float),
+                                inputs[i] + c->first, 0, NULL, &c->uploaded[i]);
   }
   if (rc == CL_SUCCESS)
     c->out = region(ctx, whole_out, c, &rc);
@@ -129,7 +128,10 @@ leakycl_status lk_pipeline_elementwise(leakycl_context *ctx, const lk_resolved *
   }
   free(chunks);
   if (st == LEAKYCL_OK && (rc_up != CL_SUCCESS || rc_run != CL_SUCCESS || rc_down != CL_SUCCESS))
-    st = lk_fail_cl(ctx, rc_up != CL_SUCCESS ? rc_up : rc_run != CL_SUCCESS ? rc_run : rc_down,
+    st = lk_fail_cl(ctx,
+                    rc_up != CL_SUCCESS    ? rc_up
+                    : rc_run != CL_SUCCESS ? rc_run
+                                           : rc_down,
                     "clFinish(pipeline)");
   return st;
 }

@@ -9,12 +9,9 @@
 #include "internal.h"
 
 static const char *const kernel_names[LK_KERNEL_COUNT] = {
-    [LK_KERNEL_FORWARD] = "lk_forward",
-    [LK_KERNEL_BACKWARD] = "lk_backward",
-    [LK_KERNEL_PARTIALS] = "lk_reduce_partials",
-    [LK_KERNEL_FINISH] = "lk_reduce_finish",
-    [LK_KERNEL_BATCH_TILES] = "lk_batch_tiles",
-    [LK_KERNEL_BATCH_FINISH] = "lk_batch_finish",
+    [LK_KERNEL_FORWARD] = "lk_forward",          [LK_KERNEL_BACKWARD] = "lk_backward",
+    [LK_KERNEL_PARTIALS] = "lk_reduce_partials", [LK_KERNEL_FINISH] = "lk_reduce_finish",
+    [LK_KERNEL_BATCH_TILES] = "lk_batch_tiles",  [LK_KERNEL_BATCH_FINISH] = "lk_batch_finish",
 };
 
 static void program_free(lk_program *p) {

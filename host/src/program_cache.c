@@ -64,9 +64,9 @@ static unsigned char *read_entry(const char *path, const char *key, size_t *bina
   char *head = malloc(magic_len + key_len);
   unsigned long long len = 0;
   if (head && fread(head, 1, magic_len + key_len, f) == magic_len + key_len &&
-      memcmp(head, LK_CACHE_MAGIC, magic_len) == 0 &&
-      memcmp(head + magic_len, key, key_len) == 0 && fread(&len, sizeof len, 1, f) == 1 &&
-      len > 0 && len <= LK_CACHE_MAX_BINARY && (binary = malloc((size_t)len)) != NULL) {
+      memcmp(head, LK_CACHE_MAGIC, magic_len) == 0 && memcmp(head + magic_len, key, key_len) == 0 &&
+      fread(&len, sizeof len, 1, f) == 1 && len > 0 && len <= LK_CACHE_MAX_BINARY &&
+      (binary = malloc((size_t)len)) != NULL) {
     if (fread(binary, 1, (size_t)len, f) != (size_t)len || fgetc(f) != EOF) {
       free(binary);
       binary = NULL;

@@ -112,8 +112,9 @@ static long measure(tuner *t, const leakycl_variant *v, leakycl_status *failure)
   if (t->progress) {
     char desc[128], line[256];
     leakycl_variant_describe(v, desc, sizeof desc);
-    snprintf(line, sizeof line, "%-44s forward %8.3f ms  backward %8.3f ms  reduce %8.3f ms  score %.3f",
-             desc, 1e3 * c->seconds[OP_FORWARD], 1e3 * c->seconds[OP_BACKWARD],
+    snprintf(line, sizeof line,
+             "%-44s forward %8.3f ms  backward %8.3f ms  reduce %8.3f ms  score %.3f", desc,
+             1e3 * c->seconds[OP_FORWARD], 1e3 * c->seconds[OP_BACKWARD],
              1e3 * c->seconds[OP_REDUCE], c->score);
     t->progress(line, t->user);
   }
@@ -135,8 +136,8 @@ static leakycl_status sweep(tuner *t, set_field_fn set, const size_t *values, si
     leakycl_variant v = rep->candidates[rep->best_index].variant;
     set(&v, values[i]);
     const long row = measure(t, &v, &failure);
-    if (row >= 0 && rep->candidates[row].score <
-                        LK_TUNE_MARGIN * rep->candidates[rep->best_index].score)
+    if (row >= 0 &&
+        rep->candidates[row].score < LK_TUNE_MARGIN * rep->candidates[rep->best_index].score)
       rep->best_index = (size_t)row;
   }
   return failure;
@@ -229,8 +230,7 @@ static cl_mem filled_buffer(leakycl_context *ctx, size_t n, float first, float s
 }
 
 leakycl_status leakycl_tune(leakycl_context *ctx, size_t n, unsigned repeats,
-                            leakycl_progress_fn progress, void *user,
-                            leakycl_tune_report *report) {
+                            leakycl_progress_fn progress, void *user, leakycl_tune_report *report) {
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   if (repeats > 64)
@@ -254,8 +254,7 @@ leakycl_status leakycl_tune(leakycl_context *ctx, size_t n, unsigned repeats,
   cl_int rc = CL_SUCCESS;
   leakycl_status st = LEAKYCL_OK;
   if (t.n > SIZE_MAX / sizeof(float) / 2 || t.n * sizeof(float) > ctx->info.max_alloc_bytes)
-    st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "n = %zu is over the device's largest buffer",
-                 t.n);
+    st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "n = %zu is over the device's largest buffer", t.n);
   if (st == LEAKYCL_OK) {
     t.x = filled_buffer(ctx, t.n, 0.0f, 1.0f / 256.0f, &rc);
     if (rc == CL_SUCCESS)

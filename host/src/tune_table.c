@@ -99,8 +99,8 @@ leakycl_status leakycl_tune_table_lookup(const leakycl_device_info *device, leak
     if (st == LEAKYCL_OK)
       *found = 1;
     else
-      lk_fail_buf(err, errlen, st, "%s: the line for %s: %s; delete it or run `leakycl tune`",
-                  path, device->name, why);
+      lk_fail_buf(err, errlen, st, "%s: the line for %s: %s; delete it or run `leakycl tune`", path,
+                  device->name, why);
   }
   free(text);
   return st;

@@ -90,8 +90,8 @@ leakycl_status leakycl_warm_up(leakycl_context *ctx) {
   const size_t bytes = LK_WARM_N * sizeof(float);
   float *host = malloc(bytes);
   cl_mem x = NULL, dy = NULL, out = NULL;
-  leakycl_status st = host ? LEAKYCL_OK
-                           : lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for the warm-up");
+  leakycl_status st =
+      host ? LEAKYCL_OK : lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for the warm-up");
   if (st == LEAKYCL_OK) {
     for (size_t i = 0; i < LK_WARM_N; i++)
       host[i] = (float)((int)(i % 64) - 32) * 0.125f;

@@ -4,6 +4,7 @@
 #ifndef LEAKYCL_TEST_ORACLE_H
 #define LEAKYCL_TEST_ORACLE_H
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,5 +77,27 @@ static inline uint64_t rng_next(void) {
   return rng_state;
 }
 static inline double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
+
+/* A quarter of the time, one of the edge cases into *out: zeros of both
+ * signs, a subnormal, or phased_relu's threshold t or a neighbour; false
+ * otherwise (the caller then draws its own value). */
+static inline bool rng_edge_value(float t, float *out) {
+  switch (rng_next() % 16) {
+  case 0:
+    *out = 0.0f;
+    return true;
+  case 1:
+    *out = -0.0f;
+    return true;
+  case 2:
+    *out = (rng_next() & 1 ? 1 : -1) * FLT_TRUE_MIN * (float)(1 + rng_next() % 1000);
+    return true;
+  case 3:
+    *out = isfinite(t) ? nextafterf(t, (float)(rng_next() % 3) - 1.0f) : -1.0f;
+    return true;
+  default:
+    return false;
+  }
+}
 
 #endif

@@ -21,22 +21,8 @@ static leakycl_context *ctx;
  * threshold's neighbours; NaN, +Inf and -Inf every 7th element when asked. */
 static void fill(float *v, size_t n, float t, bool specials) {
   for (size_t i = 0; i < n; i++) {
-    switch (rng_next() % 16) {
-    case 0:
-      v[i] = 0.0f;
-      break;
-    case 1:
-      v[i] = -0.0f;
-      break;
-    case 2:
-      v[i] = (rng_next() & 1 ? 1 : -1) * FLT_TRUE_MIN * (float)(1 + rng_next() % 1000);
-      break;
-    case 3:
-      v[i] = isfinite(t) ? nextafterf(t, (float)(rng_next() % 3) - 1.0f) : -1.0f;
-      break;
-    default:
+    if (!rng_edge_value(t, &v[i]))
       v[i] = (float)(rng_uniform() * 16.0 - 8.0);
-    }
   }
   for (size_t i = 0; specials && i < n; i += 7) {
     const float s[3] = {NAN, INFINITY, -INFINITY};

@@ -24,22 +24,8 @@ static float rng_normal(void) {
  * subnormals, the phased threshold and its neighbours. */
 static void fill_finite(float *v, size_t n, float t) {
   for (size_t i = 0; i < n; i++) {
-    switch (rng_next() % 16) {
-    case 0:
-      v[i] = 0.0f;
-      break;
-    case 1:
-      v[i] = -0.0f;
-      break;
-    case 2:
-      v[i] = (rng_next() & 1 ? 1 : -1) * FLT_TRUE_MIN * (float)(1 + rng_next() % 1000);
-      break;
-    case 3:
-      v[i] = isfinite(t) ? nextafterf(t, (float)(rng_next() % 3) - 1.0f) : -1.0f;
-      break;
-    default:
+    if (!rng_edge_value(t, &v[i]))
       v[i] = 4.0f * rng_normal();
-    }
   }
 }
 

@@ -57,8 +57,7 @@ static void set_threshold(size_t threshold) {
 /* One activation on one shape: forward, backward and (for learnable alphas)
  * backward with grads, through host arrays at `offset` floats past a
  * 64-byte boundary. Results with streaming on and off must be identical. */
-static void compare_case(leakycl_activation act, const shape3 *s, bool per_channel,
-                         size_t offset) {
+static void compare_case(leakycl_activation act, const shape3 *s, bool per_channel, size_t offset) {
   const size_t n = s->outer * s->channels * s->inner;
   const leakycl_view view = {s->outer, s->channels, s->inner};
   float *mem[5];

@@ -156,9 +156,9 @@ static void test_context_uses_table_then_env(void) {
   const leakycl_device_info d = cpu_device();
   leakycl_variant tuned, got;
   char err[512];
-  CHECK_INT_EQ(leakycl_variant_parse("cpu vw4 wg8 chunk32 block8192 nt0", &d, &tuned, err,
-                                     sizeof err),
-               LEAKYCL_OK);
+  CHECK_INT_EQ(
+      leakycl_variant_parse("cpu vw4 wg8 chunk32 block8192 nt0", &d, &tuned, err, sizeof err),
+      LEAKYCL_OK);
   leakycl_context *ctx = open_cpu();
   CHECK_STR_EQ(leakycl_variant_origin(ctx), "default");
   leakycl_context_release(ctx);
@@ -184,8 +184,7 @@ static void test_context_uses_table_then_env(void) {
   ctx = open_cpu();
   CHECK_STR_EQ(leakycl_variant_origin(ctx), "env");
   leakycl_get_variant(ctx, &got);
-  CHECK(got.strategy == LEAKYCL_STRATEGY_GPU && got.vector_width == 2 &&
-        got.work_group_size == 32);
+  CHECK(got.strategy == LEAKYCL_STRATEGY_GPU && got.vector_width == 2 && got.work_group_size == 32);
   leakycl_context_release(ctx);
 
   /* A bad LEAKYCL_VARIANT fails the open, naming the variable. */
@@ -243,8 +242,7 @@ static void test_tune_small(void) {
   CHECK_STR_EQ(leakycl_variant_origin(ctx), "tuned");
   /* Bad arguments change nothing. */
   CHECK_INT_EQ(leakycl_tune(ctx, 1 << 16, 65, NULL, NULL, NULL), LEAKYCL_INVALID_ARGUMENT);
-  CHECK_INT_EQ(leakycl_tune(ctx, (size_t)1 << 62, 1, NULL, NULL, NULL),
-               LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_tune(ctx, (size_t)1 << 62, 1, NULL, NULL, NULL), LEAKYCL_INVALID_ARGUMENT);
   CHECK_CONTAINS(leakycl_last_error(ctx), "largest buffer");
   leakycl_get_variant(ctx, &before);
   CHECK(same_variant(&after, &before));
@@ -296,9 +294,9 @@ static void test_warm_up_builds_everything_once(void) {
     if (act == LEAKYCL_PRELU) {
       p.alpha = alpha;
       p.alpha_count = 4;
-      CHECK_INT_EQ(leakycl_backward(ctx, &p, (leakycl_view){2, 4, n / 8}, LEAKYCL_FROM_X, x, x, y,
-                                    &g),
-                   LEAKYCL_OK);
+      CHECK_INT_EQ(
+          leakycl_backward(ctx, &p, (leakycl_view){2, 4, n / 8}, LEAKYCL_FROM_X, x, x, y, &g),
+          LEAKYCL_OK);
     }
   }
   CHECK_INT_EQ(program_count(ctx), built);
