@@ -119,6 +119,8 @@ bench: deps all
 	    --svg $(BUILD)/bench/report.svg $(BENCH_ARGS) > $(BUILD)/bench/ops.jsonl.tmp && \
 	  mv $(BUILD)/bench/ops.jsonl.tmp $(BUILD)/bench/ops.jsonl
 	$(MAKE) bench-codec
+	$(MAKE) bench-batch-json
+	$(MAKE) bench-daemon
 	/usr/bin/python3 tests/bench/report.py $(BUILD)/bench
 	@echo "chart: $(BUILD)/bench/report.svg"
 

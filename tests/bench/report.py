@@ -99,6 +99,32 @@ def print_summary(table):
             print(f"{op:<12} {e['activation']:<12} {e['leakycl_gbps']:>6.1f}  " + "  ".join(cells))
 
 
+def print_extras(report):
+    """The daemon, codec and packed-job figures, next to their goals."""
+    lines = []
+    for row in report.get("codec", []):
+        lines.append(f"codec {row['what']:<14} {row['ours_floats_per_s'] / 1e6:9.1f} M floats/s, "
+                     f"{row['ratio']:7.1f}x cJSON (>= 10x)")
+    for row in report.get("daemon", []):
+        if row.get("case") == "b64_forward":
+            lines.append(f"daemon base64 forward {row['mib']:>3} MiB: {1e3 * row['seconds']:8.1f} ms "
+                         f"[{1e3 * row['min']:.1f}-{1e3 * row['max']:.1f}], "
+                         f"{row['gbps_payload']:.2f} GB/s of payload (>= 1 GB/s)")
+        elif row.get("case") == "json_forward":
+            lines.append(f"daemon JSON forward {row['floats']} floats: "
+                         f"{1e3 * row['seconds']:.1f} ms")
+        elif row.get("case") == "small_wrk":
+            rate = row.get("requests_per_s", row.get("req_per_s", 0))
+            lines.append(f"daemon {row['elements']}-element forwards with wrk: "
+                         f"{rate:,.0f} req/s (>= 20k)")
+    for row in report.get("batch", []):
+        lines.append(f"packed jobs {row['jobs']} x {row['n']} {row['op']:<8} {row['mode']:<7} "
+                     f"{row['us_per_job']:7.2f} us/job [{row['min']:.2f}-{row['max']:.2f}]"
+                     + (" (<= 5 us)" if row["mode"] == "packed" else ""))
+    if lines:
+        print("\n" + "\n".join(lines))
+
+
 def main():
     bench_dir = sys.argv[1] if len(sys.argv) > 1 else "build/bench"
     ops_path = os.path.join(bench_dir, "ops.jsonl")
@@ -125,6 +151,7 @@ def main():
         f.write("\n")
     os.replace(out + ".tmp", out)
     print_summary(report["ratios"])
+    print_extras(report)
     extra = [k for k in report if k not in ("ops", "references", "ratios")]
     print(f"\nreport: {out} ({len(report['ops'])} leakycl rows, {len(report['references'])} "
           f"reference rows{', also ' + ', '.join(extra) if extra else ''})")
