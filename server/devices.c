@@ -75,6 +75,12 @@ static int lkd_open_one(lkd_server *s, const char *spec, char *err, size_t errle
     snprintf(err, errlen, "cannot create a mutex");
     return -1;
   }
+  if (lkd_coalescer_init(&s->devices[s->device_count].coalescer) != 0) {
+    pthread_mutex_destroy(&s->devices[s->device_count].lock);
+    leakycl_context_release(ctx);
+    snprintf(err, errlen, "cannot create a mutex");
+    return -1;
+  }
   s->devices[s->device_count].ctx = ctx;
   s->devices[s->device_count].info = info;
   s->device_count++;
@@ -134,6 +140,7 @@ void lkd_devices_close(lkd_server *s) {
   for (size_t i = 0; i < s->device_count; i++) {
     leakycl_context_release(s->devices[i].ctx);
     pthread_mutex_destroy(&s->devices[i].lock);
+    lkd_coalescer_destroy(&s->devices[i].coalescer);
   }
   s->device_count = 0;
   free(s->seen);

@@ -491,7 +491,25 @@ static void lkd_job_free_outputs(lkd_job *job) {
   job->out = job->dalpha = job->neg_fraction = job->mean_abs_grad = NULL;
 }
 
-/* Runs one job alone on its device. Returns 0, or -1 with job->err set. */
+/* The library's description of a decoded job; grads is its gradient
+ * storage when it wants one. */
+static leakycl_job lkd_library_job(lkd_job *job, leakycl_grads *grads) {
+  leakycl_job lj;
+  memset(&lj, 0, sizeof lj);
+  lj.op = job->op == LKD_OP_FORWARD ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD;
+  lj.params = job->params;
+  lj.view = job->view;
+  lj.source = job->source;
+  lj.x = job->x;
+  lj.dy = job->op == LKD_OP_BACKWARD ? job->dy : NULL;
+  lj.out = job->out;
+  *grads = (leakycl_grads){job->dalpha, job->neg_fraction, job->mean_abs_grad};
+  lj.grads = job->want_grads ? grads : NULL;
+  return lj;
+}
+
+/* Runs one job on its device, a small one together with other requests'
+ * small jobs. Returns 0, or -1 with job->err set. */
 static int lkd_job_run(lkd_server *s, lkd_job *job) {
   job->done = 1;
   size_t n = job->count ? job->count : 1;
@@ -516,15 +534,28 @@ static int lkd_job_run(lkd_server *s, lkd_job *job) {
   }
   lkd_device *dev = &s->devices[job->device];
   leakycl_grads grads = {job->dalpha, job->neg_fraction, job->mean_abs_grad};
-  pthread_mutex_lock(&dev->lock);
-  leakycl_status st = job->op == LKD_OP_FORWARD
-                          ? leakycl_forward(dev->ctx, &job->params, job->view, job->x, job->out)
-                          : leakycl_backward(dev->ctx, &job->params, job->view, job->source, job->x,
-                                             job->dy, job->out, job->want_grads ? &grads : NULL);
-  if (st != LEAKYCL_OK)
-    lkd_library_error(job, st, dev->ctx);
-  pthread_mutex_unlock(&dev->lock);
-  lkd_metrics_launch(s->metrics);
+  leakycl_status st;
+  if (job->count <= LKD_COALESCE_MAX_ELEMENTS) {
+    /* Small: shares a launch with other requests' small jobs. */
+    leakycl_job lj = lkd_library_job(job, &grads);
+    if (lkd_coalesce_run(&dev->coalescer, dev->ctx, &dev->lock, &lj, 1) > 0)
+      lkd_metrics_launch(s->metrics);
+    st = lj.status;
+    if (st != LEAKYCL_OK)
+      lkd_status_error(job, st, lj.error);
+  } else {
+    /* Big: its own call, zero-copy where the device allows (packing would
+     * copy it). */
+    pthread_mutex_lock(&dev->lock);
+    st = job->op == LKD_OP_FORWARD
+             ? leakycl_forward(dev->ctx, &job->params, job->view, job->x, job->out)
+             : leakycl_backward(dev->ctx, &job->params, job->view, job->source, job->x, job->dy,
+                                job->out, job->want_grads ? &grads : NULL);
+    if (st != LEAKYCL_OK)
+      lkd_library_error(job, st, dev->ctx);
+    pthread_mutex_unlock(&dev->lock);
+    lkd_metrics_launch(s->metrics);
+  }
   if (st != LEAKYCL_OK) {
     lkd_job_free_outputs(job);
     return -1;
@@ -548,23 +579,6 @@ static int lkd_job_alloc_outputs(lkd_job *job) {
     return lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "out of memory for %zu elements", job->count);
   }
   return 0;
-}
-
-/* The library's description of a decoded job; grads is its gradient
- * storage when it wants one. */
-static leakycl_job lkd_library_job(lkd_job *job, leakycl_grads *grads) {
-  leakycl_job lj;
-  memset(&lj, 0, sizeof lj);
-  lj.op = job->op == LKD_OP_FORWARD ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD;
-  lj.params = job->params;
-  lj.view = job->view;
-  lj.source = job->source;
-  lj.x = job->x;
-  lj.dy = job->op == LKD_OP_BACKWARD ? job->dy : NULL;
-  lj.out = job->out;
-  *grads = (leakycl_grads){job->dalpha, job->neg_fraction, job->mean_abs_grad};
-  lj.grads = job->want_grads ? grads : NULL;
-  return lj;
 }
 
 /* Runs every decoded job of a batch: all the jobs of one device in one
@@ -595,10 +609,8 @@ static void lkd_batch_run(lkd_server *s, lkd_job *jobs, const int *decoded, size
     if (m == 0)
       continue;
     lkd_device *dev = &s->devices[d];
-    pthread_mutex_lock(&dev->lock);
-    leakycl_run_jobs(dev->ctx, lj, m);
-    pthread_mutex_unlock(&dev->lock);
-    lkd_metrics_launch(s->metrics);
+    if (lkd_coalesce_run(&dev->coalescer, dev->ctx, &dev->lock, lj, m) > 0)
+      lkd_metrics_launch(s->metrics);
     uint64_t elements = 0;
     for (size_t k = 0; k < m; k++) {
       lkd_job *job = &jobs[idx[k]];

@@ -30,7 +30,8 @@ static void lkd_usage(FILE *f) {
           "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
           "                         or all; repeatable; the first is the default device\n"
           "                         (default $LEAKYCL_DEVICE, else auto)\n"
-          "  --threads N            HTTP worker threads (default 4)\n"
+          "  --threads N            HTTP worker threads (default 32: concurrent small jobs\n"
+          "                         share one launch; big bodies run 4 at a time)\n"
           "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m): 413\n"
           "  --max-elements N       largest tensor, in elements (default 16777216): 413\n"
           "  --max-depth N          deepest JSON nesting of a body (default %d): 400\n"
@@ -109,7 +110,7 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   snprintf(cfg->host, sizeof cfg->host, "127.0.0.1");
   cfg->port = LKD_DEFAULT_PORT;
-  cfg->threads = 4;
+  cfg->threads = 32;
   cfg->max_body = (size_t)64 << 20;
   cfg->max_elements = (size_t)1 << 24;
   cfg->max_depth = LKD_DEFAULT_MAX_DEPTH;
@@ -279,9 +280,11 @@ int main(int argc, char **argv) {
   int rc = 1;
   lkd_http *http = NULL;
   char err[1024] = "";
+  int big_slots_made = 0;
   s.metrics = lkd_metrics_create();
-  if (!s.metrics)
+  if (!s.metrics || sem_init(&s.big_slots, 0, LKD_BIG_SLOTS) != 0)
     goto out;
+  big_slots_made = 1;
   if (lkd_devices_open(&s, err, sizeof err) != 0) {
     fprintf(stderr, "leakycld: %s\n", err);
     goto out;
@@ -345,6 +348,8 @@ int main(int argc, char **argv) {
 out:
   lkd_http_stop(http, 0);
   lkd_devices_close(&s);
+  if (big_slots_made)
+    sem_destroy(&s.big_slots);
   lkd_metrics_destroy(s.metrics);
   free(s.token);
   return rc;

@@ -3,6 +3,7 @@
  * jobs.c. */
 #include "routes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,7 +91,14 @@ static void lkd_on_metrics(lkd_server *s, char *body, size_t len, lkd_response *
 static void lkd_on_job(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len,
                        lkd_response *r) {
   r->content_type = "application/json";
+  const int big = len > LKD_BIG_BODY;
+  if (big) {
+    while (sem_wait(&s->big_slots) != 0 && errno == EINTR)
+      ;
+  }
   r->status = lkd_jobs_handle(s, endpoint, body, len, &r->body);
+  if (big)
+    sem_post(&s->big_slots);
 }
 static void lkd_on_forward(lkd_server *s, char *body, size_t len, lkd_response *r) {
   lkd_on_job(s, LKD_ENDPOINT_FORWARD, body, len, r);

@@ -4,8 +4,10 @@
 #define LEAKYCLD_SERVER_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stddef.h>
 
+#include "coalesce.h"
 #include "leakycl.h"
 
 #define LKD_MAX_DEVICES 32
@@ -43,6 +45,8 @@ typedef struct lkd_device {
    * that another thread's call cannot overwrite the message in between (the
    * library serializes calls on a context anyway, so this costs nothing). */
   pthread_mutex_t lock;
+  /* Small jobs of concurrent requests share one launch (coalesce.c). */
+  lkd_coalescer coalescer;
 } lkd_device;
 
 typedef struct lkd_server {
@@ -54,6 +58,13 @@ typedef struct lkd_server {
   char *token; /* NULL: no authentication */
   size_t token_len;
   lkd_metrics *metrics;
+  /* Requests with bodies over LKD_BIG_BODY hold one of LKD_BIG_SLOTS while
+   * they decode, run and encode: workers are many (small requests need
+   * them to share launches), big tensors' memory must stay bounded. */
+  sem_t big_slots;
 } lkd_server;
+
+#define LKD_BIG_BODY ((size_t)1 << 20)
+#define LKD_BIG_SLOTS 4
 
 #endif

@@ -22,7 +22,7 @@ test-unit: $(BUILD)/bin/leakycld
 
 # Unit tests of server modules include the module's .c (to reach static
 # helpers) and link what it needs.
-UNIT_EXTRA_server_devices := server/codec.c
+UNIT_EXTRA_server_devices := server/codec.c server/coalesce.c
 $(BUILD)/tests/test_server_devices: server/devices.c server/errors.c server/codec.c $(SERVER_HDRS)
 
 # The base64 tests read cJSON's verdict on envelopes; the pool tests link

@@ -96,6 +96,28 @@ static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resol
   return st;
 }
 
+/* A batch of one valid-looking job runs as the single call would (zero-copy
+ * where the device allows): packing one job only adds copies. Jobs that
+ * only a batch rejects take the batch path, which says why. */
+static bool lone_job_applies(const leakycl_job *job) {
+  return job->op == LEAKYCL_OP_BACKWARD ||
+         (job->op == LEAKYCL_OP_FORWARD && !job->grads && job->source == LEAKYCL_FROM_X);
+}
+
+static leakycl_status run_lone_job(leakycl_context *ctx, leakycl_job *job) {
+  const lk_host_call call = {job->op == LEAKYCL_OP_FORWARD ? LK_CALL_FORWARD : LK_CALL_BACKWARD,
+                             &job->params,
+                             job->view,
+                             job->source,
+                             job->x,
+                             job->dy,
+                             job->out,
+                             job->grads};
+  job->status = lk_run_host_call(ctx, &call);
+  set_job_error(job, job->status == LEAKYCL_OK ? "" : ctx->error);
+  return job->status;
+}
+
 /* The gradient of an empty tensor, as the single call gives it. */
 static void write_empty_grads(const lk_resolved *r, const leakycl_grads *g) {
   for (size_t c = 0; c < r->alpha_count; c++) {
@@ -457,6 +479,11 @@ leakycl_status leakycl_run_jobs(leakycl_context *ctx, leakycl_job *jobs, size_t 
     return LEAKYCL_OK;
   pthread_mutex_lock(&ctx->lock);
   ctx->error[0] = '\0';
+  if (count == 1 && jobs && lone_job_applies(&jobs[0])) {
+    const leakycl_status st = run_lone_job(ctx, &jobs[0]);
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+  }
   leakycl_status first_failure = LEAKYCL_OK;
   batch_item *items = jobs ? malloc(count * sizeof *items) : NULL;
   if (!jobs || !items) {

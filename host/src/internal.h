@@ -91,6 +91,9 @@ typedef struct lk_host_call {
  * context is locked; lk_fail records the detail). On success r holds the
  * resolved parameters (release with lk_resolved_free); on failure nothing. */
 leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r);
+/* Checks and runs one host-pointer call (context locked): what
+ * leakycl_forward, leakycl_backward and leakycl_reduce do inside the lock. */
+leakycl_status lk_run_host_call(leakycl_context *ctx, const lk_host_call *call);
 
 /* ---- programs: built once per (device, options) ---- */
 #define LK_KERNEL_FORWARD 0

@@ -201,101 +201,104 @@ leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call
   return st;
 }
 
-/* Locks the context and runs lk_check_host_call(); on failure unlocks. */
-static leakycl_status begin_host(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r) {
-  pthread_mutex_lock(&ctx->lock);
-  ctx->error[0] = '\0';
-  leakycl_status st = lk_check_host_call(ctx, call, r);
-  if (st != LEAKYCL_OK)
-    pthread_mutex_unlock(&ctx->lock);
-  return st;
-}
-
-leakycl_status leakycl_forward(leakycl_context *ctx, const leakycl_params *params,
-                               leakycl_view view, const float *x, float *y) {
-  if (!ctx)
-    return LEAKYCL_INVALID_ARGUMENT;
-  lk_resolved r;
-  const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL};
-  leakycl_status st = begin_host(ctx, &call, &r);
-  if (st != LEAKYCL_OK)
-    return st;
-  if (r.n == 0)
-    return end(ctx, &r, st);
-  if (lk_pipeline_applies(ctx, &r, false)) /* big, on a discrete device */
-    return end(ctx, &r, lk_pipeline_elementwise(ctx, &r, LK_KERNEL_FORWARD, x, NULL, y));
-  const size_t bytes = r.n * sizeof(float);
+/* The data of a validated forward call: staged (zero-copy or pooled
+ * copies, or the pipeline for big calls on discrete devices), launched,
+ * fetched. */
+static leakycl_status forward_host(leakycl_context *ctx, const lk_resolved *r, const float *x,
+                                   float *y) {
+  if (r->n == 0)
+    return LEAKYCL_OK;
+  if (lk_pipeline_applies(ctx, r, false)) /* big, on a discrete device */
+    return lk_pipeline_elementwise(ctx, r, LK_KERNEL_FORWARD, x, NULL, y);
+  const size_t bytes = r->n * sizeof(float);
   staging s = {0};
   cl_mem xm, ym;
-  st = stage(ctx, &s, x, bytes, LK_POOL_IN, true, &xm);
+  leakycl_status st = stage(ctx, &s, x, bytes, LK_POOL_IN, true, &xm);
   if (st == LEAKYCL_OK)
     st = stage(ctx, &s, y, bytes, LK_POOL_OUT, false, &ym);
   if (st == LEAKYCL_OK)
-    st = lk_launch_forward(ctx, &r, xm, ym);
+    st = lk_launch_forward(ctx, r, xm, ym);
   if (st == LEAKYCL_OK)
     st = fetch(ctx, ym, y, bytes);
   if (st != LEAKYCL_OK)
     clFinish(ctx->queue); /* nothing may still use the caller's memory */
   staging_release(&s);
-  return end(ctx, &r, st);
+  return st;
 }
 
-/* backward and reduce share this: dx NULL means reduce only. */
-static leakycl_status backward_host(leakycl_context *ctx, const leakycl_params *params,
-                                    leakycl_view view, leakycl_source source, const float *src,
-                                    const float *dy, float *dx, const leakycl_grads *grads,
-                                    bool want_dx) {
-  if (!ctx)
-    return LEAKYCL_INVALID_ARGUMENT;
-  lk_resolved r;
-  const lk_host_call call = {want_dx ? LK_CALL_BACKWARD : LK_CALL_REDUCE,
-                             params,
-                             view,
-                             source,
-                             src,
-                             dy,
-                             want_dx ? dx : NULL,
-                             grads};
-  leakycl_status st = begin_host(ctx, &call, &r);
-  if (st != LEAKYCL_OK)
-    return st;
-  if (want_dx && lk_pipeline_applies(ctx, &r, grads != NULL))
-    return end(ctx, &r, lk_pipeline_elementwise(ctx, &r, LK_KERNEL_BACKWARD, src, dy, dx));
-  const size_t bytes = r.n * sizeof(float);
+/* The same for backward and reduce: dx NULL means reduce only. */
+static leakycl_status backward_host(leakycl_context *ctx, const lk_resolved *r, const float *src,
+                                    const float *dy, float *dx, const leakycl_grads *grads) {
+  if (dx && lk_pipeline_applies(ctx, r, grads != NULL))
+    return lk_pipeline_elementwise(ctx, r, LK_KERNEL_BACKWARD, src, dy, dx);
+  const size_t bytes = r->n * sizeof(float);
   staging s = {0};
   cl_mem sm = NULL, dym = NULL, dxm = NULL;
-  if (r.n > 0) {
+  leakycl_status st = LEAKYCL_OK;
+  if (r->n > 0) {
     st = stage(ctx, &s, src, bytes, LK_POOL_IN, true, &sm);
     if (st == LEAKYCL_OK)
       st = stage(ctx, &s, dy, bytes, LK_POOL_DY, true, &dym);
-    if (st == LEAKYCL_OK && want_dx)
+    if (st == LEAKYCL_OK && dx)
       st = stage(ctx, &s, dx, bytes, LK_POOL_OUT, false, &dxm);
   }
   if (st == LEAKYCL_OK) {
     if (grads) {
       /* One pass writes dx and reduces; grads arrive when it is done. */
-      st = lk_launch_reduce(ctx, &r, sm, dym, dxm, grads);
-    } else if (r.n > 0) {
-      st = lk_launch_backward(ctx, &r, sm, dym, dxm);
+      st = lk_launch_reduce(ctx, r, sm, dym, dxm, grads);
+    } else if (r->n > 0) {
+      st = lk_launch_backward(ctx, r, sm, dym, dxm);
     }
   }
-  if (st == LEAKYCL_OK && want_dx && r.n > 0)
+  if (st == LEAKYCL_OK && dx && r->n > 0)
     st = fetch(ctx, dxm, dx, bytes);
   if (st != LEAKYCL_OK)
     clFinish(ctx->queue);
   staging_release(&s);
-  return end(ctx, &r, st);
+  return st;
+}
+
+leakycl_status lk_run_host_call(leakycl_context *ctx, const lk_host_call *call) {
+  lk_resolved r;
+  leakycl_status st = lk_check_host_call(ctx, call, &r);
+  if (st != LEAKYCL_OK)
+    return st;
+  if (call->op == LK_CALL_FORWARD)
+    st = forward_host(ctx, &r, call->src, (float *)call->out);
+  else
+    st = backward_host(ctx, &r, call->src, call->dy, (float *)call->out, call->grads);
+  lk_resolved_free(&r);
+  return st;
+}
+
+/* A public host-pointer call: lock, run, unlock. */
+static leakycl_status host_call(leakycl_context *ctx, const lk_host_call *call) {
+  if (!ctx)
+    return LEAKYCL_INVALID_ARGUMENT;
+  pthread_mutex_lock(&ctx->lock);
+  ctx->error[0] = '\0';
+  const leakycl_status st = lk_run_host_call(ctx, call);
+  pthread_mutex_unlock(&ctx->lock);
+  return st;
+}
+
+leakycl_status leakycl_forward(leakycl_context *ctx, const leakycl_params *params,
+                               leakycl_view view, const float *x, float *y) {
+  const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL};
+  return host_call(ctx, &call);
 }
 
 leakycl_status leakycl_backward(leakycl_context *ctx, const leakycl_params *params,
                                 leakycl_view view, leakycl_source source, const float *src,
                                 const float *dy, float *dx, const leakycl_grads *grads) {
-  return backward_host(ctx, params, view, source, src, dy, dx, grads, true);
+  const lk_host_call call = {LK_CALL_BACKWARD, params, view, source, src, dy, dx, grads};
+  return host_call(ctx, &call);
 }
 
 leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
                               const float *x, const float *dy, const leakycl_grads *grads) {
-  return backward_host(ctx, params, view, LEAKYCL_FROM_X, x, dy, NULL, grads, false);
+  const lk_host_call call = {LK_CALL_REDUCE, params, view, LEAKYCL_FROM_X, x, dy, NULL, grads};
+  return host_call(ctx, &call);
 }
 
 /* ---- device-resident buffers ---- */

@@ -11,8 +11,8 @@ FUZZ_TARGETS := request float spec npy
 FUZZ_INC     := -Ihost/include -Ihost/src -Iserver -Iclients/cli -Itests/fuzz
 # The daemon's modules the targets reach (no http, routes or main): the
 # decoder, the codec, the error table, the device SPEC match, and the
-# metrics that jobs.c links against.
-FUZZ_SERVER_MODULES := jobs codec errors devices metrics
+# metrics and the launch coalescer that jobs.c links against.
+FUZZ_SERVER_MODULES := jobs codec errors devices metrics coalesce
 
 # ---- replay programs, part of test-unit ----
 FUZZ_REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
