@@ -71,7 +71,7 @@ void cli_usage_tune(FILE *f) {
         "threshold), one field at a time from the device's default, and saves the\n"
         "fastest in the table every context reads when it opens ($LEAKYCL_TUNE_FILE,\n"
         "else $XDG_CACHE_HOME/leakycl/variants.tsv, else ~/.cache/leakycl/variants.tsv).\n"
-        "LEAKYCL_VARIANT (\"cpu vw8 wg16 chunk64 block16384 nt1048576\") overrides it.\n"
+        "LEAKYCL_VARIANT (\"cpu vw16 wg16 chunk16 block16384 nt1048576\") overrides it.\n"
         "\n"
         "  --device SPEC   the device (default $LEAKYCL_DEVICE, else auto), or all\n"
         "  --n N           elements per timed call (default 16 Mi; 1024 .. 2^30)\n"

@@ -31,14 +31,16 @@ void lk_variant_default(const leakycl_device_info *device, leakycl_strategy stra
                         leakycl_variant *out) {
   size_t max_wg = device->max_work_group_size ? device->max_work_group_size : 1;
   if (strategy == LEAKYCL_STRATEGY_CPU) {
-    /* CPUs: one work-item streams a contiguous chunk with wide loads (8
-     * floats fill an AVX register; PoCL vectorizes across the work-group on
-     * top). A fixed local size: PoCL's own choice measured 10-20% slower.
-     * Blocks of 16 Ki elements keep reduction partials few and exact. */
+    /* CPUs: one work-item streams a contiguous chunk with wide loads.
+     * float16 vectors, 16 of them a work-item, measured best on PoCL
+     * (`leakycl tune` at 64 Mi: forward 1.06x, backward 1.12x, reduce
+     * 1.14x over float8 x 64; DESIGN.md's float16 figures agree). A fixed
+     * local size: PoCL's own choice measured 10-20% slower. Blocks of 16 Ki
+     * elements keep reduction partials few and exact. */
     out->strategy = LEAKYCL_STRATEGY_CPU;
-    out->vector_width = 8;
+    out->vector_width = 16;
     out->work_group_size = clamp_pow2(16, max_wg);
-    out->vectors_per_item = 64;
+    out->vectors_per_item = 16;
     out->reduce_block = 16384;
     /* Streaming stores from 1 Mi elements (4 MiB of output) on: 1.5-1.7x
      * beyond the caches on PoCL, no loss measured at this size. */
