@@ -508,12 +508,10 @@ static leakycl_job lkd_library_job(lkd_job *job, leakycl_grads *grads) {
   return lj;
 }
 
-/* Runs one job on its device, a small one together with other requests'
- * small jobs. Returns 0, or -1 with job->err set. */
-static int lkd_job_run(lkd_server *s, lkd_job *job) {
-  job->done = 1;
-  size_t n = job->count ? job->count : 1;
-  job->out = malloc(n * sizeof(float));
+/* Allocates a job's outputs: y or dx, and the gradient when it has
+ * one. Returns 0, or -1 with job->err set. */
+static int lkd_job_alloc_outputs(lkd_job *job) {
+  job->out = malloc((job->count ? job->count : 1) * sizeof(float));
   if (job->want_grads) {
     job->dalpha = malloc(job->grad_count * sizeof(float));
     job->neg_fraction = malloc(job->grad_count * sizeof(float));
@@ -524,6 +522,15 @@ static int lkd_job_run(lkd_server *s, lkd_job *job) {
     lkd_job_free_outputs(job);
     return lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "out of memory for %zu elements", job->count);
   }
+  return 0;
+}
+
+/* Runs one job on its device, a small one together with other requests'
+ * small jobs. Returns 0, or -1 with job->err set. */
+static int lkd_job_run(lkd_server *s, lkd_job *job) {
+  job->done = 1;
+  if (lkd_job_alloc_outputs(job) != 0)
+    return -1;
   if (job->count == 0) {
     /* Nothing to launch; the library's contract for empty channels. */
     for (size_t c = 0; c < job->grad_count && job->want_grads; c++) {
@@ -561,23 +568,6 @@ static int lkd_job_run(lkd_server *s, lkd_job *job) {
     return -1;
   }
   lkd_metrics_elements(s->metrics, job->count);
-  return 0;
-}
-
-/* Allocates a batch job's outputs: y or dx, and the gradient when it has
- * one. Returns 0, or -1 with job->err set. */
-static int lkd_job_alloc_outputs(lkd_job *job) {
-  job->out = malloc((job->count ? job->count : 1) * sizeof(float));
-  if (job->want_grads) {
-    job->dalpha = malloc(job->grad_count * sizeof(float));
-    job->neg_fraction = malloc(job->grad_count * sizeof(float));
-    job->mean_abs_grad = malloc(job->grad_count * sizeof(float));
-  }
-  if (!job->out ||
-      (job->want_grads && (!job->dalpha || !job->neg_fraction || !job->mean_abs_grad))) {
-    lkd_job_free_outputs(job);
-    return lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "out of memory for %zu elements", job->count);
-  }
   return 0;
 }
 

@@ -70,6 +70,19 @@ static void set_job_error(leakycl_job *job, const char *detail) {
   job->error[len] = '\0';
 }
 
+/* The single call a job stands for. */
+static lk_host_call host_call_of(const leakycl_job *job) {
+  const lk_host_call call = {job->op == LEAKYCL_OP_FORWARD ? LK_CALL_FORWARD : LK_CALL_BACKWARD,
+                             &job->params,
+                             job->view,
+                             job->source,
+                             job->x,
+                             job->dy,
+                             job->out,
+                             job->grads};
+  return call;
+}
+
 /* Checks job j as its single call would and records the outcome in it. */
 static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resolved *r) {
   ctx->error[0] = '\0';
@@ -81,14 +94,7 @@ static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resol
     st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
                  "a forward job takes no grads and reads x (source must be LEAKYCL_FROM_X)");
   } else {
-    const lk_host_call call = {job->op == LEAKYCL_OP_FORWARD ? LK_CALL_FORWARD : LK_CALL_BACKWARD,
-                               &job->params,
-                               job->view,
-                               job->source,
-                               job->x,
-                               job->dy,
-                               job->out,
-                               job->grads};
+    const lk_host_call call = host_call_of(job);
     st = lk_check_host_call(ctx, &call, r);
   }
   job->status = st;
@@ -105,14 +111,7 @@ static bool lone_job_applies(const leakycl_job *job) {
 }
 
 static leakycl_status run_lone_job(leakycl_context *ctx, leakycl_job *job) {
-  const lk_host_call call = {job->op == LEAKYCL_OP_FORWARD ? LK_CALL_FORWARD : LK_CALL_BACKWARD,
-                             &job->params,
-                             job->view,
-                             job->source,
-                             job->x,
-                             job->dy,
-                             job->out,
-                             job->grads};
+  const lk_host_call call = host_call_of(job);
   job->status = lk_run_host_call(ctx, &call);
   set_job_error(job, job->status == LEAKYCL_OK ? "" : ctx->error);
   return job->status;
