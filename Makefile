@@ -144,7 +144,7 @@ deps:
 test: deps
 	$(MAKE) all test-unit
 	$(MAKE) BUILD=build-san SANITIZE=1 test-unit
-	tests/run.sh build build-san
+	LEAKYCL_TEST_PYTHON=$$(scripts/test-pydeps.sh build/test-venv) tests/run.sh build build-san
 
 run: deps all
 	@if [ -x $(BUILD)/bin/leakycld ]; then exec $(BUILD)/bin/leakycld --device $${LEAKYCL_DEVICE:-auto}; \

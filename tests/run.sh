@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 san=${2:-}
 passed=0 failed=0 skipped=0
+# The e2e tests' Python: make test passes the venv of scripts/test-pydeps.sh
+# (Debian's packages plus tests/requirements.txt).
+python=${LEAKYCL_TEST_PYTHON:-/usr/bin/python3}
 export LEAKYCL_BUILD="$build"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_odr_violation=0"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
@@ -51,7 +54,7 @@ done
 for t in tests/e2e/*.sh tests/e2e/*.py; do
   [ -f "$t" ] || continue
   case "$t" in
-    *.py) run_one "$t" /usr/bin/python3 "$t" ;;
+    *.py) run_one "$t" "$python" "$t" ;;
     *) run_one "$t" bash "$t" ;;
   esac
 done
