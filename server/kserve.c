@@ -776,6 +776,25 @@ static int lkd_infer_decode(lkd_server *s, const lkd_request_info *info, char *b
 
 /* ---- inference: running and answering ---- */
 
+/* Appends a flat JSON array of floats as the codec prints them, except
+ * -0 as "-0.0": JSON readers (Python's json, rapidjson, so tritonclient)
+ * read "-0" as the integer 0 and would lose the sign. */
+static void lkd_append_data(lk_buf *b, const float *values, size_t count) {
+  char text[LK_FLOAT_TEXT_MAX + 1];
+  if (lk_buf_reserve(b, count * 4 + 2) != 0)
+    return;
+  lk_buf_append(b, "[", 1);
+  for (size_t i = 0; i < count; i++) {
+    if (i)
+      lk_buf_append(b, ",", 1);
+    if (values[i] == 0 && signbit(values[i]))
+      lk_buf_append(b, "-0.0", 4);
+    else
+      lk_buf_append(b, text, lk_float_print(values[i], text));
+  }
+  lk_buf_append(b, "]", 1);
+}
+
 /* Appends the answer: the JSON header, then the binary outputs' bytes in
  * output order; sets the header length when there are any. */
 static void lkd_infer_answer(const lkd_kserve_infer *q, lkd_response *r) {
@@ -811,7 +830,7 @@ static void lkd_infer_answer(const lkd_kserve_infer *q, lkd_response *r) {
       any_binary = 1;
     } else {
       lk_buf_append_str(b, ",\"data\":");
-      lk_array_print(b, values[i], counts[i], &counts[i], 1);
+      lkd_append_data(b, values[i], counts[i]);
       lk_buf_append(b, "}", 1);
     }
   }
