@@ -111,7 +111,7 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
   if (r->body.oom) {
     lk_buf_free(&r->body);
     lkd_error oom = {LKD_OUT_OF_MEMORY, "out of memory writing the response"};
-    lkd_respond_error(r, &oom);
+    lkd_respond_error(r, &oom, req->path);
     len = r->body.len;
   }
   if (len > 0 && !r->body.oom) {
@@ -132,6 +132,8 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
                               r->content_type ? r->content_type : "application/json") != MHD_YES)
     ok = MHD_NO;
   if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)
+    ok = MHD_NO;
+  if (r->extra_header && MHD_add_response_header(resp, r->extra_header, r->extra_value) != MHD_YES)
     ok = MHD_NO;
   if (r->status == 401 &&
       MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer") != MHD_YES)
@@ -157,7 +159,7 @@ static enum MHD_Result lkd_queue_error(struct MHD_Connection *c, lkd_http_reques
                                        const lkd_error *e, const char *allow) {
   lkd_response r;
   memset(&r, 0, sizeof r);
-  lkd_respond_error(&r, e);
+  lkd_respond_error(&r, e, req->path);
   return lkd_queue(c, req, &r, allow);
 }
 
@@ -322,7 +324,9 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
       body = req->body;
     }
   }
-  req->route->handler(s, body, req->len, &r);
+  const lkd_request_info info = {
+      url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Inference-Header-Content-Length")};
+  req->route->handler(s, &info, body, req->len, &r);
   return lkd_queue(c, req, &r, NULL);
 }
 

@@ -20,7 +20,7 @@
 
 /* Copies user text for an error message: printable ASCII only, at most 40
  * characters, so that messages stay short and valid JSON. */
-static const char *lkd_user_text(const char *s, char *out, size_t outlen) {
+const char *lkd_user_text(const char *s, char *out, size_t outlen) {
   size_t n = 0;
   for (; *s && n + 4 < outlen && n < 40; s++)
     out[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
@@ -81,7 +81,7 @@ static size_t lkd_tag_placeholders(cJSON *node, size_t next, size_t limit) {
 /* Counts the values cJSON would allocate for the envelope (commas, colons
  * and openers outside strings), so that a body of many tiny values outside
  * tensors cannot make cJSON allocate gigabytes. */
-static size_t lkd_envelope_values(const char *p, size_t len) {
+size_t lkd_envelope_values(const char *p, size_t len) {
   size_t n = 1;
   int in_string = 0;
   for (size_t i = 0; i < len; i++) {
@@ -527,7 +527,7 @@ static int lkd_job_alloc_outputs(lkd_job *job) {
 
 /* Runs one job on its device, a small one together with other requests'
  * small jobs. Returns 0, or -1 with job->err set. */
-static int lkd_job_run(lkd_server *s, lkd_job *job) {
+int lkd_job_run(lkd_server *s, lkd_job *job) {
   job->done = 1;
   if (lkd_job_alloc_outputs(job) != 0)
     return -1;
@@ -677,7 +677,7 @@ static void lkd_append_job_error(lk_buf *b, const lkd_job *job) {
   lk_buf_append(b, "}", 1);
 }
 
-static void lkd_job_release(lkd_job *job) {
+void lkd_job_release(lkd_job *job) {
   lkd_job_free_outputs(job);
   free(job->x_owned);
   free(job->dy_owned);

@@ -97,4 +97,20 @@ void lkd_request_free(lkd_request *req);
  * A batch answers 200 with a result or an error per job. */
 int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len, lk_buf *out);
 
+/* Shared with the Open Inference Protocol (kserve.c), which builds its own
+ * jobs and runs them the same way. */
+
+/* Runs one decoded job on its device (a small one coalesced with other
+ * requests' small jobs), allocating its outputs and counting its elements
+ * and launches in the metrics. Returns 0, or -1 with job->err set. */
+int lkd_job_run(lkd_server *s, lkd_job *job);
+/* Frees a job's outputs and its owned inputs (x_owned, dy_owned). */
+void lkd_job_release(lkd_job *job);
+/* How many values cJSON would allocate for the JSON text p[0, len): a
+ * bound checked before parsing an envelope. */
+size_t lkd_envelope_values(const char *p, size_t len);
+/* Copies user text for an error message: printable ASCII only, at most 40
+ * characters ("..." after), so that messages stay short and valid JSON. */
+const char *lkd_user_text(const char *s, char *out, size_t outlen);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "devices.h"
 #include "jobs.h"
+#include "kserve.h"
 #include "metrics.h"
 
 static void lkd_json_ok(lkd_response *r) {
@@ -16,12 +17,14 @@ static void lkd_json_ok(lkd_response *r) {
   r->content_type = "application/json";
 }
 
-static void lkd_on_health(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_health(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                          lkd_response *r) {
   lkd_json_ok(r);
   lk_buf_append_str(&r->body, "{\"status\":\"ok\"}");
 }
 
-static void lkd_on_devices(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_devices(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                           lkd_response *r) {
   lkd_json_ok(r);
   lkd_devices_append_json(s, &r->body);
 }
@@ -32,7 +35,8 @@ static void lkd_append_float(lk_buf *b, float v) {
   lk_buf_append(b, text, lk_float_print(v, text));
 }
 
-static void lkd_on_activations(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_activations(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                               lkd_response *r) {
   static const struct {
     leakycl_activation activation;
     const char *formula;
@@ -82,7 +86,8 @@ static void lkd_on_activations(lkd_server *s, char *body, size_t len, lkd_respon
   lk_buf_append_str(b, "]}");
 }
 
-static void lkd_on_metrics(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_metrics(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                           lkd_response *r) {
   r->status = 200;
   r->content_type = "text/plain; version=0.0.4; charset=utf-8";
   lkd_metrics_render(s->metrics, &r->body);
@@ -100,13 +105,16 @@ static void lkd_on_job(lkd_server *s, lkd_endpoint endpoint, char *body, size_t 
   if (big)
     sem_post(&s->big_slots);
 }
-static void lkd_on_forward(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_forward(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                           lkd_response *r) {
   lkd_on_job(s, LKD_ENDPOINT_FORWARD, body, len, r);
 }
-static void lkd_on_backward(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_backward(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                            lkd_response *r) {
   lkd_on_job(s, LKD_ENDPOINT_BACKWARD, body, len, r);
 }
-static void lkd_on_batch(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_batch(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                         lkd_response *r) {
   lkd_on_job(s, LKD_ENDPOINT_BATCH, body, len, r);
 }
 
@@ -122,6 +130,8 @@ static const lkd_route lkd_routes[] = {
 
 const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_code *code,
                                 const char **allow) {
+  if (lkd_kserve_path(path))
+    return lkd_kserve_route_find(method, path, code, allow);
   for (size_t i = 0; i < sizeof lkd_routes / sizeof lkd_routes[0]; i++) {
     const lkd_route *r = &lkd_routes[i];
     if (strcmp(r->path, path) != 0)
@@ -138,9 +148,13 @@ const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_
   return NULL;
 }
 
-void lkd_respond_error(lkd_response *r, const lkd_error *e) {
+void lkd_respond_error(lkd_response *r, const lkd_error *e, const char *path) {
   r->body.len = 0;
   r->status = lkd_error_status(e->code);
   r->content_type = "application/json";
-  lkd_error_append_body(&r->body, e);
+  r->extra_header = NULL;
+  if (path && lkd_kserve_path(path))
+    lkd_kserve_error_body(&r->body, e);
+  else
+    lkd_error_append_body(&r->body, e);
 }

@@ -54,6 +54,7 @@ check_script forward.sh '{"y":[-0.01,0,1]}'
 check_script backward.sh '{"dx":[1,0.25,1,0.1,1,0.1,1,0.25,1,0.1,1,0.1],"dalpha":[-10,-32],"stats":{"neg_fraction":[0.33333334,0.6666667],"mean_abs_grad":[1.6666666,5.3333335]}}'
 check_script batch.sh '{"results":[{"y":[[0,2],[3,"NaN"]]},{"dx":[0.1,1]},{"error":{"code":"invalid_argument"'
 check_script base64.sh '{"y_b64":"AAAAAAAAAEA=","dtype":"float32"}'
+check_script kserve.sh '{"model_name":"prelu_backward","model_version":"1","id":"example","outputs":[{"name":"dx","datatype":"FP32","shape":[2,2],"data":[0.25,1,0.25,1]},{"name":"dalpha","datatype":"FP32","shape":[2],"data":[-4,0]}]}'
 check_script metrics.sh 'leakycld_requests_total{path="/v1/forward",status="200"}'
 for s in clients/curl/*.sh; do
   case $s in */common.sh) continue ;; esac
