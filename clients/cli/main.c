@@ -141,6 +141,7 @@ int main(int argc, char **argv) {
     return cmd_bench(argc - 1, argv + 1);
   if (strcmp(command, "compile") == 0)
     return cmd_compile(argc - 1, argv + 1);
-  cli_error("unknown command \"%s\" (devices, run, bench, tune, compile; see leakycl --help)", command);
+  cli_error("unknown command \"%s\" (devices, run, bench, tune, compile; see leakycl --help)",
+            command);
   return CLI_EXIT_USAGE;
 }

@@ -268,14 +268,14 @@ typedef struct leakycl_tune_candidate {
 #define LEAKYCL_TUNE_MAX_CANDIDATES 64
 
 typedef struct leakycl_tune_report {
-  size_t n;                /* elements per timed call */
-  leakycl_variant start;   /* the device-type default the search began from */
-  leakycl_variant best;    /* the winner, now set on the context */
-  size_t best_index;       /* its row in candidates */
+  size_t n;              /* elements per timed call */
+  leakycl_variant start; /* the device-type default the search began from */
+  leakycl_variant best;  /* the winner, now set on the context */
+  size_t best_index;     /* its row in candidates */
   /* The winner's speed-up over the start, re-timed with the two
    * interleaved; a winner that does not hold up there is dropped (1.0). */
   double confirmed_speedup;
-  size_t count;            /* rows measured (the start is row 0) */
+  size_t count; /* rows measured (the start is row 0) */
   leakycl_tune_candidate candidates[LEAKYCL_TUNE_MAX_CANDIDATES];
 } leakycl_tune_report;
 
@@ -327,8 +327,8 @@ LEAKYCL_API leakycl_status leakycl_warm_up(leakycl_context *ctx);
  * its version and its driver version, and the variant. `progress` (may be
  * NULL) gets a line per program; *programs (may be NULL) the count. */
 LEAKYCL_API leakycl_status leakycl_compile_program_bundle(leakycl_context *ctx, const char *path,
-                                                          leakycl_progress_fn progress,
-                                                          void *user, size_t *programs);
+                                                          leakycl_progress_fn progress, void *user,
+                                                          size_t *programs);
 /* Loads a bundle written by leakycl_compile_program_bundle (or `leakycl
  * compile`): from then on every program comes from it (clCreateProgramWithBinary
  * + clBuildProgram), never from source, and the context takes the bundle's

@@ -173,7 +173,7 @@ typedef struct lk_bundle_entry {
 
 typedef struct lk_bundle {
   char path[1024];
-  char variant[128]; /* the description it was compiled for */
+  char variant[128];   /* the description it was compiled for */
   unsigned char *data; /* the whole file; entries point into it */
   size_t count;
   lk_bundle_entry *entries;

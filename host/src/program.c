@@ -60,8 +60,7 @@ static leakycl_status build_from_source(leakycl_context *ctx, const char *option
     return LEAKYCL_OK;
   cl_int rc;
   const char *src = (const char *)lk_kernel_source;
-  cl_program program =
-      clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);
+  cl_program program = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);
   if (rc != CL_SUCCESS)
     return lk_fail_cl(ctx, rc, "clCreateProgramWithSource");
   rc = fault ? CL_BUILD_PROGRAM_FAILURE

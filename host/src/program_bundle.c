@@ -30,9 +30,8 @@
 
 /* The identity fields in file order, and how a mismatch names them. */
 static const char *const identity_fields[][2] = {
-    {"leakycl", "leakycl version"}, {"source", "kernel source hash"},
-    {"platform", "platform"},       {"device", "device"},
-    {"version", "device version"},  {"driver", "driver version"},
+    {"leakycl", "leakycl version"}, {"source", "kernel source hash"}, {"platform", "platform"},
+    {"device", "device"},           {"version", "device version"},    {"driver", "driver version"},
 };
 #define LK_IDENTITY_FIELDS (sizeof identity_fields / sizeof identity_fields[0])
 
@@ -84,9 +83,9 @@ static unsigned char *read_whole_file(const char *path, size_t *size, char *err,
     return NULL;
   }
   if (!S_ISREG(sb.st_mode)) {
-    *st = lk_fail_buf(err, errlen, LEAKYCL_IO_ERROR,
-                      "program bundle \"%s\" is not a regular file%s", path,
-                      S_ISDIR(sb.st_mode) ? " (a directory)" : "");
+    *st =
+        lk_fail_buf(err, errlen, LEAKYCL_IO_ERROR, "program bundle \"%s\" is not a regular file%s",
+                    path, S_ISDIR(sb.st_mode) ? " (a directory)" : "");
     return NULL;
   }
   if (sb.st_size == 0 || (unsigned long long)sb.st_size > LK_BUNDLE_MAX_FILE) {
@@ -129,15 +128,14 @@ static leakycl_status parse_bundle(lk_bundle *b, size_t size, const char **ident
     identity[i] = field_value(next_line(&c), identity_fields[i][0]);
     if (!identity[i])
       return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
-                         "program bundle \"%s\" is damaged: no \"%s\" line in its header",
-                         b->path, identity_fields[i][0]);
+                         "program bundle \"%s\" is damaged: no \"%s\" line in its header", b->path,
+                         identity_fields[i][0]);
   }
   const char *variant = field_value(next_line(&c), "variant");
   const char *programs = field_value(next_line(&c), "programs");
   const char *end;
   if (!variant || strlen(variant) >= sizeof b->variant || !programs ||
-      parse_count(programs, &end, LK_BUNDLE_MAX_PROGRAMS, &b->count) != 0 || *end ||
-      b->count == 0)
+      parse_count(programs, &end, LK_BUNDLE_MAX_PROGRAMS, &b->count) != 0 || *end || b->count == 0)
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
                        "program bundle \"%s\" is damaged: bad \"variant\" or \"programs\" line",
                        b->path);
@@ -165,8 +163,7 @@ static leakycl_status parse_bundle(lk_bundle *b, size_t size, const char **ident
 
 /* The first identity field that differs from the device's, named. */
 static leakycl_status check_identity(const lk_bundle *b, const char **identity,
-                                     const leakycl_device_info *device, char *err,
-                                     size_t errlen) {
+                                     const leakycl_device_info *device, char *err, size_t errlen) {
   char expected[2048];
   if (lk_binary_identity(device, NULL, expected, sizeof expected) != 0)
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT, "device names too long");

@@ -123,8 +123,7 @@ static void test_compile_writes_every_program(void) {
     CHECK_CONTAINS((const char *)bundle_data, "\nvariant cpu vw2 ");
   }
   /* Bad paths: an error with the path, nothing written. */
-  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, "", NULL, NULL, NULL),
-               LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, "", NULL, NULL, NULL), LEAKYCL_INVALID_ARGUMENT);
   CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, "/proc/leakycl-no/such.bin", NULL, NULL, NULL),
                LEAKYCL_IO_ERROR);
   CHECK_CONTAINS(leakycl_last_error(ctx), "/proc/leakycl-no/such.bin");
@@ -139,8 +138,7 @@ static void test_failed_compile_leaves_old_file(void) {
     return;
   /* Every build fails: the bundle already there stays whole. */
   lk_context_set_extra_build_options(ctx, "-DLK_VW=3");
-  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, bundle, NULL, NULL, NULL),
-               LEAKYCL_BUILD_FAILED);
+  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, bundle, NULL, NULL, NULL), LEAKYCL_BUILD_FAILED);
   size_t len = 0;
   unsigned char *now = read_file(bundle, &len);
   CHECK(now && len == bundle_size && memcmp(now, bundle_data, len) == 0);
@@ -194,8 +192,7 @@ static void test_bundle_matches_source_build(void) {
   const unsigned hits_before = bin->cache_hits;
   /* Views: flat (shared alpha, streaming), per channel with inner even
    * (width 2) and odd (width 1), and a small one under the streaming size. */
-  const leakycl_view views[4] = {
-      {1, 1, 4099}, {3, 4, 130}, {2, 5, 77}, {1, 1, 100}};
+  const leakycl_view views[4] = {{1, 1, 4099}, {3, 4, 130}, {2, 5, 77}, {1, 1, 100}};
   const size_t max_n = 4099;
   float *x = aligned_alloc(64, max_n * 4), *dy = aligned_alloc(64, max_n * 4);
   for (size_t i = 0; i < max_n; i++) {
