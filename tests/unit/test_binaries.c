@@ -193,8 +193,8 @@ static void test_bundle_matches_source_build(void) {
   /* Views: flat (shared alpha, streaming), per channel with inner even
    * (width 2) and odd (width 1), and a small one under the streaming size. */
   const leakycl_view views[4] = {{1, 1, 4099}, {3, 4, 130}, {2, 5, 77}, {1, 1, 100}};
-  const size_t max_n = 4099;
-  float *x = aligned_alloc(64, max_n * 4), *dy = aligned_alloc(64, max_n * 4);
+  const size_t max_n = 4099, bytes = (max_n * 4 + 63) / 64 * 64; /* aligned_alloc's rule */
+  float *x = aligned_alloc(64, bytes), *dy = aligned_alloc(64, bytes);
   for (size_t i = 0; i < max_n; i++) {
     x[i] = (float)((int)(i % 29) - 14) * 0.375f;
     dy[i] = (float)((int)(i % 11) - 5) * 0.25f;
@@ -205,7 +205,7 @@ static void test_bundle_matches_source_build(void) {
   outputs a, b;
   float *mem[10];
   for (int k = 0; k < 10; k++)
-    mem[k] = aligned_alloc(64, max_n * 4);
+    mem[k] = aligned_alloc(64, bytes);
   a = (outputs){mem[0], mem[1], mem[2], mem[3], mem[4]};
   b = (outputs){mem[5], mem[6], mem[7], mem[8], mem[9]};
   for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
