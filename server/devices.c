@@ -136,6 +136,29 @@ fail:
   return -1;
 }
 
+int lkd_devices_load_bundles(lkd_server *s, char *err, size_t errlen) {
+  int has_bundle[LKD_MAX_DEVICES] = {0};
+  for (size_t b = 0; b < s->config.bundle_count; b++) {
+    const char *path = s->config.bundles[b];
+    char why[768] = "";
+    int loaded = 0;
+    for (size_t d = 0; d < s->device_count && !loaded; d++) {
+      if (has_bundle[d])
+        continue;
+      if (leakycl_load_program_bundle(s->devices[d].ctx, path) == LEAKYCL_OK)
+        loaded = has_bundle[d] = 1;
+      else if (!why[0])
+        snprintf(why, sizeof why, "%s", leakycl_last_error(s->devices[d].ctx));
+    }
+    if (!loaded) {
+      snprintf(err, errlen, "--program-binary %s: %s", path,
+               why[0] ? why : "every opened device has a bundle already");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 void lkd_devices_close(lkd_server *s) {
   for (size_t i = 0; i < s->device_count; i++) {
     leakycl_context_release(s->devices[i].ctx);

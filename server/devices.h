@@ -13,6 +13,10 @@
  * opens every device; a device named twice is opened once). Returns 0, or
  * -1 with a message in err (nothing left open). */
 int lkd_devices_open(lkd_server *s, char *err, size_t errlen);
+/* Loads each --program-binary into the first opened device (without one
+ * yet) that accepts it: the one it was compiled for. Returns 0, or -1 with a
+ * one-line message naming the file and why the first device refused it. */
+int lkd_devices_load_bundles(lkd_server *s, char *err, size_t errlen);
 /* Releases the contexts and the listing. */
 void lkd_devices_close(lkd_server *s);
 

@@ -24,7 +24,8 @@ static void lkd_usage(FILE *f) {
   fprintf(f,
           "usage: leakycld [--listen HOST:PORT] [--device SPEC]... [--threads N]\n"
           "                [--max-body BYTES] [--max-elements N] [--max-depth N] [--max-jobs N]\n"
-          "                [--max-connections N] [--timeout S] [--token-file FILE] [--quiet]\n"
+          "                [--max-connections N] [--timeout S] [--token-file FILE]\n"
+          "                [--program-binary FILE]... [--quiet]\n"
           "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080, loopback only;\n"
           "                         port 0 picks a free port and prints it)\n"
           "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
@@ -43,6 +44,10 @@ static void lkd_usage(FILE *f) {
           "  --token-file FILE      require Authorization: Bearer <the file's first line>;\n"
           "                         the file must not be readable or writable by group or\n"
           "                         others (chmod 600)\n"
+          "  --program-binary FILE  take the programs of the device FILE was compiled for\n"
+          "                         (leakycl compile) from FILE, never from source;\n"
+          "                         repeatable, one per device; a bundle that matches no\n"
+          "                         opened device stops the start (exit 2)\n"
           "  --quiet                no access log on stderr\n",
           LKD_DEFAULT_MAX_DEPTH, LKD_DEFAULT_MAX_JOBS);
 }
@@ -136,7 +141,7 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
          strcmp(a, "--max-body") != 0 && strcmp(a, "--max-elements") != 0 &&
          strcmp(a, "--max-depth") != 0 && strcmp(a, "--max-jobs") != 0 &&
          strcmp(a, "--max-connections") != 0 && strcmp(a, "--timeout") != 0 &&
-         strcmp(a, "--token-file") != 0)) {
+         strcmp(a, "--token-file") != 0 && strcmp(a, "--program-binary") != 0)) {
       fprintf(stderr, "leakycld: unknown option \"%s\" (see --help)\n", a);
       return -1;
     }
@@ -184,6 +189,13 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
       if (lkd_parse_size(a, v, 1, 86400, 0, &n) != 0)
         return -1;
       cfg->timeout_s = (unsigned)n;
+    } else if (strcmp(a, "--program-binary") == 0) {
+      if (cfg->bundle_count == LKD_MAX_DEVICES || !*v) {
+        fprintf(stderr, "leakycld: --program-binary: at most %d non-empty paths\n",
+                LKD_MAX_DEVICES);
+        return -1;
+      }
+      cfg->bundles[cfg->bundle_count++] = v;
     } else {
       cfg->token_file = v;
     }
@@ -287,6 +299,11 @@ int main(int argc, char **argv) {
   big_slots_made = 1;
   if (lkd_devices_open(&s, err, sizeof err) != 0) {
     fprintf(stderr, "leakycld: %s\n", err);
+    goto out;
+  }
+  if (lkd_devices_load_bundles(&s, err, sizeof err) != 0) {
+    fprintf(stderr, "leakycld: %s\n", err);
+    rc = 2; /* a bad input file, as DESIGN.md's exit statuses say */
     goto out;
   }
   /* LEAKYCL_FAULT makes the first build, allocation or launch of each

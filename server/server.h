@@ -34,6 +34,10 @@ typedef struct lkd_config {
   unsigned max_connections; /* open at once; more are answered 503 and closed */
   unsigned timeout_s;       /* a connection idle this long is closed */
   const char *token_file;
+  /* --program-binary: bundles, each loaded into the opened device it was
+   * compiled for. */
+  const char *bundles[LKD_MAX_DEVICES];
+  size_t bundle_count;
   int quiet;
 } lkd_config;
 

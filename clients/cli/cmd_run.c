@@ -27,6 +27,7 @@ typedef struct run_args {
   const char *out;
   const char *variant;
   const char *vector_width;
+  const char *program_binary;
 } run_args;
 
 /* The command line once checked. */
@@ -91,6 +92,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       {"--out", &a->out},
       {"--variant", &a->variant},
       {"--vector-width", &a->vector_width},
+      {"--program-binary", &a->program_binary},
   };
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -312,7 +314,8 @@ static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
   return 0;
 }
 
-/* Opens the device and applies --variant / --vector-width. Returns an exit
+/* Opens the device, loads --program-binary and applies --variant /
+ * --vector-width. Returns an exit
  * status (0 on success; the error is printed). */
 static int open_device(const run_args *a, const run_plan *p, run_state *s) {
   char err[1024] = "";
@@ -321,6 +324,14 @@ static int open_device(const run_args *a, const run_plan *p, run_state *s) {
     cli_error("--device %s: %s", a->device ? a->device : "(default)",
               err[0] ? err : leakycl_status_message(st));
     return CLI_EXIT_FAILURE;
+  }
+  if (a->program_binary) {
+    /* The bundle is an input file: a bad one is bad input (2). */
+    st = leakycl_load_program_bundle(s->ctx, a->program_binary);
+    if (st != LEAKYCL_OK) {
+      cli_error("--program-binary: %s", leakycl_last_error(s->ctx));
+      return st == LEAKYCL_OUT_OF_MEMORY ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+    }
   }
   if (!p->has_strategy && !p->vector_width)
     return CLI_EXIT_OK;

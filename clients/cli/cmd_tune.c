@@ -69,8 +69,8 @@ static void print_report(const leakycl_device_info *d, const leakycl_tune_report
   leakycl_variant_describe(&r->start, start, sizeof start);
   leakycl_variant_describe(&r->best, best, sizeof best);
   const leakycl_tune_candidate *s = &r->candidates[0], *b = &r->candidates[r->best_index];
-  printf("%s (%u:%u), n = %zu, %zu candidates\n", d->name, d->platform_index, d->device_index,
-         r->n, r->count);
+  printf("%s (%u:%u), n = %zu, %zu candidates\n", d->name, d->platform_index, d->device_index, r->n,
+         r->count);
   printf("  default  %s\n  best     %s (%.2fx, re-timed interleaved with the default)\n", start,
          best, r->confirmed_speedup);
   for (int op = 0; op < 3; op++) {

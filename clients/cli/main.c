@@ -11,6 +11,7 @@ void cli_usage(FILE *f) {
         "  run ...               run an activation forward or backward on .npy files\n"
         "  bench ...             time each op on each device beside reference loops\n"
         "  tune ...              measure kernel variants on a device and save the best\n"
+        "  compile ...           build a device's programs offline into one bundle file\n"
         "\n"
         "  leakycl <command> --help   the options of one command\n"
         "  leakycl --version          the library version\n"
@@ -33,7 +34,7 @@ void cli_usage_run(FILE *f) {
   fputs("usage: leakycl run --activation A --op forward|backward --x x.npy --out DIR\n"
         "                   [--alpha A | --alpha-file a.npy] [--beta B] [--channel-axis K]\n"
         "                   [--dy dy.npy] [--from x|y] [--y y.npy] [--device SPEC]\n"
-        "                   [--variant cpu|gpu] [--vector-width N]\n"
+        "                   [--variant cpu|gpu] [--vector-width N] [--program-binary FILE]\n"
         "\n"
         "Reads float32 C-order .npy files ('<f4', rank 0..16) and writes DIR/y.npy\n"
         "(forward) or DIR/dx.npy (backward); prelu and phased_relu backward also write\n"
@@ -59,7 +60,37 @@ void cli_usage_run(FILE *f) {
         "                     (default $LEAKYCL_DEVICE, else auto)\n"
         "  --variant S        kernel strategy: cpu (contiguous chunks) or gpu (coalesced,\n"
         "                     work-group tree reduction); default chosen per device\n"
-        "  --vector-width N   floats per load: 1, 2, 4, 8 or 16\n",
+        "  --vector-width N   floats per load: 1, 2, 4, 8 or 16\n"
+        "  --program-binary FILE\n"
+        "                     take every program from a bundle written by leakycl compile\n"
+        "                     (no source build; its variant is used; default\n"
+        "                     $LEAKYCL_PROGRAM_BINARY)\n",
+        f);
+}
+
+void cli_usage_compile(FILE *f) {
+  fputs("usage: leakycl compile [--device SPEC] -o FILE [--variant DESCRIPTION]\n"
+        "\n"
+        "Builds, for one device, every program a variant's calls can use and writes\n"
+        "them to FILE as one program bundle (replaced atomically), for devices that\n"
+        "cannot compile OpenCL C at run time (FPGAs) or should not (start-up time).\n"
+        "Load it with leakycl run --program-binary FILE, leakycld --program-binary\n"
+        "FILE, LEAKYCL_PROGRAM_BINARY=FILE or leakycl_load_program_bundle(). The\n"
+        "bundle holds each activation with a shared alpha at the variant's vector\n"
+        "width and, per channel, at that width and each half of it; uint indices\n"
+        "(and ulong where the device can hold 2^31 floats in one buffer); plain\n"
+        "stores (and streaming ones when the variant's nt threshold is set). Its\n"
+        "header names leakycl's version, the kernel source hash, the platform, the\n"
+        "device, its version and driver version, and the variant: a bundle made for\n"
+        "anything else is refused when loaded.\n"
+        "\n"
+        "  --device SPEC        the device (default $LEAKYCL_DEVICE, else auto)\n"
+        "  -o, --output FILE    the bundle to write\n"
+        "  --variant DESC       the variant, as leakycl_variant_describe writes it\n"
+        "                       (\"cpu vw8 wg64 chunk64 block16384 nt0\"; fields not named\n"
+        "                       keep the strategy's default); default: the one a context\n"
+        "                       opens with (LEAKYCL_VARIANT, the tuned table, the default)\n"
+        "Progress (one line per program) goes to stderr.\n",
         f);
 }
 
@@ -108,6 +139,9 @@ int main(int argc, char **argv) {
     return cmd_tune(argc - 1, argv + 1);
   if (strcmp(command, "bench") == 0)
     return cmd_bench(argc - 1, argv + 1);
-  cli_error("unknown command \"%s\" (devices, run, bench, tune; see leakycl --help)", command);
+  if (strcmp(command, "compile") == 0)
+    return cmd_compile(argc - 1, argv + 1);
+  cli_error("unknown command \"%s\" (devices, run, bench, tune, compile; see leakycl --help)",
+            command);
   return CLI_EXIT_USAGE;
 }

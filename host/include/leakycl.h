@@ -180,7 +180,9 @@ typedef struct leakycl_context leakycl_context;
  * device or platform name. NULL or "" means $LEAKYCL_DEVICE, else "auto".
  * Nothing matching is NO_DEVICE with a message naming the SPEC and the
  * devices seen; there is no silent fallback. Kernels for the device's default
- * variant are built (and warmed) lazily on first use. */
+ * variant are built (and warmed) lazily on first use. When
+ * $LEAKYCL_PROGRAM_BINARY names a file, it is loaded as by
+ * leakycl_load_program_bundle (and its failure fails the create). */
 LEAKYCL_API leakycl_status leakycl_context_create(const char *spec, leakycl_context **out,
                                                   char *err, size_t errlen);
 /* Bring your own queue: a context over an existing in-order command queue
@@ -250,8 +252,8 @@ LEAKYCL_API leakycl_status leakycl_variant_parse(const char *text,
                                                  const leakycl_device_info *device,
                                                  leakycl_variant *out, char *err, size_t errlen);
 /* Where the context's variant came from: "default" (by device type), "tuned"
- * (the on-disk table that `leakycl tune` writes), "env" (LEAKYCL_VARIANT) or
- * "set" (leakycl_set_variant). */
+ * (the on-disk table that `leakycl tune` writes), "env" (LEAKYCL_VARIANT),
+ * "bundle" (a loaded program bundle) or "set" (leakycl_set_variant). */
 LEAKYCL_API const char *leakycl_variant_origin(const leakycl_context *ctx);
 
 /* ---- Autotuning and the on-disk table of tuned variants ---- */
@@ -266,14 +268,14 @@ typedef struct leakycl_tune_candidate {
 #define LEAKYCL_TUNE_MAX_CANDIDATES 64
 
 typedef struct leakycl_tune_report {
-  size_t n;                /* elements per timed call */
-  leakycl_variant start;   /* the device-type default the search began from */
-  leakycl_variant best;    /* the winner, now set on the context */
-  size_t best_index;       /* its row in candidates */
+  size_t n;              /* elements per timed call */
+  leakycl_variant start; /* the device-type default the search began from */
+  leakycl_variant best;  /* the winner, now set on the context */
+  size_t best_index;     /* its row in candidates */
   /* The winner's speed-up over the start, re-timed with the two
    * interleaved; a winner that does not hold up there is dropped (1.0). */
   double confirmed_speedup;
-  size_t count;            /* rows measured (the start is row 0) */
+  size_t count; /* rows measured (the start is row 0) */
   leakycl_tune_candidate candidates[LEAKYCL_TUNE_MAX_CANDIDATES];
 } leakycl_tune_report;
 
@@ -312,6 +314,38 @@ LEAKYCL_API leakycl_status leakycl_tune_table_lookup(const leakycl_device_info *
  * $XDG_CACHE_HOME/leakycl/programs, else $HOME/.cache/leakycl/programs;
  * LEAKYCL_CACHE=off disables the cache. */
 LEAKYCL_API leakycl_status leakycl_warm_up(leakycl_context *ctx);
+
+/* ---- Offline-compiled programs (FPGAs and other devices without a run-time
+ * compiler) ---- */
+/* Builds every program that calls on the context's current variant can use
+ * (each activation; shared alpha, and per-channel alpha at the vector width
+ * and each half of it; uint indices, plus ulong where the device can hold
+ * 2^31 floats in one buffer; plain stores, plus streaming stores when the
+ * variant's threshold is set) and writes them, keyed by their build options,
+ * to one bundle file at `path`, atomically (temp file + rename). The header
+ * names leakycl's version, the kernel source hash, the platform, the device,
+ * its version and its driver version, and the variant. `progress` (may be
+ * NULL) gets a line per program; *programs (may be NULL) the count. */
+LEAKYCL_API leakycl_status leakycl_compile_program_bundle(leakycl_context *ctx, const char *path,
+                                                          leakycl_progress_fn progress, void *user,
+                                                          size_t *programs);
+/* Loads a bundle written by leakycl_compile_program_bundle (or `leakycl
+ * compile`): from then on every program comes from it (clCreateProgramWithBinary
+ * + clBuildProgram), never from source, and the context takes the bundle's
+ * variant (leakycl_variant_origin() "bundle"). A call that needs a program
+ * the bundle lacks (say, after leakycl_set_variant to another vector width)
+ * fails with UNSUPPORTED naming the build options and the bundle: there is
+ * no fallback to a source build, which the devices that need bundles cannot
+ * do. Refused at load, the context unchanged: IO_ERROR when the file cannot
+ * be read (missing, a directory), INVALID_ARGUMENT when it is not a
+ * well-formed bundle (empty, truncated, garbled), UNSUPPORTED when it was
+ * made for another leakycl version, kernel source, platform, device, device
+ * version or driver version (the message names the field and both values).
+ * Loading another bundle replaces it. LEAKYCL_PROGRAM_BINARY=FILE makes
+ * leakycl_context_create load FILE (a failure then fails the create). */
+LEAKYCL_API leakycl_status leakycl_load_program_bundle(leakycl_context *ctx, const char *path);
+/* The path of the loaded bundle, or NULL when programs build from source. */
+LEAKYCL_API const char *leakycl_program_bundle_path(const leakycl_context *ctx);
 
 /* ---- Operations ---- */
 /* Where backward reads the sign from: x (always valid) or y = forward(x)

@@ -69,7 +69,16 @@ static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platfor
   if (st != LEAKYCL_OK)
     return st;
   ctx->zero_copy = ctx->info.unified_memory != 0;
-  return context_choose_variant(ctx, err, errlen);
+  st = context_choose_variant(ctx, err, errlen);
+  /* Last: a bundle's variant wins over the table and LEAKYCL_VARIANT, its
+   * programs being compiled for that variant only. */
+  const char *bundle = getenv("LEAKYCL_PROGRAM_BINARY");
+  if (st == LEAKYCL_OK && bundle && *bundle) {
+    st = leakycl_load_program_bundle(ctx, bundle);
+    if (st != LEAKYCL_OK)
+      lk_fail_buf(err, errlen, st, "LEAKYCL_PROGRAM_BINARY: %s", ctx->error);
+  }
+  return st;
 }
 
 static leakycl_context *context_alloc(void) {
@@ -180,6 +189,7 @@ void leakycl_context_release(leakycl_context *ctx) {
   if (ctx->queue)
     clFinish(ctx->queue);
   lk_programs_release(ctx);
+  lk_bundle_free(ctx->bundle);
   for (int i = 0; i < LK_POOL_COUNT; i++) {
     if (ctx->pool[i].mem)
       clReleaseMemObject(ctx->pool[i].mem);

@@ -118,6 +118,9 @@ typedef struct lk_program {
  * and index width; built on first use and cached on the context. */
 leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                               bool per_channel, bool wide_index, lk_program **out);
+/* The build options of that program (what keys it everywhere). */
+void lk_program_options(const leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                        bool per_channel, bool wide_index, bool streaming, char *buf, size_t len);
 /* The same, with streaming stores for the big outputs (LK_NT=1) or not. */
 leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                                         bool per_channel, bool wide_index, bool streaming,
@@ -142,6 +145,56 @@ int lk_make_dirs(const char *dir);
 /* Writes the parts to a temporary file beside path, then renames it into
  * place: readers see the old file or the new one, never half of one. */
 int lk_replace_file(const char *path, const void *const *parts, const size_t *lens, size_t count);
+
+/* ---- program binaries: shared by the cache and bundles (program_binary.c) ---- */
+/* The largest binary read or written (a sanity bound against damaged files). */
+#define LK_BINARY_MAX ((size_t)256 << 20)
+/* What a binary was built for, one "name value" line each: leakycl's
+ * version, the kernel source hash, the options (when not NULL), platform,
+ * device, device version, driver version. -1 when it does not fit. */
+int lk_binary_identity(const leakycl_device_info *d, const char *options, char *buf, size_t len);
+/* The binary of a program built for one device (malloc'd), or NULL. */
+unsigned char *lk_binary_of(cl_program program, size_t max_len, size_t *len);
+/* clCreateProgramWithBinary + clBuildProgram on the context's device. */
+cl_int lk_program_from_binary(leakycl_context *ctx, const char *options,
+                              const unsigned char *binary, size_t len, cl_program *out);
+/* BUILD_FAILED "what: CL_ERROR (code): <tail of the build log>". */
+leakycl_status lk_build_failure(leakycl_context *ctx, cl_program program, cl_int rc,
+                                const char *what);
+
+/* ---- offline-compiled program bundles (program_bundle.c) ---- */
+/* The most programs one bundle holds (bundle_compile.c's set is < 100). */
+#define LK_BUNDLE_SET_MAX 512
+typedef struct lk_bundle_entry {
+  const char *options; /* NUL-terminated, inside the bundle's data */
+  const unsigned char *binary;
+  size_t len;
+} lk_bundle_entry;
+
+typedef struct lk_bundle {
+  char path[1024];
+  char variant[128];   /* the description it was compiled for */
+  unsigned char *data; /* the whole file; entries point into it */
+  size_t count;
+  lk_bundle_entry *entries;
+} lk_bundle;
+
+/* Reads and checks a bundle for `device`: IO_ERROR when it cannot be read,
+ * INVALID_ARGUMENT when it is not a well-formed bundle, UNSUPPORTED when it
+ * was made for another leakycl, kernel source, platform, device or driver
+ * (the message names the first field that differs). */
+leakycl_status lk_bundle_read(const char *path, const leakycl_device_info *device, lk_bundle **out,
+                              char *err, size_t errlen);
+void lk_bundle_free(lk_bundle *b);
+/* The program for `options` from the context's bundle: UNSUPPORTED naming
+ * the options and the bundle when it has none, BUILD_FAILED when the driver
+ * rejects it. `fault` makes it fail as a build would (LEAKYCL_FAULT). */
+leakycl_status lk_bundle_build(leakycl_context *ctx, const char *options, bool fault,
+                               cl_program *out);
+/* Writes a bundle of `count` programs for the context's device and variant,
+ * atomically. */
+leakycl_status lk_bundle_write(leakycl_context *ctx, const char *path, const char *const *options,
+                               unsigned char *const *binaries, const size_t *lens, size_t count);
 
 /* ---- the on-disk program cache (best effort: failures are misses) ---- */
 /* The cache directory, or -1 when caching is off or no directory is known. */
@@ -200,9 +253,12 @@ struct leakycl_context {
   bool force_wide_index;
   /* Tests append options here to make a build fail on purpose. */
   char extra_build_options[64];
-  /* Programs loaded from / written to the on-disk cache (tests read them). */
-  unsigned cache_hits, cache_stores;
-  /* leakycl_variant_origin(): "default", "tuned", "env" or "set". */
+  /* Programs loaded from / written to the on-disk cache, built from source
+   * and taken from a bundle (tests read them). */
+  unsigned cache_hits, cache_stores, source_builds, bundle_builds;
+  /* The loaded program bundle (leakycl_load_program_bundle), or NULL. */
+  lk_bundle *bundle;
+  /* leakycl_variant_origin(): "default", "tuned", "env", "bundle" or "set". */
   const char *variant_origin;
   char error[LK_ERROR_MAX];
 };

@@ -63,6 +63,8 @@ int lk_replace_file(const char *path, const void *const *parts, const size_t *le
   ok = fclose(f) == 0 && ok;
   if (ok && rename(tmp, path) == 0)
     return 0;
+  const int saved = errno; /* callers report why, not unlink's result */
   unlink(tmp);
+  errno = saved;
   return -1;
 }

@@ -1,7 +1,8 @@
 /* program.c - builds the embedded kernel source for one set of variant
  * macros, once per (device, options), and keeps the programs and their
  * kernels on the context; binaries come from and go to the on-disk cache
- * (program_cache.c). A failed build reports the build log. */
+ * (program_cache.c), or only from a loaded program bundle (program_bundle.c).
+ * A failed build reports the build log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,45 +35,54 @@ void lk_programs_release(leakycl_context *ctx) {
   ctx->programs = NULL;
 }
 
-/* Reports a failed build with the tail of its log (the errors come last). */
-static leakycl_status build_failure(leakycl_context *ctx, cl_program program, cl_int rc,
-                                    const char *options) {
-  size_t len = 0;
-  char *log = NULL;
-  if (clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) ==
-          CL_SUCCESS &&
-      len > 0 && (log = malloc(len + 1)) != NULL) {
-    if (clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, len, log, NULL) !=
-        CL_SUCCESS)
-      len = 0;
-    log[len] = '\0';
-  }
-  const size_t keep = 3000;
-  const char *tail = log ? log : "(no build log)";
-  if (strlen(tail) > keep)
-    tail += strlen(tail) - keep;
-  leakycl_status st = lk_fail(ctx, LEAKYCL_BUILD_FAILED, "clBuildProgram(%s): %s (%d): %s", options,
-                              leakycl_cl_error_name(rc), (int)rc, tail);
-  free(log);
-  return st;
-}
-
 leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                               bool per_channel, bool wide_index, lk_program **out) {
   return lk_program_get_streaming(ctx, act, vw, per_channel, wide_index, false, out);
+}
+
+void lk_program_options(const leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                        bool per_channel, bool wide_index, bool streaming, char *buf, size_t len) {
+  /* No -cl-fast-relaxed-math or -cl-finite-math-only: NaN, Inf and -0 must
+   * survive exactly as the semantics table says. */
+  snprintf(buf, len,
+           "-cl-std=CL1.2 -DLK_ACT=%d -DLK_VW=%u -DLK_STRATEGY=%d -DLK_PER_CHANNEL=%d "
+           "-DLK_IDX=%s -DLK_NT=%d %s",
+           (int)act, vw, (int)ctx->variant.strategy, per_channel ? 1 : 0,
+           wide_index ? "ulong" : "uint", streaming ? 1 : 0, ctx->extra_build_options);
+}
+
+/* From the embedded source, or from the on-disk cache when it holds the
+ * binary; a fresh build is stored there. */
+static leakycl_status build_from_source(leakycl_context *ctx, const char *options, bool fault,
+                                        cl_program *out) {
+  *out = fault ? NULL : lk_cache_load(ctx, options);
+  if (*out)
+    return LEAKYCL_OK;
+  cl_int rc;
+  const char *src = (const char *)lk_kernel_source;
+  cl_program program = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);
+  if (rc != CL_SUCCESS)
+    return lk_fail_cl(ctx, rc, "clCreateProgramWithSource");
+  rc = fault ? CL_BUILD_PROGRAM_FAILURE
+             : clBuildProgram(program, 1, &ctx->device, options, NULL, NULL);
+  if (rc != CL_SUCCESS) {
+    char what[320];
+    snprintf(what, sizeof what, "clBuildProgram(%s)", options);
+    const leakycl_status st = lk_build_failure(ctx, program, rc, what);
+    clReleaseProgram(program);
+    return st;
+  }
+  ctx->source_builds++;
+  lk_cache_store(ctx, options, program);
+  *out = program;
+  return LEAKYCL_OK;
 }
 
 leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                                         bool per_channel, bool wide_index, bool streaming,
                                         lk_program **out) {
   char options[256];
-  /* No -cl-fast-relaxed-math or -cl-finite-math-only: NaN, Inf and -0 must
-   * survive exactly as the semantics table says. */
-  snprintf(options, sizeof options,
-           "-cl-std=CL1.2 -DLK_ACT=%d -DLK_VW=%u -DLK_STRATEGY=%d -DLK_PER_CHANNEL=%d "
-           "-DLK_IDX=%s -DLK_NT=%d %s",
-           (int)act, vw, (int)ctx->variant.strategy, per_channel ? 1 : 0,
-           wide_index ? "ulong" : "uint", streaming ? 1 : 0, ctx->extra_build_options);
+  lk_program_options(ctx, act, vw, per_channel, wide_index, streaming, options, sizeof options);
   for (lk_program *p = ctx->programs; p; p = p->next) {
     if (strcmp(p->options, options) == 0) {
       *out = p;
@@ -83,26 +93,15 @@ leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation
   if (!p)
     return lk_fail(ctx, LEAKYCL_OUT_OF_MEMORY, "no memory for a program");
   memcpy(p->options, options, sizeof options);
-  cl_int rc;
-  leakycl_status st;
   const bool fault = lk_fault_take(ctx, LK_FAULT_BUILD);
-  p->program = fault ? NULL : lk_cache_load(ctx, options);
-  if (!p->program) {
-    const char *src = (const char *)lk_kernel_source;
-    p->program = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);
-    if (rc != CL_SUCCESS) {
-      st = lk_fail_cl(ctx, rc, "clCreateProgramWithSource");
-      goto fail;
-    }
-    rc = fault ? CL_BUILD_PROGRAM_FAILURE
-               : clBuildProgram(p->program, 1, &ctx->device, options, NULL, NULL);
-    if (rc != CL_SUCCESS) {
-      st = build_failure(ctx, p->program, rc, options);
-      goto fail;
-    }
-    lk_cache_store(ctx, options, p->program);
-  }
+  /* With a bundle loaded, programs come from it alone: the devices that
+   * need bundles (FPGAs) have no compiler to fall back on. */
+  leakycl_status st = ctx->bundle ? lk_bundle_build(ctx, options, fault, &p->program)
+                                  : build_from_source(ctx, options, fault, &p->program);
+  if (st != LEAKYCL_OK)
+    goto fail;
   for (int k = 0; k < LK_KERNEL_COUNT; k++) {
+    cl_int rc;
     p->kernels[k] = clCreateKernel(p->program, kernel_names[k], &rc);
     if (rc != CL_SUCCESS) {
       st = lk_fail_cl(ctx, rc, kernel_names[k]);

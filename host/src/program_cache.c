@@ -9,7 +9,9 @@
  * and compared in full, so a hash collision is a miss, never a wrong
  * program. The cache is best effort: any failure to read, load or write is a
  * miss (the program is then built from source), never an error. Writes go
- * to a temporary file renamed into place, so readers never see half a file. */
+ * to a temporary file renamed into place, so readers never see half a file.
+ * The key text, reading a binary and building from one are shared with
+ * offline-compiled bundles (program_binary.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,6 @@
 #include "internal.h"
 
 #define LK_CACHE_MAGIC "leakycl-program-binary 1\n"
-#define LK_CACHE_MAX_BINARY ((size_t)256 << 20)
 
 int lk_cache_dir(char *buf, size_t len) {
   const char *off = getenv("LEAKYCL_CACHE");
@@ -40,17 +41,10 @@ static unsigned long long fnv1a(const char *s) {
 static int cache_entry(const leakycl_context *ctx, const char *options, char *key, size_t keylen,
                        char *path, size_t pathlen) {
   char dir[1024];
-  if (lk_cache_dir(dir, sizeof dir) != 0)
+  if (lk_cache_dir(dir, sizeof dir) != 0 ||
+      lk_binary_identity(&ctx->info, options, key, keylen) != 0)
     return -1;
-  const leakycl_device_info *d = &ctx->info;
-  int w = snprintf(key, keylen,
-                   "leakycl %s\nsource %016llx\noptions %s\nplatform %s\ndevice %s\n"
-                   "version %s\ndriver %s\n",
-                   LEAKYCL_VERSION, lk_kernel_source_hash, options, d->platform_name, d->name,
-                   d->version, d->driver_version);
-  if (w < 0 || (size_t)w >= keylen)
-    return -1;
-  w = snprintf(path, pathlen, "%s/%016llx.bin", dir, fnv1a(key));
+  const int w = snprintf(path, pathlen, "%s/%016llx.bin", dir, fnv1a(key));
   return w > 0 && (size_t)w < pathlen ? 0 : -1;
 }
 
@@ -65,7 +59,7 @@ static unsigned char *read_entry(const char *path, const char *key, size_t *bina
   unsigned long long len = 0;
   if (head && fread(head, 1, magic_len + key_len, f) == magic_len + key_len &&
       memcmp(head, LK_CACHE_MAGIC, magic_len) == 0 && memcmp(head + magic_len, key, key_len) == 0 &&
-      fread(&len, sizeof len, 1, f) == 1 && len > 0 && len <= LK_CACHE_MAX_BINARY &&
+      fread(&len, sizeof len, 1, f) == 1 && len > 0 && len <= LK_BINARY_MAX &&
       (binary = malloc((size_t)len)) != NULL) {
     if (fread(binary, 1, (size_t)len, f) != (size_t)len || fgetc(f) != EOF) {
       free(binary);
@@ -86,19 +80,11 @@ cl_program lk_cache_load(leakycl_context *ctx, const char *options) {
   unsigned char *binary = read_entry(path, key, &len);
   if (!binary)
     return NULL;
-  cl_int rc, binary_rc = CL_SUCCESS;
-  const unsigned char *bins[1] = {binary};
-  cl_program program =
-      clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &len, bins, &binary_rc, &rc);
+  cl_program program = NULL;
+  const cl_int rc = lk_program_from_binary(ctx, options, binary, len, &program);
   free(binary);
-  if (rc == CL_SUCCESS && binary_rc == CL_SUCCESS)
-    rc = clBuildProgram(program, 1, &ctx->device, options, NULL, NULL);
-  else if (rc == CL_SUCCESS)
-    rc = binary_rc;
   if (rc != CL_SUCCESS) {
     /* A stale or damaged entry: drop it; the source build rewrites it. */
-    if (program)
-      clReleaseProgram(program);
     unlink(path);
     return NULL;
   }
@@ -111,16 +97,9 @@ void lk_cache_store(leakycl_context *ctx, const char *options, cl_program progra
   if (cache_entry(ctx, options, key, sizeof key, path, sizeof path) != 0)
     return;
   size_t len = 0;
-  if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS ||
-      len == 0 || len > LK_CACHE_MAX_BINARY)
+  unsigned char *binary = lk_binary_of(program, LK_BINARY_MAX, &len);
+  if (!binary)
     return;
-  unsigned char *binary = malloc(len);
-  unsigned char *bins[1] = {binary};
-  if (!binary ||
-      clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS) {
-    free(binary);
-    return;
-  }
   const unsigned long long len64 = len;
   const void *parts[4] = {LK_CACHE_MAGIC, key, &len64, binary};
   const size_t lens[4] = {strlen(LK_CACHE_MAGIC), strlen(key), sizeof len64, len};

@@ -1,0 +1,441 @@
+/* test_binaries.c - offline-compiled program bundles (program_bundle.c,
+ * bundle_compile.c): compiled on PoCL, loaded in a fresh context, every
+ * activation x op bit-identical to the source-built path with no source
+ * build; bundles for another device, driver, source or version refused with
+ * a message naming the field; truncated, garbled, empty and directory files
+ * are errors, never crashes; a program the bundle lacks is a clear error. */
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "test.h"
+
+/* Streaming stores from 256 elements, so both store flavours are used. */
+#define BUNDLE_VARIANT "cpu vw2 nt256"
+
+static char dir[128], bundle[256], scratch[256];
+static unsigned char *bundle_data;
+static size_t bundle_size;
+
+static leakycl_context *open_cpu(void) {
+  char err[LK_ERROR_MAX];
+  leakycl_context *ctx = NULL;
+  if (leakycl_context_create("cpu", &ctx, err, sizeof err) != LEAKYCL_OK)
+    fprintf(stderr, "  context_create: %s\n", err);
+  return ctx;
+}
+
+static int set_variant(leakycl_context *ctx, const char *text) {
+  leakycl_variant v;
+  char err[256];
+  if (leakycl_variant_parse(text, &ctx->info, &v, err, sizeof err) != LEAKYCL_OK ||
+      leakycl_set_variant(ctx, &v) != LEAKYCL_OK) {
+    fprintf(stderr, "  variant %s: %s\n", text, err);
+    return -1;
+  }
+  return 0;
+}
+
+static size_t program_count(const leakycl_context *ctx) {
+  size_t n = 0;
+  for (const lk_program *p = ctx->programs; p; p = p->next)
+    n++;
+  return n;
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    CHECK(len == 0 || fwrite(data, 1, len, f) == len);
+    fclose(f);
+  }
+}
+
+static unsigned char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  *len = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *data = malloc(*len + 1);
+  if (data && fread(data, 1, *len, f) != *len) {
+    free(data);
+    data = NULL;
+  }
+  fclose(f);
+  return data;
+}
+
+/* Loads `path` into a fresh context; returns the status, the message in msg. */
+static leakycl_status load_fresh(const char *path, char *msg, size_t msglen) {
+  leakycl_context *ctx = open_cpu();
+  if (!ctx)
+    return LEAKYCL_NO_DEVICE;
+  const leakycl_status st = leakycl_load_program_bundle(ctx, path);
+  snprintf(msg, msglen, "%s", leakycl_last_error(ctx));
+  if (st != LEAKYCL_OK)
+    CHECK(leakycl_program_bundle_path(ctx) == NULL); /* refused: context unchanged */
+  leakycl_context_release(ctx);
+  return st;
+}
+
+/* A copy of the bundle with the header line starting `prefix` replaced. */
+static void write_with_line(const char *path, const char *prefix, const char *replacement) {
+  const unsigned char *at = (const unsigned char *)strstr((const char *)bundle_data, prefix);
+  CHECK(at != NULL);
+  if (!at)
+    return;
+  /* The line's own end (prefixes start with the previous line's '\n'). */
+  const unsigned char *eol = memchr(at + 1, '\n', bundle_size - (size_t)(at + 1 - bundle_data));
+  FILE *f = fopen(path, "wb");
+  fwrite(bundle_data, 1, (size_t)(at - bundle_data), f);
+  fputs(replacement, f);
+  fwrite(eol, 1, bundle_size - (size_t)(eol - bundle_data), f);
+  fclose(f);
+}
+
+/* ---- compiling ---- */
+
+static void test_compile_writes_every_program(void) {
+  leakycl_context *ctx = open_cpu();
+  if (!ctx || set_variant(ctx, BUNDLE_VARIANT) != 0)
+    return;
+  size_t programs = 0;
+  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, bundle, NULL, NULL, &programs), LEAKYCL_OK);
+  /* 4 shared + 3 per-channel activations x widths 2 and 1, plain and
+   * streaming; ulong indices only where 2^31 floats fit one buffer. */
+  const size_t wide = ctx->info.max_alloc_bytes / 4 >= ((uint64_t)1 << 31) ? 2 : 1;
+  CHECK_INT_EQ(programs, (4 + 3 * 2) * 2 * wide);
+  free(bundle_data);
+  bundle_data = read_file(bundle, &bundle_size);
+  CHECK(bundle_data != NULL);
+  if (bundle_data) {
+    bundle_data[bundle_size] = '\0';
+    CHECK(memcmp(bundle_data, "leakycl-program-bundle 1\nleakycl " LEAKYCL_VERSION "\n", 33) == 0);
+    char line[300];
+    snprintf(line, sizeof line, "\ndevice %s\n", ctx->info.name);
+    CHECK_CONTAINS((const char *)bundle_data, line);
+    snprintf(line, sizeof line, "\ndriver %s\n", ctx->info.driver_version);
+    CHECK_CONTAINS((const char *)bundle_data, line);
+    CHECK_CONTAINS((const char *)bundle_data, "\nvariant cpu vw2 ");
+  }
+  /* Bad paths: an error with the path, nothing written. */
+  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, "", NULL, NULL, NULL), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, "/proc/leakycl-no/such.bin", NULL, NULL, NULL),
+               LEAKYCL_IO_ERROR);
+  CHECK_CONTAINS(leakycl_last_error(ctx), "/proc/leakycl-no/such.bin");
+  CHECK_INT_EQ(leakycl_compile_program_bundle(NULL, bundle, NULL, NULL, NULL),
+               LEAKYCL_INVALID_ARGUMENT);
+  leakycl_context_release(ctx);
+}
+
+static void test_failed_compile_leaves_old_file(void) {
+  leakycl_context *ctx = open_cpu();
+  if (!ctx || set_variant(ctx, BUNDLE_VARIANT) != 0)
+    return;
+  /* Every build fails: the bundle already there stays whole. */
+  lk_context_set_extra_build_options(ctx, "-DLK_VW=3");
+  CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, bundle, NULL, NULL, NULL), LEAKYCL_BUILD_FAILED);
+  size_t len = 0;
+  unsigned char *now = read_file(bundle, &len);
+  CHECK(now && len == bundle_size && memcmp(now, bundle_data, len) == 0);
+  free(now);
+  char cmd[400]; /* and no temporary file is left beside it */
+  snprintf(cmd, sizeof cmd, "ls '%s' | grep -q tmp", dir);
+  CHECK(system(cmd) != 0);
+  leakycl_context_release(ctx);
+}
+
+/* ---- loading and running ---- */
+
+typedef struct outputs {
+  float *y, *dx, *da, *neg, *mag;
+} outputs;
+
+/* Forward, backward (with grads when the activation has them) and reduce of
+ * one activation and alpha layout on ctx. */
+static void run_all_ops(leakycl_context *ctx, leakycl_activation act, int per_channel,
+                        leakycl_view view, const float *x, const float *dy, outputs *o) {
+  const float alphas[5] = {0.25f, -0.5f, 2.0f, 0.0f, 0.125f};
+  leakycl_params p;
+  leakycl_params_init(&p, act);
+  if (per_channel) {
+    p.alpha = alphas;
+    p.alpha_count = view.channels;
+  }
+  size_t n = 0;
+  leakycl_view_count(view, &n);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, view, x, o->y), LEAKYCL_OK);
+  const leakycl_grads g = {o->da, o->neg, o->mag};
+  const int grads = leakycl_activation_has_gradient(act);
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, view, LEAKYCL_FROM_X, x, dy, o->dx, grads ? &g : NULL),
+               LEAKYCL_OK);
+  if (grads)
+    CHECK_INT_EQ(leakycl_reduce(ctx, &p, view, x, dy, &g), LEAKYCL_OK);
+  (void)n;
+}
+
+static void test_bundle_matches_source_build(void) {
+  leakycl_context *src = open_cpu(), *bin = open_cpu();
+  if (!src || !bin || set_variant(src, BUNDLE_VARIANT) != 0)
+    return;
+  CHECK_INT_EQ(leakycl_load_program_bundle(bin, bundle), LEAKYCL_OK);
+  CHECK_STR_EQ(leakycl_program_bundle_path(bin), bundle);
+  CHECK_STR_EQ(leakycl_variant_origin(bin), "bundle");
+  leakycl_variant vs, vb;
+  leakycl_get_variant(src, &vs);
+  leakycl_get_variant(bin, &vb);
+  CHECK(memcmp(&vs, &vb, sizeof vs) == 0);
+  const unsigned hits_before = bin->cache_hits;
+  /* Views: flat (shared alpha, streaming), per channel with inner even
+   * (width 2) and odd (width 1), and a small one under the streaming size. */
+  const leakycl_view views[4] = {{1, 1, 4099}, {3, 4, 130}, {2, 5, 77}, {1, 1, 100}};
+  const size_t max_n = 4099, bytes = (max_n * 4 + 63) / 64 * 64; /* aligned_alloc's rule */
+  float *x = aligned_alloc(64, bytes), *dy = aligned_alloc(64, bytes);
+  for (size_t i = 0; i < max_n; i++) {
+    x[i] = (float)((int)(i % 29) - 14) * 0.375f;
+    dy[i] = (float)((int)(i % 11) - 5) * 0.25f;
+  }
+  x[7] = NAN;
+  x[8] = -INFINITY;
+  x[9] = -0.0f;
+  outputs a, b;
+  float *mem[10];
+  for (int k = 0; k < 10; k++)
+    mem[k] = aligned_alloc(64, bytes);
+  a = (outputs){mem[0], mem[1], mem[2], mem[3], mem[4]};
+  b = (outputs){mem[5], mem[6], mem[7], mem[8], mem[9]};
+  for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
+    for (int v = 0; v < 4; v++) {
+      const int per_channel = views[v].channels > 1;
+      if (per_channel && act == LEAKYCL_RELU)
+        continue;
+      for (int k = 0; k < 10; k++)
+        memset(mem[k], k < 5 ? 0x11 : 0x22, max_n * 4);
+      run_all_ops(src, (leakycl_activation)act, per_channel, views[v], x, dy, &a);
+      run_all_ops(bin, (leakycl_activation)act, per_channel, views[v], x, dy, &b);
+      const size_t n = views[v].outer * views[v].channels * views[v].inner;
+      const size_t c = views[v].channels;
+      const int same = memcmp(a.y, b.y, n * 4) == 0 && memcmp(a.dx, b.dx, n * 4) == 0 &&
+                       (!leakycl_activation_has_gradient((leakycl_activation)act) ||
+                        (memcmp(a.da, b.da, c * 4) == 0 && memcmp(a.neg, b.neg, c * 4) == 0 &&
+                         memcmp(a.mag, b.mag, c * 4) == 0));
+      if (!same)
+        fprintf(stderr, "  %s view %d: bundle and source results differ\n",
+                leakycl_activation_name((leakycl_activation)act), v);
+      CHECK(same);
+    }
+  }
+  /* Packed jobs (batch.c) and the warm-up's list come from the bundle too. */
+  CHECK_INT_EQ(leakycl_warm_up(bin), LEAKYCL_OK);
+  /* Nothing built from source, nothing from the on-disk cache. */
+  CHECK_INT_EQ(bin->source_builds, 0);
+  CHECK_INT_EQ(bin->cache_hits, hits_before);
+  CHECK_INT_EQ(bin->bundle_builds, program_count(bin));
+  CHECK(program_count(bin) >= 10);
+  CHECK(src->source_builds + src->cache_hits > 0);
+  for (int k = 0; k < 10; k++)
+    free(mem[k]);
+  free(x);
+  free(dy);
+  leakycl_context_release(src);
+  leakycl_context_release(bin);
+}
+
+static void test_missing_program_is_a_clear_error(void) {
+  leakycl_context *ctx = open_cpu();
+  if (!ctx)
+    return;
+  CHECK_INT_EQ(leakycl_load_program_bundle(ctx, bundle), LEAKYCL_OK);
+  float x[64] = {-1.0f, 2.0f}, y[64];
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_RELU);
+  /* Another vector width: no such program, and no source build either. */
+  CHECK_INT_EQ(set_variant(ctx, "cpu vw8"), 0);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(64), x, y), LEAKYCL_UNSUPPORTED);
+  CHECK_CONTAINS(leakycl_last_error(ctx), "has no program for build options");
+  CHECK_CONTAINS(leakycl_last_error(ctx), "-DLK_VW=8");
+  CHECK_CONTAINS(leakycl_last_error(ctx), bundle);
+  /* ulong indices (not in a bundle for a device under 8 GiB a buffer). */
+  CHECK_INT_EQ(set_variant(ctx, BUNDLE_VARIANT), 0);
+  if (ctx->info.max_alloc_bytes / 4 < ((uint64_t)1 << 31)) {
+    lk_context_force_wide_index(ctx, true);
+    CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(64), x, y), LEAKYCL_UNSUPPORTED);
+    CHECK_CONTAINS(leakycl_last_error(ctx), "-DLK_IDX=ulong");
+    lk_context_force_wide_index(ctx, false);
+  }
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(64), x, y), LEAKYCL_OK);
+  CHECK(y[0] == 0.0f && y[1] == 2.0f);
+  CHECK_INT_EQ(ctx->source_builds, 0);
+  leakycl_context_release(ctx);
+}
+
+static void test_env_loads_at_create(void) {
+  setenv("LEAKYCL_PROGRAM_BINARY", bundle, 1);
+  leakycl_context *ctx = open_cpu();
+  CHECK(ctx != NULL);
+  if (ctx) {
+    CHECK_STR_EQ(leakycl_program_bundle_path(ctx), bundle);
+    CHECK_STR_EQ(leakycl_variant_origin(ctx), "bundle");
+  }
+  leakycl_context_release(ctx);
+  setenv("LEAKYCL_PROGRAM_BINARY", dir, 1); /* a directory: create fails */
+  char err[LK_ERROR_MAX] = "";
+  ctx = NULL;
+  CHECK_INT_EQ(leakycl_context_create("cpu", &ctx, err, sizeof err), LEAKYCL_IO_ERROR);
+  CHECK(ctx == NULL);
+  CHECK_CONTAINS(err, "LEAKYCL_PROGRAM_BINARY");
+  CHECK_CONTAINS(err, "directory");
+  unsetenv("LEAKYCL_PROGRAM_BINARY");
+}
+
+/* ---- refused bundles ---- */
+
+static void test_mismatch_names_the_field(void) {
+  static const struct {
+    const char *prefix, *replacement, *named;
+  } cases[] = {
+      {"\ndevice ", "\ndevice Some FPGA", "device \"Some FPGA\""},
+      {"\ndriver ", "\ndriver 99.9", "driver version \"99.9\""},
+      {"\nsource ", "\nsource 0123456789abcdef", "kernel source hash \"0123456789abcdef\""},
+      {"\nleakycl ", "\nleakycl 9.9.9", "leakycl version \"9.9.9\""},
+      {"\nplatform ", "\nplatform Other", "platform \"Other\""},
+      {"\nversion ", "\nversion OpenCL 1.0", "device version \"OpenCL 1.0\""},
+  };
+  char msg[LK_ERROR_MAX];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    write_with_line(scratch, cases[i].prefix, cases[i].replacement);
+    CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_UNSUPPORTED);
+    CHECK_CONTAINS(msg, cases[i].named);
+    CHECK_CONTAINS(msg, scratch);
+    CHECK(strchr(msg, '\n') == NULL);
+  }
+  /* A variant this device cannot run is refused too. */
+  write_with_line(scratch, "\nvariant ", "\nvariant cpu vw3");
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(msg, "variant");
+}
+
+static void test_damaged_files_are_errors(void) {
+  char msg[LK_ERROR_MAX];
+  CHECK_INT_EQ(load_fresh(dir, msg, sizeof msg), LEAKYCL_IO_ERROR);
+  CHECK_CONTAINS(msg, "directory");
+  snprintf(scratch + strlen(scratch), 8, ".none");
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_IO_ERROR);
+  scratch[strlen(scratch) - 5] = '\0';
+  write_file(scratch, "", 0);
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(msg, "empty");
+  write_file(scratch, "GIF89a", 6);
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(msg, "not a leakycl program bundle");
+  leakycl_context *ctx = open_cpu();
+  CHECK_INT_EQ(leakycl_load_program_bundle(ctx, NULL), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_load_program_bundle(NULL, bundle), LEAKYCL_INVALID_ARGUMENT);
+  leakycl_context_release(ctx);
+
+  /* Every cut inside the header and the first entry's line, then cuts
+   * through the binaries: all refused (a bundle is whole or nothing). */
+  const char *first = strstr((const char *)bundle_data, "\nprogram ");
+  const size_t head = first ? (size_t)(first - (const char *)bundle_data) + 120 : 400;
+  size_t refused = 0, tried = 0;
+  for (size_t len = 1; len < bundle_size; len += len < head ? 1 : bundle_size / 23) {
+    write_file(scratch, bundle_data, len);
+    tried++;
+    refused += load_fresh(scratch, msg, sizeof msg) == LEAKYCL_INVALID_ARGUMENT;
+  }
+  CHECK_INT_EQ(refused, tried);
+  /* One byte too many. */
+  FILE *f = fopen(scratch, "wb");
+  fwrite(bundle_data, 1, bundle_size, f);
+  fputc('x', f);
+  fclose(f);
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(msg, "after its last program");
+  /* Counts and lengths that lie. */
+  write_with_line(scratch, "\nprograms ", "\nprograms 999");
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  write_with_line(scratch, "\nprograms ", "\nprograms 18446744073709551617");
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  write_with_line(scratch, "\nprogram ", "\nprogram 99999999999 -cl-std=CL1.2");
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  write_with_line(scratch, "\nprogram ", "\nprogram -1 x");
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+
+  /* Garbled: random bytes over the text part (seeded). Whatever the
+   * outcome, no crash, and a refusal says why. */
+  unsigned char *copy = malloc(bundle_size);
+  unsigned seed = 12345;
+  size_t errors = 0;
+  for (int round = 0; round < 60; round++) {
+    memcpy(copy, bundle_data, bundle_size);
+    for (int k = 0; k < 4; k++) {
+      seed = seed * 1103515245u + 12345u;
+      const size_t at = (seed >> 8) % head;
+      seed = seed * 1103515245u + 12345u;
+      copy[at] = (unsigned char)(seed >> 16);
+    }
+    write_file(scratch, copy, bundle_size);
+    if (load_fresh(scratch, msg, sizeof msg) != LEAKYCL_OK) {
+      errors++;
+      CHECK(msg[0] != '\0');
+    }
+  }
+  CHECK(errors > 30);
+  free(copy);
+}
+
+/* A binary the driver rejects is a BUILD_FAILED naming the bundle when the
+ * program is first used, never a crash or a source build. */
+static void test_rejected_binary_fails_its_build(void) {
+  const char *first = strstr((const char *)bundle_data, "\nprogram ");
+  if (!first)
+    return;
+  const char *binary = strchr(first + 1, '\n') + 1;
+  unsigned char *copy = malloc(bundle_size);
+  memcpy(copy, bundle_data, bundle_size);
+  memset(copy + (binary - (const char *)bundle_data), 0, 64); /* its magic */
+  write_file(scratch, copy, bundle_size);
+  free(copy);
+  leakycl_context *ctx = open_cpu();
+  CHECK_INT_EQ(leakycl_load_program_bundle(ctx, scratch), LEAKYCL_OK);
+  float x[16] = {0}, y[16];
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_RELU); /* the first program is relu's */
+  const leakycl_status st = leakycl_forward(ctx, &p, leakycl_view_flat(16), x, y);
+  CHECK_INT_EQ(st, LEAKYCL_BUILD_FAILED);
+  CHECK_CONTAINS(leakycl_last_error(ctx), scratch);
+  CHECK_INT_EQ(ctx->source_builds, 0);
+  leakycl_context_release(ctx);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "/tmp/leakycl-test-binaries-XXXXXX");
+  if (!mkdtemp(dir)) {
+    printf("FAIL mkdtemp\n");
+    return 1;
+  }
+  snprintf(bundle, sizeof bundle, "%s/cpu.lkbin", dir);
+  snprintf(scratch, sizeof scratch, "%s/edited.lkbin", dir);
+  unsetenv("LEAKYCL_PROGRAM_BINARY");
+  unsetenv("LEAKYCL_VARIANT");
+  RUN_TEST(test_compile_writes_every_program);
+  if (bundle_data) {
+    RUN_TEST(test_failed_compile_leaves_old_file);
+    RUN_TEST(test_bundle_matches_source_build);
+    RUN_TEST(test_missing_program_is_a_clear_error);
+    RUN_TEST(test_env_loads_at_create);
+    RUN_TEST(test_mismatch_names_the_field);
+    RUN_TEST(test_damaged_files_are_errors);
+    RUN_TEST(test_rejected_binary_fails_its_build);
+  }
+  free(bundle_data);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    printf("# could not remove %s\n", dir);
+  return TEST_SUMMARY();
+}
