@@ -151,14 +151,26 @@ run: deps all
 	 else echo "leakycld is not built yet (the daemon issue); the library and CLI are: $(BUILD)/bin/leakycl devices"; \
 	      $(BUILD)/bin/leakycl devices; fi
 
+# Library (libleakycl.so.VERSION with soname libleakycl.so.0, the dev
+# symlink, the static archive), header, pkg-config file, both programs,
+# their man pages, and the systemd unit with ExecStart under $(PREFIX)/bin
+# ($(PREFIX)/lib/systemd/system is on systemd's unit path for /usr and
+# /usr/local; see server/deploy/README.md). DESTDIR stages for packaging.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libleakycl.so.0
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libleakycl.so.$(VERSION)
+	ln -sf libleakycl.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libleakycl.so.0
 	ln -sf libleakycl.so.0 $(DESTDIR)$(PREFIX)/lib/libleakycl.so
 	install -m 644 host/include/leakycl.h $(DESTDIR)$(PREFIX)/include/
 	$(PC_SED) leakycl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakycl.pc
 	install -m 755 $(BUILD)/bin/leakycl $(BUILD)/bin/leakycld $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 docs/man/leakycl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/man/leakycld.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' server/deploy/leakycld.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/leakycld.service
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -254,8 +254,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   /* Echoed back as given; only a string or a number, since a structured id
    * could hold tensor keys that the splice lifts out of the body. */
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
-  if (id && !cJSON_IsString(id) && !cJSON_IsNumber(id))
-    return lkd_fail(e, LKD_INVALID_ARGUMENT, "id must be a string or a number");
+  if (id && !cJSON_IsString(id) && !(cJSON_IsNumber(id) && isfinite(id->valuedouble)))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "id must be a string or a finite number");
   job->id = id;
 
   /* op */
@@ -633,20 +633,40 @@ static void lkd_append_tensor(lk_buf *b, const lkd_job *job, const char *name, c
     lk_array_print(b, v, job->count, &job->count, 1);
 }
 
-/* Appends a successful job's result object. */
-static void lkd_append_result(lk_buf *b, const lkd_job *job) {
-  lk_buf_append(b, "{", 1);
-  if (job->id) {
+/* Appends "id":<the job's id>, when it has one. A number is printed as the
+ * shortest text that reads back to the same double: cJSON's printer
+ * compares with a relative epsilon, so it echoed 0.30000000000000004 as 0.3
+ * and -1.7976931348623155e308 as -1.79769313486232e+308, which overflows
+ * (found by schemathesis). */
+static void lkd_append_id(lk_buf *b, const lkd_job *job) {
+  if (!job->id)
+    return;
+  lk_buf_append_str(b, "\"id\":");
+  if (cJSON_IsNumber(job->id)) {
+    char text[32];
+    double v = job->id->valuedouble;
+    for (int digits = 1; digits <= 17; digits++) {
+      snprintf(text, sizeof text, "%.*g", digits, v);
+      if (strtod(text, NULL) == v)
+        break;
+    }
+    lk_buf_append_str(b, text);
+  } else {
     char *id = cJSON_PrintUnformatted(job->id);
     if (id) {
-      lk_buf_append_str(b, "\"id\":");
       lk_buf_append_str(b, id);
-      lk_buf_append(b, ",", 1);
       cJSON_free(id);
     } else {
       b->oom = 1;
     }
   }
+  lk_buf_append(b, ",", 1);
+}
+
+/* Appends a successful job's result object. */
+static void lkd_append_result(lk_buf *b, const lkd_job *job) {
+  lk_buf_append(b, "{", 1);
+  lkd_append_id(b, job);
   lkd_append_tensor(b, job, job->op == LKD_OP_FORWARD ? "y" : "dx", job->out);
   if (job->want_grads) {
     size_t c = job->grad_count;
@@ -663,15 +683,7 @@ static void lkd_append_result(lk_buf *b, const lkd_job *job) {
 
 static void lkd_append_job_error(lk_buf *b, const lkd_job *job) {
   lk_buf_append_str(b, "{");
-  if (job->id) {
-    char *id = cJSON_PrintUnformatted(job->id);
-    if (id) {
-      lk_buf_append_str(b, "\"id\":");
-      lk_buf_append_str(b, id);
-      lk_buf_append(b, ",", 1);
-      cJSON_free(id);
-    }
-  }
+  lkd_append_id(b, job);
   lk_buf_append_str(b, "\"error\":");
   lkd_error_append_object(b, &job->err);
   lk_buf_append(b, "}", 1);

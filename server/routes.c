@@ -93,6 +93,17 @@ static void lkd_on_metrics(lkd_server *s, const lkd_request_info *info, char *bo
   lkd_metrics_render(s->metrics, &r->body);
 }
 
+/* docs/openapi.json, embedded by tools/embed.c (build/gen/openapi.c): a
+ * byte array, not a C string, to which embed adds one newline. */
+extern const unsigned char lkd_openapi_json[];
+extern const size_t lkd_openapi_json_len;
+
+/* Serves the document byte for byte (without embed's added newline). */
+static void lkd_on_openapi(lkd_server *s, char *body, size_t len, lkd_response *r) {
+  lkd_json_ok(r);
+  lk_buf_append(&r->body, (const char *)lkd_openapi_json, lkd_openapi_json_len - 1);
+}
+
 static void lkd_on_job(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len,
                        lkd_response *r) {
   r->content_type = "application/json";
@@ -126,6 +137,7 @@ static const lkd_route lkd_routes[] = {
     {"/v1/backward", "POST", 1, lkd_on_backward},
     {"/v1/batch", "POST", 1, lkd_on_batch},
     {"/metrics", "GET", 0, lkd_on_metrics},
+    {"/openapi.json", "GET", 0, lkd_on_openapi},
 };
 
 const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_code *code,

@@ -11,9 +11,18 @@ $(BUILD)/obj/server/%.o: server/%.c $(SERVER_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iserver -c -o $@ $<
 
-$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(LIB_A)
+# docs/openapi.json, embedded at build time like the kernels (tools/embed.c)
+# and served at GET /openapi.json: the daemon reads no file at run time.
+$(BUILD)/gen/openapi.c: $(BUILD)/tools/embed docs/openapi.json
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(SERVER_OBJS) $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
+	$(BUILD)/tools/embed lkd_openapi_json docs/openapi.json > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
 
 all: $(BUILD)/bin/leakycld
 # The end-to-end tests run the sanitized daemon too: build it with the

@@ -333,8 +333,20 @@ def run(ck, d, rnd):
         {"op": "forward", "activation": "relu", "x": [-1], "id": 3}]})
     res = body.get("results", []) if st == 200 else []
     ck.check("batch_id_string_or_number",
-             len(res) == 2 and res[0]["error"]["message"] == "id must be a string or a number"
+             len(res) == 2 and
+             res[0]["error"]["message"] == "id must be a string or a finite number"
              and "id" not in res[0] and res[1] == {"id": 3, "y": [0]}, raw)
+    # A number id comes back as the same double (cJSON's own printer rounded
+    # 0.30000000000000004 to 0.3 and -1.7976931348623155e308 past -DBL_MAX:
+    # schemathesis found the second); 1e999 is no finite number.
+    ids = [0.30000000000000004, -1.7976931348623155e308, 5e-324, 123456789012345680000.0]
+    raw_jobs = ",".join('{"op":"forward","activation":"relu","x":[1],"id":%r}' % v for v in ids)
+    raw_jobs += ',{"op":"forward","activation":"relu","x":[1],"id":1e999}'
+    st, body, raw = d.call("POST", "/v1/batch", raw='{"jobs":[%s]}' % raw_jobs)
+    res = body.get("results", []) if st == 200 else []
+    ck.check("batch_number_id_echoed_exactly",
+             len(res) == 5 and all(float(r.get("id")) == v for r, v in zip(res, ids)) and
+             "finite" in res[4].get("error", {}).get("message", ""), raw)
     raw_body = '{"jobs":[{"op":"forward","activation":"relu","x":[1,[2}]},' \
                '{"op":"forward","activation":"relu","x":[1]}]}'
     st, body, raw = d.call("POST", "/v1/batch", raw=raw_body)
