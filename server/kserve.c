@@ -88,6 +88,13 @@ static void lkd_kserve_json(lkd_response *r) {
   r->content_type = "application/json";
 }
 
+/* The protocol's health answers: 200 means true, and the body is empty (so
+ * it is not labelled JSON). */
+static void lkd_kserve_empty(lkd_response *r) {
+  r->status = 200;
+  r->content_type = "text/plain; charset=utf-8";
+}
+
 /* ---- paths ---- */
 
 int lkd_kserve_path(const char *path) {
@@ -167,13 +174,13 @@ static const lkd_kserve_model *lkd_model_of_path(const char *path, lkd_response 
 
 static void lkd_on_live(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
                         lkd_response *r) {
-  lkd_kserve_json(r); /* an empty 200, as Triton answers */
+  lkd_kserve_empty(r); /* as Triton answers */
 }
 
 static void lkd_on_ready(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
                          lkd_response *r) {
   /* The daemon listens only once its devices are open and warm. */
-  lkd_kserve_json(r);
+  lkd_kserve_empty(r);
 }
 
 static void lkd_on_server_metadata(lkd_server *s, const lkd_request_info *info, char *body,
@@ -221,20 +228,23 @@ static void lkd_on_model_metadata(lkd_server *s, const lkd_request_info *info, c
 static void lkd_on_model_ready(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
                                lkd_response *r) {
   if (lkd_model_of_path(info->path, r))
-    lkd_kserve_json(r);
+    lkd_kserve_empty(r);
 }
 
 static void lkd_on_repository_index(lkd_server *s, const lkd_request_info *info, char *body,
                                     size_t len, lkd_response *r) {
   /* The body is empty or an object such as {"ready":true}: every model is
-   * ready, so both answers are the same list. */
+   * ready, so both answers are the same list; "ready", when given, must be
+   * a boolean (Triton's repository extension). */
   if (len > 0) {
     cJSON *root = memchr(body, '\0', len) ? NULL : cJSON_ParseWithLength(body, len);
-    int ok = cJSON_IsObject(root);
+    const cJSON *ready = cJSON_GetObjectItemCaseSensitive(root, "ready");
+    const int object = cJSON_IsObject(root), ready_ok = !ready || cJSON_IsBool(ready);
     cJSON_Delete(root);
-    if (!ok) {
+    if (!object || !ready_ok) {
       lkd_kserve_fail(r, LKD_INVALID_ARGUMENT,
-                      "the repository index request must be empty or a JSON object");
+                      !object ? "the repository index request must be empty or a JSON object"
+                              : "\"ready\" must be true or false");
       return;
     }
   }

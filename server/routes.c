@@ -99,7 +99,8 @@ extern const unsigned char lkd_openapi_json[];
 extern const size_t lkd_openapi_json_len;
 
 /* Serves the document byte for byte (without embed's added newline). */
-static void lkd_on_openapi(lkd_server *s, char *body, size_t len, lkd_response *r) {
+static void lkd_on_openapi(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                           lkd_response *r) {
   lkd_json_ok(r);
   lk_buf_append(&r->body, (const char *)lkd_openapi_json, lkd_openapi_json_len - 1);
 }
