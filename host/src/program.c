@@ -65,14 +65,21 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
 leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                                         bool per_channel, bool wide_index, bool streaming,
                                         lk_program **out) {
+  return lk_program_get_typed(ctx, act, vw, per_channel, wide_index, streaming, LEAKYCL_FLOAT32,
+                              out);
+}
+
+leakycl_status lk_program_get_typed(leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                                    bool per_channel, bool wide_index, bool streaming,
+                                    leakycl_dtype dtype, lk_program **out) {
   char options[256];
   /* No -cl-fast-relaxed-math or -cl-finite-math-only: NaN, Inf and -0 must
    * survive exactly as the semantics table says. */
   snprintf(options, sizeof options,
            "-cl-std=CL1.2 -DLK_ACT=%d -DLK_VW=%u -DLK_STRATEGY=%d -DLK_PER_CHANNEL=%d "
-           "-DLK_IDX=%s -DLK_NT=%d %s",
+           "-DLK_IDX=%s -DLK_NT=%d -DLK_DTYPE=%d %s",
            (int)act, vw, (int)ctx->variant.strategy, per_channel ? 1 : 0,
-           wide_index ? "ulong" : "uint", streaming ? 1 : 0, ctx->extra_build_options);
+           wide_index ? "ulong" : "uint", streaming ? 1 : 0, (int)dtype, ctx->extra_build_options);
   for (lk_program *p = ctx->programs; p; p = p->next) {
     if (strcmp(p->options, options) == 0) {
       *out = p;
