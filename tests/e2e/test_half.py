@@ -50,7 +50,8 @@ def narrow(dtype, v):
     """float32 values to storage patterns; numpy's float32 -> float16 cast
     rounds to nearest even."""
     if dtype == "float16":
-        return np.asarray(v, F32).astype(np.float16).view(np.uint16)
+        with np.errstate(over="ignore"):
+            return np.asarray(v, F32).astype(np.float16).view(np.uint16)
     return bf16_narrow(v)
 
 
@@ -236,9 +237,129 @@ def test_cli(ck):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---- the daemon's base64 tensors in float16 and bfloat16 ----
+
+def b64(bits):
+    return base64.b64encode(np.asarray(bits, "<u2").tobytes()).decode()
+
+
+def unb64(text):
+    return np.frombuffer(base64.b64decode(text), dtype="<u2")
+
+
+def daemon_forward(ck, d, tag, rng, dtype, act, n):
+    x = sample_bits(rng, dtype, (n,))
+    body = {"activation": act, "x_b64": b64(x), "dtype": dtype}
+    if act != "relu":
+        body["alpha"] = 1.5 if act == "prelu" else 0.2
+    st, res, raw = d.call("POST", "/v1/forward", body)
+    name = "%s%s_forward_%s_n%d" % (tag, dtype, act, n)
+    if not ck.check(name + "_200", st == 200 and "y_b64" in res, raw[:300]):
+        return
+    a = np.array(body.get("alpha", 0.0), F32)
+    want = narrow(dtype, oracle_forward(act, widen(dtype, x), a, threshold(a, 0.5)))
+    probs = bit_problems("y", dtype, unb64(res["y_b64"]), want)
+    if res.get("dtype") != dtype:
+        probs.append("dtype %r" % res.get("dtype"))
+    ck.check(name + "_bits", not probs, "\n".join(probs))
+
+
+def daemon_backward(ck, d, tag, rng, dtype, act):
+    shape, C = (2, 3, 5), 3
+    x = sample_bits(rng, dtype, shape)
+    dy = sample_bits(rng, dtype, shape, specials=False)
+    alpha = rng.uniform(-0.5, 1.5, C).astype(F32)
+    body = {"activation": act, "shape": list(shape), "channel_axis": 1, "dtype": dtype,
+            "x_b64": b64(x.ravel()), "dy_b64": b64(dy.ravel())}
+    if act != "relu":
+        body["alpha"] = [float(v) for v in alpha]
+    else:
+        alpha = np.zeros(C, F32)
+    st, res, raw = d.call("POST", "/v1/backward", body)
+    name = "%s%s_backward_%s" % (tag, dtype, act)
+    if not ck.check(name + "_200", st == 200 and "dx_b64" in res, raw[:300]):
+        return
+    xf, dyf = widen(dtype, x), widen(dtype, dy)
+    a = alpha.reshape(1, C, 1)
+    t = threshold(a, 0.5)
+    want = narrow(dtype, oracle_backward(act, xf, dyf, a, t))
+    probs = bit_problems("dx", dtype, unb64(res["dx_b64"]).reshape(shape), want)
+    if res.get("dtype") != dtype:
+        probs.append("dtype %r" % res.get("dtype"))
+    if act in ("prelu", "phased_relu"):
+        s, sa = oracle_dalpha(act, xf, dyf, np.broadcast_to(t, shape),
+                              lambda v: np.moveaxis(v, 1, 0).reshape(C, -1))
+        da = [float(v) for v in res.get("dalpha", [])]
+        if len(da) != C or len(res.get("stats", {}).get("neg_fraction", [])) != C:
+            probs.append("dalpha/stats: %r" % res)
+        for c in range(min(C, len(da))):
+            if np.isfinite(s[c]) and sa[c] < 3e38 and not abs(da[c] - s[c]) <= 1e-6 * sa[c] + 1e-30:
+                probs.append("dalpha[%d] %r, float64 %r" % (c, da[c], s[c]))
+    ck.check(name + "_bits", not probs, "\n".join(probs))
+
+
+def test_daemon(ck):
+    rng = np.random.default_rng(2)
+    for tag, binary in daemon_builds(ck):
+        d = Daemon(binary=binary)
+        try:
+            for dtype in ("float16", "bfloat16"):
+                for act in ACTIVATIONS:
+                    for n in (1001, 17, 1, 0):
+                        daemon_forward(ck, d, tag, rng, dtype, act, n)
+                    daemon_backward(ck, d, tag, rng, dtype, act)
+                # backward from y: relu on the stored half y
+                x = sample_bits(rng, dtype, (64,))
+                st, res, _ = d.call("POST", "/v1/forward",
+                                    {"activation": "relu", "x_b64": b64(x), "dtype": dtype})
+                y = unb64(res["y_b64"])
+                dy = sample_bits(rng, dtype, (64,), specials=False)
+                st, res, raw = d.call("POST", "/v1/backward", {
+                    "activation": "relu", "from": "y", "y_b64": b64(y), "dy_b64": b64(dy),
+                    "dtype": dtype})
+                want = narrow(dtype, oracle_backward("relu", widen(dtype, y), widen(dtype, dy),
+                                                     F32(0), F32(0)))
+                ck.check(tag + dtype + "_backward_from_y", st == 200 and not bit_problems(
+                    "dx", dtype, unb64(res["dx_b64"]), want), raw[:300])
+                # a batch mixing a half job with float32 ones: each in its own dtype
+                xb = sample_bits(rng, dtype, (40,))
+                st, res, raw = d.call("POST", "/v1/batch", {"jobs": [
+                    {"op": "forward", "activation": "leaky_relu", "x": [-1, 2]},
+                    {"op": "forward", "activation": "leaky_relu", "x_b64": b64(xb),
+                     "dtype": dtype},
+                    {"op": "forward", "activation": "relu", "x_b64": b64(xb), "dtype": "int4"}]})
+                r = res["results"] if st == 200 else []
+                want = narrow(dtype, oracle_forward("leaky_relu", widen(dtype, xb), F32(0.01),
+                                                    F32(0)))
+                ck.check(tag + dtype + "_batch_mixed", len(r) == 3 and r[0].get("y") ==
+                         [-0.01, 2] and r[1].get("dtype") == dtype and not bit_problems(
+                             "y", dtype, unb64(r[1].get("y_b64", "")), want) and
+                         r[2].get("error", {}).get("code") == "invalid_argument", raw[:400])
+                # errors: JSON numbers with a half dtype, a half-value's odd byte
+                st, res, raw = d.call("POST", "/v1/forward",
+                                      {"activation": "relu", "x": [1, 2], "dtype": dtype})
+                ck.check(tag + dtype + "_json_numbers_400", st == 400 and
+                         "applies to base64 tensors: give x_b64" in res["error"]["message"],
+                         raw)
+                st, res, raw = d.call("POST", "/v1/forward",
+                                      {"activation": "relu", "x_b64": "AAAA", "dtype": dtype})
+                ck.check(tag + dtype + "_odd_bytes_400", st == 400 and
+                         "x_b64 has 3 bytes, not a multiple of 2 (%s values)" % dtype in
+                         res["error"]["message"], raw)
+            st, res, raw = d.call("POST", "/v1/forward",
+                                  {"activation": "relu", "x_b64": "AACAPw==", "dtype": "float8"})
+            ck.check(tag + "unknown_dtype_400", st == 400 and
+                     "expected float32, float16 or bfloat16" in res["error"]["message"], raw)
+            ck.check(tag + "daemon_alive", d.alive())
+        finally:
+            rc = d.stop()
+            ck.check(tag + "daemon_clean_exit", rc == 0, d.stderr()[-2000:])
+
+
 def main():
     ck = Checks()
     test_cli(ck)
+    test_daemon(ck)
     return ck.done()
 
 
