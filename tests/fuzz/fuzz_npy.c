@@ -26,9 +26,9 @@ static void check_same(const npy_array *a, const npy_array *b, const char *what)
     FUZZ_CHECK(a->shape[d] == b->shape[d], "%s: shape[%zu] %zu vs %zu", what, d, a->shape[d],
                b->shape[d]);
   if (a->count > 0)
-    FUZZ_CHECK(memcmp(npy_array_bytes(a), npy_array_bytes(b),
-                      a->count * npy_dtype_size(a->dtype)) == 0,
-               "%s: values differ", what);
+    FUZZ_CHECK(
+        memcmp(npy_array_bytes(a), npy_array_bytes(b), a->count * npy_dtype_size(a->dtype)) == 0,
+        "%s: values differ", what);
 }
 
 /* Runs the file loader's body over the bytes through a memory stream. */
