@@ -437,17 +437,19 @@ static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lk
     for (size_t d = 0; d < want_rank; d++)
       FUZZ_CHECK(t.shape[d] == want_shape[d], "read back shape[%zu] = %zu, want %zu", d, t.shape[d],
                  want_shape[d]);
+    const float *xv = job->x; /* JSON tensors are float32 */
     for (size_t i = 0; i < job->count; i++)
-      FUZZ_CHECK(isnan(job->x[i]) ? isnan(t.values[i]) : bits_of(t.values[i]) == bits_of(job->x[i]),
-                 "value %zu: 0x%08x printed and read back as 0x%08x", i, bits_of(job->x[i]),
+      FUZZ_CHECK(isnan(xv[i]) ? isnan(t.values[i]) : bits_of(t.values[i]) == bits_of(xv[i]),
+                 "value %zu: 0x%08x printed and read back as 0x%08x", i, bits_of(xv[i]),
                  bits_of(t.values[i]));
     lk_tensor_free(&t);
   }
   lk_buf_free(&b);
   if (job->op == LKD_OP_BACKWARD) {
-    uint32_t acc = 0; /* every dy read: ASan checks the borrowed memory */
-    for (size_t i = 0; i < job->count; i++)
-      acc ^= bits_of(job->dy[i]);
+    unsigned acc = 0; /* every dy byte read: ASan checks the borrowed memory */
+    const unsigned char *dyb = job->dy;
+    for (size_t i = 0; i < job->count * leakycl_dtype_size(job->dtype); i++)
+      acc ^= dyb[i];
     (void)acc;
   }
   if (job->id) {
