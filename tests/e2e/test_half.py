@@ -112,8 +112,8 @@ def oracle_dalpha(act, x, dy, t, rows):
             term = np.where(x > 0, 0.0, prod)
         else:
             term = np.where(((x < 0) & (x >= t)) | np.isnan(x), prod, 0.0)
-    r = rows(term)
-    return r.sum(1), np.abs(r).sum(1)
+        r = rows(term)
+        return r.sum(1), np.abs(r).sum(1)
 
 
 def threshold(a, beta):
