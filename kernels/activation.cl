@@ -10,6 +10,8 @@
  *                      vector never straddles two channels)
  *   inner, channels    the [outer, channels, inner] view
  *   per_item   vectors per work-item (CPU strategy only)
+ * x, y, src, dy and dx are stored as LK_DTYPE says (lk_elem_t); the
+ * formulas run on floats.
  * The global size is rounded up to the work-group size; extra work-items
  * find an empty range. Work-item 0 also does the n % LK_VW tail, element by
  * element, with the very same formulas. */
@@ -38,7 +40,7 @@
   float t = thresh
 #endif
 
-__kernel void lk_forward(LK_IDX n, __global const float *x, __global float *y, float alpha,
+__kernel void lk_forward(LK_IDX n, __global const lk_elem_t *x, __global lk_elem_t *y, float alpha,
                          float thresh, __global const float *alpha_c,
                          __global const float *thresh_c, LK_IDX inner, uint channels,
                          LK_IDX per_item) {
@@ -46,35 +48,35 @@ __kernel void lk_forward(LK_IDX n, __global const float *x, __global float *y, f
   LK_VECTOR_LOOP(v, nvec, per_item) {
     const LK_IDX i = v * LK_VW;
     LK_PARAMS_AT(i, a, t);
-    lk_vec xv = LK_LOAD(x + i);
+    lk_vec xv = LK_LOAD_T(x + i);
     LK_STORE_OUT(LK_FORWARD(lk_vec, lk_mask, xv, a, t), y + i);
   }
   if (get_global_id(0) == 0) {
     for (LK_IDX i = nvec * LK_VW; i < n; i++) {
       LK_PARAMS_AT(i, a, t);
-      float xs = x[i];
-      y[i] = LK_FORWARD(float, int, xs, a, t);
+      float xs = LK_LOAD_T1(x + i);
+      LK_STORE_T1(LK_FORWARD(float, int, xs, a, t), y + i);
     }
   }
 }
 
-__kernel void lk_backward(LK_IDX n, __global const float *src, __global const float *dy,
-                          __global float *dx, float alpha, float thresh,
+__kernel void lk_backward(LK_IDX n, __global const lk_elem_t *src, __global const lk_elem_t *dy,
+                          __global lk_elem_t *dx, float alpha, float thresh,
                           __global const float *alpha_c, __global const float *thresh_c,
                           LK_IDX inner, uint channels, LK_IDX per_item) {
   const LK_IDX nvec = n / LK_VW;
   LK_VECTOR_LOOP(v, nvec, per_item) {
     const LK_IDX i = v * LK_VW;
     LK_PARAMS_AT(i, a, t);
-    lk_vec xv = LK_LOAD(src + i);
-    lk_vec dyv = LK_LOAD(dy + i);
+    lk_vec xv = LK_LOAD_T(src + i);
+    lk_vec dyv = LK_LOAD_T(dy + i);
     LK_STORE_OUT(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), dx + i);
   }
   if (get_global_id(0) == 0) {
     for (LK_IDX i = nvec * LK_VW; i < n; i++) {
       LK_PARAMS_AT(i, a, t);
-      float xs = src[i], dys = dy[i];
-      dx[i] = LK_BACKWARD(float, int, xs, dys, a, t);
+      float xs = LK_LOAD_T1(src + i), dys = LK_LOAD_T1(dy + i);
+      LK_STORE_T1(LK_BACKWARD(float, int, xs, dys, a, t), dx + i);
     }
   }
 }

@@ -9,6 +9,8 @@
  *   LK_PER_CHANNEL  0 one shared alpha (kernel argument), 1 alpha per channel
  *   LK_IDX          index type: uint, or ulong for tensors of 2^31+ elements
  *   LK_NT           1: streaming stores for the big outputs (LK_STORE_OUT)
+ *   LK_DTYPE        how tensors are stored: 0 float32, 1 float16, 2 bfloat16
+ *                   (computing in float32 always; see LK_LOAD_T below)
  * Everything else (n, alpha, beta's threshold, C, inner) is a run-time
  * argument, so one build serves every shape. */
 
@@ -72,6 +74,82 @@ typedef int16 lk_mask;
 #error "LK_VW must be 1, 2, 4, 8 or 16"
 #endif
 
+/* Tensor storage (LK_DTYPE). LK_LOAD and LK_STORE above move floats (private
+ * arrays, float32 tensors); the tensors x, dy, y and dx go through
+ * lk_elem_t and these, which widen to float32 on load and round to the
+ * storage type, to nearest even, on store:
+ *   LK_LOAD_T(p) / LK_STORE_T(v, p)    an lk_vec of LK_VW elements
+ *   LK_LOAD_T1(p) / LK_STORE_T1(v, p)  one float
+ * float16 uses the core OpenCL 1.2 half builtins (no cl_khr_fp16: half is
+ * only a storage type there). bfloat16 is the top half of a float32: widening
+ * is a shift; narrowing rounds in integer arithmetic (lk_bf16_of). */
+#ifndef LK_DTYPE
+#define LK_DTYPE 0
+#endif
+#if LK_DTYPE == 0
+typedef float lk_elem_t;
+#define LK_LOAD_T(p) LK_LOAD(p)
+#define LK_STORE_T(v, p) LK_STORE(v, p)
+#define LK_LOAD_T1(p) (*(p))
+#define LK_STORE_T1(v, p) (*(p) = (v))
+#elif LK_DTYPE == 1
+typedef half lk_elem_t;
+#if LK_VW == 1
+#define LK_LOAD_T(p) vload_half(0, (p))
+#define LK_STORE_T(v, p) vstore_half_rte((v), 0, (p))
+#else
+#define LK_CAT3_(a, b, c) a##b##c
+#define LK_HALF_FN_(pre, n, post) LK_CAT3_(pre, n, post)
+#define LK_LOAD_T(p) LK_HALF_FN_(vload_half, LK_VW, )(0, (p))
+#define LK_STORE_T(v, p) LK_HALF_FN_(vstore_half, LK_VW, _rte)((v), 0, (p))
+#endif
+#define LK_LOAD_T1(p) vload_half(0, (p))
+#define LK_STORE_T1(v, p) vstore_half_rte((v), 0, (p))
+#elif LK_DTYPE == 2
+typedef ushort lk_elem_t;
+#if LK_VW == 1
+typedef uint lk_bits;
+typedef ushort lk_bits16;
+#define LK_LOAD_BITS(p) (*(p))
+#define LK_STORE_BITS(v, p) (*(p) = (v))
+#define LK_AS_FLOATS(u) as_float(u)
+#define LK_AS_BITS(f) as_uint(f)
+#define LK_TO_BITS(b) convert_uint(b)
+#define LK_TO_BITS16(b) convert_ushort(b)
+#else
+#define LK_CAT2_(a, b) a##b
+#define LK_VTYPE_(t, n) LK_CAT2_(t, n)
+typedef LK_VTYPE_(uint, LK_VW) lk_bits;
+typedef LK_VTYPE_(ushort, LK_VW) lk_bits16;
+#define LK_LOAD_BITS(p) LK_VTYPE_(vload, LK_VW)(0, (p))
+#define LK_STORE_BITS(v, p) LK_VTYPE_(vstore, LK_VW)((v), 0, (p))
+#define LK_AS_FLOATS(u) LK_VTYPE_(as_float, LK_VW)(u)
+#define LK_AS_BITS(f) LK_VTYPE_(as_uint, LK_VW)(f)
+#define LK_TO_BITS(b) LK_VTYPE_(convert_uint, LK_VW)(b)
+#define LK_TO_BITS16(b) LK_VTYPE_(convert_ushort, LK_VW)(b)
+#endif
+/* Round to nearest even on the 16 dropped bits: add 0x7FFF plus the kept
+ * part's lowest bit, then truncate (a carry into the exponent is the right
+ * rounding up, up to Inf). NaN is kept as a quiet NaN of the same sign and
+ * top payload (bit 0x0040 set), never rounded into Inf. No overflow in 32
+ * bits: the largest non-NaN pattern is 0xFF800000. */
+#define LK_BF16_OF(B, AS_BITS, TO16, f)                                        \
+  TO16(select((AS_BITS(f) + (B)0x7FFFu + ((AS_BITS(f) >> 16) & (B)1u)) >> 16,  \
+              (AS_BITS(f) >> 16) | (B)0x0040u, isnan(f)))
+ushort lk_bf16_of(float f) { return LK_BF16_OF(uint, as_uint, convert_ushort, f); }
+#if LK_VW > 1
+lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_TO_BITS16, f); }
+#else
+#define lk_bf16_of_vec lk_bf16_of
+#endif
+#define LK_LOAD_T(p) LK_AS_FLOATS(LK_TO_BITS(LK_LOAD_BITS(p)) << 16)
+#define LK_STORE_T(v, p) LK_STORE_BITS(lk_bf16_of_vec(v), (p))
+#define LK_LOAD_T1(p) as_float(convert_uint(*(p)) << 16)
+#define LK_STORE_T1(v, p) (*(p) = lk_bf16_of(v))
+#else
+#error "LK_DTYPE must be 0 (float32), 1 (float16) or 2 (bfloat16)"
+#endif
+
 /* LK_STORE_OUT stores a kernel's large output. With LK_NT 1 it is a
  * non-temporal (streaming) store: no read-for-ownership of each cache line,
  * 1.5-1.7x on PoCL for 16-64 Mi floats, but slower when the data would fit in
@@ -81,13 +159,15 @@ typedef int16 lk_mask;
 #ifndef LK_NT
 #define LK_NT 0
 #endif
-#if LK_NT && defined(__has_builtin)
+/* Streaming stores exist for float32 only; the host never asks for them
+ * with another storage type. */
+#if LK_NT && LK_DTYPE == 0 && defined(__has_builtin)
 #if __has_builtin(__builtin_nontemporal_store)
 #define LK_STORE_OUT(v, p) __builtin_nontemporal_store((v), (__global lk_vec *)(p))
 #endif
 #endif
 #ifndef LK_STORE_OUT
-#define LK_STORE_OUT(v, p) LK_STORE(v, p)
+#define LK_STORE_OUT(v, p) LK_STORE_T(v, p)
 #endif
 
 /* The formulas below are macros so that one text serves float and floatN:

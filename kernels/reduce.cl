@@ -94,8 +94,8 @@ void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
 
 __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint channels,
                                  LK_IDX block, LK_IDX blocks_per_channel,
-                                 __global const float *x, __global const float *dy,
-                                 __global float *dx, int write_dx, float alpha,
+                                 __global const lk_elem_t *x, __global const lk_elem_t *dy,
+                                 __global lk_elem_t *dx, int write_dx, float alpha,
                                  float thresh, __global const float *alpha_c,
                                  __global const float *thresh_c, __global float *partials,
                                  __local float *scratch) {
@@ -127,7 +127,7 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
       lk_vec grp_s = 0.0f, grp_a = 0.0f;
       for (int g = 0; g < LK_GROUP; g++) {
         const LK_IDX q = base + r + g * LK_VW;
-        lk_vec xv = LK_LOAD(x + q), dyv = LK_LOAD(dy + q);
+        lk_vec xv = LK_LOAD_T(x + q), dyv = LK_LOAD_T(dy + q);
         if (write_dx)
           LK_STORE_OUT(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), dx + q);
         grp_s += LK_ALPHA_TERM(lk_vec, lk_mask, xv, dyv, t);
@@ -138,7 +138,7 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
       LK_KAHAN_ADD(lk_vec, lk_mask, abs_s, abs_c, grp_a);
     }
     for (; r + LK_VW <= run; r += LK_VW) {
-      lk_vec xv = LK_LOAD(x + base + r), dyv = LK_LOAD(dy + base + r);
+      lk_vec xv = LK_LOAD_T(x + base + r), dyv = LK_LOAD_T(dy + base + r);
       if (write_dx)
         LK_STORE_OUT(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), dx + base + r);
       LK_KAHAN_ADD(lk_vec, lk_mask, sum_s, sum_c, LK_ALPHA_TERM(lk_vec, lk_mask, xv, dyv, t));
@@ -150,14 +150,14 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
     if (r < run) {
       float xb[LK_VW], dyb[LK_VW];
       for (int l = 0; l < LK_VW; l++) {
-        xb[l] = r + l < run ? x[base + r + l] : 0.0f;
-        dyb[l] = r + l < run ? dy[base + r + l] : 0.0f;
+        xb[l] = r + l < run ? LK_LOAD_T1(x + base + r + l) : 0.0f;
+        dyb[l] = r + l < run ? LK_LOAD_T1(dy + base + r + l) : 0.0f;
       }
       lk_vec xv = LK_LOAD(xb), dyv = LK_LOAD(dyb);
       if (write_dx) {
         LK_STORE(LK_BACKWARD(lk_vec, lk_mask, xv, dyv, a, t), xb);
         for (LK_IDX l = 0; r + l < run; l++)
-          dx[base + r + l] = xb[l];
+          LK_STORE_T1(xb[l], dx + base + r + l);
       }
       LK_KAHAN_ADD(lk_vec, lk_mask, sum_s, sum_c, LK_ALPHA_TERM(lk_vec, lk_mask, xv, dyv, t));
       cnt += LK_NEG_COUNT(lk_vec, lk_mask, xv);
@@ -171,9 +171,9 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
   float ss = 0.0f, sc = 0.0f, n_neg = 0.0f, as = 0.0f, ac = 0.0f;
   for (LK_IDX j = j_begin + lid; j < j_end; j += wg) {
     const LK_IDX i = LK_CHANNEL_ELEMENT(j, c, inner, channels);
-    const float xs = x[i], dys = dy[i];
+    const float xs = LK_LOAD_T1(x + i), dys = LK_LOAD_T1(dy + i);
     if (write_dx)
-      dx[i] = LK_BACKWARD(float, int, xs, dys, a, t);
+      LK_STORE_T1(LK_BACKWARD(float, int, xs, dys, a, t), dx + i);
     LK_KAHAN_ADD(float, int, ss, sc, LK_ALPHA_TERM(float, int, xs, dys, t));
     n_neg += LK_NEG_COUNT(float, int, xs);
     LK_KAHAN_ADD(float, int, as, ac, LK_NEG_ABS(float, int, xs, dys));

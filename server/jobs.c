@@ -132,60 +132,67 @@ static int lkd_float_value(const cJSON *item, lk_splice_table *table, float *out
   return 0;
 }
 
-/* A base64 float32 field, decoded by the splice straight from the body
- * into the table: checked here in the order the limits and errors have
- * always been reported (size estimate, text, whole floats, count). */
+/* A base64 field of `dtype` values, decoded by the splice straight from the
+ * body into the table: checked here in the order the limits and errors have
+ * always been reported (size estimate, text, whole values, count). */
 static int lkd_decode_b64(const lkd_decode_cfg *cfg, const char *field, const cJSON *item,
-                          lk_splice_table *table, const float **values, size_t *count,
-                          lkd_error *e) {
+                          lk_splice_table *table, leakycl_dtype dtype, const void **values,
+                          size_t *count, lkd_error *e) {
+  const size_t esize = leakycl_dtype_size(dtype);
   lk_tensor *t = lkd_spliced_b64(item, table);
   if (!t)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be a base64 string", field);
   /* 4 base64 characters carry 3 bytes; the estimate comes first. */
-  size_t approx = t->text_len / 4 * 3 / 4;
+  size_t approx = t->text_len / 4 * 3 / esize;
   if (approx > cfg->max_elements + 1)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has about %zu elements, over the limit of %zu (--max-elements)", field,
                     approx, cfg->max_elements);
   if (t->error[0])
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s: %s", field, t->error);
-  if (t->nbytes % 4 != 0)
-    return lkd_fail(e, LKD_INVALID_ARGUMENT,
-                    "%s has %zu bytes, not a multiple of 4 (float32 values)", field, t->nbytes);
-  *count = t->nbytes / 4;
+  if (t->nbytes % esize != 0)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s has %zu bytes, not a multiple of %zu (%s values)",
+                    field, t->nbytes, esize, leakycl_dtype_name(dtype));
+  *count = t->nbytes / esize;
   if (*count > cfg->max_elements)
     return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
                     "%s has %zu elements, over the limit of %zu (--max-elements)", field, *count,
                     cfg->max_elements);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
   for (size_t i = 0; i < *count; i++) { /* little-endian on the wire */
-    uint32_t u;
-    memcpy(&u, &t->values[i], sizeof u);
-    u = __builtin_bswap32(u);
-    memcpy(&t->values[i], &u, sizeof u);
+    unsigned char *v = (unsigned char *)t->values + esize * i;
+    for (size_t k = 0; k < esize / 2; k++) {
+      const unsigned char tmp = v[k];
+      v[k] = v[esize - 1 - k];
+      v[esize - 1 - k] = tmp;
+    }
   }
 #endif
   *values = *count ? t->values : NULL;
   return 0;
 }
 
-/* Appends values as little-endian float32 base64. */
-static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
+/* Appends count values of esize bytes (4: float32, 2: 16-bit patterns) as
+ * little-endian base64. */
+static void lkd_append_b64(lk_buf *b, const void *values, size_t count, size_t esize) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  lk_base64_encode(b, (const unsigned char *)values, count * sizeof(float));
+  lk_base64_encode(b, (const unsigned char *)values, count * esize);
 #else
-  unsigned char *bytes = malloc(count * 4 + 1);
+  unsigned char *bytes = malloc(count * esize + 1);
   if (!bytes) {
     b->oom = 1;
     return;
   }
   for (size_t i = 0; i < count; i++) {
-    uint32_t u;
-    memcpy(&u, &values[i], sizeof u);
-    for (int k = 0; k < 4; k++)
-      bytes[4 * i + k] = (unsigned char)(u >> (8 * k));
+    uint32_t u = 0;
+    if (esize == 4)
+      memcpy(&u, (const float *)values + i, sizeof u);
+    else
+      u = ((const uint16_t *)values)[i];
+    for (size_t k = 0; k < esize; k++)
+      bytes[esize * i + k] = (unsigned char)(u >> (8 * k));
   }
-  lk_base64_encode(b, bytes, count * 4);
+  lk_base64_encode(b, bytes, count * esize);
   free(bytes);
 #endif
 }
@@ -193,8 +200,9 @@ static void lkd_append_b64(lk_buf *b, const float *values, size_t count) {
 /* One tensor field: "name" (a spliced JSON array) or "name_b64". Sets
  * *found = 0 when neither is present. */
 static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice_table *table,
-                            const char *name, int *found, const float **values, size_t *count,
-                            lkd_encoding *encoding, size_t *rank, size_t *shape, lkd_error *e) {
+                            const char *name, leakycl_dtype dtype, int *found, const void **values,
+                            size_t *count, lkd_encoding *encoding, size_t *rank, size_t *shape,
+                            lkd_error *e) {
   char b64name[16];
   snprintf(b64name, sizeof b64name, "%s_b64", name);
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -205,13 +213,19 @@ static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, lk_spli
   if (arr && b64)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "give %s or %s, not both", name, b64name);
   if (b64) {
-    if (lkd_decode_b64(cfg, b64name, b64, table, values, count, e) != 0)
+    if (lkd_decode_b64(cfg, b64name, b64, table, dtype, values, count, e) != 0)
       return -1;
     *encoding = LKD_ENC_B64;
     *rank = 1;
     shape[0] = *count;
     return 0;
   }
+  /* Half storage is a binary format: JSON numbers are float32. */
+  if (dtype != LEAKYCL_FLOAT32)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "dtype \"%s\" applies to base64 tensors: give %s (JSON number arrays are "
+                    "float32)",
+                    leakycl_dtype_name(dtype), b64name);
   lk_tensor *t = lkd_spliced(arr, table);
   if (!t)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s must be an array of numbers", name);
@@ -308,11 +322,13 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   if (dtype) {
     if (!cJSON_IsString(dtype))
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "dtype must be a string");
-    if (strcmp(dtype->valuestring, "float16") == 0 || strcmp(dtype->valuestring, "bfloat16") == 0)
-      return lkd_fail(e, LKD_INVALID_ARGUMENT, "unsupported dtype \"%s\" (float32 only for now)",
-                      dtype->valuestring);
-    if (strcmp(dtype->valuestring, "float32") != 0)
-      return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown dtype \"%s\" (expected float32)",
+    if (strcmp(dtype->valuestring, "float16") == 0)
+      job->dtype = LEAKYCL_FLOAT16;
+    else if (strcmp(dtype->valuestring, "bfloat16") == 0)
+      job->dtype = LEAKYCL_BFLOAT16;
+    else if (strcmp(dtype->valuestring, "float32") != 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "unknown dtype \"%s\" (expected float32, float16 or bfloat16)",
                       lkd_user_text(dtype->valuestring, t1, sizeof t1));
   }
 
@@ -343,8 +359,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
              cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
   }
-  if (lkd_tensor_field(cfg, obj, table, src_name, &found, &job->x, &job->count, &job->encoding,
-                       &rank, shape, e) != 0)
+  if (lkd_tensor_field(cfg, obj, table, src_name, job->dtype, &found, &job->x, &job->count,
+                       &job->encoding, &rank, shape, e) != 0)
     return -1;
   if (!found)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s (or %s_b64) is required", src_name, src_name);
@@ -354,8 +370,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   /* dy */
   size_t dy_count = 0, dy_rank = 0, dy_shape[LK_CODEC_MAX_RANK];
   lkd_encoding dy_encoding;
-  if (lkd_tensor_field(cfg, obj, table, "dy", &found, &job->dy, &dy_count, &dy_encoding, &dy_rank,
-                       dy_shape, e) != 0)
+  if (lkd_tensor_field(cfg, obj, table, "dy", job->dtype, &found, &job->dy, &dy_count, &dy_encoding,
+                       &dy_rank, dy_shape, e) != 0)
     return -1;
   if (job->op == LKD_OP_FORWARD && found)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is an input of backward, not forward");
@@ -511,7 +527,7 @@ static leakycl_job lkd_library_job(lkd_job *job, leakycl_grads *grads) {
 /* Allocates a job's outputs: y or dx, and the gradient when it has
  * one. Returns 0, or -1 with job->err set. */
 static int lkd_job_alloc_outputs(lkd_job *job) {
-  job->out = malloc((job->count ? job->count : 1) * sizeof(float));
+  job->out = malloc((job->count ? job->count : 1) * leakycl_dtype_size(job->dtype));
   if (job->want_grads) {
     job->dalpha = malloc(job->grad_count * sizeof(float));
     job->neg_fraction = malloc(job->grad_count * sizeof(float));
@@ -542,8 +558,9 @@ int lkd_job_run(lkd_server *s, lkd_job *job) {
   lkd_device *dev = &s->devices[job->device];
   leakycl_grads grads = {job->dalpha, job->neg_fraction, job->mean_abs_grad};
   leakycl_status st;
-  if (job->count <= LKD_COALESCE_MAX_ELEMENTS) {
-    /* Small: shares a launch with other requests' small jobs. */
+  if (job->count <= LKD_COALESCE_MAX_ELEMENTS && job->dtype == LEAKYCL_FLOAT32) {
+    /* Small: shares a launch with other requests' small jobs (packed
+     * launches are float32 only; half jobs take their own call). */
     leakycl_job lj = lkd_library_job(job, &grads);
     if (lkd_coalesce_run(&dev->coalescer, dev->ctx, &dev->lock, &lj, 1) > 0)
       lkd_metrics_launch(s->metrics);
@@ -554,10 +571,11 @@ int lkd_job_run(lkd_server *s, lkd_job *job) {
     /* Big: its own call, zero-copy where the device allows (packing would
      * copy it). */
     pthread_mutex_lock(&dev->lock);
-    st = job->op == LKD_OP_FORWARD
-             ? leakycl_forward(dev->ctx, &job->params, job->view, job->x, job->out)
-             : leakycl_backward(dev->ctx, &job->params, job->view, job->source, job->x, job->dy,
-                                job->out, job->want_grads ? &grads : NULL);
+    st =
+        job->op == LKD_OP_FORWARD
+            ? leakycl_forward_typed(dev->ctx, &job->params, job->view, job->dtype, job->x, job->out)
+            : leakycl_backward_typed(dev->ctx, &job->params, job->view, job->dtype, job->source,
+                                     job->x, job->dy, job->out, job->want_grads ? &grads : NULL);
     if (st != LEAKYCL_OK)
       lkd_library_error(job, st, dev->ctx);
     pthread_mutex_unlock(&dev->lock);
@@ -590,6 +608,10 @@ static void lkd_batch_run(lkd_server *s, lkd_job *jobs, const int *decoded, size
     for (size_t i = 0; i < n; i++) {
       if (!decoded[i] || jobs[i].device != d)
         continue;
+      if (jobs[i].dtype != LEAKYCL_FLOAT32) {
+        lkd_job_run(s, &jobs[i]); /* packed launches are float32 only */
+        continue;
+      }
       jobs[i].done = 1;
       if (lkd_job_alloc_outputs(&jobs[i]) != 0)
         continue;
@@ -617,13 +639,15 @@ static void lkd_batch_run(lkd_server *s, lkd_job *jobs, const int *decoded, size
 }
 
 /* Appends one output tensor as "name":[...] or "name_b64":"...". */
-static void lkd_append_tensor(lk_buf *b, const lkd_job *job, const char *name, const float *v) {
+static void lkd_append_tensor(lk_buf *b, const lkd_job *job, const char *name, const void *v) {
   lk_buf_append(b, "\"", 1);
   lk_buf_append_str(b, name);
   if (job->encoding == LKD_ENC_B64) {
     lk_buf_append_str(b, "_b64\":\"");
-    lkd_append_b64(b, v, job->count);
-    lk_buf_append_str(b, "\",\"dtype\":\"float32\"");
+    lkd_append_b64(b, v, job->count, leakycl_dtype_size(job->dtype));
+    lk_buf_append_str(b, "\",\"dtype\":\"");
+    lk_buf_append_str(b, leakycl_dtype_name(job->dtype));
+    lk_buf_append(b, "\"", 1);
     return;
   }
   lk_buf_append(b, "\":", 2);

@@ -36,8 +36,12 @@ typedef struct lkd_job {
   float alpha_scalar;
   leakycl_view view;
   leakycl_source source;
-  const float *x; /* the sign source: x, or y when source is FROM_Y */
-  const float *dy;
+  /* The sign source (x, or y when source is FROM_Y) and dy: float32
+   * values, or 16-bit patterns when dtype is float16 or bfloat16 (base64
+   * tensors only; JSON number arrays are float32). out is in the same. */
+  const void *x;
+  const void *dy;
+  leakycl_dtype dtype;
   size_t count;
   float *x_owned, *dy_owned;
   lkd_encoding encoding;
@@ -48,7 +52,7 @@ typedef struct lkd_job {
   const struct cJSON *id; /* echoed back in a batch result */
   /* results */
   int done;
-  float *out; /* y or dx */
+  void *out; /* y or dx, count elements of dtype */
   float *dalpha, *neg_fraction, *mean_abs_grad;
   lkd_error err;
 } lkd_job;

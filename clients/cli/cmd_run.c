@@ -279,6 +279,12 @@ static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
       cli_error("--dy has shape %s but %s has shape %s", ds, src_option, xs);
       return -1;
     }
+    if (s->dy.dtype != s->src.dtype) {
+      cli_error("--dy is %s ('%s') but %s is %s ('%s'); give both in one dtype",
+                npy_dtype_name(s->dy.dtype), npy_dtype_descr(s->dy.dtype), src_option,
+                npy_dtype_name(s->src.dtype), npy_dtype_descr(s->src.dtype));
+      return -1;
+    }
   }
   const long axis = p->has_axis ? p->axis : s->src.rank >= 2 ? 1 : 0;
   char err[512];
@@ -291,6 +297,12 @@ static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
     if (load_input("--alpha-file", a->alpha_file, &s->alpha_file) != 0)
       return -1;
     const npy_array *af = &s->alpha_file;
+    /* alpha is a float32 parameter whatever the tensors' storage. */
+    if (af->dtype != NPY_FLOAT32) {
+      cli_error("--alpha-file: %s is %s; alpha is float32 ('<f4')", a->alpha_file,
+                npy_dtype_name(af->dtype));
+      return -1;
+    }
     if (af->rank > 1) {
       cli_error("--alpha-file: %s has rank %zu; expected a 1-D array", a->alpha_file, af->rank);
       return -1;
@@ -380,8 +392,12 @@ static int compute(const run_plan *p, run_state *s) {
   }
   if (p->has_beta)
     params.beta = p->beta;
+  /* Output dtype = input dtype: float16 arrays go through the typed calls
+   * (float32 arithmetic, results rounded to nearest even). */
+  const leakycl_dtype dtype = s->src.dtype == NPY_FLOAT16 ? LEAKYCL_FLOAT16 : LEAKYCL_FLOAT32;
+  void *src = (void *)npy_array_bytes(&s->src), *dy = (void *)npy_array_bytes(&s->dy);
   if (!p->backward) {
-    st = leakycl_forward(s->ctx, &params, s->view, s->src.data, s->src.data);
+    st = leakycl_forward_typed(s->ctx, &params, s->view, dtype, src, src);
   } else {
     const int want_grads =
         leakycl_activation_has_gradient(p->activation) && p->source == LEAKYCL_FROM_X;
@@ -399,8 +415,8 @@ static int compute(const run_plan *p, run_state *s) {
       grads.neg_fraction = s->neg_fraction;
       grads.mean_abs_grad = s->mean_abs_grad;
     }
-    st = leakycl_backward(s->ctx, &params, s->view, p->source, s->src.data, s->dy.data, s->dy.data,
-                          want_grads ? &grads : NULL);
+    st = leakycl_backward_typed(s->ctx, &params, s->view, dtype, p->source, src, dy, dy,
+                                want_grads ? &grads : NULL);
   }
   if (st != LEAKYCL_OK) {
     const char *detail = leakycl_last_error(s->ctx);
@@ -431,7 +447,8 @@ static int write_outputs(const char *dir, const run_plan *p, const run_state *s)
   FILE *f = NULL;
   const npy_array *result = p->backward ? &s->dy : &s->src;
   if (outfile_begin(&set, dir, p->backward ? "dx.npy" : "y.npy", &f, err, sizeof err) != 0 ||
-      npy_write(f, result->shape, result->rank, result->data, err, sizeof err) != NPY_OK)
+      npy_write_typed(f, result->shape, result->rank, result->dtype, npy_array_bytes(result), err,
+                      sizeof err) != NPY_OK)
     goto fail;
   if (s->dalpha) {
     const size_t shape[1] = {s->n_grads};

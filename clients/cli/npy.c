@@ -1,4 +1,4 @@
-/* npy.c - a strict reader and writer of NumPy .npy float32 files: a pure
+/* npy.c - a strict reader and writer of NumPy .npy float32 and float16 files: a pure
  * parser over a memory buffer (safe on hostile input: every length and
  * product is checked before use), plus file load and stream write. */
 #include "npy.h"
@@ -11,6 +11,18 @@
 #include <sys/stat.h>
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+size_t npy_dtype_size(npy_dtype dtype) {
+  return dtype == NPY_FLOAT32 ? 4 : dtype == NPY_FLOAT16 ? 2 : 0;
+}
+
+const char *npy_dtype_descr(npy_dtype dtype) {
+  return dtype == NPY_FLOAT32 ? "<f4" : dtype == NPY_FLOAT16 ? "<f2" : NULL;
+}
+
+const char *npy_dtype_name(npy_dtype dtype) {
+  return dtype == NPY_FLOAT32 ? "float32" : dtype == NPY_FLOAT16 ? "float16" : "unknown";
+}
 
 /* Writes a formatted one-line reason into err (when there is room) and
  * returns NPY_BAD, so that failures read `return npy_fail(...)`. */
@@ -197,11 +209,17 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       size_t dn;
       if (npy_read_string(&c, &d, &dn, err, errlen) != NPY_OK)
         return NPY_BAD;
-      if (dn != 3 || memcmp(d, "<f4", 3) != 0) {
+      if (dn == 3 && memcmp(d, "<f4", 3) == 0) {
+        h->dtype = NPY_FLOAT32;
+      } else if (dn == 3 && memcmp(d, "<f2", 3) == 0) {
+        h->dtype = NPY_FLOAT16;
+      } else {
         char shown[32];
         npy_printable(d, dn, shown, sizeof shown);
         return npy_fail(err, errlen,
-                        "dtype '%s' is not supported (only little-endian float32 '<f4')", shown);
+                        "dtype '%s' is not supported (only little-endian float32 '<f4' or "
+                        "float16 '<f2')",
+                        shown);
       }
     } else if (which == NPY_KEY_FORTRAN) {
       if (npy_take_word(&c, "True"))
@@ -283,7 +301,8 @@ npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *ou
       return npy_fail(err, errlen, "shape has more elements than memory can hold");
   }
   size_t data_bytes;
-  if (!npy_mul(count, sizeof(float), &data_bytes) || data_bytes > SIZE_MAX - (text_start + hlen))
+  if (!npy_mul(count, npy_dtype_size(h.dtype), &data_bytes) ||
+      data_bytes > SIZE_MAX - (text_start + hlen))
     return npy_fail(err, errlen, "shape has more elements than memory can hold");
   h.count = count;
   h.data_offset = text_start + hlen;
@@ -304,15 +323,35 @@ static void npy_decode(const unsigned char *bytes, size_t n, float *out) {
   }
 }
 
-/* Allocates 64-byte aligned room for n floats (NULL, success, for n == 0). */
-static int npy_alloc(size_t n, float **out) {
-  *out = NULL;
-  if (n == 0)
+/* Decodes n little-endian float16 patterns (which may alias bytes). */
+static void npy_decode_f16(const unsigned char *bytes, size_t n, uint16_t *out) {
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *b = bytes + 2 * i;
+    out[i] = (uint16_t)(b[0] | b[1] << 8);
+  }
+}
+
+/* Decodes the array's data in place from the file's little-endian bytes. */
+static void npy_decode_array(npy_array *a, const unsigned char *bytes) {
+  if (a->dtype == NPY_FLOAT16)
+    npy_decode_f16(bytes, a->count, a->data_f16);
+  else
+    npy_decode(bytes, a->count, a->data);
+}
+
+/* Allocates 64-byte aligned room for the array's count elements into data
+ * or data_f16 (both NULL, success, for count 0). The header checked that
+ * the bytes fit in size_t. */
+static int npy_alloc(npy_array *a) {
+  if (a->count == 0)
     return 1;
   void *p = NULL;
-  if (posix_memalign(&p, 64, n * sizeof(float)) != 0)
+  if (posix_memalign(&p, 64, a->count * npy_dtype_size(a->dtype)) != 0)
     return 0;
-  *out = p;
+  if (a->dtype == NPY_FLOAT16)
+    a->data_f16 = p;
+  else
+    a->data = p;
   return 1;
 }
 
@@ -322,6 +361,11 @@ static void npy_array_from_header(const npy_header *h, npy_array *out) {
   out->rank = h->rank;
   memcpy(out->shape, h->shape, h->rank * sizeof h->shape[0]);
   out->count = h->count;
+  out->dtype = h->dtype;
+}
+
+const void *npy_array_bytes(const npy_array *array) {
+  return array->dtype == NPY_FLOAT16 ? (const void *)array->data_f16 : (const void *)array->data;
 }
 
 npy_result npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err,
@@ -335,14 +379,14 @@ npy_result npy_parse(const unsigned char *buf, size_t len, npy_array *out, char 
     return npy_fail(err, errlen, "truncated header (%zu of %zu bytes)", len, needed);
   if (r != NPY_OK)
     return NPY_BAD;
-  const size_t have = len - h.data_offset, want = h.count * sizeof(float);
+  const size_t have = len - h.data_offset, want = h.count * npy_dtype_size(h.dtype);
   if (have != want)
     return npy_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
   npy_array a;
   npy_array_from_header(&h, &a);
-  if (!npy_alloc(h.count, &a.data))
-    return npy_fail(err, errlen, "out of memory for %zu floats", h.count);
-  npy_decode(buf + h.data_offset, h.count, a.data);
+  if (!npy_alloc(&a))
+    return npy_fail(err, errlen, "out of memory for %zu values", h.count);
+  npy_decode_array(&a, buf + h.data_offset);
   *out = a;
   return NPY_OK;
 }
@@ -351,6 +395,7 @@ void npy_array_free(npy_array *array) {
   if (!array)
     return;
   free(array->data);
+  free(array->data_f16);
   memset(array, 0, sizeof *array);
 }
 
@@ -388,20 +433,21 @@ static npy_result npy_load_open(FILE *f, size_t size, npy_array *out, char *err,
   }
   if (r != NPY_OK)
     return NPY_BAD;
-  const size_t have = size - h.data_offset, want = h.count * sizeof(float);
+  const size_t have = size - h.data_offset, want = h.count * npy_dtype_size(h.dtype);
   if (have != want)
     return npy_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
   if (fseek(f, (long)h.data_offset, SEEK_SET) != 0)
     return npy_fail(err, errlen, "seek failed: %s", strerror(errno));
   npy_array a;
   npy_array_from_header(&h, &a);
-  if (!npy_alloc(h.count, &a.data))
-    return npy_fail(err, errlen, "out of memory for %zu floats", h.count);
-  if (!npy_read_exact(f, a.data, want)) {
+  if (!npy_alloc(&a))
+    return npy_fail(err, errlen, "out of memory for %zu values", h.count);
+  void *bytes = a.dtype == NPY_FLOAT16 ? (void *)a.data_f16 : (void *)a.data;
+  if (!npy_read_exact(f, bytes, want)) {
     npy_array_free(&a);
     return npy_fail(err, errlen, "read failed: %s", ferror(f) ? strerror(errno) : "short file");
   }
-  npy_decode((const unsigned char *)a.data, a.count, a.data);
+  npy_decode_array(&a, bytes);
   *out = a;
   return NPY_OK;
 }
@@ -441,12 +487,18 @@ static int npy_append(unsigned char *buf, size_t buflen, size_t *pos, const char
 }
 
 size_t npy_format_header(const size_t *shape, size_t rank, unsigned char *buf, size_t buflen) {
-  if (rank > NPY_MAX_RANK || (rank > 0 && !shape) || !buf)
+  return npy_format_header_typed(shape, rank, NPY_FLOAT32, buf, buflen);
+}
+
+size_t npy_format_header_typed(const size_t *shape, size_t rank, npy_dtype dtype,
+                               unsigned char *buf, size_t buflen) {
+  const char *descr = npy_dtype_descr(dtype);
+  if (rank > NPY_MAX_RANK || (rank > 0 && !shape) || !buf || !descr)
     return 0;
   /* The dictionary exactly as numpy writes it. */
   char dict[64 + NPY_MAX_RANK * 24];
   size_t dn = 0;
-  int w = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+  int w = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   if (w < 0)
     return 0;
   dn = (size_t)w;
@@ -486,9 +538,32 @@ size_t npy_format_header(const size_t *shape, size_t rank, unsigned char *buf, s
 
 npy_result npy_write(FILE *f, const size_t *shape, size_t rank, const float *data, char *err,
                      size_t errlen) {
+  return npy_write_typed(f, shape, rank, NPY_FLOAT32, data, err, errlen);
+}
+
+/* Encodes n values of `size` bytes (4: float32, 2: float16 patterns)
+ * little-endian into out, without assuming the host's byte order. */
+static void npy_encode(const void *data, size_t first, size_t n, size_t size, unsigned char *out) {
+  for (size_t k = 0; k < n; k++) {
+    uint32_t u;
+    if (size == 4) {
+      memcpy(&u, (const float *)data + first + k, sizeof u);
+    } else {
+      u = ((const uint16_t *)data)[first + k];
+    }
+    for (size_t b = 0; b < size; b++)
+      out[size * k + b] = (unsigned char)(u >> (8 * b) & 0xff);
+  }
+}
+
+npy_result npy_write_typed(FILE *f, const size_t *shape, size_t rank, npy_dtype dtype,
+                           const void *data, char *err, size_t errlen) {
   unsigned char head[1024];
   if (!f)
     return npy_fail(err, errlen, "no stream");
+  const size_t size = npy_dtype_size(dtype);
+  if (size == 0)
+    return npy_fail(err, errlen, "unknown dtype %d", (int)dtype);
   size_t count = 1;
   for (size_t d = 0; d < rank && shape; d++) {
     if (!npy_mul(count, shape[d], &count))
@@ -496,11 +571,11 @@ npy_result npy_write(FILE *f, const size_t *shape, size_t rank, const float *dat
   }
   /* After the loop, as npy_parse_header checks it: a later 0 empties a
    * shape such as (2**63 - 1, 0), which reads back and must write back. */
-  if (count > SIZE_MAX / sizeof(float))
+  if (count > SIZE_MAX / size)
     return npy_fail(err, errlen, "shape has more elements than memory can hold");
   if (count > 0 && !data)
     return npy_fail(err, errlen, "no data for %zu values", count);
-  const size_t hn = npy_format_header(shape, rank, head, sizeof head);
+  const size_t hn = npy_format_header_typed(shape, rank, dtype, head, sizeof head);
   if (hn == 0)
     return npy_fail(err, errlen, "cannot format a header for rank %zu", rank);
   if (fwrite(head, 1, hn, f) != hn)
@@ -509,16 +584,9 @@ npy_result npy_write(FILE *f, const size_t *shape, size_t rank, const float *dat
   unsigned char chunk[16384];
   size_t i = 0;
   while (i < count) {
-    const size_t n = count - i < sizeof chunk / 4 ? count - i : sizeof chunk / 4;
-    for (size_t k = 0; k < n; k++) {
-      uint32_t u;
-      memcpy(&u, &data[i + k], sizeof u);
-      chunk[4 * k] = (unsigned char)(u & 0xff);
-      chunk[4 * k + 1] = (unsigned char)(u >> 8 & 0xff);
-      chunk[4 * k + 2] = (unsigned char)(u >> 16 & 0xff);
-      chunk[4 * k + 3] = (unsigned char)(u >> 24 & 0xff);
-    }
-    if (fwrite(chunk, 1, 4 * n, f) != 4 * n)
+    const size_t n = count - i < sizeof chunk / size ? count - i : sizeof chunk / size;
+    npy_encode(data, i, n, size, chunk);
+    if (fwrite(chunk, 1, size * n, f) != size * n)
       return npy_fail(err, errlen, "write failed: %s", strerror(errno));
     i += n;
   }

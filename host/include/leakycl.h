@@ -402,8 +402,53 @@ LEAKYCL_API leakycl_status leakycl_reduce_buffers(leakycl_context *ctx,
                                                   const leakycl_params *params, leakycl_view view,
                                                   cl_mem x, cl_mem dy, const leakycl_grads *grads);
 
+/* ---- Storage types: half-precision arrays, float32 arithmetic ---- */
+/* How the elements of x, y, dy and dx are stored. Half arrays hold uint16_t
+ * bit patterns: IEEE binary16 for FLOAT16, the top 16 bits of a float32 for
+ * BFLOAT16. Each element is widened exactly to float32, the float32 formulas
+ * apply (bit-identical to the float32 calls on the widened values), and y
+ * and dx are rounded to the storage type to nearest, ties to even (NaN stays
+ * NaN, -0 stays -0, overflow gives Inf). alpha, beta, dalpha and the
+ * diagnostics stay float32; dalpha and the diagnostics equal the float32
+ * call's on the widened values, with its bound. */
+typedef enum leakycl_dtype {
+  LEAKYCL_FLOAT32 = 0,
+  LEAKYCL_FLOAT16 = 1,
+  LEAKYCL_BFLOAT16 = 2
+} leakycl_dtype;
+
+/* "float32", "float16", "bfloat16"; NULL for an unknown value. */
+LEAKYCL_API const char *leakycl_dtype_name(leakycl_dtype dtype);
+/* Bytes per element: 4, 2, 2; 0 for an unknown value. */
+LEAKYCL_API size_t leakycl_dtype_size(leakycl_dtype dtype);
+
+/* leakycl_forward with x and y of view-count elements of `dtype` (y may
+ * equal x). An unknown dtype is INVALID_ARGUMENT naming it; FLOAT32 is
+ * exactly leakycl_forward. */
+LEAKYCL_API leakycl_status leakycl_forward_typed(leakycl_context *ctx, const leakycl_params *params,
+                                                 leakycl_view view, leakycl_dtype dtype,
+                                                 const void *x, void *y);
+/* leakycl_backward with src, dy and dx of `dtype` (dx may equal dy); grads
+ * stay float32. FLOAT32 is exactly leakycl_backward. */
+LEAKYCL_API leakycl_status leakycl_backward_typed(leakycl_context *ctx,
+                                                  const leakycl_params *params, leakycl_view view,
+                                                  leakycl_dtype dtype, leakycl_source source,
+                                                  const void *src, const void *dy, void *dx,
+                                                  const leakycl_grads *grads);
+/* The buffer calls with elements of `dtype` (each buffer at least
+ * view-count * leakycl_dtype_size(dtype) bytes; checked). FLOAT32 is exactly
+ * leakycl_forward_buffers / leakycl_backward_buffers. */
+LEAKYCL_API leakycl_status leakycl_forward_buffers_typed(leakycl_context *ctx,
+                                                         const leakycl_params *params,
+                                                         leakycl_view view, leakycl_dtype dtype,
+                                                         cl_mem x, cl_mem y);
+LEAKYCL_API leakycl_status leakycl_backward_buffers_typed(
+    leakycl_context *ctx, const leakycl_params *params, leakycl_view view, leakycl_dtype dtype,
+    leakycl_source source, cl_mem src, cl_mem dy, cl_mem dx, const leakycl_grads *grads);
+
 /* ---- Packed jobs: many small calls in one launch ---- */
-/* One launch plus clFinish costs tens of microseconds, far more than a small
+/* Packed jobs are float32 only (the typed calls above serve half arrays).
+ * One launch plus clFinish costs tens of microseconds, far more than a small
  * kernel; leakycl_run_jobs runs many jobs (any mix of activations, ops,
  * sizes and alpha layouts) in one launch, and one more for the gradients. */
 typedef enum leakycl_op { LEAKYCL_OP_FORWARD = 0, LEAKYCL_OP_BACKWARD = 1 } leakycl_op;

@@ -99,6 +99,8 @@ leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params, le
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "beta is not finite");
 
   out->activation = act;
+  out->dtype = LEAKYCL_FLOAT32;
+  out->elem_size = sizeof(float);
   out->n = n;
   out->per_channel = params->alpha_count > 1;
   out->alpha_count = out->per_channel ? params->alpha_count : 1;

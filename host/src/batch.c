@@ -79,7 +79,8 @@ static lk_host_call host_call_of(const leakycl_job *job) {
                              job->x,
                              job->dy,
                              job->out,
-                             job->grads};
+                             job->grads,
+                             LEAKYCL_FLOAT32};
   return call;
 }
 

@@ -66,6 +66,10 @@ typedef struct lk_resolved {
   float *alpha_c, *thresh_c; /* per channel (malloc'd, alpha_count each) */
   /* The view the kernels see: [1, 1, n] when alpha is shared. */
   size_t n, inner, channels;
+  /* How the tensors are stored (lk_resolve leaves float32; the typed calls
+   * set it) and the bytes of one element. */
+  leakycl_dtype dtype;
+  size_t elem_size;
 } lk_resolved;
 
 leakycl_status lk_resolve(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
@@ -80,10 +84,11 @@ typedef struct lk_host_call {
   const leakycl_params *params;
   leakycl_view view;
   leakycl_source source; /* backward and reduce */
-  const float *src;      /* x, or y when source is FROM_Y */
-  const float *dy;       /* backward and reduce */
-  const float *out;      /* y or dx; NULL for reduce */
+  const void *src;       /* x, or y when source is FROM_Y */
+  const void *dy;        /* backward and reduce */
+  const void *out;       /* y or dx; NULL for reduce */
   const leakycl_grads *grads;
+  leakycl_dtype dtype; /* how src, dy and out are stored */
 } lk_host_call;
 
 /* Every check that leakycl_forward, leakycl_backward or leakycl_reduce makes
@@ -120,11 +125,17 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
                               bool per_channel, bool wide_index, lk_program **out);
 /* The build options of that program (what keys it everywhere). */
 void lk_program_options(const leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                        bool per_channel, bool wide_index, bool streaming, char *buf, size_t len);
+                        bool per_channel, bool wide_index, bool streaming, leakycl_dtype dtype,
+                        char *buf, size_t len);
 /* The same, with streaming stores for the big outputs (LK_NT=1) or not. */
 leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                                         bool per_channel, bool wide_index, bool streaming,
                                         lk_program **out);
+/* The same for tensors stored as `dtype` (LK_DTYPE; streaming is float32
+ * only, so it must be false for the half types). */
+leakycl_status lk_program_get_typed(leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                                    bool per_channel, bool wide_index, bool streaming,
+                                    leakycl_dtype dtype, lk_program **out);
 void lk_programs_release(leakycl_context *ctx);
 
 /* ---- chunked, overlapped transfers for discrete devices (pipeline.c) ---- */

@@ -22,7 +22,8 @@ static unsigned call_vector_width(const leakycl_context *ctx, const lk_resolved 
   return vw;
 }
 
-/* Streaming stores for this call's output: the variant asks for them from
+/* Streaming stores for this call's output (float32 tensors only: the
+ * kernels have no half streaming store): the variant asks for them from
  * this size on and the output is aligned to the vector. A buffer over host
  * memory (zero-copy, or the caller's own USE_HOST_PTR buffer) may not be;
  * device allocations are aligned far beyond a vector. */
@@ -71,10 +72,10 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
     return LEAKYCL_OK;
   const unsigned vw = call_vector_width(ctx, r);
   const bool wide = needs_wide_index(ctx, r->n);
-  const bool streaming = use_streaming(ctx, r->n, vw, out);
+  const bool streaming = r->dtype == LEAKYCL_FLOAT32 && use_streaming(ctx, r->n, vw, out);
   lk_program *prog;
-  leakycl_status st =
-      lk_program_get_streaming(ctx, r->activation, vw, r->per_channel, wide, streaming, &prog);
+  leakycl_status st = lk_program_get_typed(ctx, r->activation, vw, r->per_channel, wide, streaming,
+                                           r->dtype, &prog);
   if (st != LEAKYCL_OK)
     return st;
   cl_mem alpha_c, thresh_c;
@@ -142,11 +143,11 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   const bool wide = needs_wide_index(ctx, r->n);
   /* The CPU strategy stores dx vectors from each block's start: aligned
    * only when blocks are whole vectors. */
-  const bool streaming =
-      dx && ctx->variant.reduce_block % vw == 0 && use_streaming(ctx, r->n, vw, dx);
+  const bool streaming = dx && r->dtype == LEAKYCL_FLOAT32 && ctx->variant.reduce_block % vw == 0 &&
+                         use_streaming(ctx, r->n, vw, dx);
   lk_program *prog;
-  leakycl_status st =
-      lk_program_get_streaming(ctx, r->activation, vw, r->per_channel, wide, streaming, &prog);
+  leakycl_status st = lk_program_get_typed(ctx, r->activation, vw, r->per_channel, wide, streaming,
+                                           r->dtype, &prog);
   if (st != LEAKYCL_OK)
     return st;
   cl_mem alpha_c, thresh_c, partials, finals;

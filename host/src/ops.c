@@ -51,10 +51,16 @@ static leakycl_status check_grads(leakycl_context *ctx, const lk_resolved *r,
  * pointers or buffers alike (context locked). On failure r holds nothing. */
 static leakycl_status check_call(leakycl_context *ctx, lk_call_op op, const leakycl_params *params,
                                  leakycl_view view, leakycl_source source,
-                                 const leakycl_grads *grads, lk_resolved *r) {
+                                 const leakycl_grads *grads, leakycl_dtype dtype, lk_resolved *r) {
+  memset(r, 0, sizeof *r);
+  if (leakycl_dtype_size(dtype) == 0)
+    return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
+                   "dtype %d is not float32 (0), float16 (1) or bfloat16 (2)", (int)dtype);
   leakycl_status st = lk_resolve(ctx, params, view, r);
   if (st != LEAKYCL_OK)
     return st;
+  r->dtype = dtype;
+  r->elem_size = leakycl_dtype_size(dtype);
   if (r->channels > UINT32_MAX)
     st = lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu channels is over the limit of %u", r->channels,
                  (unsigned)UINT32_MAX);
@@ -72,10 +78,10 @@ static leakycl_status check_call(leakycl_context *ctx, lk_call_op op, const leak
 /* Locks the context and runs check_call(); on failure unlocks. */
 static leakycl_status begin(leakycl_context *ctx, lk_call_op op, const leakycl_params *params,
                             leakycl_view view, leakycl_source source, const leakycl_grads *grads,
-                            lk_resolved *r) {
+                            leakycl_dtype dtype, lk_resolved *r) {
   pthread_mutex_lock(&ctx->lock);
   ctx->error[0] = '\0';
-  leakycl_status st = check_call(ctx, op, params, view, source, grads, r);
+  leakycl_status st = check_call(ctx, op, params, view, source, grads, dtype, r);
   if (st != LEAKYCL_OK)
     pthread_mutex_unlock(&ctx->lock);
   return st;
@@ -165,9 +171,12 @@ static leakycl_status fetch(leakycl_context *ctx, cl_mem mem, void *p, size_t by
   return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(ctx, rc, "reading the result");
 }
 
-/* Non-NULL arrays (b and c only when named), exactly equal or disjoint. */
-static leakycl_status check_pointers(leakycl_context *ctx, size_t n, const void *a, const char *an,
-                                     const void *b, const char *bn, const void *c, const char *cn) {
+/* Non-NULL arrays of n elements of r's dtype (b and c only when named),
+ * exactly equal or disjoint. */
+static leakycl_status check_pointers(leakycl_context *ctx, const lk_resolved *r, const void *a,
+                                     const char *an, const void *b, const char *bn, const void *c,
+                                     const char *cn) {
+  const size_t n = r->n;
   if (n == 0)
     return LEAKYCL_OK;
   if (!a || (bn && !b) || (cn && !c))
@@ -176,9 +185,10 @@ static leakycl_status check_pointers(leakycl_context *ctx, size_t n, const void 
                    : (bn && !b) ? bn
                                 : cn,
                    n);
-  if (n > SIZE_MAX / sizeof(float))
-    return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu floats do not fit in memory", n);
-  const size_t bytes = n * sizeof(float);
+  if (n > SIZE_MAX / r->elem_size)
+    return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "%zu %s values do not fit in memory", n,
+                   leakycl_dtype_name(r->dtype));
+  const size_t bytes = n * r->elem_size;
   if (partial_overlap(a, b, bytes) || partial_overlap(a, c, bytes) || partial_overlap(b, c, bytes))
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
                    "arrays overlap without being the same array (only exact in-place is allowed)");
@@ -186,14 +196,14 @@ static leakycl_status check_pointers(leakycl_context *ctx, size_t n, const void 
 }
 
 leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r) {
-  leakycl_status st =
-      check_call(ctx, call->op, call->params, call->view, call->source, call->grads, r);
+  leakycl_status st = check_call(ctx, call->op, call->params, call->view, call->source, call->grads,
+                                 call->dtype, r);
   if (st != LEAKYCL_OK)
     return st;
   if (call->op == LK_CALL_FORWARD)
-    st = check_pointers(ctx, r->n, call->src, "x", call->out, "y", NULL, NULL);
+    st = check_pointers(ctx, r, call->src, "x", call->out, "y", NULL, NULL);
   else
-    st = check_pointers(ctx, r->n, call->src, call->source == LEAKYCL_FROM_Y ? "y" : "x", call->dy,
+    st = check_pointers(ctx, r, call->src, call->source == LEAKYCL_FROM_Y ? "y" : "x", call->dy,
                         "dy", call->op == LK_CALL_BACKWARD ? call->out : NULL,
                         call->op == LK_CALL_BACKWARD ? "dx" : NULL);
   if (st != LEAKYCL_OK)
@@ -204,13 +214,13 @@ leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call
 /* The data of a validated forward call: staged (zero-copy or pooled
  * copies, or the pipeline for big calls on discrete devices), launched,
  * fetched. */
-static leakycl_status forward_host(leakycl_context *ctx, const lk_resolved *r, const float *x,
-                                   float *y) {
+static leakycl_status forward_host(leakycl_context *ctx, const lk_resolved *r, const void *x,
+                                   void *y) {
   if (r->n == 0)
     return LEAKYCL_OK;
   if (lk_pipeline_applies(ctx, r, false)) /* big, on a discrete device */
     return lk_pipeline_elementwise(ctx, r, LK_KERNEL_FORWARD, x, NULL, y);
-  const size_t bytes = r->n * sizeof(float);
+  const size_t bytes = r->n * r->elem_size;
   staging s = {0};
   cl_mem xm, ym;
   leakycl_status st = stage(ctx, &s, x, bytes, LK_POOL_IN, true, &xm);
@@ -227,11 +237,11 @@ static leakycl_status forward_host(leakycl_context *ctx, const lk_resolved *r, c
 }
 
 /* The same for backward and reduce: dx NULL means reduce only. */
-static leakycl_status backward_host(leakycl_context *ctx, const lk_resolved *r, const float *src,
-                                    const float *dy, float *dx, const leakycl_grads *grads) {
+static leakycl_status backward_host(leakycl_context *ctx, const lk_resolved *r, const void *src,
+                                    const void *dy, void *dx, const leakycl_grads *grads) {
   if (dx && lk_pipeline_applies(ctx, r, grads != NULL))
     return lk_pipeline_elementwise(ctx, r, LK_KERNEL_BACKWARD, src, dy, dx);
-  const size_t bytes = r->n * sizeof(float);
+  const size_t bytes = r->n * r->elem_size;
   staging s = {0};
   cl_mem sm = NULL, dym = NULL, dxm = NULL;
   leakycl_status st = LEAKYCL_OK;
@@ -264,9 +274,9 @@ leakycl_status lk_run_host_call(leakycl_context *ctx, const lk_host_call *call) 
   if (st != LEAKYCL_OK)
     return st;
   if (call->op == LK_CALL_FORWARD)
-    st = forward_host(ctx, &r, call->src, (float *)call->out);
+    st = forward_host(ctx, &r, call->src, (void *)call->out);
   else
-    st = backward_host(ctx, &r, call->src, call->dy, (float *)call->out, call->grads);
+    st = backward_host(ctx, &r, call->src, call->dy, (void *)call->out, call->grads);
   lk_resolved_free(&r);
   return st;
 }
@@ -284,27 +294,32 @@ static leakycl_status host_call(leakycl_context *ctx, const lk_host_call *call) 
 
 leakycl_status leakycl_forward(leakycl_context *ctx, const leakycl_params *params,
                                leakycl_view view, const float *x, float *y) {
-  const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL};
+  const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL,
+                             LEAKYCL_FLOAT32};
   return host_call(ctx, &call);
 }
 
 leakycl_status leakycl_backward(leakycl_context *ctx, const leakycl_params *params,
                                 leakycl_view view, leakycl_source source, const float *src,
                                 const float *dy, float *dx, const leakycl_grads *grads) {
-  const lk_host_call call = {LK_CALL_BACKWARD, params, view, source, src, dy, dx, grads};
+  const lk_host_call call = {LK_CALL_BACKWARD, params, view, source, src, dy, dx, grads,
+                             LEAKYCL_FLOAT32};
   return host_call(ctx, &call);
 }
 
 leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
                               const float *x, const float *dy, const leakycl_grads *grads) {
-  const lk_host_call call = {LK_CALL_REDUCE, params, view, LEAKYCL_FROM_X, x, dy, NULL, grads};
+  const lk_host_call call = {LK_CALL_REDUCE, params, view,           LEAKYCL_FROM_X, x, dy,
+                             NULL,           grads,  LEAKYCL_FLOAT32};
   return host_call(ctx, &call);
 }
 
 /* ---- device-resident buffers ---- */
 
-/* A buffer of this context holding at least n floats. */
-static leakycl_status check_buffer(leakycl_context *ctx, cl_mem m, const char *name, size_t n) {
+/* A buffer of this context holding at least r->n elements of r's dtype. */
+static leakycl_status check_buffer(leakycl_context *ctx, cl_mem m, const char *name,
+                                   const lk_resolved *r) {
+  const size_t n = r->n;
   if (!m)
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "buffer %s is NULL", name);
   size_t size = 0;
@@ -318,44 +333,45 @@ static leakycl_status check_buffer(leakycl_context *ctx, cl_mem m, const char *n
   if (owner != ctx->cl_ctx)
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
                    "buffer %s belongs to another cl_context than this leakycl context", name);
-  if (size / sizeof(float) < n)
+  if (size / r->elem_size < n)
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT,
-                   "buffer %s holds %zu bytes; the view needs %zu floats", name, size, n);
+                   "buffer %s holds %zu bytes; the view needs %zu %s", name, size, n,
+                   r->dtype == LEAKYCL_FLOAT32 ? "floats" : "half values");
   return LEAKYCL_OK;
 }
 
-leakycl_status leakycl_forward_buffers(leakycl_context *ctx, const leakycl_params *params,
-                                       leakycl_view view, cl_mem x, cl_mem y) {
+static leakycl_status forward_buffers(leakycl_context *ctx, const leakycl_params *params,
+                                      leakycl_view view, leakycl_dtype dtype, cl_mem x, cl_mem y) {
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st = begin(ctx, LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, NULL, &r);
+  leakycl_status st = begin(ctx, LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, NULL, dtype, &r);
   if (st != LEAKYCL_OK)
     return st;
-  st = check_buffer(ctx, x, "x", r.n);
+  st = check_buffer(ctx, x, "x", &r);
   if (st == LEAKYCL_OK)
-    st = check_buffer(ctx, y, "y", r.n);
+    st = check_buffer(ctx, y, "y", &r);
   if (st == LEAKYCL_OK)
     st = lk_launch_forward(ctx, &r, x, y);
   return end(ctx, &r, st);
 }
 
 static leakycl_status backward_buffers(leakycl_context *ctx, const leakycl_params *params,
-                                       leakycl_view view, leakycl_source source, cl_mem src,
-                                       cl_mem dy, cl_mem dx, const leakycl_grads *grads,
-                                       bool want_dx) {
+                                       leakycl_view view, leakycl_dtype dtype,
+                                       leakycl_source source, cl_mem src, cl_mem dy, cl_mem dx,
+                                       const leakycl_grads *grads, bool want_dx) {
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
-  leakycl_status st =
-      begin(ctx, want_dx ? LK_CALL_BACKWARD : LK_CALL_REDUCE, params, view, source, grads, &r);
+  leakycl_status st = begin(ctx, want_dx ? LK_CALL_BACKWARD : LK_CALL_REDUCE, params, view, source,
+                            grads, dtype, &r);
   if (st != LEAKYCL_OK)
     return st;
-  st = check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", r.n);
+  st = check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", &r);
   if (st == LEAKYCL_OK)
-    st = check_buffer(ctx, dy, "dy", r.n);
+    st = check_buffer(ctx, dy, "dy", &r);
   if (st == LEAKYCL_OK && want_dx)
-    st = check_buffer(ctx, dx, "dx", r.n);
+    st = check_buffer(ctx, dx, "dx", &r);
   if (st == LEAKYCL_OK)
     st = grads ? lk_launch_reduce(ctx, &r, src, dy, want_dx ? dx : NULL, grads)
                : lk_launch_backward(ctx, &r, src, dy, dx);
@@ -365,11 +381,55 @@ static leakycl_status backward_buffers(leakycl_context *ctx, const leakycl_param
 leakycl_status leakycl_backward_buffers(leakycl_context *ctx, const leakycl_params *params,
                                         leakycl_view view, leakycl_source source, cl_mem src,
                                         cl_mem dy, cl_mem dx, const leakycl_grads *grads) {
-  return backward_buffers(ctx, params, view, source, src, dy, dx, grads, true);
+  return backward_buffers(ctx, params, view, LEAKYCL_FLOAT32, source, src, dy, dx, grads, true);
 }
 
 leakycl_status leakycl_reduce_buffers(leakycl_context *ctx, const leakycl_params *params,
                                       leakycl_view view, cl_mem x, cl_mem dy,
                                       const leakycl_grads *grads) {
-  return backward_buffers(ctx, params, view, LEAKYCL_FROM_X, x, dy, NULL, grads, false);
+  return backward_buffers(ctx, params, view, LEAKYCL_FLOAT32, LEAKYCL_FROM_X, x, dy, NULL, grads,
+                          false);
+}
+
+leakycl_status leakycl_forward_buffers(leakycl_context *ctx, const leakycl_params *params,
+                                       leakycl_view view, cl_mem x, cl_mem y) {
+  return forward_buffers(ctx, params, view, LEAKYCL_FLOAT32, x, y);
+}
+
+/* ---- half-precision storage (float32 arithmetic) ---- */
+/* The typed calls go through the very same checks and paths as the float32
+ * ones with the element size of their dtype; FLOAT32 is the float32 call
+ * itself, so its behaviour cannot drift from it. */
+
+leakycl_status leakycl_forward_typed(leakycl_context *ctx, const leakycl_params *params,
+                                     leakycl_view view, leakycl_dtype dtype, const void *x,
+                                     void *y) {
+  if (dtype == LEAKYCL_FLOAT32)
+    return leakycl_forward(ctx, params, view, x, y);
+  const lk_host_call call = {
+      LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL, dtype};
+  return host_call(ctx, &call);
+}
+
+leakycl_status leakycl_backward_typed(leakycl_context *ctx, const leakycl_params *params,
+                                      leakycl_view view, leakycl_dtype dtype, leakycl_source source,
+                                      const void *src, const void *dy, void *dx,
+                                      const leakycl_grads *grads) {
+  if (dtype == LEAKYCL_FLOAT32)
+    return leakycl_backward(ctx, params, view, source, src, dy, dx, grads);
+  const lk_host_call call = {LK_CALL_BACKWARD, params, view, source, src, dy, dx, grads, dtype};
+  return host_call(ctx, &call);
+}
+
+leakycl_status leakycl_forward_buffers_typed(leakycl_context *ctx, const leakycl_params *params,
+                                             leakycl_view view, leakycl_dtype dtype, cl_mem x,
+                                             cl_mem y) {
+  return forward_buffers(ctx, params, view, dtype, x, y);
+}
+
+leakycl_status leakycl_backward_buffers_typed(leakycl_context *ctx, const leakycl_params *params,
+                                              leakycl_view view, leakycl_dtype dtype,
+                                              leakycl_source source, cl_mem src, cl_mem dy,
+                                              cl_mem dx, const leakycl_grads *grads) {
+  return backward_buffers(ctx, params, view, dtype, source, src, dy, dx, grads, true);
 }

@@ -18,7 +18,10 @@
 #define LK_PIPELINE_CHUNK ((size_t)1 << 22)
 
 bool lk_pipeline_applies(const leakycl_context *ctx, const lk_resolved *r, bool has_grads) {
-  return !ctx->zero_copy && !r->per_channel && !has_grads && r->n >= 2 * LK_PIPELINE_CHUNK;
+  /* float32 only: chunks are cut in floats; half arrays take the one-shot
+   * path (half the bytes to move already). */
+  return !ctx->zero_copy && !r->per_channel && !has_grads && r->dtype == LEAKYCL_FLOAT32 &&
+         r->n >= 2 * LK_PIPELINE_CHUNK;
 }
 
 /* The second and third queues, made on first use and kept. */

@@ -41,14 +41,15 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
 }
 
 void lk_program_options(const leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                        bool per_channel, bool wide_index, bool streaming, char *buf, size_t len) {
+                        bool per_channel, bool wide_index, bool streaming, leakycl_dtype dtype,
+                        char *buf, size_t len) {
   /* No -cl-fast-relaxed-math or -cl-finite-math-only: NaN, Inf and -0 must
    * survive exactly as the semantics table says. */
   snprintf(buf, len,
            "-cl-std=CL1.2 -DLK_ACT=%d -DLK_VW=%u -DLK_STRATEGY=%d -DLK_PER_CHANNEL=%d "
-           "-DLK_IDX=%s -DLK_NT=%d %s",
+           "-DLK_IDX=%s -DLK_NT=%d -DLK_DTYPE=%d %s",
            (int)act, vw, (int)ctx->variant.strategy, per_channel ? 1 : 0,
-           wide_index ? "ulong" : "uint", streaming ? 1 : 0, ctx->extra_build_options);
+           wide_index ? "ulong" : "uint", streaming ? 1 : 0, (int)dtype, ctx->extra_build_options);
 }
 
 /* From the embedded source, or from the on-disk cache when it holds the
@@ -81,8 +82,16 @@ static leakycl_status build_from_source(leakycl_context *ctx, const char *option
 leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
                                         bool per_channel, bool wide_index, bool streaming,
                                         lk_program **out) {
+  return lk_program_get_typed(ctx, act, vw, per_channel, wide_index, streaming, LEAKYCL_FLOAT32,
+                              out);
+}
+
+leakycl_status lk_program_get_typed(leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                                    bool per_channel, bool wide_index, bool streaming,
+                                    leakycl_dtype dtype, lk_program **out) {
   char options[256];
-  lk_program_options(ctx, act, vw, per_channel, wide_index, streaming, options, sizeof options);
+  lk_program_options(ctx, act, vw, per_channel, wide_index, streaming, dtype, options,
+                     sizeof options);
   for (lk_program *p = ctx->programs; p; p = p->next) {
     if (strcmp(p->options, options) == 0) {
       *out = p;

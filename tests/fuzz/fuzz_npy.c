@@ -1,7 +1,8 @@
 /* fuzz_npy.c - fuzz target for the CLI's .npy reader and writer
  * (clients/cli/npy.c, included to reach the file loader's static body).
- * Invariants: on success the data is exactly product(shape) * 4 bytes after
- * the header, rank <= 16, the values are those bytes little-endian; every
+ * Invariants: on success the data is exactly product(shape) * the element
+ * size (4 for '<f4', 2 for '<f2') bytes after the header, rank <= 16, the
+ * values are those bytes little-endian in the dtype's own array; every
  * shorter prefix of a good header asks for more; the stream loader agrees
  * with the memory parser; writing the array back and parsing that gives
  * the same shape and bytes. */
@@ -15,14 +16,19 @@ static uint32_t le32(const unsigned char *b) {
   return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+static uint16_t le16(const unsigned char *b) { return (uint16_t)(b[0] | b[1] << 8); }
+
 static void check_same(const npy_array *a, const npy_array *b, const char *what) {
-  FUZZ_CHECK(a->rank == b->rank && a->count == b->count, "%s: rank %zu count %zu vs %zu %zu", what,
-             a->rank, a->count, b->rank, b->count);
+  FUZZ_CHECK(a->rank == b->rank && a->count == b->count && a->dtype == b->dtype,
+             "%s: rank %zu count %zu dtype %d vs %zu %zu %d", what, a->rank, a->count,
+             (int)a->dtype, b->rank, b->count, (int)b->dtype);
   for (size_t d = 0; d < a->rank; d++)
     FUZZ_CHECK(a->shape[d] == b->shape[d], "%s: shape[%zu] %zu vs %zu", what, d, a->shape[d],
                b->shape[d]);
   if (a->count > 0)
-    FUZZ_CHECK(memcmp(a->data, b->data, a->count * sizeof(float)) == 0, "%s: values differ", what);
+    FUZZ_CHECK(
+        memcmp(npy_array_bytes(a), npy_array_bytes(b), a->count * npy_dtype_size(a->dtype)) == 0,
+        "%s: values differ", what);
 }
 
 /* Runs the file loader's body over the bytes through a memory stream. */
@@ -74,12 +80,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   FUZZ_CHECK(product == arr.count && h.count == arr.count, "count %zu, shape product %zu",
              arr.count, product);
-  FUZZ_CHECK(h.data_offset <= size && size - h.data_offset == arr.count * 4,
+  const size_t item = npy_dtype_size(arr.dtype);
+  FUZZ_CHECK(h.dtype == arr.dtype && (item == 4 || item == 2), "dtype %d (header %d)",
+             (int)arr.dtype, (int)h.dtype);
+  FUZZ_CHECK(h.data_offset <= size && size - h.data_offset == arr.count * item,
              "%zu data bytes after offset %zu for %zu values", size - h.data_offset, h.data_offset,
              arr.count);
-  FUZZ_CHECK(arr.count == 0 ? arr.data == NULL : ((uintptr_t)arr.data % 64) == 0,
-             "data %p for %zu values is not 64-byte aligned", (void *)arr.data, arr.count);
+  const void *bytes = npy_array_bytes(&arr);
+  FUZZ_CHECK(arr.count == 0 ? bytes == NULL : ((uintptr_t)bytes % 64) == 0,
+             "data %p for %zu values is not 64-byte aligned", bytes, arr.count);
+  /* Only the dtype's own array is set. */
+  FUZZ_CHECK(arr.dtype == NPY_FLOAT16 ? arr.data == NULL : arr.data_f16 == NULL,
+             "both data arrays set for dtype %d", (int)arr.dtype);
   for (size_t i = 0; i < arr.count; i++) {
+    if (item == 2) {
+      FUZZ_CHECK(arr.data_f16[i] == le16(data + h.data_offset + 2 * i),
+                 "value %zu: 0x%04x, file has 0x%04x", i, arr.data_f16[i],
+                 le16(data + h.data_offset + 2 * i));
+      continue;
+    }
     uint32_t u;
     memcpy(&u, &arr.data[i], sizeof u);
     FUZZ_CHECK(u == le32(data + h.data_offset + 4 * i), "value %zu: 0x%08x, file has 0x%08x", i, u,
@@ -102,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t text_len = 0;
   FILE *f = open_memstream(&text, &text_len);
   FUZZ_CHECK(f != NULL, "open_memstream failed");
-  npy_result wr = npy_write(f, arr.shape, arr.rank, arr.data, err, sizeof err);
+  npy_result wr =
+      npy_write_typed(f, arr.shape, arr.rank, arr.dtype, npy_array_bytes(&arr), err, sizeof err);
   FUZZ_CHECK(fclose(f) == 0, "closing the memory stream failed");
   FUZZ_CHECK(wr == NPY_OK, "npy_write failed on a parsed array: %s", err);
   npy_array again;
@@ -116,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              "written header: version %u, data at %zu (want 1.0, a multiple of 64)",
              h2.version_major, h2.data_offset);
   check_same(&arr, &again, "written and read back");
-  FUZZ_CHECK(memcmp(text + h2.data_offset, data + h.data_offset, arr.count * 4) == 0,
+  FUZZ_CHECK(memcmp(text + h2.data_offset, data + h.data_offset, arr.count * item) == 0,
              "written data bytes differ from the input's");
   npy_array_free(&again);
   free(text);

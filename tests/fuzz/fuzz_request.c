@@ -171,8 +171,10 @@ static int ref_base64(const char *s, unsigned char **out, size_t *n) {
 }
 
 /* The values of an accepted tensor field against the original body. */
-static void check_tensor_against(const cJSON *orig, const char *name, const float *values,
-                                 size_t count, size_t *rank, size_t *shape) {
+static void check_tensor_against(const cJSON *orig, const char *name, leakycl_dtype dtype,
+                                 const void *raw, size_t count, size_t *rank, size_t *shape) {
+  const float *values = raw;
+  const size_t esize = leakycl_dtype_size(dtype);
   char b64name[16];
   snprintf(b64name, sizeof b64name, "%s_b64", name);
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(orig, name);
@@ -184,8 +186,11 @@ static void check_tensor_against(const cJSON *orig, const char *name, const floa
     size_t n;
     FUZZ_CHECK(cJSON_IsString(b64) && ref_base64(b64->valuestring, &bytes, &n) == 0,
                "%s accepted but is no base64", b64name);
-    FUZZ_CHECK(n == count * 4, "%s: %zu bytes decode to %zu values", b64name, n, count);
-    for (size_t i = 0; i < count; i++) {
+    FUZZ_CHECK(n == count * esize, "%s: %zu bytes decode to %zu values", b64name, n, count);
+    /* 16-bit patterns: the bytes themselves (little-endian host). */
+    FUZZ_CHECK(esize == 4 || n == 0 || memcmp(raw, bytes, n) == 0, "%s: %s patterns differ",
+               b64name, leakycl_dtype_name(dtype));
+    for (size_t i = 0; i < count && esize == 4; i++) {
       uint32_t u = (uint32_t)bytes[4 * i] | (uint32_t)bytes[4 * i + 1] << 8 |
                    (uint32_t)bytes[4 * i + 2] << 16 | (uint32_t)bytes[4 * i + 3] << 24;
       FUZZ_CHECK(bits_of(values[i]) == u, "%s[%zu]: 0x%08x, the base64 says 0x%08x", b64name, i,
@@ -196,6 +201,8 @@ static void check_tensor_against(const cJSON *orig, const char *name, const floa
     shape[0] = count;
     return;
   }
+  FUZZ_CHECK(dtype == LEAKYCL_FLOAT32, "%s: a JSON array accepted as %s", name,
+             leakycl_dtype_name(dtype));
   ref_tensor t;
   FUZZ_CHECK(ref_tensor_of(arr, &t) == 0, "%s accepted but cJSON sees no tensor of numbers", name);
   FUZZ_CHECK(t.count == count && t.rank >= 1 && t.rank <= LK_CODEC_MAX_RANK,
@@ -247,10 +254,16 @@ static void check_job_against(const lkd_decode_cfg *cfg, const cJSON *orig, cons
           ? "y"
           : "x";
   size_t rank = 0, shape[LK_CODEC_MAX_RANK];
-  check_tensor_against(orig, src, job->x, job->count, &rank, shape);
+  /* The dtype: the body's name, float32 when absent. */
+  const cJSON *dt = cJSON_GetObjectItemCaseSensitive(orig, "dtype");
+  FUZZ_CHECK(dt ? cJSON_IsString(dt) && strcmp(dt->valuestring, leakycl_dtype_name(job->dtype)) == 0
+                : job->dtype == LEAKYCL_FLOAT32,
+             "dtype %s accepted from %s", leakycl_dtype_name(job->dtype),
+             cJSON_IsString(dt) ? dt->valuestring : "no string");
+  check_tensor_against(orig, src, job->dtype, job->x, job->count, &rank, shape);
   if (job->op == LKD_OP_BACKWARD) {
     size_t dy_rank, dy_shape[LK_CODEC_MAX_RANK];
-    check_tensor_against(orig, "dy", job->dy, job->count, &dy_rank, dy_shape);
+    check_tensor_against(orig, "dy", job->dtype, job->dy, job->count, &dy_rank, dy_shape);
   }
 
   /* The view: shape (read from valuedouble) or the tensor's own, and the
@@ -396,7 +409,8 @@ static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lk
     FUZZ_CHECK(job->encoding == LKD_ENC_B64 && job->out_rank == 1 &&
                    job->out_shape[0] == job->count,
                "encoding %d, rank %zu", (int)job->encoding, job->out_rank);
-    lk_base64_encode(&b, (const unsigned char *)job->x, job->count * sizeof(float));
+    lk_base64_encode(&b, (const unsigned char *)job->x,
+                     job->count * leakycl_dtype_size(job->dtype));
   }
   FUZZ_CHECK(!b.oom, "out of memory encoding");
   if (job->encoding == LKD_ENC_B64) {
@@ -404,7 +418,8 @@ static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lk
     size_t n = 0;
     char err[160];
     FUZZ_CHECK(lk_base64_decode(b.data ? b.data : "", b.len, &bytes, &n, err, sizeof err) == 0 &&
-                   n == job->count * 4 && (n == 0 || memcmp(bytes, job->x, n) == 0),
+                   n == job->count * leakycl_dtype_size(job->dtype) &&
+                   (n == 0 || memcmp(bytes, job->x, n) == 0),
                "base64 of %zu values does not decode back", job->count);
     free(bytes);
   } else {
@@ -422,17 +437,19 @@ static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lk
     for (size_t d = 0; d < want_rank; d++)
       FUZZ_CHECK(t.shape[d] == want_shape[d], "read back shape[%zu] = %zu, want %zu", d, t.shape[d],
                  want_shape[d]);
+    const float *xv = job->x; /* JSON tensors are float32 */
     for (size_t i = 0; i < job->count; i++)
-      FUZZ_CHECK(isnan(job->x[i]) ? isnan(t.values[i]) : bits_of(t.values[i]) == bits_of(job->x[i]),
-                 "value %zu: 0x%08x printed and read back as 0x%08x", i, bits_of(job->x[i]),
+      FUZZ_CHECK(isnan(xv[i]) ? isnan(t.values[i]) : bits_of(t.values[i]) == bits_of(xv[i]),
+                 "value %zu: 0x%08x printed and read back as 0x%08x", i, bits_of(xv[i]),
                  bits_of(t.values[i]));
     lk_tensor_free(&t);
   }
   lk_buf_free(&b);
   if (job->op == LKD_OP_BACKWARD) {
-    uint32_t acc = 0; /* every dy read: ASan checks the borrowed memory */
-    for (size_t i = 0; i < job->count; i++)
-      acc ^= bits_of(job->dy[i]);
+    unsigned acc = 0; /* every dy byte read: ASan checks the borrowed memory */
+    const unsigned char *dyb = job->dy;
+    for (size_t i = 0; i < job->count * leakycl_dtype_size(job->dtype); i++)
+      acc ^= dyb[i];
     (void)acc;
   }
   if (job->id) {

@@ -272,7 +272,8 @@ static void test_reject_shape(void) {
 }
 
 static void test_reject_dtype_and_order(void) {
-  static const char *const dtypes[] = {"<f8", ">f4", "|f4", "float32", "<i4", "<f2", "", "<f4 "};
+  static const char *const dtypes[] = {"<f8", ">f4", "|f4", "float32", "<i4", ">f2", "|f2",
+                                       "float16", "<e",  "",    "<f4 ", "<f2 "};
   for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++) {
     char text[256];
     snprintf(text, sizeof text, "{'descr': '%s', 'fortran_order': False, 'shape': (2,), }",
@@ -424,6 +425,64 @@ static void test_round_trips(void) {
   round_trip(s16, 16);
 }
 
+/* float16 ('<f2'): bit patterns kept as they are, little-endian, in
+ * data_f16 only; the data length counts 2 bytes a value; written back with
+ * its own descr; the file loader agrees with the memory parser. */
+static void test_float16(void) {
+  const unsigned char le[8] = {0x00, 0x3C, 0x00, 0xC0, 0x00, 0x7E, 0x01, 0x80};
+  const char *text = "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }";
+  char err[256];
+  npy_array a;
+  CHECK_INT_EQ(parse_text(1, text, le, 8, &a, err, sizeof err), NPY_OK);
+  CHECK_INT_EQ(a.dtype, NPY_FLOAT16);
+  CHECK_INT_EQ(a.count, 4);
+  CHECK(a.data == NULL && a.data_f16 != NULL && (uintptr_t)a.data_f16 % 64 == 0);
+  if (a.data_f16) {
+    CHECK_INT_EQ(a.data_f16[0], 0x3C00);
+    CHECK_INT_EQ(a.data_f16[1], 0xC000);
+    CHECK_INT_EQ(a.data_f16[2], 0x7E00);
+    CHECK_INT_EQ(a.data_f16[3], 0x8001);
+  }
+  expect_reject(1, text, le, 6, "data is 6 bytes; the shape needs 8");
+  unsigned char twice[16] = {0};
+  expect_reject(1, text, twice, 16, "data is 16 bytes; the shape needs 8");
+
+  char *mem = NULL;
+  size_t mem_len = 0;
+  FILE *f = open_memstream(&mem, &mem_len);
+  CHECK_INT_EQ(
+      npy_write_typed(f, a.shape, a.rank, a.dtype, npy_array_bytes(&a), err, sizeof err),
+      NPY_OK);
+  CHECK_INT_EQ(fclose(f), 0);
+  CHECK(mem_len == 128 + 8 && memcmp(mem + 128, le, 8) == 0);
+  CHECK(mem_len > 25 && memcmp(mem + 10, "{'descr': '<f2'", 15) == 0);
+  npy_array back;
+  CHECK_INT_EQ(npy_parse((const unsigned char *)mem, mem_len, &back, err, sizeof err), NPY_OK);
+  CHECK(back.dtype == NPY_FLOAT16 && back.count == 4 &&
+        memcmp(back.data_f16, a.data_f16, 8) == 0);
+  npy_array_free(&back);
+
+  char path[64];
+  temp_path(path, sizeof path);
+  FILE *w = fopen(path, "wb");
+  CHECK(w != NULL);
+  if (w) {
+    CHECK_INT_EQ(fwrite(mem, 1, mem_len, w), mem_len);
+    CHECK_INT_EQ(fclose(w), 0);
+    CHECK_INT_EQ(npy_load(path, &back, err, sizeof err), NPY_OK);
+    CHECK(back.dtype == NPY_FLOAT16 && back.count == 4 && back.data == NULL &&
+          memcmp(back.data_f16, a.data_f16, 8) == 0);
+    npy_array_free(&back);
+    unlink(path);
+  }
+  CHECK_STR_EQ(npy_dtype_descr(NPY_FLOAT16), "<f2");
+  CHECK_STR_EQ(npy_dtype_name(NPY_FLOAT16), "float16");
+  CHECK_INT_EQ(npy_dtype_size(NPY_FLOAT16), 2);
+  CHECK_INT_EQ(npy_dtype_size(NPY_FLOAT32), 4);
+  free(mem);
+  npy_array_free(&a);
+}
+
 /* Writes raw bytes to a temporary file and loads it. */
 static npy_result load_bytes(const void *bytes, size_t n, char *err, size_t errlen) {
   char path[64];
@@ -552,6 +611,7 @@ int main(void) {
   RUN_TEST(test_reject_dict_syntax);
   RUN_TEST(test_format_header);
   RUN_TEST(test_round_trips);
+  RUN_TEST(test_float16);
   RUN_TEST(test_load_rejections);
   RUN_TEST(test_write_rejections);
   RUN_TEST(test_json_strings);
