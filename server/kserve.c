@@ -273,8 +273,9 @@ typedef struct lkd_kserve_input {
   const lk_tensor *json; /* its "data", spliced from the body; or NULL */
   int binary;            /* its bytes follow the JSON header */
   size_t binary_size;
-  const float *values; /* count floats: json->values or owned */
+  const float *values; /* FP32: count floats, json->values or owned */
   float *owned;
+  uint16_t *halves; /* FP16, BF16: count 16-bit patterns (binary only) */
 } lkd_kserve_input;
 
 /* A decoded inference request. */
@@ -295,8 +296,10 @@ typedef struct lkd_kserve_infer {
 } lkd_kserve_infer;
 
 static void lkd_kserve_infer_free(lkd_kserve_infer *q) {
-  for (size_t i = 0; i < q->ninputs; i++)
+  for (size_t i = 0; i < q->ninputs; i++) {
     free(q->inputs[i].owned);
+    free(q->inputs[i].halves);
+  }
   lkd_job_release(&q->job);
   cJSON_Delete(q->root);
   lk_splice_table_free(&q->table);
@@ -371,6 +374,12 @@ static int lkd_only_fields(const cJSON *obj, const char *what, const char *const
 
 static const char *lkd_dtype_name(lkd_kserve_dtype dt) {
   return dt == LKD_DT_FP32 ? "FP32" : dt == LKD_DT_FP16 ? "FP16" : "BF16";
+}
+
+static leakycl_dtype lkd_library_dtype(lkd_kserve_dtype dt) {
+  return dt == LKD_DT_FP32   ? LEAKYCL_FLOAT32
+         : dt == LKD_DT_FP16 ? LEAKYCL_FLOAT16
+                             : LEAKYCL_BFLOAT16;
 }
 
 /* Decodes one element of "inputs" (not yet its binary bytes). */
@@ -475,8 +484,10 @@ static int lkd_input_decode(const lkd_kserve_infer *q, const cJSON *obj, size_t 
                       "input %s: datatype %s travels only as binary data (the binary tensor "
                       "data extension), not in JSON",
                       nm, lkd_dtype_name(in->dtype));
-    return lkd_fail(e, LKD_INVALID_ARGUMENT, "datatype %s is not supported yet (input %s)",
-                    lkd_dtype_name(in->dtype), nm);
+    if (strcmp(in->name, "alpha") == 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "input alpha must be FP32 (it is %s)",
+                      lkd_dtype_name(in->dtype));
+    elem = LKD_KSERVE_HALF_SIZE;
   }
   if (in->binary) {
     if (in->binary_size != in->count * elem)
@@ -618,11 +629,18 @@ static int lkd_binary_inputs(lkd_kserve_infer *q, const unsigned char *bin, size
     lkd_kserve_input *in = &q->inputs[i];
     if (!in->binary)
       continue;
-    in->owned = malloc((in->count ? in->count : 1) * sizeof(float));
-    if (!in->owned)
-      return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", in->name);
-    lkd_kserve_floats_from_le(in->owned, bin + at, in->count);
-    in->values = in->owned;
+    if (in->dtype == LKD_DT_FP32) {
+      in->owned = malloc((in->count ? in->count : 1) * sizeof(float));
+      if (!in->owned)
+        return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", in->name);
+      lkd_kserve_floats_from_le(in->owned, bin + at, in->count);
+      in->values = in->owned;
+    } else {
+      in->halves = malloc((in->count ? in->count : 1) * sizeof(uint16_t));
+      if (!in->halves)
+        return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", in->name);
+      lkd_kserve_halves_from_le(in->halves, bin + at, in->count);
+    }
     at += in->binary_size;
   }
   return 0;
@@ -664,11 +682,24 @@ static int lkd_job_build(lkd_kserve_infer *q, int have_axis, long axis, lkd_erro
     lkd_shape_text(q->dy, sdy, sizeof sdy);
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy has shape %s but x has shape %s", sdy, sx);
   }
+  if (q->dy && q->dy->dtype != q->x->dtype)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is %s but x is %s: give both the same datatype",
+                    lkd_dtype_name(q->dy->dtype), lkd_dtype_name(q->x->dtype));
+  /* y and dx come back in x's datatype; FP16 and BF16 only as binary. */
+  for (size_t i = 0; i < q->noutputs; i++)
+    if (q->x->dtype != LKD_DT_FP32 && !q->output_binary[i] && strcmp(q->outputs[i], "dalpha") != 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "output %s would be %s, which travels only as binary data: ask for it "
+                      "with binary_data",
+                      q->outputs[i], lkd_dtype_name(q->x->dtype));
   job->op = q->model->op;
   job->device = 0;
   job->source = LEAKYCL_FROM_X;
-  job->x = q->x->values;
-  job->dy = q->dy ? q->dy->values : NULL;
+  job->dtype = lkd_library_dtype(q->x->dtype);
+  job->x = q->x->dtype == LKD_DT_FP32 ? (const void *)q->x->values : q->x->halves;
+  job->dy = !q->dy                        ? NULL
+            : q->dy->dtype == LKD_DT_FP32 ? (const void *)q->dy->values
+                                          : q->dy->halves;
   job->count = q->x->count;
   if (!have_axis)
     axis = q->x->rank >= 2 ? 1 : 0;
@@ -818,29 +849,34 @@ static void lkd_infer_answer(const lkd_kserve_infer *q, lkd_response *r) {
     lkd_json_append_string(b, q->id->valuestring);
   }
   lk_buf_append_str(b, ",\"outputs\":[");
-  const float *values[2];
+  const void *values[2];
   size_t counts[2];
+  lkd_kserve_dtype dtypes[2];
   int any_binary = 0;
   for (size_t i = 0; i < q->noutputs; i++) {
     int is_dalpha = strcmp(q->outputs[i], "dalpha") == 0;
-    values[i] = is_dalpha ? job->dalpha : job->out;
+    values[i] = is_dalpha ? (const void *)job->dalpha : job->out;
     counts[i] = is_dalpha ? job->grad_count : job->count;
+    dtypes[i] = is_dalpha ? LKD_DT_FP32 : q->x->dtype; /* dalpha is always FP32 */
     lk_buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
     lkd_json_append_string(b, q->outputs[i]);
-    lk_buf_append_str(b, ",\"datatype\":\"FP32\",\"shape\":");
+    lk_buf_append_str(b, ",\"datatype\":\"");
+    lk_buf_append_str(b, lkd_dtype_name(dtypes[i]));
+    lk_buf_append_str(b, "\",\"shape\":");
     if (is_dalpha)
       lkd_append_shape(b, &counts[i], 1);
     else
       lkd_append_shape(b, q->x->shape, q->x->rank);
     if (q->output_binary[i]) {
       char size[48];
-      int n = snprintf(size, sizeof size, ",\"parameters\":{\"binary_data_size\":%zu}}",
-                       counts[i] * LKD_KSERVE_FP32_SIZE);
+      int n = snprintf(
+          size, sizeof size, ",\"parameters\":{\"binary_data_size\":%zu}}",
+          counts[i] * (dtypes[i] == LKD_DT_FP32 ? LKD_KSERVE_FP32_SIZE : LKD_KSERVE_HALF_SIZE));
       lk_buf_append(b, size, (size_t)n);
       any_binary = 1;
     } else {
       lk_buf_append_str(b, ",\"data\":");
-      lkd_append_data(b, values[i], counts[i]);
+      lkd_append_data(b, (const float *)values[i], counts[i]); /* FP32: checked at decode */
       lk_buf_append(b, "}", 1);
     }
   }
@@ -852,9 +888,14 @@ static void lkd_infer_answer(const lkd_kserve_infer *q, lkd_response *r) {
   r->content_type = "application/octet-stream";
   r->extra_header = "Inference-Header-Content-Length";
   snprintf(r->extra_value, sizeof r->extra_value, "%zu", b->len);
-  for (size_t i = 0; i < q->noutputs; i++)
-    if (q->output_binary[i])
-      lkd_kserve_append_le(b, values[i], counts[i]);
+  for (size_t i = 0; i < q->noutputs; i++) {
+    if (!q->output_binary[i])
+      continue;
+    if (dtypes[i] == LKD_DT_FP32)
+      lkd_kserve_append_le(b, (const float *)values[i], counts[i]);
+    else
+      lkd_kserve_append_le16(b, (const uint16_t *)values[i], counts[i]);
+  }
 }
 
 static void lkd_infer(lkd_server *s, const lkd_request_info *info, char *body, size_t len,

@@ -143,3 +143,20 @@ void lkd_kserve_append_le(lk_buf *b, const float *values, size_t count) {
   b->len += count * 4;
   b->data[b->len] = '\0';
 }
+
+void lkd_kserve_halves_from_le(uint16_t *dst, const unsigned char *src, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    dst[i] = (uint16_t)(src[2 * i] | src[2 * i + 1] << 8);
+}
+
+void lkd_kserve_append_le16(lk_buf *b, const uint16_t *values, size_t count) {
+  if (lk_buf_reserve(b, count * 2) != 0)
+    return;
+  unsigned char *p = (unsigned char *)b->data + b->len;
+  for (size_t i = 0; i < count; i++) {
+    p[2 * i] = (unsigned char)values[i];
+    p[2 * i + 1] = (unsigned char)(values[i] >> 8);
+  }
+  b->len += count * 2;
+  b->data[b->len] = '\0';
+}

@@ -29,10 +29,14 @@ char *lkd_kserve_quote_nonfinite(const char *json, size_t len, size_t *out_len);
 
 /* Element sizes of the wire datatypes. */
 #define LKD_KSERVE_FP32_SIZE 4
+#define LKD_KSERVE_HALF_SIZE 2 /* FP16 and BF16 */
 
 /* Reads count little-endian float32 values from src (any alignment). */
 void lkd_kserve_floats_from_le(float *dst, const unsigned char *src, size_t count);
 /* Appends count floats as little-endian float32 bytes. */
 void lkd_kserve_append_le(lk_buf *b, const float *values, size_t count);
+/* The same for 16-bit patterns (FP16, BF16). */
+void lkd_kserve_halves_from_le(uint16_t *dst, const unsigned char *src, size_t count);
+void lkd_kserve_append_le16(lk_buf *b, const uint16_t *values, size_t count);
 
 #endif

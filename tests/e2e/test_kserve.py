@@ -6,6 +6,7 @@ model with JSON and binary tensors, against /v1's answers for the same data
 and a float64 oracle written here (bit for bit for y and dx; dalpha within
 1e-6 * sum|terms|), and bad requests, which must raise with a useful message
 and leave the daemon serving. Runs against the ASan/UBSan daemon too."""
+import base64
 import json
 import os
 import struct
@@ -170,6 +171,64 @@ def make_inputs(x, dy, alpha_t, binary, dtype="FP32"):
     return inputs
 
 
+def dy_input(value, dtype, name="dy"):
+    """One binary input of the given datatype."""
+    inp = httpclient.InferInput(name, list(value.shape), dtype)
+    inp.set_data_from_numpy(value, binary_data=True)
+    return inp
+
+
+def half_checks(ck, tag, d, client, rng):
+    """FP16 and BF16 tensors (binary data only): y and dx are the float32
+    formulas on the widened inputs, rounded to the type (numpy's and
+    ml_dtypes' conversions round to nearest even), dalpha stays FP32; and
+    /v1 with the same dtype answers the same bits."""
+    import ml_dtypes  # installed with tritonclient[http]
+    kinds = {"FP16": (np.float16, "float16"), "BF16": (ml_dtypes.bfloat16, "bfloat16")}
+    for wire, (npt, v1_name) in kinds.items():
+        for act, op, params in (("leaky_relu", "forward", {"alpha": 0.2}),
+                                ("phased_relu", "forward", {"alpha": 0.5, "beta": 1.0}),
+                                ("prelu", "backward", {"alpha": 0.25})):
+            shape = (3, 4, 5)
+            x = (rng.integers(-64, 64, size=shape) / 8.0).astype(npt)
+            dy = (rng.integers(-32, 32, size=shape) / 16.0).astype(npt)
+            model = act if op == "forward" else act + "_backward"
+            inputs = [dy_input(x, wire, "x")] + ([dy_input(dy, wire)] if op == "backward" else [])
+            outs = [httpclient.InferRequestedOutput("y" if op == "forward" else "dx",
+                                                    binary_data=True)]
+            if op == "backward":
+                outs.append(httpclient.InferRequestedOutput("dalpha", binary_data=False))
+            label = "%s%s_%s_%s" % (tag, wire.lower(), act, op)
+            try:
+                res = client.infer(model, inputs, outputs=outs, parameters=params)
+            except InferenceServerException as exc:
+                ck.check(label, False, exc.message())
+                continue
+            got = res.as_numpy("y" if op == "forward" else "dx")
+            ch, _ = channels_of(shape, 1)
+            want32 = oracle(act, x.astype(F32), None if op == "forward" else dy.astype(F32),
+                            params["alpha"], params.get("beta", 0.5), ch)
+            want = want32.astype(npt)
+            ck.check(label + "_bits", got is not None and got.dtype == np.dtype(npt) and
+                     np.array_equal(got.reshape(-1).view(np.uint16), want.view(np.uint16)),
+                     (got, want))
+            if op == "backward":
+                exact, mag = oracle_dalpha(act, x.astype(F32), dy.astype(F32), params["alpha"],
+                                           0.5, ch * 0, 1)
+                da = res.as_numpy("dalpha")
+                ck.check(label + "_dalpha_fp32", da is not None and da.dtype == F32 and
+                         abs(float(da[0]) - exact[0]) <= 1e-6 * max(mag[0], 1e-30), (da, exact))
+            # /v1 with the same dtype: the same bits.
+            job = dict(params, activation=act, shape=list(shape), dtype=v1_name,
+                       x_b64=base64.b64encode(x.tobytes()).decode())
+            if op == "backward":
+                job["dy_b64"] = base64.b64encode(dy.tobytes()).decode()
+            st, body, raw = d.call("POST", "/v1/%s" % op, job)
+            v1 = base64.b64decode(body.get("y_b64" if op == "forward" else "dx_b64", "")) \
+                if st == 200 else b""
+            ck.check(label + "_same_as_v1", got is not None and v1 == got.tobytes(), raw[:300])
+
+
 def v1_answer(d, act, op, x, dy, params, alpha_t, axis):
     """/v1's answer for the same job, tensors as exact base64."""
     job = {"activation": act, "x_b64": b64_floats(x.reshape(-1).tolist()), "dtype": "float32",
@@ -311,9 +370,18 @@ def error_checks(ck, tag, d, client):
            lambda: client.infer("relu", make_inputs(xi, None, None, False, "INT32")), 400,
            "INT32", "FP32")
     xh = x.astype(np.float16)
-    raises(ck, tag + "err_fp16_binary",
-           lambda: client.infer("relu", make_inputs(xh, None, None, True, "FP16")), 400,
-           "datatype FP16 is not supported yet")
+    raises(ck, tag + "err_fp16_output_as_json",
+           lambda: client.infer("relu", make_inputs(xh, None, None, True, "FP16"),
+                                outputs=[httpclient.InferRequestedOutput("y", binary_data=False)]),
+           400, "FP16", "binary_data")
+    raises(ck, tag + "err_fp16_dy_fp32_x",
+           lambda: client.infer("leaky_relu_backward",
+                                [dy_input(xh, "FP16", "x"), dy_input(x, "FP32")]),
+           400, "same datatype")
+    raises(ck, tag + "err_fp16_alpha",
+           lambda: client.infer("prelu", make_inputs(xh, None, None, True, "FP16") +
+                                [dy_input(np.array([0.25], dtype=np.float16), "FP16", "alpha")]),
+           400, "alpha must be FP32")
     raises(ck, tag + "err_fp16_json",
            lambda: client.infer("relu", make_inputs(xh, None, None, False, "FP16")), 400,
            "FP16", "binary")
@@ -432,6 +500,7 @@ def main():
                                                       network_timeout=120.0)
             metadata_checks(ck, tag, client)
             infer_checks(ck, tag, d, client, np.random.default_rng(7))
+            half_checks(ck, tag, d, client, np.random.default_rng(11))
             error_checks(ck, tag, d, client)
             st, _, raw = d.request("GET", "/metrics")
             ck.check(tag + "metrics_v2_label", st == 200 and
