@@ -446,13 +446,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
         return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must be a number or a flat array");
       if (t->count == 0)
         return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha must not be empty");
-      for (size_t i = 0; i < t->count; i++)
-        if (!isfinite(t->values[i]))
-          return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha[%zu] is not finite", i);
-      if (t->count != 1 && t->count != job->view.channels)
-        return lkd_fail(e, LKD_INVALID_ARGUMENT,
-                        "alpha has %zu values but the channel axis has %zu channels", t->count,
-                        job->view.channels);
+      if (lkd_alpha_values_check(t->values, t->count, job->view.channels, e) != 0)
+        return -1;
       job->params.alpha = t->values;
       job->params.alpha_count = t->count;
     } else {
@@ -476,6 +471,16 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, lk_splice
   job->want_grads = job->op == LKD_OP_BACKWARD && job->source == LEAKYCL_FROM_X &&
                     leakycl_activation_has_gradient(activation);
   job->grad_count = job->params.alpha_count ? job->params.alpha_count : 1;
+  return 0;
+}
+
+int lkd_alpha_values_check(const float *values, size_t count, size_t channels, lkd_error *e) {
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite(values[i]))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha[%zu] is not finite", i);
+  if (count != 1 && count != channels)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "alpha has %zu values but the channel axis has %zu channels", count, channels);
   return 0;
 }
 

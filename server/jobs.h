@@ -108,6 +108,9 @@ int lkd_jobs_handle(lkd_server *s, lkd_endpoint endpoint, char *body, size_t len
  * requests' small jobs), allocating its outputs and counting its elements
  * and launches in the metrics. Returns 0, or -1 with job->err set. */
 int lkd_job_run(lkd_server *s, lkd_job *job);
+/* A per-channel alpha: every value finite, and 1 (shared) or one per
+ * channel. Returns 0, or -1 with e set (/v1 and /v2 give the same words). */
+int lkd_alpha_values_check(const float *values, size_t count, size_t channels, lkd_error *e);
 /* Frees a job's outputs and its owned inputs (x_owned, dy_owned). */
 void lkd_job_release(lkd_job *job);
 /* How many values cJSON would allocate for the JSON text p[0, len): a

@@ -715,13 +715,8 @@ static int lkd_job_build(lkd_kserve_infer *q, int have_axis, long axis, lkd_erro
     if (a->rank != 1 || a->count == 0)
       return lkd_fail(e, LKD_INVALID_ARGUMENT,
                       "input alpha must have shape [C] (C channels) or [1] (shared)");
-    for (size_t i = 0; i < a->count; i++)
-      if (!isfinite(a->values[i]))
-        return lkd_fail(e, LKD_INVALID_ARGUMENT, "alpha[%zu] is not finite", i);
-    if (a->count != 1 && a->count != job->view.channels)
-      return lkd_fail(e, LKD_INVALID_ARGUMENT,
-                      "alpha has %zu values but the channel axis has %zu channels", a->count,
-                      job->view.channels);
+    if (lkd_alpha_values_check(a->values, a->count, job->view.channels, e) != 0)
+      return -1;
     job->params.alpha = a->values;
     job->params.alpha_count = a->count;
   }
