@@ -283,7 +283,7 @@ static void copy_all(const segment *s, leakycl_job *jobs, float *mapped, copy_di
     threads = LK_COPY_MAX_THREADS;
   if (threads < 1)
     threads = 1;
-  copy_task tasks[LK_COPY_MAX_THREADS];
+  copy_task tasks[LK_COPY_MAX_THREADS] = {{0}};
   pthread_t ids[LK_COPY_MAX_THREADS];
   bool started[LK_COPY_MAX_THREADS] = {false};
   size_t k = 0;

@@ -272,8 +272,8 @@ static void test_reject_shape(void) {
 }
 
 static void test_reject_dtype_and_order(void) {
-  static const char *const dtypes[] = {"<f8", ">f4", "|f4", "float32", "<i4", ">f2", "|f2",
-                                       "float16", "<e",  "",    "<f4 ", "<f2 "};
+  static const char *const dtypes[] = {"<f8", ">f4",     "|f4", "float32", "<i4",  ">f2",
+                                       "|f2", "float16", "<e",  "",        "<f4 ", "<f2 "};
   for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++) {
     char text[256];
     snprintf(text, sizeof text, "{'descr': '%s', 'fortran_order': False, 'shape': (2,), }",
@@ -450,16 +450,14 @@ static void test_float16(void) {
   char *mem = NULL;
   size_t mem_len = 0;
   FILE *f = open_memstream(&mem, &mem_len);
-  CHECK_INT_EQ(
-      npy_write_typed(f, a.shape, a.rank, a.dtype, npy_array_bytes(&a), err, sizeof err),
-      NPY_OK);
+  CHECK_INT_EQ(npy_write_typed(f, a.shape, a.rank, a.dtype, npy_array_bytes(&a), err, sizeof err),
+               NPY_OK);
   CHECK_INT_EQ(fclose(f), 0);
   CHECK(mem_len == 128 + 8 && memcmp(mem + 128, le, 8) == 0);
   CHECK(mem_len > 25 && memcmp(mem + 10, "{'descr': '<f2'", 15) == 0);
   npy_array back;
   CHECK_INT_EQ(npy_parse((const unsigned char *)mem, mem_len, &back, err, sizeof err), NPY_OK);
-  CHECK(back.dtype == NPY_FLOAT16 && back.count == 4 &&
-        memcmp(back.data_f16, a.data_f16, 8) == 0);
+  CHECK(back.dtype == NPY_FLOAT16 && back.count == 4 && memcmp(back.data_f16, a.data_f16, 8) == 0);
   npy_array_free(&back);
 
   char path[64];
