@@ -12,6 +12,7 @@
 #include "float_bits.h"
 #include "internal.h"
 #define ORACLE_RNG_SEED 0x2545F4914F6CDD1DULL
+#include "op_cases.h"
 #include "oracle.h"
 #include "test.h"
 
@@ -32,12 +33,6 @@ static void fill(float *v, size_t n, float t, bool specials) {
 
 /* ---- one job of a test batch, with what its single call gave ---- */
 
-typedef struct shape_case {
-  size_t rank;
-  size_t shape[3];
-  long axis;
-} shape_case;
-
 /* Sizes 0, 1, 17, 4096, 70001, and views whose inner is not a multiple of
  * any vector width (7, 9, 1) or is one (16). */
 static const shape_case shapes[] = {
@@ -46,7 +41,8 @@ static const shape_case shapes[] = {
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
-enum { ALPHA_DEFAULT, ALPHA_SHARED, ALPHA_PER_CHANNEL, ALPHA_MODES };
+/* A batch job's alpha: default, one shared value, or one per channel. */
+enum { BATCH_ALPHA_DEFAULT, BATCH_ALPHA_SHARED, BATCH_ALPHA_PER_CHANNEL, BATCH_ALPHA_MODES };
 
 typedef struct test_job {
   leakycl_activation act;
@@ -92,12 +88,12 @@ static void job_setup(test_job *j, leakycl_activation act, leakycl_op op, int al
     j->params.beta = 0.75f;
   const size_t C = j->view.channels ? j->view.channels : 1;
   j->alpha = malloc(C * sizeof(float));
-  if (act != LEAKYCL_RELU && alpha_mode == ALPHA_PER_CHANNEL && C > 1) {
+  if (act != LEAKYCL_RELU && alpha_mode == BATCH_ALPHA_PER_CHANNEL && C > 1) {
     for (size_t c = 0; c < C; c++) /* from y needs alpha > 0 */
       j->alpha[c] = from_y ? (float)(0.1 + rng_uniform()) : (float)(rng_uniform() * 3.0 - 1.0);
     j->params.alpha = j->alpha;
     j->params.alpha_count = C;
-  } else if (act != LEAKYCL_RELU && alpha_mode != ALPHA_DEFAULT) {
+  } else if (act != LEAKYCL_RELU && alpha_mode != BATCH_ALPHA_DEFAULT) {
     j->alpha[0] = from_y ? 1.5f : -0.5f;
     j->params.alpha = j->alpha;
     j->params.alpha_count = 1;
@@ -257,19 +253,19 @@ typedef struct mixed_batch {
  * backward jobs that have one, from y and in place now and then, in a
  * shuffled order. */
 static void mixed_make(mixed_batch *b) {
-  b->jobs = calloc(4 * 2 * ALPHA_MODES * NSHAPES, sizeof *b->jobs);
+  b->jobs = calloc(4 * 2 * BATCH_ALPHA_MODES * NSHAPES, sizeof *b->jobs);
   b->count = 0;
   for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
     for (int op = 0; op < 2; op++) {
-      for (int mode = 0; mode < ALPHA_MODES; mode++) {
-        if (act == LEAKYCL_RELU && mode != ALPHA_DEFAULT)
+      for (int mode = 0; mode < BATCH_ALPHA_MODES; mode++) {
+        if (act == LEAKYCL_RELU && mode != BATCH_ALPHA_DEFAULT)
           continue;
         for (size_t s = 0; s < NSHAPES; s++) {
           const bool backward = op == LEAKYCL_OP_BACKWARD;
           const bool grads = backward && leakycl_activation_has_gradient((leakycl_activation)act) &&
                              rng_next() % 4 != 0;
           const bool from_y = backward && !grads && act != LEAKYCL_PHASED_RELU &&
-                              mode != ALPHA_DEFAULT && rng_next() % 3 == 0;
+                              mode != BATCH_ALPHA_DEFAULT && rng_next() % 3 == 0;
           const bool in_place = rng_next() % 4 == 0;
           const bool specials = rng_next() % 2 == 0;
           job_setup(&b->jobs[b->count++], (leakycl_activation)act, (leakycl_op)op, mode, &shapes[s],
@@ -346,21 +342,6 @@ static void run_mixed(void) {
   mixed_free(&b);
 }
 
-static void use_variant(leakycl_strategy strategy, unsigned vw, size_t wg, size_t per_item,
-                        size_t block) {
-  leakycl_variant v;
-  CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
-  v.strategy = strategy;
-  v.vector_width = vw;
-  v.work_group_size = wg;
-  v.vectors_per_item = per_item;
-  v.reduce_block = block;
-  leakycl_status st = leakycl_set_variant(ctx, &v);
-  if (st != LEAKYCL_OK)
-    fprintf(stderr, "  set_variant: %s\n", leakycl_last_error(ctx));
-  CHECK_INT_EQ(st, LEAKYCL_OK);
-}
-
 static void test_mixed_cpu_default(void) {
   leakycl_variant v;
   CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
@@ -368,26 +349,26 @@ static void test_mixed_cpu_default(void) {
   run_mixed();
 }
 static void test_mixed_cpu_vw16_small_blocks(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
   run_mixed();
 }
 static void test_mixed_cpu_scalar(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 1, 1, 1, 7);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 1, 1, 1, 7);
   run_mixed();
 }
 static void test_mixed_gpu(void) {
-  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
   run_mixed();
 }
 static void test_mixed_gpu_odd_block(void) {
-  use_variant(LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
   run_mixed();
 }
 static void test_mixed_wide_index(void) {
   lk_context_force_wide_index(ctx, true);
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   run_mixed();
-  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
   run_mixed();
   lk_context_force_wide_index(ctx, false);
 }
@@ -395,7 +376,7 @@ static void test_mixed_wide_index(void) {
 /* A device allocation made small on purpose: the batch splits into several
  * launches and still gives every job its answer. */
 static void test_several_segments(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   const uint64_t saved = ctx->info.max_alloc_bytes;
   ctx->info.max_alloc_bytes = 300000; /* 75000 floats */
   run_mixed();
@@ -415,7 +396,7 @@ static void test_count_zero_and_null(void) {
  * message its single call gives, its output stays untouched, the good jobs
  * run, and the call returns the first failure. */
 static void test_invalid_jobs_isolated(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   enum { N = 64, C = 4 };
   float x[N], dy[N], y_good[N], y_single[N], outs[8][N];
   for (int i = 0; i < N; i++) {

@@ -13,6 +13,7 @@
 #include "float_bits.h"
 #include "half_oracle.h"
 #include "internal.h"
+#include "op_cases.h"
 #include "oracle.h"
 #include "test.h"
 
@@ -148,58 +149,11 @@ static void widen_all(leakycl_dtype d, const uint16_t *h, float *f, size_t n) {
 
 /* ---- one call's setup ---- */
 
-typedef struct shape_case {
-  size_t rank;
-  size_t shape[4];
-  long axis;
-} shape_case;
-
 static const shape_case shapes[] = {
     {1, {0}, 0},          {1, {1}, 0},        {1, {17}, 0},
     {3, {2, 3, 5}, 1},    {3, {3, 4, 5}, -1}, {3, {2, 33, 131}, 1},
     {4, {2, 3, 4, 8}, 1}, {2, {3, 0}, 1},     {1, {70001}, 0},
 };
-
-enum { ALPHA_DEFAULT, ALPHA_NEGATIVE, ALPHA_LARGE, ALPHA_PER_CHANNEL, ALPHA_MODES };
-
-typedef struct call_setup {
-  leakycl_params params;
-  leakycl_view view;
-  size_t n;
-  float *alpha;
-} call_setup;
-
-static void setup_call(call_setup *cs, leakycl_activation act, const shape_case *sc,
-                       int alpha_mode) {
-  CHECK_INT_EQ(leakycl_view_from_shape(sc->shape, sc->rank, sc->axis, &cs->view, NULL, 0),
-               LEAKYCL_OK);
-  CHECK_INT_EQ(leakycl_view_count(cs->view, &cs->n), LEAKYCL_OK);
-  leakycl_params_init(&cs->params, act);
-  const size_t C = cs->view.channels;
-  cs->alpha = malloc((C ? C : 1) * sizeof(float));
-  if (act == LEAKYCL_PHASED_RELU)
-    cs->params.beta = 0.75f;
-  if (act == LEAKYCL_RELU || alpha_mode == ALPHA_DEFAULT)
-    return;
-  if (alpha_mode == ALPHA_PER_CHANNEL && C > 1) {
-    for (size_t c = 0; c < C; c++)
-      cs->alpha[c] = (float)(rng_uniform() * 3.0 - 1.0);
-    cs->params.alpha_count = C;
-  } else {
-    cs->alpha[0] = alpha_mode == ALPHA_NEGATIVE ? -0.5f : 1.5f;
-    cs->params.alpha_count = 1;
-  }
-  cs->params.alpha = cs->alpha;
-}
-
-static void params_at(const call_setup *cs, size_t i, float *a, float *t) {
-  const leakycl_params *p = &cs->params;
-  size_t c = 0;
-  if (p->alpha_count > 1)
-    c = (i / cs->view.inner) % cs->view.channels;
-  *a = p->alpha_count ? p->alpha[c] : leakycl_default_alpha(p->activation);
-  *t = threshold(*a, p->beta);
-}
 
 static size_t mismatches;
 
@@ -353,15 +307,6 @@ static void run_matrix(void) {
   }
 }
 
-static void use_variant(leakycl_strategy strategy, unsigned vw, size_t wg, size_t per_item,
-                        size_t block) {
-  const leakycl_variant v = {strategy, vw, wg, per_item, block, 0};
-  const leakycl_status st = leakycl_set_variant(ctx, &v);
-  if (st != LEAKYCL_OK)
-    fprintf(stderr, "  set_variant: %s\n", leakycl_last_error(ctx));
-  CHECK_INT_EQ(st, LEAKYCL_OK);
-}
-
 static void test_cpu_default_variant(void) {
   leakycl_variant v;
   leakycl_device_info info;
@@ -371,17 +316,17 @@ static void test_cpu_default_variant(void) {
   run_matrix();
 }
 static void test_cpu_scalar_odd_block(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 1, 1, 3, 7);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 1, 1, 3, 7);
   run_matrix();
 }
 static void test_gpu_variant(void) {
-  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
   run_matrix();
 }
 /* The activations with a gradient only: the odd block matters to the
  * reduction (and fewer programs to build keeps the test quick). */
 static void test_gpu_vw2_odd_block(void) {
-  use_variant(LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
   for (int k = 0; k < 2; k++) {
     for (int act = LEAKYCL_PRELU; act <= LEAKYCL_PHASED_RELU; act++) {
       for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -397,9 +342,9 @@ static void test_copy_path(void) {
   lk_context_set_zero_copy(ctx, false);
   for (int s = 0; s < 2; s++) {
     if (s == 0)
-      use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+      use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
     else
-      use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+      use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
     for (int k = 0; k < 2; k++) {
       for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
         const int mode = act == LEAKYCL_RELU ? ALPHA_DEFAULT : ALPHA_PER_CHANNEL;
@@ -415,7 +360,7 @@ static void test_copy_path(void) {
 /* The typed buffer calls, one dtype at a time; and a buffer too small for
  * the view in half units is refused with nothing written. */
 static void test_buffers_typed(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   cl_context cl;
   cl_command_queue q;
   CHECK_INT_EQ(leakycl_context_cl(ctx, &cl, NULL, &q), LEAKYCL_OK);

@@ -10,6 +10,7 @@
 
 #include "float_bits.h"
 #include "internal.h"
+#include "op_cases.h"
 #include "oracle.h"
 #include "test.h"
 
@@ -39,60 +40,11 @@ static void sprinkle_specials(float *v, size_t n) {
 
 /* ---- one case ---- */
 
-typedef struct shape_case {
-  size_t rank;
-  size_t shape[4];
-  long axis;
-} shape_case;
-
 static const shape_case shapes[] = {
     {1, {0}, 0},        {1, {1}, 0},          {1, {17}, 0},       {3, {2, 3, 5}, 1},
     {3, {3, 4, 5}, -1}, {3, {2, 6, 9}, 0},    {3, {4, 8, 16}, 1}, {3, {2, 33, 131}, 1},
     {2, {3, 0}, 1},     {4, {2, 3, 4, 8}, 1}, {1, {70001}, 0},
 };
-
-/* alpha modes: default, shared negative, shared above 1, per channel. */
-enum { ALPHA_DEFAULT, ALPHA_NEGATIVE, ALPHA_LARGE, ALPHA_PER_CHANNEL, ALPHA_MODES };
-
-typedef struct call_setup {
-  leakycl_params params;
-  leakycl_view view;
-  size_t n;
-  float *alpha; /* per channel storage */
-} call_setup;
-
-static void setup_call(call_setup *cs, leakycl_activation act, const shape_case *sc,
-                       int alpha_mode) {
-  CHECK_INT_EQ(leakycl_view_from_shape(sc->shape, sc->rank, sc->axis, &cs->view, NULL, 0),
-               LEAKYCL_OK);
-  CHECK_INT_EQ(leakycl_view_count(cs->view, &cs->n), LEAKYCL_OK);
-  leakycl_params_init(&cs->params, act);
-  const size_t C = cs->view.channels;
-  cs->alpha = malloc((C ? C : 1) * sizeof(float));
-  if (act == LEAKYCL_PHASED_RELU)
-    cs->params.beta = 0.75f;
-  if (act == LEAKYCL_RELU || alpha_mode == ALPHA_DEFAULT)
-    return;
-  if (alpha_mode == ALPHA_PER_CHANNEL && C > 1) {
-    for (size_t c = 0; c < C; c++)
-      cs->alpha[c] = (float)(rng_uniform() * 3.0 - 1.0); /* [-1, 2): any sign */
-    cs->params.alpha_count = C;
-  } else {
-    cs->alpha[0] = alpha_mode == ALPHA_NEGATIVE ? -0.5f : 1.5f;
-    cs->params.alpha_count = 1;
-  }
-  cs->params.alpha = cs->alpha;
-}
-
-/* alpha and t for element i under the call's parameters. */
-static void params_at(const call_setup *cs, size_t i, float *a, float *t) {
-  const leakycl_params *p = &cs->params;
-  size_t c = 0;
-  if (p->alpha_count > 1)
-    c = (i / cs->view.inner) % cs->view.channels;
-  *a = p->alpha_count ? p->alpha[c] : leakycl_default_alpha(p->activation);
-  *t = threshold(*a, p->beta);
-}
 
 static size_t mismatches;
 static void report_mismatch(const char *what, size_t i, float got, float want) {
@@ -265,15 +217,6 @@ static void run_matrix(void) {
   }
 }
 
-static void use_variant(leakycl_strategy strategy, unsigned vw, size_t wg, size_t per_item,
-                        size_t block) {
-  leakycl_variant v = {strategy, vw, wg, per_item, block, 0}; /* no streaming stores */
-  leakycl_status st = leakycl_set_variant(ctx, &v);
-  if (st != LEAKYCL_OK)
-    fprintf(stderr, "  set_variant: %s\n", leakycl_last_error(ctx));
-  CHECK_INT_EQ(st, LEAKYCL_OK);
-}
-
 static void test_cpu_default_variant(void) {
   leakycl_variant v;
   CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
@@ -281,26 +224,26 @@ static void test_cpu_default_variant(void) {
   run_matrix();
 }
 static void test_cpu_vw16_small_blocks(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
   run_matrix();
 }
 static void test_cpu_scalar(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 1, 1, 1, 7);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 1, 1, 1, 7);
   run_matrix();
 }
 static void test_gpu_default_shape(void) {
-  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
   run_matrix();
 }
 static void test_gpu_odd_block(void) {
-  use_variant(LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
   run_matrix();
 }
 
 /* Host copies instead of zero-copy: the path a discrete GPU takes. */
 static void test_copy_path(void) {
   lk_context_set_zero_copy(ctx, false);
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   run_case(LEAKYCL_PRELU, &shapes[7], ALPHA_PER_CHANNEL, true);
   run_case(LEAKYCL_PHASED_RELU, &shapes[10], ALPHA_LARGE, false);
   run_case(LEAKYCL_LEAKY_RELU, &shapes[3], ALPHA_NEGATIVE, true);
@@ -310,10 +253,10 @@ static void test_copy_path(void) {
 /* The ulong-index kernels (tensors of 2^31+ elements) on small data. */
 static void test_wide_index(void) {
   lk_context_force_wide_index(ctx, true);
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++)
     run_case((leakycl_activation)act, &shapes[7], act ? ALPHA_PER_CHANNEL : ALPHA_DEFAULT, true);
-  use_variant(LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
+  use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
   for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++)
     run_case((leakycl_activation)act, &shapes[10], ALPHA_DEFAULT, false);
   lk_context_force_wide_index(ctx, false);
@@ -322,7 +265,7 @@ static void test_wide_index(void) {
 /* A failed build is BUILD_FAILED with the options and the build log in the
  * detail; here the kernels' own check of LK_VW fires. Nothing is written. */
 static void test_build_failure_reports_log(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   lk_context_set_extra_build_options(ctx, "-DLK_VW=3");
   leakycl_params p;
   leakycl_params_init(&p, LEAKYCL_RELU);
@@ -339,7 +282,7 @@ static void test_build_failure_reports_log(void) {
 
 /* ---- device-resident buffers ---- */
 static void test_resident_buffers(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   const shape_case sc = {3, {2, 5, 37}, 1};
   call_setup cs;
   setup_call(&cs, LEAKYCL_PRELU, &sc, ALPHA_PER_CHANNEL);
@@ -403,7 +346,7 @@ static void check_close(const float *got, const double *want, size_t n) {
 /* Seed 000: leaky_relu([-1, 0, 1]) = [-0.01, 0, 1]; alpha 0.1 at -1 gives
  * -0.1 and gradient 0.1. */
 static void test_seed000_leaky_relu(void) {
-  use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   const float x[3] = {-1, 0, 1};
   float y[3];
   forward_values(LEAKYCL_LEAKY_RELU, 0.01f, 0, x, y, 3);
@@ -545,9 +488,9 @@ static void accuracy_on(leakycl_strategy strategy) {
   if (getenv("LEAKYCL_TEST_QUICK")) /* make memcheck: valgrind is slower still */
     n = (size_t)1 << 18;
   if (strategy == LEAKYCL_STRATEGY_CPU)
-    use_variant(LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+    use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   else
-    use_variant(LEAKYCL_STRATEGY_GPU, 4, 256, 1, 4096);
+    use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 256, 1, 4096);
   float *x = malloc(n * 4), *dy = malloc(n * 4);
   /* A biased mix so the sum does not cancel to noise. */
   for (size_t i = 0; i < n; i++) {
