@@ -940,25 +940,13 @@ static const lkd_route lkd_kserve_routes[] = {
 
 const lkd_route *lkd_kserve_route_find(const char *method, const char *path, lkd_error_code *code,
                                        const char **allow) {
-  const lkd_route *r = NULL;
+  /* A model path, versioned or not, is looked up by its template. */
   lkd_model_path mp;
-  if (lkd_parse_model_path(path, &mp) == 0) {
-    /* The model routes, versioned or not: 4, 5 and 6 of the table. */
-    r = &lkd_kserve_routes[mp.action[0] == '\0' ? 4 : mp.action[0] == 'r' ? 5 : 6];
-  } else {
-    for (size_t i = 0; i < 4 && !r; i++)
-      if (strcmp(lkd_kserve_routes[i].path, path) == 0)
-        r = &lkd_kserve_routes[i];
-  }
-  if (!r) {
-    *code = LKD_NOT_FOUND;
-    *allow = NULL;
-    return NULL;
-  }
-  if (strcmp(r->method, method) == 0 ||
-      (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0))
-    return r;
-  *code = LKD_METHOD_NOT_ALLOWED;
-  *allow = strcmp(r->method, "GET") == 0 ? "GET, HEAD" : r->method;
-  return NULL;
+  const char *key = path;
+  if (lkd_parse_model_path(path, &mp) == 0)
+    key = mp.action[0] == '\0'  ? "/v2/models/{name}"
+          : mp.action[0] == 'r' ? "/v2/models/{name}/ready"
+                                : "/v2/models/{name}/infer";
+  return lkd_route_in(lkd_kserve_routes, sizeof lkd_kserve_routes / sizeof lkd_kserve_routes[0],
+                      key, method, code, allow);
 }

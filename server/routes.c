@@ -141,13 +141,11 @@ static const lkd_route lkd_routes[] = {
     {"/openapi.json", "GET", 0, lkd_on_openapi},
 };
 
-const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_code *code,
-                                const char **allow) {
-  if (lkd_kserve_path(path))
-    return lkd_kserve_route_find(method, path, code, allow);
-  for (size_t i = 0; i < sizeof lkd_routes / sizeof lkd_routes[0]; i++) {
-    const lkd_route *r = &lkd_routes[i];
-    if (strcmp(r->path, path) != 0)
+const lkd_route *lkd_route_in(const lkd_route *table, size_t n, const char *key, const char *method,
+                              lkd_error_code *code, const char **allow) {
+  for (size_t i = 0; i < n; i++) {
+    const lkd_route *r = &table[i];
+    if (strcmp(r->path, key) != 0)
       continue;
     if (strcmp(r->method, method) == 0 ||
         (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0))
@@ -159,6 +157,14 @@ const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_
   *code = LKD_NOT_FOUND;
   *allow = NULL;
   return NULL;
+}
+
+const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_code *code,
+                                const char **allow) {
+  if (lkd_kserve_path(path))
+    return lkd_kserve_route_find(method, path, code, allow);
+  return lkd_route_in(lkd_routes, sizeof lkd_routes / sizeof lkd_routes[0], path, method, code,
+                      allow);
 }
 
 void lkd_respond_error(lkd_response *r, const lkd_error *e, const char *path) {

@@ -44,6 +44,10 @@ typedef struct lkd_route {
  * *allow names its method). */
 const lkd_route *lkd_route_find(const char *method, const char *path, lkd_error_code *code,
                                 const char **allow);
+/* The same in one table whose paths are compared with key (a path, or the
+ * template a /v2 path matched): shared by /v1 and /v2. */
+const lkd_route *lkd_route_in(const lkd_route *table, size_t n, const char *key, const char *method,
+                              lkd_error_code *code, const char **allow);
 
 /* Fills r with a JSON error body: {"error":{"code","message"}}, or
  * KServe's {"error":"message"} under /v2 (path may be NULL). */
