@@ -421,7 +421,8 @@ static leakycl_status run_segment(leakycl_context *ctx, segment *s, leakycl_job 
   /* s->elems is known already; rounded-up ranges stay in uint below 2^31
    * (launch.c's rule). */
   s->wide = ctx->force_wide_index || s->elems >= ((size_t)1 << 31);
-  leakycl_status st = lk_program_get(ctx, LEAKYCL_RELU, v->vector_width, false, s->wide, &s->prog);
+  leakycl_status st = lk_program_get(ctx, LEAKYCL_RELU, v->vector_width, false, s->wide, false,
+                                     LEAKYCL_FLOAT32, &s->prog);
   if (st != LEAKYCL_OK)
     return st;
   s->wg = lk_kernel_wg(ctx, s->prog, LK_KERNEL_BATCH_TILES);

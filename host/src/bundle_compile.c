@@ -37,7 +37,8 @@ static leakycl_status compile_one(leakycl_context *ctx, leakycl_activation act, 
     return lk_fail(ctx, LEAKYCL_INVALID_ARGUMENT, "more than %d programs in a bundle",
                    LK_BUNDLE_SET_MAX);
   lk_program *p;
-  leakycl_status st = lk_program_get_streaming(ctx, act, vw, per_channel, wide, streaming, &p);
+  leakycl_status st =
+      lk_program_get(ctx, act, vw, per_channel, wide, streaming, LEAKYCL_FLOAT32, &p);
   if (st != LEAKYCL_OK)
     return st;
   size_t len = 0;

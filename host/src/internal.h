@@ -119,23 +119,17 @@ typedef struct lk_program {
   struct lk_program *next;
 } lk_program;
 
-/* The program for the activation, the context's variant, per-channel-ness
- * and index width; built on first use and cached on the context. */
+/* The program for the activation, the context's variant, the call's vector
+ * width, per-channel-ness, index width, streaming stores for the big
+ * outputs (LK_NT; float32 only) and storage type (LK_DTYPE); built on first
+ * use and cached on the context. */
 leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                              bool per_channel, bool wide_index, lk_program **out);
+                              bool per_channel, bool wide_index, bool streaming,
+                              leakycl_dtype dtype, lk_program **out);
 /* The build options of that program (what keys it everywhere). */
 void lk_program_options(const leakycl_context *ctx, leakycl_activation act, unsigned vw,
                         bool per_channel, bool wide_index, bool streaming, leakycl_dtype dtype,
                         char *buf, size_t len);
-/* The same, with streaming stores for the big outputs (LK_NT=1) or not. */
-leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                                        bool per_channel, bool wide_index, bool streaming,
-                                        lk_program **out);
-/* The same for tensors stored as `dtype` (LK_DTYPE; streaming is float32
- * only, so it must be false for the half types). */
-leakycl_status lk_program_get_typed(leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                                    bool per_channel, bool wide_index, bool streaming,
-                                    leakycl_dtype dtype, lk_program **out);
 void lk_programs_release(leakycl_context *ctx);
 
 /* ---- chunked, overlapped transfers for discrete devices (pipeline.c) ---- */

@@ -74,8 +74,8 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
   const bool wide = needs_wide_index(ctx, r->n);
   const bool streaming = r->dtype == LEAKYCL_FLOAT32 && use_streaming(ctx, r->n, vw, out);
   lk_program *prog;
-  leakycl_status st = lk_program_get_typed(ctx, r->activation, vw, r->per_channel, wide, streaming,
-                                           r->dtype, &prog);
+  leakycl_status st =
+      lk_program_get(ctx, r->activation, vw, r->per_channel, wide, streaming, r->dtype, &prog);
   if (st != LEAKYCL_OK)
     return st;
   cl_mem alpha_c, thresh_c;
@@ -146,8 +146,8 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   const bool streaming = dx && r->dtype == LEAKYCL_FLOAT32 && ctx->variant.reduce_block % vw == 0 &&
                          use_streaming(ctx, r->n, vw, dx);
   lk_program *prog;
-  leakycl_status st = lk_program_get_typed(ctx, r->activation, vw, r->per_channel, wide, streaming,
-                                           r->dtype, &prog);
+  leakycl_status st =
+      lk_program_get(ctx, r->activation, vw, r->per_channel, wide, streaming, r->dtype, &prog);
   if (st != LEAKYCL_OK)
     return st;
   cl_mem alpha_c, thresh_c, partials, finals;

@@ -35,11 +35,6 @@ void lk_programs_release(leakycl_context *ctx) {
   ctx->programs = NULL;
 }
 
-leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                              bool per_channel, bool wide_index, lk_program **out) {
-  return lk_program_get_streaming(ctx, act, vw, per_channel, wide_index, false, out);
-}
-
 void lk_program_options(const leakycl_context *ctx, leakycl_activation act, unsigned vw,
                         bool per_channel, bool wide_index, bool streaming, leakycl_dtype dtype,
                         char *buf, size_t len) {
@@ -79,16 +74,9 @@ static leakycl_status build_from_source(leakycl_context *ctx, const char *option
   return LEAKYCL_OK;
 }
 
-leakycl_status lk_program_get_streaming(leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                                        bool per_channel, bool wide_index, bool streaming,
-                                        lk_program **out) {
-  return lk_program_get_typed(ctx, act, vw, per_channel, wide_index, streaming, LEAKYCL_FLOAT32,
-                              out);
-}
-
-leakycl_status lk_program_get_typed(leakycl_context *ctx, leakycl_activation act, unsigned vw,
-                                    bool per_channel, bool wide_index, bool streaming,
-                                    leakycl_dtype dtype, lk_program **out) {
+leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsigned vw,
+                              bool per_channel, bool wide_index, bool streaming,
+                              leakycl_dtype dtype, lk_program **out) {
   char options[256];
   lk_program_options(ctx, act, vw, per_channel, wide_index, streaming, dtype, options,
                      sizeof options);
