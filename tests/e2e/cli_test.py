@@ -16,6 +16,9 @@ import tempfile
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from np_oracle import oracle_backward, oracle_forward  # noqa: E402
+
 BUILD = os.path.abspath(os.environ.get("LEAKYCL_BUILD", "build"))
 CLI = os.path.join(BUILD, "bin", "leakycl")
 F32 = np.float32
@@ -71,33 +74,6 @@ def threshold(alpha, beta):
     """t = -beta/alpha in float32 (alpha may be an array)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return F32(-F32(beta)) / alpha.astype(F32)
-
-
-def times(a, v):
-    """a*v as float32 through float64 (exact product, one rounding)."""
-    return (np.asarray(a, F64) * v.astype(F64)).astype(F32)
-
-
-def oracle_forward(act, x, a, t):
-    zero = F32(0.0)
-    if act == "relu":
-        return np.where((x > 0) | np.isnan(x), x, zero).astype(F32)
-    ax = times(a, x)
-    if act in ("leaky_relu", "prelu"):
-        return np.where(x > 0, x, ax).astype(F32)
-    y = np.where(x >= 0, x, np.where(x >= t, ax, zero))
-    return np.where(np.isnan(x), x, y).astype(F32)
-
-
-def oracle_backward(act, x, dy, a, t):
-    zero = F32(0.0)
-    if act == "relu":
-        dx = np.where(x > 0, dy, zero)
-    elif act in ("leaky_relu", "prelu"):
-        dx = np.where(x > 0, dy, times(a, dy))
-    else:
-        dx = np.where(x >= 0, dy, np.where(x >= t, times(a, dy), zero))
-    return np.where(np.isnan(x), x, dx).astype(F32)
 
 
 def oracle_grads(act, x, dy, a, t, axis, per_channel):

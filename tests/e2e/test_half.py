@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from harness import Checks, Daemon, build_dir, daemon_builds  # noqa: E402
+from np_oracle import oracle_backward, oracle_forward  # noqa: E402
 
 F32, F64 = np.float32, np.float64
 DEFAULT_ALPHA = {"relu": 0.0, "leaky_relu": 0.01, "prelu": 0.25, "phased_relu": 0.1}
@@ -75,34 +76,7 @@ def bit_problems(name, dtype, got, want):
             (dtype, name, int(bad.sum()), bad.size, i, got.flat[i], want.flat[i])]
 
 
-# ---- the float32 formulas (DESIGN.md's table) on widened values ----
-
-def times(a, v):
-    with np.errstate(invalid="ignore", over="ignore"):
-        return (np.asarray(a, F64) * v.astype(F64)).astype(F32)
-
-
-def oracle_forward(act, x, a, t):
-    zero = F32(0)
-    if act == "relu":
-        return np.where((x > 0) | np.isnan(x), x, zero).astype(F32)
-    ax = times(a, x)
-    if act in ("leaky_relu", "prelu"):
-        return np.where(x > 0, x, ax).astype(F32)
-    y = np.where(x >= 0, x, np.where(x >= t, ax, zero))
-    return np.where(np.isnan(x), x, y).astype(F32)
-
-
-def oracle_backward(act, x, dy, a, t):
-    zero = F32(0)
-    if act == "relu":
-        dx = np.where(x > 0, dy, zero)
-    elif act in ("leaky_relu", "prelu"):
-        dx = np.where(x > 0, dy, times(a, dy))
-    else:
-        dx = np.where(x >= 0, dy, np.where(x >= t, times(a, dy), zero))
-    return np.where(np.isnan(x), x, dx).astype(F32)
-
+# ---- dalpha on widened values (y and dx: tests/e2e/lib/np_oracle.py) ----
 
 def oracle_dalpha(act, x, dy, t, rows):
     """(sum, sum|terms|) per row of rows(term) in float64."""
