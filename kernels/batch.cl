@@ -163,6 +163,52 @@ void lk_batch_elementwise(__global const LK_IDX *job, LK_IDX begin, LK_IDX end,
     LK_KAHAN_ADD(T, M, abs_s, abs_c, LK_NEG_ABS(T, M, xv, dyv));               \
   } while (0)
 
+#if LK_VW > 1
+/* M(l, s) for each lane l of an lk_vec and its component name s: OpenCL C
+ * has no run-time lane index, so a partial vector is assembled and taken
+ * apart one named component at a time.
+ *
+ * Why not a zero-padded private array (float xb[LK_VW], filled element by
+ * element, vloadN'd, then reused for dx), as reduce.cl does: PoCL 3.1's
+ * default work-group method (loopvec) compiles that wrong in this kernel at
+ * LK_VW 2 and 4. Its kernel-compile step (GVN; remark "load of type
+ * <2 x float> eliminated") takes the vector load of x from the array for
+ * undefined, as if the fill loop's stores did not reach it: the whole
+ * vload2, or the first <2 x float> half of vload4. The tail's first lanes
+ * are then garbage: wrong dx, lost dalpha terms and counts (dalpha -24 for
+ * -30, or NaN). The program PoCL hands to that step is right, and so are
+ * the 'loops' and 'repl' methods, -cl-opt-disable, PoCL 5, rusticl,
+ * Oclgrind and NVIDIA. (A separate dx array hid it in one reproducer: no
+ * proof of a fix.) Vector registers have no such pitfall, and each lane
+ * holds the value the padded array held, so the sums keep reduce.cl's
+ * bits. */
+#define LK_LANES_2(M) M(0, s0) M(1, s1)
+#define LK_LANES_4(M) LK_LANES_2(M) M(2, s2) M(3, s3)
+#define LK_LANES_8(M) LK_LANES_4(M) M(4, s4) M(5, s5) M(6, s6) M(7, s7)
+#define LK_LANES_16(M)                                                         \
+  LK_LANES_8(M) M(8, s8) M(9, s9) M(10, sa) M(11, sb) M(12, sc) M(13, sd)      \
+      M(14, se) M(15, sf)
+#if LK_VW == 2
+#define LK_LANES LK_LANES_2
+#elif LK_VW == 4
+#define LK_LANES LK_LANES_4
+#elif LK_VW == 8
+#define LK_LANES LK_LANES_8
+#else
+#define LK_LANES LK_LANES_16
+#endif
+/* Lane l of the tail that starts at q and holds rem < LK_VW elements: in
+ * from x and dy (xv and dyv start at zero), out from dxv_. */
+#define LK_TAIL_LOAD(l, s)                                                     \
+  if ((l) < rem) {                                                             \
+    xv.s = x[q + (l)];                                                         \
+    dyv.s = dy[q + (l)];                                                       \
+  }
+#define LK_TAIL_STORE(l, s)                                                    \
+  if ((l) < rem)                                                               \
+    out[q + (l)] = dxv_.s;
+#endif
+
 /* A reduction tile: block b of the job, dx written in the same pass, its
  * three sums to partials[3 * (PARTIAL + b) ..] in reduce.cl's order. */
 void lk_batch_reduce_block(__global const LK_IDX *job, LK_IDX b, LK_IDX block,
@@ -213,19 +259,18 @@ void lk_batch_reduce_block(__global const LK_IDX *job, LK_IDX b, LK_IDX block,
       LK_BATCH_REDUCE_STEP(lk_vec, lk_mask, phased, xv, dyv, a, t,
                            LK_STORE(dxv_, out + p + r));
     }
+#if LK_VW > 1
     /* The run's last run % LK_VW elements, zero-padded into one vector:
-     * x = 0 contributes exact zeros to every sum. */
+     * x = 0 contributes exact zeros to every sum, so the lanes and sums are
+     * those of reduce.cl's tail. Built lane by lane in registers rather
+     * than through a private array (see LK_LANES). */
     if (r < run) {
-      float xb[LK_VW], dyb[LK_VW];
-      for (int l = 0; l < LK_VW; l++) {
-        xb[l] = r + l < run ? x[p + r + l] : 0.0f;
-        dyb[l] = r + l < run ? dy[p + r + l] : 0.0f;
-      }
-      const lk_vec xv = LK_LOAD(xb), dyv = LK_LOAD(dyb);
-      LK_BATCH_REDUCE_STEP(lk_vec, lk_mask, phased, xv, dyv, a, t, LK_STORE(dxv_, xb));
-      for (LK_IDX l = 0; r + l < run; l++)
-        out[p + r + l] = xb[l];
+      const LK_IDX q = p + r, rem = run - r;
+      lk_vec xv = 0.0f, dyv = 0.0f;
+      LK_LANES(LK_TAIL_LOAD)
+      LK_BATCH_REDUCE_STEP(lk_vec, lk_mask, phased, xv, dyv, a, t, LK_LANES(LK_TAIL_STORE));
     }
+#endif
     j += run;
   }
   lk_fold_lanes(sum_s, sum_c, cnt, abs_s, abs_c, part);

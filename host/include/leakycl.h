@@ -230,8 +230,11 @@ typedef struct leakycl_variant {
 
 /* "cpu" / "gpu"; "unknown" out of range. */
 LEAKYCL_API const char *leakycl_strategy_name(leakycl_strategy strategy);
-/* The default variant of `strategy` on `device` (a context starts with the
- * default of its device type: cpu for CPUs, gpu for everything else). */
+/* The default variant of `strategy` on `device`: its vendor's row for the
+ * gpu strategy on NVIDIA, AMD and Intel GPUs (work-group size and reduction
+ * block, each with its reason in host/src/variant.c), else the default of
+ * the strategy. A context starts with the default of its device type's
+ * strategy: cpu for CPUs, gpu for everything else. */
 LEAKYCL_API leakycl_status leakycl_default_variant(const leakycl_device_info *device,
                                                    leakycl_strategy strategy, leakycl_variant *out);
 /* The variant in use (chosen from the device type when the context opens). */
@@ -251,7 +254,8 @@ LEAKYCL_API leakycl_status leakycl_variant_describe(const leakycl_variant *varia
 LEAKYCL_API leakycl_status leakycl_variant_parse(const char *text,
                                                  const leakycl_device_info *device,
                                                  leakycl_variant *out, char *err, size_t errlen);
-/* Where the context's variant came from: "default" (by device type), "tuned"
+/* Where the context's variant came from: "default" (by device type),
+ * "vendor" (by vendor and device type), "tuned"
  * (the on-disk table that `leakycl tune` writes), "env" (LEAKYCL_VARIANT),
  * "bundle" (a loaded program bundle) or "set" (leakycl_set_variant). */
 LEAKYCL_API const char *leakycl_variant_origin(const leakycl_context *ctx);

@@ -30,15 +30,13 @@ leakycl_status lk_fail_cl(leakycl_context *ctx, cl_int code, const char *what) {
 }
 
 /* The variant a context starts with: LEAKYCL_VARIANT when set, else the
- * device's line in the tune table, else the default for its type. A bad
+ * device's line in the tune table, else its vendor's default for its type,
+ * else the default for its type. A bad
  * LEAKYCL_VARIANT or table line fails the open: running with a variant the
  * user did not ask for would be a silent fallback. */
 static leakycl_status context_choose_variant(leakycl_context *ctx, char *err, size_t errlen) {
-  lk_variant_default(&ctx->info,
-                     ctx->info.type == LEAKYCL_DEVICE_CPU ? LEAKYCL_STRATEGY_CPU
-                                                          : LEAKYCL_STRATEGY_GPU,
-                     &ctx->variant);
-  ctx->variant_origin = "default";
+  ctx->variant_origin =
+      lk_variant_default(&ctx->info, lk_strategy_of_type(ctx->info.type), &ctx->variant);
   const char *env = getenv("LEAKYCL_VARIANT");
   if (env && *env) {
     char why[512];

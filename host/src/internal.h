@@ -51,8 +51,15 @@ leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index, unsig
                                  leakycl_device_info *out, char *err, size_t errlen);
 
 /* ---- variants ---- */
-void lk_variant_default(const leakycl_device_info *device, leakycl_strategy strategy,
-                        leakycl_variant *out);
+/* The default of `strategy` on `device`: the vendor + type row when one
+ * matches (the gpu strategy on NVIDIA, AMD and Intel GPUs), else the type's.
+ * Returns the level that decided: "vendor" or "default". */
+const char *lk_variant_default(const leakycl_device_info *device, leakycl_strategy strategy,
+                               leakycl_variant *out);
+/* The strategy a device type starts with: cpu for CPUs, gpu for the rest. */
+leakycl_strategy lk_strategy_of_type(leakycl_device_type type);
+/* Why the vendor level shapes this device's default, or NULL when it does not. */
+const char *lk_variant_vendor_reason(const leakycl_device_info *device);
 leakycl_status lk_variant_check(const leakycl_variant *v, const leakycl_device_info *device,
                                 char *err, size_t errlen);
 
@@ -147,8 +154,9 @@ leakycl_status lk_pipeline_elementwise(leakycl_context *ctx, const lk_resolved *
 int lk_user_cache_path(const char *override_env, const char *leaf, char *buf, size_t len);
 /* mkdir -p, each new directory private to the user (0700). */
 int lk_make_dirs(const char *dir);
-/* Writes the parts to a temporary file beside path, then renames it into
- * place: readers see the old file or the new one, never half of one. */
+/* Writes the parts to a temporary file beside path, syncs it, renames it
+ * into place and syncs the directory: readers, and a crash at any point,
+ * see the old file or the whole new one, never half of one. */
 int lk_replace_file(const char *path, const void *const *parts, const size_t *lens, size_t count);
 
 /* ---- program binaries: shared by the cache and bundles (program_binary.c) ---- */
@@ -158,12 +166,16 @@ int lk_replace_file(const char *path, const void *const *parts, const size_t *le
  * version, the kernel source hash, the options (when not NULL), platform,
  * device, device version, driver version. -1 when it does not fit. */
 int lk_binary_identity(const leakycl_device_info *d, const char *options, char *buf, size_t len);
+/* The checksum (XXH64) every stored binary carries, checked before the
+ * bytes reach a driver: drivers trust them and can take the process down. */
+uint64_t lk_binary_checksum(const void *data, size_t len);
 /* The binary of a program built for one device (malloc'd), or NULL. */
 unsigned char *lk_binary_of(cl_program program, size_t max_len, size_t *len);
 /* clCreateProgramWithBinary + clBuildProgram on the context's device. */
 cl_int lk_program_from_binary(leakycl_context *ctx, const char *options,
                               const unsigned char *binary, size_t len, cl_program *out);
-/* BUILD_FAILED "what: CL_ERROR (code): <tail of the build log>". */
+/* BUILD_FAILED "what: CL_ERROR (code): <build log>", a long log cut to its
+ * head and tail with the cut marked, within LK_ERROR_MAX. */
 leakycl_status lk_build_failure(leakycl_context *ctx, cl_program program, cl_int rc,
                                 const char *what);
 
@@ -204,8 +216,11 @@ leakycl_status lk_bundle_write(leakycl_context *ctx, const char *path, const cha
 /* ---- the on-disk program cache (best effort: failures are misses) ---- */
 /* The cache directory, or -1 when caching is off or no directory is known. */
 int lk_cache_dir(char *buf, size_t len);
-/* A program built from the cached binary for these options, or NULL. */
+/* A program built from the cached binary for these options, or NULL (a
+ * damaged entry, or one the driver refuses, is removed). */
 cl_program lk_cache_load(leakycl_context *ctx, const char *options);
+/* Removes the entry for these options (its program proved unusable). */
+void lk_cache_drop(leakycl_context *ctx, const char *options);
 /* Saves a program built from source. */
 void lk_cache_store(leakycl_context *ctx, const char *options, cl_program program);
 

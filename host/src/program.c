@@ -2,7 +2,8 @@
  * macros, once per (device, options), and keeps the programs and their
  * kernels on the context; binaries come from and go to the on-disk cache
  * (program_cache.c), or only from a loaded program bundle (program_bundle.c).
- * A failed build reports the build log. */
+ * A cached program whose kernels cannot be made is a miss, rebuilt from
+ * source. A failed build reports the build log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,40 @@ static const char *const kernel_names[LK_KERNEL_COUNT] = {
     [LK_KERNEL_BATCH_TILES] = "lk_batch_tiles",  [LK_KERNEL_BATCH_FINISH] = "lk_batch_finish",
 };
 
-static void program_free(lk_program *p) {
+/* Releases the kernels and the program (p itself stays). */
+static void program_clear(lk_program *p) {
   for (int k = 0; k < LK_KERNEL_COUNT; k++) {
     if (p->kernels[k])
       clReleaseKernel(p->kernels[k]);
+    p->kernels[k] = NULL;
   }
   if (p->program)
     clReleaseProgram(p->program);
+  p->program = NULL;
+}
+
+static void program_free(lk_program *p) {
+  program_clear(p);
   free(p);
+}
+
+/* Creates every kernel of p->program and reads their work-group limits. On
+ * failure, *failed names the kernel and *rc says why. */
+static cl_int make_kernels(leakycl_context *ctx, lk_program *p, const char **failed) {
+  for (int k = 0; k < LK_KERNEL_COUNT; k++) {
+    cl_int rc;
+    p->kernels[k] = clCreateKernel(p->program, kernel_names[k], &rc);
+    if (rc != CL_SUCCESS) {
+      p->kernels[k] = NULL;
+      *failed = kernel_names[k];
+      return rc;
+    }
+    if (clGetKernelWorkGroupInfo(p->kernels[k], ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof p->max_work_group[k], &p->max_work_group[k],
+                                 NULL) != CL_SUCCESS)
+      p->max_work_group[k] = 0;
+  }
+  return CL_SUCCESS;
 }
 
 void lk_programs_release(leakycl_context *ctx) {
@@ -47,13 +74,27 @@ void lk_program_options(const leakycl_context *ctx, leakycl_activation act, unsi
            wide_index ? "ulong" : "uint", streaming ? 1 : 0, (int)dtype, ctx->extra_build_options);
 }
 
-/* From the embedded source, or from the on-disk cache when it holds the
- * binary; a fresh build is stored there. */
+/* The program from the on-disk cache when its entry is whole and usable
+ * (every kernel made: a binary the driver loads may still lack them, as
+ * rusticl's damaged ones did), else false with p cleared and the entry
+ * dropped, so that the source build stores it again. */
+static bool load_cached(leakycl_context *ctx, lk_program *p) {
+  p->program = lk_cache_load(ctx, p->options);
+  if (!p->program)
+    return false;
+  const char *failed = NULL;
+  if (make_kernels(ctx, p, &failed) == CL_SUCCESS) {
+    ctx->cache_hits++;
+    return true;
+  }
+  program_clear(p);
+  lk_cache_drop(ctx, p->options);
+  return false;
+}
+
+/* From the embedded source; a fresh build is stored in the on-disk cache. */
 static leakycl_status build_from_source(leakycl_context *ctx, const char *options, bool fault,
                                         cl_program *out) {
-  *out = fault ? NULL : lk_cache_load(ctx, options);
-  if (*out)
-    return LEAKYCL_OK;
   cl_int rc;
   const char *src = (const char *)lk_kernel_source;
   cl_program program = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);
@@ -93,22 +134,19 @@ leakycl_status lk_program_get(leakycl_context *ctx, leakycl_activation act, unsi
   const bool fault = lk_fault_take(ctx, LK_FAULT_BUILD);
   /* With a bundle loaded, programs come from it alone: the devices that
    * need bundles (FPGAs) have no compiler to fall back on. */
-  leakycl_status st = ctx->bundle ? lk_bundle_build(ctx, options, fault, &p->program)
-                                  : build_from_source(ctx, options, fault, &p->program);
+  leakycl_status st = LEAKYCL_OK;
+  if (ctx->bundle || fault || !load_cached(ctx, p)) {
+    st = ctx->bundle ? lk_bundle_build(ctx, options, fault, &p->program)
+                     : build_from_source(ctx, options, fault, &p->program);
+    if (st == LEAKYCL_OK) {
+      const char *failed = NULL;
+      const cl_int rc = make_kernels(ctx, p, &failed);
+      if (rc != CL_SUCCESS)
+        st = lk_fail_cl(ctx, rc, failed);
+    }
+  }
   if (st != LEAKYCL_OK)
     goto fail;
-  for (int k = 0; k < LK_KERNEL_COUNT; k++) {
-    cl_int rc;
-    p->kernels[k] = clCreateKernel(p->program, kernel_names[k], &rc);
-    if (rc != CL_SUCCESS) {
-      st = lk_fail_cl(ctx, rc, kernel_names[k]);
-      goto fail;
-    }
-    if (clGetKernelWorkGroupInfo(p->kernels[k], ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof p->max_work_group[k], &p->max_work_group[k],
-                                 NULL) != CL_SUCCESS)
-      p->max_work_group[k] = 0;
-  }
   p->next = ctx->programs;
   ctx->programs = p;
   *out = p;

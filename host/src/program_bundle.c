@@ -3,7 +3,7 @@
  * cannot compile OpenCL C at run time (FPGAs) or should not (start-up time).
  *
  * The file is text lines, then raw binaries:
- *   leakycl-program-bundle 1
+ *   leakycl-program-bundle 2
  *   leakycl <version>            } lk_binary_identity(): the same fields as
  *   source <kernel source hash>  } the on-disk cache's key, less the options
  *   platform <name>              }
@@ -12,9 +12,13 @@
  *   driver <driver version>      }
  *   variant <description>        the variant it was compiled for
  *   programs <N>
- *   N times: "program <bytes> <build options>\n", the bytes, "\n"
- * Every length is checked against the file's size before it is used, so a
- * truncated or garbled file is an error, never a crash. */
+ *   N times: "program <bytes> <checksum> <build options>\n", the bytes, "\n"
+ * (checksum: 16 hex digits of lk_binary_checksum of the bytes). Every
+ * length is checked against the file's size before it is used, and every
+ * binary against its checksum when the bundle is loaded, before a driver
+ * sees it (a damaged binary can abort the process in the driver), so a
+ * truncated, garbled or damaged file is an error naming what is wrong,
+ * never a crash. Format 1 (no checksums) is refused with a clear message. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +27,8 @@
 
 #include "internal.h"
 
-#define LK_BUNDLE_MAGIC "leakycl-program-bundle 1"
+#define LK_BUNDLE_MAGIC_PREFIX "leakycl-program-bundle "
+#define LK_BUNDLE_MAGIC LK_BUNDLE_MAGIC_PREFIX "2"
 #define LK_BUNDLE_MAX_FILE ((size_t)1 << 30)
 #define LK_BUNDLE_MAX_PROGRAMS 4096
 #define LK_BUNDLE_MAX_LINE 1024
@@ -74,6 +79,21 @@ static int parse_count(const char *s, const char **end, size_t max, size_t *out)
   return 0;
 }
 
+/* Exactly 16 hex digits (a checksum as lk_bundle_write prints it). */
+static int parse_checksum(const char *s, const char **end, uint64_t *out) {
+  uint64_t v = 0;
+  for (int i = 0; i < 16; i++) {
+    const char ch = s[i];
+    const int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+    if (d < 0)
+      return -1;
+    v = v << 4 | (uint64_t)d;
+  }
+  *end = s + 16;
+  *out = v;
+  return 0;
+}
+
 static unsigned char *read_whole_file(const char *path, size_t *size, char *err, size_t errlen,
                                       leakycl_status *st) {
   struct stat sb;
@@ -120,6 +140,13 @@ static leakycl_status parse_bundle(lk_bundle *b, size_t size, const char **ident
                                    size_t errlen) {
   cursor c = {b->data, b->data + size};
   char *line = next_line(&c);
+  const char *version = field_value(line, "leakycl-program-bundle");
+  if (version && *version && strspn(version, "0123456789") == strlen(version) &&
+      strcmp(line, LK_BUNDLE_MAGIC) != 0)
+    return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
+                       "program bundle \"%s\" is in format %.16s; this leakycl reads format %s "
+                       "(with checksums): compile it again with `leakycl compile`",
+                       b->path, version, LK_BUNDLE_MAGIC + strlen(LK_BUNDLE_MAGIC_PREFIX));
   if (!line || strcmp(line, LK_BUNDLE_MAGIC) != 0)
     return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
                        "program bundle \"%s\" is not a leakycl program bundle (no \"%s\" line)",
@@ -146,12 +173,19 @@ static leakycl_status parse_bundle(lk_bundle *b, size_t size, const char **ident
   for (size_t i = 0; i < b->count; i++) {
     const char *text = field_value(next_line(&c), "program");
     size_t len = 0;
+    uint64_t sum = 0;
     if (!text || parse_count(text, &end, LK_BINARY_MAX, &len) != 0 || *end != ' ' || len == 0 ||
-        len >= (size_t)(c.end - c.p) || c.p[len] != '\n')
+        parse_checksum(end + 1, &end, &sum) != 0 || *end != ' ' || len >= (size_t)(c.end - c.p) ||
+        c.p[len] != '\n')
       return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
                          "program bundle \"%s\" is damaged or truncated at program %zu of %zu",
                          b->path, i + 1, b->count);
     b->entries[i] = (lk_bundle_entry){end + 1, c.p, len};
+    if (lk_binary_checksum(c.p, len) != sum)
+      return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
+                         "program bundle \"%s\" is damaged: program %zu of %zu (build options "
+                         "\"%s\", %zu bytes) fails its checksum",
+                         b->path, i + 1, b->count, end + 1, len);
     c.p += len + 1;
   }
   if (c.p != c.end)
@@ -258,7 +292,8 @@ leakycl_status lk_bundle_write(leakycl_context *ctx, const char *path, const cha
   parts[0] = head;
   part_lens[0] = strlen(head);
   for (size_t i = 0; i < count; i++) {
-    snprintf(lines[i], sizeof lines[i], "program %zu %s\n", lens[i], options[i]);
+    snprintf(lines[i], sizeof lines[i], "program %zu %016llx %s\n", lens[i],
+             (unsigned long long)lk_binary_checksum(binaries[i], lens[i]), options[i]);
     parts[1 + 3 * i] = lines[i];
     part_lens[1 + 3 * i] = strlen(lines[i]);
     parts[2 + 3 * i] = binaries[i];

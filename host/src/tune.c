@@ -153,10 +153,10 @@ static leakycl_status search(tuner *t) {
   rep->best_index = 0;
   /* The other strategy's default: on some devices it wins outright. */
   leakycl_variant other;
-  lk_variant_default(&t->ctx->info,
-                     rep->start.strategy == LEAKYCL_STRATEGY_CPU ? LEAKYCL_STRATEGY_GPU
-                                                                 : LEAKYCL_STRATEGY_CPU,
-                     &other);
+  (void)lk_variant_default(&t->ctx->info,
+                           rep->start.strategy == LEAKYCL_STRATEGY_CPU ? LEAKYCL_STRATEGY_GPU
+                                                                       : LEAKYCL_STRATEGY_CPU,
+                           &other);
   const long row = measure(t, &other, &failure);
   if (failure != LEAKYCL_OK)
     return failure;
@@ -245,10 +245,7 @@ leakycl_status leakycl_tune(leakycl_context *ctx, size_t n, unsigned repeats,
              .user = user,
              .report = rep};
   rep->n = t.n;
-  lk_variant_default(&ctx->info,
-                     ctx->info.type == LEAKYCL_DEVICE_CPU ? LEAKYCL_STRATEGY_CPU
-                                                          : LEAKYCL_STRATEGY_GPU,
-                     &rep->start);
+  (void)lk_variant_default(&ctx->info, lk_strategy_of_type(ctx->info.type), &rep->start);
   const leakycl_variant before = ctx->variant;
   const char *origin_before = ctx->variant_origin;
   cl_int rc = CL_SUCCESS;

@@ -1,6 +1,8 @@
 /* variant.c - how kernels are shaped on a device, decided in one place: the
  * strategy, vector width, work-group size, chunk and reduction block, each
- * default with its reason, and the validation of overrides. */
+ * default with its reason (by device type, then by vendor), and the
+ * validation of overrides. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,8 +29,18 @@ static size_t clamp_pow2(size_t want, size_t max) {
   return wg;
 }
 
-void lk_variant_default(const leakycl_device_info *device, leakycl_strategy strategy,
-                        leakycl_variant *out) {
+/* The largest gpu-strategy work-group: the device's limit, halved until the
+ * reduction tree's 5 floats an item fit in local memory. */
+static size_t gpu_max_wg(const leakycl_device_info *device) {
+  size_t max_wg = device->max_work_group_size ? device->max_work_group_size : 1;
+  while (max_wg > 1 && 5 * max_wg * sizeof(float) > device->local_mem_bytes)
+    max_wg /= 2;
+  return max_wg;
+}
+
+/* The type level: every device of a type starts here. */
+static void type_default(const leakycl_device_info *device, leakycl_strategy strategy,
+                         leakycl_variant *out) {
   size_t max_wg = device->max_work_group_size ? device->max_work_group_size : 1;
   if (strategy == LEAKYCL_STRATEGY_CPU) {
     /* CPUs: one work-item streams a contiguous chunk with wide loads.
@@ -51,15 +63,90 @@ void lk_variant_default(const leakycl_device_info *device, leakycl_strategy stra
      * a block per work-group reduced by a tree in local memory. */
     out->strategy = LEAKYCL_STRATEGY_GPU;
     out->vector_width = 4;
-    /* The reduction tree keeps 5 floats per work-item in local memory. */
-    while (max_wg > 1 && 5 * max_wg * sizeof(float) > device->local_mem_bytes)
-      max_wg /= 2;
-    out->work_group_size = clamp_pow2(256, max_wg);
+    out->work_group_size = clamp_pow2(256, gpu_max_wg(device));
     out->vectors_per_item = 1;
     out->reduce_block = 16 * out->work_group_size;
     /* Off: GPUs' streaming hints vary by vendor; `leakycl tune` tries them. */
     out->streaming_threshold = 0;
   }
+}
+
+/* The vendor level, between a device's tuned line and its type's default
+ * (CLBlast's database order: device, vendor + type, type). A row changes
+ * only the fields it names; each says why. Vendors are matched as
+ * case-insensitive substrings of CL_DEVICE_VENDOR. */
+typedef struct vendor_row {
+  const char *vendor;
+  leakycl_device_type type;
+  size_t work_group_size;     /* 0: the type's */
+  size_t items_per_block;     /* reduce_block = this x work_group_size; 0: the type's */
+  const char *why;
+} vendor_row;
+
+static const vendor_row vendor_rows[] = {
+    /* NVIDIA: warps of 32, up to 2048 resident threads an SM. 256-item
+     * groups keep 8 groups an SM; 64 elements an item before the tree (a
+     * block of 16 Ki) makes a quarter of the partials and barriers of the
+     * type default, which on an H200-class part (132 SMs) is still ~16
+     * blocks an SM at 32 Mi elements. float4 loads are 128-bit
+     * transactions, the widest a thread issues. */
+    {"nvidia", LEAKYCL_DEVICE_GPU, 256, 64,
+     "NVIDIA GPUs: 256-item groups, 64 elements an item per reduction block"},
+    /* AMD: wavefronts of 64 and 4 SIMDs a compute unit, so 256 items is one
+     * wave a SIMD; longer blocks as for NVIDIA (fewer LDS trees). */
+    {"advanced micro devices", LEAKYCL_DEVICE_GPU, 256, 64,
+     "AMD GPUs: 256-item groups (a wavefront of 64 on each of 4 SIMDs), 64 elements an item"},
+    {"amd", LEAKYCL_DEVICE_GPU, 256, 64,
+     "AMD GPUs: 256-item groups (a wavefront of 64 on each of 4 SIMDs), 64 elements an item"},
+    /* Intel: many Gen parts cap a work-group at 256 and run SIMD8-32 on
+     * small EUs with little shared local memory; 128 items leave room for
+     * two groups a subslice, and blocks stay at 16 elements an item. */
+    {"intel", LEAKYCL_DEVICE_GPU, 128, 16,
+     "Intel GPUs: 128-item groups (two a subslice within the 256-item cap)"},
+};
+
+/* Whether `needle` (lower case) occurs in `hay`, ignoring case. */
+static bool contains_nocase(const char *hay, const char *needle) {
+  const size_t n = strlen(needle);
+  for (; *hay; hay++) {
+    size_t k = 0;
+    while (k < n && hay[k] && tolower((unsigned char)hay[k]) == needle[k])
+      k++;
+    if (k == n)
+      return true;
+  }
+  return false;
+}
+
+static const vendor_row *vendor_row_of(const leakycl_device_info *device) {
+  for (size_t i = 0; i < sizeof vendor_rows / sizeof vendor_rows[0]; i++) {
+    if (vendor_rows[i].type == device->type && contains_nocase(device->vendor, vendor_rows[i].vendor))
+      return &vendor_rows[i];
+  }
+  return NULL;
+}
+
+const char *lk_variant_default(const leakycl_device_info *device, leakycl_strategy strategy,
+                               leakycl_variant *out) {
+  type_default(device, strategy, out);
+  const vendor_row *row = vendor_row_of(device);
+  /* A vendor row shapes the gpu strategy; the cpu one stays the type's. */
+  if (!row || strategy != LEAKYCL_STRATEGY_GPU)
+    return "default";
+  if (row->work_group_size)
+    out->work_group_size = clamp_pow2(row->work_group_size, gpu_max_wg(device));
+  if (row->items_per_block)
+    out->reduce_block = row->items_per_block * out->work_group_size;
+  return "vendor";
+}
+
+leakycl_strategy lk_strategy_of_type(leakycl_device_type type) {
+  return type == LEAKYCL_DEVICE_CPU ? LEAKYCL_STRATEGY_CPU : LEAKYCL_STRATEGY_GPU;
+}
+
+const char *lk_variant_vendor_reason(const leakycl_device_info *device) {
+  const vendor_row *row = vendor_row_of(device);
+  return row ? row->why : NULL;
 }
 
 leakycl_status lk_variant_check(const leakycl_variant *v, const leakycl_device_info *device,

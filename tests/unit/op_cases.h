@@ -71,4 +71,12 @@ static inline void use_variant(leakycl_context *ctx, leakycl_strategy strategy, 
   CHECK_INT_EQ(st, LEAKYCL_OK);
 }
 
+/* The strategy a context opens with on its device: cpu on CPUs, gpu on the
+ * rest (the vendor level of the defaults keeps the type's strategy). */
+static inline leakycl_strategy device_default_strategy(leakycl_context *ctx) {
+  leakycl_device_info info;
+  CHECK_INT_EQ(leakycl_context_device(ctx, &info), LEAKYCL_OK);
+  return info.type == LEAKYCL_DEVICE_CPU ? LEAKYCL_STRATEGY_CPU : LEAKYCL_STRATEGY_GPU;
+}
+
 #endif

@@ -83,6 +83,14 @@ static int test_failed_;
     fflush(stdout);                                                                                \
   } while (0)
 
+/* The device every test opens: $LEAKYCL_TEST_DEVICE (a SPEC, as
+ * leakycl_context_create takes it), else "cpu". Tests take what they expect
+ * of it (type, default variant, unified memory) from the device itself. */
+static inline const char *test_device_spec(void) {
+  const char *spec = getenv("LEAKYCL_TEST_DEVICE");
+  return spec && *spec ? spec : "cpu";
+}
+
 /* The last line of a test program; exit status 1 when a case failed. */
 #define TEST_SUMMARY()                                                                             \
   (printf("# %d passed, %d failed\n", test_passed_, test_failed_), test_failed_ ? 1 : 0)

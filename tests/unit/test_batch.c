@@ -2,8 +2,9 @@
  * alpha layout x size, NaN/Inf, in place, from y, with and without the
  * gradient) compared bit for bit with the single-job calls and with a
  * float64 oracle (tests/unit/oracle.h); invalid jobs inside a batch; a device failure;
- * both strategies, several variants, the wide index, several segments and
- * two threads on one context. */
+ * both strategies, several variants, every vector width (partial-vector
+ * tails, PoCL 3.1's miscompile), the wide index, several segments and two
+ * threads on one context. */
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
@@ -342,10 +343,10 @@ static void run_mixed(void) {
   mixed_free(&b);
 }
 
-static void test_mixed_cpu_default(void) {
+static void test_mixed_default_variant(void) {
   leakycl_variant v;
   CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
-  CHECK_INT_EQ(v.strategy, LEAKYCL_STRATEGY_CPU);
+  CHECK_INT_EQ(v.strategy, device_default_strategy(ctx));
   run_mixed();
 }
 static void test_mixed_cpu_vw16_small_blocks(void) {
@@ -381,6 +382,169 @@ static void test_several_segments(void) {
   ctx->info.max_alloc_bytes = 300000; /* 75000 floats */
   run_mixed();
   ctx->info.max_alloc_bytes = saved;
+}
+
+/* ---- every vector width under both strategies ---- */
+
+/* The variant for one (strategy, width): reduction blocks of 100 elements
+ * (CPU) or 1000 (GPU), so that a channel spans several blocks and most
+ * blocks end in a partial vector. */
+static void use_width(leakycl_strategy strategy, unsigned vw) {
+  if (strategy == LEAKYCL_STRATEGY_CPU)
+    use_variant(ctx, strategy, vw, 16, 4, 100);
+  else
+    use_variant(ctx, strategy, vw, 64, 1, 1000);
+}
+
+static const unsigned widths[] = {1, 2, 4, 8, 16};
+#define NWIDTHS (sizeof widths / sizeof widths[0])
+
+/* PoCL 3.1 gave dalpha -24 (vw4) or NaN (vw2) and neg_fraction 0.8 here
+ * under the cpu strategy: the reduction's zero-padded tail (5 elements: one
+ * vector of 4 and one lane) lost its first lanes (kernels/batch.cl,
+ * LK_LANES). Exact answers: dalpha 5 * 3 * -2, every x negative, |dy*x| 6. */
+static void test_reproducer_every_width(void) {
+  for (int strategy = 0; strategy < 2; strategy++) {
+    for (size_t w = 0; w < NWIDTHS; w++) {
+      use_width((leakycl_strategy)strategy, widths[w]);
+      float x0[5] = {1, 2, 3, 4, 5}, y0[5], alpha = 1.5f, x1[5], dy1[5], dx1[5];
+      float da = 0, nf = 0, ma = 0, sdx[5], sda, snf, sma;
+      for (int i = 0; i < 5; i++)
+        x1[i] = -2.0f, dy1[i] = 3.0f;
+      leakycl_grads g = {&da, &nf, &ma}, sg = {&sda, &snf, &sma};
+      leakycl_job jobs[2];
+      memset(jobs, 0, sizeof jobs);
+      leakycl_params_init(&jobs[0].params, LEAKYCL_RELU);
+      jobs[0].view = leakycl_view_flat(5);
+      jobs[0].x = x0;
+      jobs[0].out = y0;
+      leakycl_params_init(&jobs[1].params, LEAKYCL_PRELU);
+      jobs[1].params.alpha = &alpha;
+      jobs[1].params.alpha_count = 1;
+      jobs[1].op = LEAKYCL_OP_BACKWARD;
+      jobs[1].view = leakycl_view_flat(5);
+      jobs[1].x = x1;
+      jobs[1].dy = dy1;
+      jobs[1].out = dx1;
+      jobs[1].grads = &g;
+      CHECK_INT_EQ(leakycl_run_jobs(ctx, jobs, 2), LEAKYCL_OK);
+      bool ok = da == -30.0f && nf == 1.0f && ma == 6.0f;
+      for (int i = 0; i < 5; i++)
+        ok = ok && y0[i] == x0[i] && dx1[i] == 4.5f;
+      CHECK_INT_EQ(
+          leakycl_backward(ctx, &jobs[1].params, jobs[1].view, LEAKYCL_FROM_X, x1, dy1, sdx, &sg),
+          LEAKYCL_OK);
+      ok = ok && bits_of(da) == bits_of(sda) && bits_of(nf) == bits_of(snf) &&
+           bits_of(ma) == bits_of(sma);
+      if (!ok) {
+        fprintf(stderr,
+                "  %s vw%u: dalpha %g neg_fraction %g mean_abs_grad %g dx[4] %g y[4] %g "
+                "(want -30 1 6 4.5 5; single call %g %g %g)\n",
+                leakycl_strategy_name((leakycl_strategy)strategy), widths[w], (double)da,
+                (double)nf, (double)ma, (double)dx1[4], (double)y0[4], (double)sda, (double)snf,
+                (double)sma);
+        test_case_failed_ = 1;
+      }
+    }
+  }
+}
+
+/* Shapes whose runs end in a partial vector at every width above 1: flat
+ * sizes around the widths, and per-channel views with inner 1, 3, 5, 9
+ * (the single call then narrows its width) or 16 (it does not). */
+static const shape_case tail_shapes[] = {
+    {1, {1}, 0},       {1, {5}, 0},       {1, {7}, 0},        {1, {17}, 0},
+    {1, {31}, 0},      {1, {250}, 0},     {1, {1001}, 0},     {2, {37, 3}, 1},
+    {3, {2, 3, 5}, 1}, {3, {3, 2, 9}, 1}, {3, {2, 3, 16}, 1}, {3, {5, 4, 3}, 1},
+};
+#define NTAIL_SHAPES (sizeof tail_shapes / sizeof tail_shapes[0])
+
+/* Whether the single call reduces a job exactly as the batch does, so that
+ * dalpha and the diagnostics must agree bit for bit: the same blocks, and
+ * the same vector width (CPU strategy: the single call halves it for a
+ * per-channel alpha whose inner is not a multiple) or the same work-group
+ * (GPU strategy: the tree's shape). */
+static bool same_reduction(const test_job *j) {
+  const leakycl_variant *v = &ctx->variant;
+  unsigned vw = v->vector_width;
+  const bool per_channel = j->nalpha > 1;
+  while (per_channel && vw > 1 && j->view.inner % vw != 0)
+    vw /= 2;
+  if (v->strategy == LEAKYCL_STRATEGY_CPU)
+    return vw == v->vector_width;
+  lk_program *single, *batch;
+  if (lk_program_get(ctx, j->act, vw, per_channel, false, false, LEAKYCL_FLOAT32, &single) !=
+          LEAKYCL_OK ||
+      lk_program_get(ctx, LEAKYCL_RELU, v->vector_width, false, false, false, LEAKYCL_FLOAT32,
+                     &batch) != LEAKYCL_OK)
+    return false;
+  return lk_kernel_wg(ctx, single, LK_KERNEL_PARTIALS) ==
+         lk_kernel_wg(ctx, batch, LK_KERNEL_BATCH_TILES);
+}
+
+/* Forward jobs of every activation next to backward jobs with dalpha
+ * (prelu and phased_relu, shared and per-channel alpha) and one without,
+ * over the shapes above, at every width under both strategies: each job
+ * against the float64 oracle and the single call (y and dx bit for bit;
+ * dalpha and the diagnostics too where the single call reduces alike). */
+static void test_mixed_every_width(void) {
+  enum { PER_SHAPE = 9 };
+  static const struct {
+    leakycl_activation act;
+    leakycl_op op;
+    int mode;
+    bool grads;
+  } kinds[PER_SHAPE] = {
+      {LEAKYCL_RELU, LEAKYCL_OP_FORWARD, BATCH_ALPHA_DEFAULT, false},
+      {LEAKYCL_PRELU, LEAKYCL_OP_BACKWARD, BATCH_ALPHA_SHARED, true},
+      {LEAKYCL_LEAKY_RELU, LEAKYCL_OP_FORWARD, BATCH_ALPHA_SHARED, false},
+      {LEAKYCL_PRELU, LEAKYCL_OP_BACKWARD, BATCH_ALPHA_PER_CHANNEL, true},
+      {LEAKYCL_PRELU, LEAKYCL_OP_FORWARD, BATCH_ALPHA_PER_CHANNEL, false},
+      {LEAKYCL_PHASED_RELU, LEAKYCL_OP_BACKWARD, BATCH_ALPHA_SHARED, true},
+      {LEAKYCL_PHASED_RELU, LEAKYCL_OP_FORWARD, BATCH_ALPHA_PER_CHANNEL, false},
+      {LEAKYCL_PHASED_RELU, LEAKYCL_OP_BACKWARD, BATCH_ALPHA_PER_CHANNEL, true},
+      {LEAKYCL_LEAKY_RELU, LEAKYCL_OP_BACKWARD, BATCH_ALPHA_DEFAULT, false},
+  };
+  const size_t count = NTAIL_SHAPES * PER_SHAPE;
+  test_job *tj = calloc(count, sizeof *tj);
+  leakycl_job *entries = calloc(count, sizeof *entries);
+  for (size_t s = 0; s < NTAIL_SHAPES; s++)
+    for (size_t k = 0; k < PER_SHAPE; k++)
+      job_setup(&tj[s * PER_SHAPE + k], kinds[k].act, kinds[k].op, kinds[k].mode, &tail_shapes[s],
+                kinds[k].grads, false, false, false);
+  for (int strategy = 0; strategy < 2; strategy++) {
+    for (size_t w = 0; w < NWIDTHS; w++) {
+      use_width((leakycl_strategy)strategy, widths[w]);
+      mismatches = 0;
+      for (size_t i = 0; i < count; i++) {
+        job_run_single(&tj[i]);
+        entries[i] = job_entry(&tj[i]);
+      }
+      const leakycl_status st = leakycl_run_jobs(ctx, entries, count);
+      if (st != LEAKYCL_OK)
+        fprintf(stderr, "  run_jobs: %s: %s\n", leakycl_status_name(st), leakycl_last_error(ctx));
+      CHECK_INT_EQ(st, LEAKYCL_OK);
+      for (size_t i = 0; i < count; i++) {
+        const test_job *j = &tj[i];
+        job_check(j, &entries[i]);
+        for (size_t c = 0; j->want_grads && same_reduction(j) && c < j->nalpha; c++) {
+          for (int g = 0; g < 3; g++)
+            if (!same_float(j->grad[g][c], j->single_grad[g][c]))
+              report(j, g == 0 ? "dalpha bits vs single" : "diagnostic bits vs single", c,
+                     j->grad[g][c], j->single_grad[g][c]);
+        }
+      }
+      if (mismatches) {
+        fprintf(stderr, "  ^ %zu mismatches in %zu jobs, %s vw%u\n", mismatches, count,
+                leakycl_strategy_name((leakycl_strategy)strategy), widths[w]);
+        test_case_failed_ = 1;
+      }
+    }
+  }
+  for (size_t i = 0; i < count; i++)
+    job_free(&tj[i]);
+  free(tj);
+  free(entries);
 }
 
 /* ---- invalid jobs, count 0, a device failure, threads ---- */
@@ -497,7 +661,7 @@ static void test_device_failure_marks_launch(void) {
   setenv("LEAKYCL_FAULT", "enqueue", 1);
   leakycl_context *fctx;
   char err[LK_ERROR_MAX];
-  leakycl_status st = leakycl_context_create("cpu", &fctx, err, sizeof err);
+  leakycl_status st = leakycl_context_create(test_device_spec(), &fctx, err, sizeof err);
   unsetenv("LEAKYCL_FAULT");
   CHECK_INT_EQ(st, LEAKYCL_OK);
   if (st != LEAKYCL_OK)
@@ -571,19 +735,21 @@ static void test_two_threads(void) {
 
 int main(void) {
   char err[LK_ERROR_MAX];
-  leakycl_status st = leakycl_context_create("cpu", &ctx, err, sizeof err);
+  leakycl_status st = leakycl_context_create(test_device_spec(), &ctx, err, sizeof err);
   if (st != LEAKYCL_OK) {
     printf("FAIL context_create %s: %s\n", leakycl_status_name(st), err);
     return 1;
   }
   RUN_TEST(test_count_zero_and_null);
-  RUN_TEST(test_mixed_cpu_default);
+  RUN_TEST(test_mixed_default_variant);
   RUN_TEST(test_mixed_cpu_vw16_small_blocks);
   RUN_TEST(test_mixed_cpu_scalar);
   RUN_TEST(test_mixed_gpu);
   RUN_TEST(test_mixed_gpu_odd_block);
   RUN_TEST(test_mixed_wide_index);
   RUN_TEST(test_several_segments);
+  RUN_TEST(test_reproducer_every_width);
+  RUN_TEST(test_mixed_every_width);
   RUN_TEST(test_invalid_jobs_isolated);
   RUN_TEST(test_device_failure_marks_launch);
   RUN_TEST(test_two_threads);

@@ -3,7 +3,10 @@
  * activation x op bit-identical to the source-built path with no source
  * build; bundles for another device, driver, source or version refused with
  * a message naming the field; truncated, garbled, empty and directory files
- * are errors, never crashes; a program the bundle lacks is a clear error. */
+ * are errors, never crashes; a damaged binary (checksum) is refused at load
+ * naming the entry, before any driver sees it; a format 1 bundle is refused
+ * clearly; a program the bundle lacks is a clear error; the checksum
+ * (program_binary.c) against XXH64's published values. */
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,7 +24,7 @@ static size_t bundle_size;
 static leakycl_context *open_cpu(void) {
   char err[LK_ERROR_MAX];
   leakycl_context *ctx = NULL;
-  if (leakycl_context_create("cpu", &ctx, err, sizeof err) != LEAKYCL_OK)
+  if (leakycl_context_create(test_device_spec(), &ctx, err, sizeof err) != LEAKYCL_OK)
     fprintf(stderr, "  context_create: %s\n", err);
   return ctx;
 }
@@ -114,7 +117,7 @@ static void test_compile_writes_every_program(void) {
   CHECK(bundle_data != NULL);
   if (bundle_data) {
     bundle_data[bundle_size] = '\0';
-    CHECK(memcmp(bundle_data, "leakycl-program-bundle 1\nleakycl " LEAKYCL_VERSION "\n", 33) == 0);
+    CHECK(memcmp(bundle_data, "leakycl-program-bundle 2\nleakycl " LEAKYCL_VERSION "\n", 33) == 0);
     char line[300];
     snprintf(line, sizeof line, "\ndevice %s\n", ctx->info.name);
     CHECK_CONTAINS((const char *)bundle_data, line);
@@ -285,7 +288,7 @@ static void test_env_loads_at_create(void) {
   setenv("LEAKYCL_PROGRAM_BINARY", dir, 1); /* a directory: create fails */
   char err[LK_ERROR_MAX] = "";
   ctx = NULL;
-  CHECK_INT_EQ(leakycl_context_create("cpu", &ctx, err, sizeof err), LEAKYCL_IO_ERROR);
+  CHECK_INT_EQ(leakycl_context_create(test_device_spec(), &ctx, err, sizeof err), LEAKYCL_IO_ERROR);
   CHECK(ctx == NULL);
   CHECK_CONTAINS(err, "LEAKYCL_PROGRAM_BINARY");
   CHECK_CONTAINS(err, "directory");
@@ -388,28 +391,194 @@ static void test_damaged_files_are_errors(void) {
   free(copy);
 }
 
-/* A binary the driver rejects is a BUILD_FAILED naming the bundle when the
- * program is first used, never a crash or a source build. */
-static void test_rejected_binary_fails_its_build(void) {
-  const char *first = strstr((const char *)bundle_data, "\nprogram ");
-  if (!first)
-    return;
-  const char *binary = strchr(first + 1, '\n') + 1;
-  unsigned char *copy = malloc(bundle_size);
-  memcpy(copy, bundle_data, bundle_size);
-  memset(copy + (binary - (const char *)bundle_data), 0, 64); /* its magic */
+/* ---- damaged binaries: refused at load, before a driver sees them ---- */
+
+/* Where entry k's binary starts in bundle_data, its length, and where its
+ * "program" line starts; -1 when there is no such entry. */
+static long entry_at(size_t k, size_t *len, size_t *line_at) {
+  const char *text = (const char *)bundle_data;
+  const char *line = strstr(text, "\nprogram ");
+  for (size_t i = 0; line && i < k; i++) {
+    const size_t n = strtoull(line + 9, NULL, 10);
+    const char *bin = strchr(line + 1, '\n') + 1;
+    line = bin + n; /* the '\n' after the binary */
+    if (strncmp(line, "\nprogram ", 9) != 0)
+      return -1;
+  }
+  if (!line)
+    return -1;
+  *len = strtoull(line + 9, NULL, 10);
+  *line_at = (size_t)(line + 1 - text);
+  return (long)(strchr(line + 1, '\n') + 1 - text);
+}
+
+/* Loads a copy of the bundle with `edit` applied on a context that has run
+ * a call already: refused with INVALID_ARGUMENT and a message naming the
+ * file, entry k and its checksum; the context keeps its variant and its
+ * programs and still computes. */
+static void expect_damaged_entry(unsigned char *copy, size_t k, const char *what) {
   write_file(scratch, copy, bundle_size);
-  free(copy);
   leakycl_context *ctx = open_cpu();
-  CHECK_INT_EQ(leakycl_load_program_bundle(ctx, scratch), LEAKYCL_OK);
+  if (!ctx)
+    return;
+  float x[8] = {-2, -1, 0, 1, 2, 3, -4, 5}, y[8];
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_RELU);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(8), x, y), LEAKYCL_OK);
+  leakycl_variant before, after;
+  leakycl_get_variant(ctx, &before);
+  const char *origin = leakycl_variant_origin(ctx);
+  const size_t programs = program_count(ctx);
+  const leakycl_status st = leakycl_load_program_bundle(ctx, scratch);
+  if (st != LEAKYCL_INVALID_ARGUMENT)
+    fprintf(stderr, "  %s: %s: %s\n", what, leakycl_status_name(st), leakycl_last_error(ctx));
+  CHECK_INT_EQ(st, LEAKYCL_INVALID_ARGUMENT);
+  char entry[64];
+  snprintf(entry, sizeof entry, "program %zu of ", k + 1);
+  CHECK_CONTAINS(leakycl_last_error(ctx), scratch);
+  CHECK_CONTAINS(leakycl_last_error(ctx), entry);
+  CHECK_CONTAINS(leakycl_last_error(ctx), "checksum");
+  CHECK_CONTAINS(leakycl_last_error(ctx), "-DLK_ACT=");
+  CHECK(strchr(leakycl_last_error(ctx), '\n') == NULL);
+  CHECK(leakycl_program_bundle_path(ctx) == NULL);
+  leakycl_get_variant(ctx, &after);
+  CHECK(memcmp(&before, &after, sizeof before) == 0);
+  CHECK_STR_EQ(leakycl_variant_origin(ctx), origin);
+  CHECK_INT_EQ(program_count(ctx), programs);
+  memset(y, 0, sizeof y);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(8), x, y), LEAKYCL_OK);
+  CHECK(y[0] == 0.0f && y[3] == 1.0f && y[7] == 5.0f);
+  leakycl_context_release(ctx);
+}
+
+static void test_damaged_binary_refused_at_load(void) {
+  size_t len = 0, line = 0, last_len = 0, last_line = 0, count = 0;
+  while (entry_at(count, &last_len, &last_line) >= 0)
+    count++;
+  CHECK(count >= 10);
+  unsigned char *copy = malloc(bundle_size);
+  /* One flipped byte in the middle of the first, a middle and the last
+   * binary (the last one's final byte too): each is named. */
+  const size_t picks[3] = {0, count / 2, count - 1};
+  for (int i = 0; i < 3; i++) {
+    const long at = entry_at(picks[i], &len, &line);
+    CHECK(at >= 0);
+    memcpy(copy, bundle_data, bundle_size);
+    copy[at + (long)(len / 2)] ^= 0x01;
+    expect_damaged_entry(copy, picks[i], "flipped byte");
+  }
+  const long last = entry_at(count - 1, &len, &line);
+  memcpy(copy, bundle_data, bundle_size);
+  copy[last + (long)len - 1] ^= 0x80;
+  expect_damaged_entry(copy, count - 1, "last byte");
+  /* The second half of the first binary zeroed (PoCL asserted on that once
+   * it reached the driver; rusticl panicked). */
+  const long first = entry_at(0, &len, &line);
+  memcpy(copy, bundle_data, bundle_size);
+  memset(copy + first + (long)(len / 2), 0, len - len / 2);
+  expect_damaged_entry(copy, 0, "zeroed half");
+  /* Its magic zeroed. */
+  memcpy(copy, bundle_data, bundle_size);
+  memset(copy + first, 0, 64);
+  expect_damaged_entry(copy, 0, "zeroed magic");
+  /* A checksum that lies about a whole binary: refused the same way. */
+  memcpy(copy, bundle_data, bundle_size);
+  char *sum = strchr((char *)copy + line + 8, ' ') + 1;
+  sum[0] = sum[0] == '0' ? '1' : '0';
+  expect_damaged_entry(copy, 0, "wrong checksum");
+  /* A checksum that is not 16 hex digits: damaged. */
+  memcpy(copy, bundle_data, bundle_size);
+  sum = strchr((char *)copy + line + 8, ' ') + 1;
+  sum[3] = 'g';
+  write_file(scratch, copy, bundle_size);
+  char msg[LK_ERROR_MAX];
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(msg, "program 1 of");
+  free(copy);
+}
+
+/* A format 1 bundle (no checksums) is refused, saying to compile again. */
+static void test_old_format_refused(void) {
+  write_with_line(scratch, "leakycl-program-bundle ", "leakycl-program-bundle 1");
+  char msg[LK_ERROR_MAX];
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_CONTAINS(msg, "format 1");
+  CHECK_CONTAINS(msg, "leakycl compile");
+  CHECK_CONTAINS(msg, scratch);
+}
+
+/* A whole binary that fails its build is a BUILD_FAILED naming the bundle
+ * when the program is first used, never a crash or a source build: made
+ * here by LEAKYCL_FAULT=build on every device; and with a real binary the
+ * driver rejects (its magic zeroed, the checksum made to match) on PoCL
+ * only, which refuses such a binary cleanly: rusticl ends the process on
+ * it, which is why a damaged entry never gets that far. */
+static void expect_build_failed(const char *path) {
+  leakycl_context *ctx = open_cpu();
+  if (!ctx)
+    return;
+  CHECK_INT_EQ(leakycl_load_program_bundle(ctx, path), LEAKYCL_OK);
   float x[16] = {0}, y[16];
   leakycl_params p;
   leakycl_params_init(&p, LEAKYCL_RELU); /* the first program is relu's */
   const leakycl_status st = leakycl_forward(ctx, &p, leakycl_view_flat(16), x, y);
   CHECK_INT_EQ(st, LEAKYCL_BUILD_FAILED);
-  CHECK_CONTAINS(leakycl_last_error(ctx), scratch);
+  CHECK_CONTAINS(leakycl_last_error(ctx), path);
   CHECK_INT_EQ(ctx->source_builds, 0);
   leakycl_context_release(ctx);
+}
+
+static void test_rejected_binary_fails_its_build(void) {
+  setenv("LEAKYCL_FAULT", "build", 1);
+  expect_build_failed(bundle);
+  unsetenv("LEAKYCL_FAULT");
+
+  leakycl_context *probe = open_cpu();
+  const bool pocl = probe && strstr(probe->info.platform_name, "Portable Computing Language");
+  leakycl_context_release(probe);
+  size_t len = 0, line = 0;
+  const long first = entry_at(0, &len, &line);
+  if (!pocl || first < 0)
+    return;
+  unsigned char *copy = malloc(bundle_size);
+  memcpy(copy, bundle_data, bundle_size);
+  memset(copy + first, 0, 64);
+  char *sum = strchr((char *)copy + line + 8, ' ') + 1, hex[17];
+  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)lk_binary_checksum(copy + first, len));
+  memcpy(sum, hex, 16);
+  write_file(scratch, copy, bundle_size);
+  free(copy);
+  expect_build_failed(scratch);
+}
+
+/* XXH64's published values, and that zeroed blocks and single flipped bits
+ * anywhere in a buffer change it. */
+static void test_checksum_values(void) {
+  CHECK(lk_binary_checksum("", 0) == 0xEF46DB3751D8E999ull);
+  CHECK(lk_binary_checksum("a", 1) == 0xD24EC4F1A98C6E5Bull);
+  CHECK(lk_binary_checksum("abc", 3) == 0x44BC2CF5AD770999ull);
+  CHECK(lk_binary_checksum("Nobody inspects the spammish repetition", 39) == 0xFBCEA83C8A378BF1ull);
+  enum { N = 4096 };
+  unsigned char *buf = malloc(N);
+  for (size_t i = 0; i < N; i++)
+    buf[i] = (unsigned char)(i * 131u + 7u);
+  const uint64_t good = lk_binary_checksum(buf, N);
+  size_t same = 0;
+  for (size_t bit = 0; bit < 8 * N; bit += 13) {
+    buf[bit / 8] ^= (unsigned char)(1u << bit % 8);
+    same += lk_binary_checksum(buf, N) == good;
+    buf[bit / 8] ^= (unsigned char)(1u << bit % 8);
+  }
+  unsigned char *zeroed = malloc(N);
+  for (size_t at = 0; at + 64 <= N; at += 64) {
+    memcpy(zeroed, buf, N);
+    memset(zeroed + at, 0, 64);
+    same += lk_binary_checksum(zeroed, N) == good;
+  }
+  CHECK_INT_EQ(same, 0);
+  CHECK(lk_binary_checksum(buf, N - 1) != good);
+  free(zeroed);
+  free(buf);
 }
 
 int main(void) {
@@ -430,8 +599,11 @@ int main(void) {
     RUN_TEST(test_env_loads_at_create);
     RUN_TEST(test_mismatch_names_the_field);
     RUN_TEST(test_damaged_files_are_errors);
+    RUN_TEST(test_damaged_binary_refused_at_load);
+    RUN_TEST(test_old_format_refused);
     RUN_TEST(test_rejected_binary_fails_its_build);
   }
+  RUN_TEST(test_checksum_values);
   free(bundle_data);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -14,7 +14,7 @@ static leakycl_context *open_with_fault(const char *fault, leakycl_status *st, c
   else
     unsetenv("LEAKYCL_FAULT");
   leakycl_context *ctx = NULL;
-  *st = leakycl_context_create("cpu", &ctx, err, errlen);
+  *st = leakycl_context_create(test_device_spec(), &ctx, err, errlen);
   unsetenv("LEAKYCL_FAULT");
   return ctx;
 }

@@ -480,7 +480,7 @@ int main(void) {
   RUN_TEST(test_oracle_float16_patterns);
   RUN_TEST(test_oracle_bfloat16_patterns);
   RUN_TEST(test_dtype_names_and_sizes);
-  leakycl_status st = leakycl_context_create("cpu", &ctx, err, sizeof err);
+  leakycl_status st = leakycl_context_create(test_device_spec(), &ctx, err, sizeof err);
   if (st != LEAKYCL_OK) {
     printf("FAIL context_create %s: %s\n", leakycl_status_name(st), err);
     return 1;

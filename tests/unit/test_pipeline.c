@@ -97,7 +97,7 @@ static void test_failure_midway_then_recovery(void) {
   setenv("LEAKYCL_FAULT", "enqueue", 1);
   leakycl_context *faulty = NULL;
   char err[LK_ERROR_MAX];
-  leakycl_status st = leakycl_context_create("cpu", &faulty, err, sizeof err);
+  leakycl_status st = leakycl_context_create(test_device_spec(), &faulty, err, sizeof err);
   unsetenv("LEAKYCL_FAULT");
   CHECK_INT_EQ(st, LEAKYCL_OK);
   if (st != LEAKYCL_OK)
@@ -117,7 +117,7 @@ static void test_failure_midway_then_recovery(void) {
 
 int main(void) {
   char err[LK_ERROR_MAX];
-  leakycl_status st = leakycl_context_create("cpu", &ctx, err, sizeof err);
+  leakycl_status st = leakycl_context_create(test_device_spec(), &ctx, err, sizeof err);
   if (st != LEAKYCL_OK) {
     printf("FAIL context_create %s: %s\n", leakycl_status_name(st), err);
     return 1;

@@ -237,6 +237,56 @@ static void test_default_variant(void) {
                LEAKYCL_INVALID_ARGUMENT);
 }
 
+/* The vendor level of the defaults: NVIDIA, AMD and Intel GPUs get their
+ * row (gpu strategy only), anything else and every CPU the type's. */
+static leakycl_device_info vendor_device(leakycl_device_type type, const char *vendor) {
+  leakycl_device_info d = fake_device(0, 0, type, "some device", "some platform");
+  snprintf(d.vendor, sizeof d.vendor, "%s", vendor);
+  d.max_work_group_size = 1024;
+  d.local_mem_bytes = 64 << 10;
+  return d;
+}
+
+static void test_vendor_defaults(void) {
+  const struct {
+    const char *vendor;
+    leakycl_device_type type;
+    size_t wg, block;
+    const char *level;
+  } rows[] = {
+      {"NVIDIA Corporation", LEAKYCL_DEVICE_GPU, 256, 64 * 256, "vendor"},
+      {"Advanced Micro Devices, Inc.", LEAKYCL_DEVICE_GPU, 256, 64 * 256, "vendor"},
+      {"AMD", LEAKYCL_DEVICE_GPU, 256, 64 * 256, "vendor"},
+      {"Intel(R) Corporation", LEAKYCL_DEVICE_GPU, 128, 16 * 128, "vendor"},
+      {"University of Bristol", LEAKYCL_DEVICE_GPU, 256, 16 * 256, "default"},
+      {"Intel(R) Corporation", LEAKYCL_DEVICE_CPU, 16, 16384, "default"},
+      {"AuthenticAMD", LEAKYCL_DEVICE_CPU, 16, 16384, "default"},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    const leakycl_device_info d = vendor_device(rows[i].type, rows[i].vendor);
+    leakycl_variant v, type_level;
+    const leakycl_strategy s = lk_strategy_of_type(rows[i].type);
+    CHECK_STR_EQ(lk_variant_default(&d, s, &v), rows[i].level);
+    CHECK_INT_EQ(v.strategy, s);
+    CHECK_INT_EQ(v.work_group_size, rows[i].wg);
+    CHECK_INT_EQ(v.reduce_block, rows[i].block);
+    CHECK_INT_EQ(lk_variant_check(&v, &d, NULL, 0), LEAKYCL_OK);
+    CHECK((lk_variant_vendor_reason(&d) != NULL) == (strcmp(rows[i].level, "vendor") == 0));
+    /* The other strategy on a vendor's GPU is the plain type default. */
+    if (rows[i].type == LEAKYCL_DEVICE_GPU) {
+      CHECK_STR_EQ(lk_variant_default(&d, LEAKYCL_STRATEGY_CPU, &type_level), "default");
+      CHECK_INT_EQ(type_level.work_group_size, 16);
+    }
+  }
+  /* A small local memory still bounds the vendor's work-group size. */
+  leakycl_device_info small = vendor_device(LEAKYCL_DEVICE_GPU, "NVIDIA Corporation");
+  small.local_mem_bytes = 2048; /* 5 floats an item: at most 102 items -> 64 */
+  leakycl_variant v;
+  CHECK_STR_EQ(lk_variant_default(&small, LEAKYCL_STRATEGY_GPU, &v), "vendor");
+  CHECK_INT_EQ(v.work_group_size, 64);
+  CHECK_INT_EQ(v.reduce_block, 64 * 64);
+}
+
 static void test_index_specs(void) {
   expect_pick("0:0", mixed, 6, 0);
   expect_pick("3:0", mixed, 6, 3);
@@ -448,6 +498,7 @@ int main(void) {
   RUN_TEST(test_type_specs);
   RUN_TEST(test_keywords_any_case);
   RUN_TEST(test_default_variant);
+  RUN_TEST(test_vendor_defaults);
   RUN_TEST(test_index_specs);
   RUN_TEST(test_substring_specs);
   RUN_TEST(test_no_device_message);

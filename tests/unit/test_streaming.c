@@ -172,7 +172,7 @@ static void test_copy_path(void) {
 
 int main(void) {
   char err[LK_ERROR_MAX];
-  leakycl_status st = leakycl_context_create("cpu", &ctx, err, sizeof err);
+  leakycl_status st = leakycl_context_create(test_device_spec(), &ctx, err, sizeof err);
   if (st != LEAKYCL_OK) {
     printf("FAIL context_create %s: %s\n", leakycl_status_name(st), err);
     return 1;

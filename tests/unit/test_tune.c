@@ -1,8 +1,9 @@
 /* test_tune.c - variant descriptions both ways, the on-disk table of tuned
  * variants and how a context picks its variant (LEAKYCL_VARIANT, the table,
  * the default), the autotuner itself, the warm-up, and the on-disk program
- * cache (hits, damaged entries, switched off). Each test points the files at
- * a fresh temporary directory. */
+ * cache (hits; zeroed, flipped, cut, padded, old-format and wrong-program
+ * entries are misses, rebuilt and replaced; switched off). Each test points
+ * the files at a fresh temporary directory. */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,22 +15,22 @@ static char dir[256];
 static char table_path[300];
 static char cache_dir[300];
 
-static leakycl_device_info cpu_device(void) {
+/* The info of the device the tests open (test_device_spec()). */
+static leakycl_device_info test_device(void) {
   leakycl_device_info d[16];
-  size_t count = 0;
+  size_t count = 0, index = 0;
   char err[256];
   leakycl_list_devices(d, 16, &count, err, sizeof err);
-  for (size_t i = 0; i < count; i++) {
-    if (d[i].type == LEAKYCL_DEVICE_CPU)
-      return d[i];
-  }
-  return d[0];
+  if (leakycl_device_match(test_device_spec(), d, count < 16 ? count : 16, &index, err,
+                           sizeof err) != LEAKYCL_OK)
+    fprintf(stderr, "  device_match: %s\n", err);
+  return d[index];
 }
 
-static leakycl_context *open_cpu(void) {
+static leakycl_context *open_test_device(void) {
   char err[LK_ERROR_MAX];
   leakycl_context *ctx = NULL;
-  leakycl_status st = leakycl_context_create("cpu", &ctx, err, sizeof err);
+  leakycl_status st = leakycl_context_create(test_device_spec(), &ctx, err, sizeof err);
   if (st != LEAKYCL_OK)
     fprintf(stderr, "  context_create: %s\n", err);
   return ctx;
@@ -52,7 +53,7 @@ static void write_text(const char *path, const char *text) {
 /* ---- descriptions ---- */
 
 static void test_describe_parse_round_trip(void) {
-  const leakycl_device_info d = cpu_device();
+  const leakycl_device_info d = test_device();
   for (int s = 0; s < 2; s++) {
     leakycl_variant v, back;
     leakycl_default_variant(&d, (leakycl_strategy)s, &v);
@@ -76,7 +77,7 @@ static void test_describe_parse_round_trip(void) {
 }
 
 static void test_parse_rejects_bad_text(void) {
-  const leakycl_device_info d = cpu_device();
+  const leakycl_device_info d = test_device();
   const char *bad[][2] = {
       {"", "cpu or gpu"},
       {"fpu vw8", "cpu or gpu"},
@@ -153,18 +154,18 @@ static void test_table_save_lookup_replace(void) {
 
 static void test_context_uses_table_then_env(void) {
   unlink(table_path);
-  const leakycl_device_info d = cpu_device();
+  const leakycl_device_info d = test_device();
   leakycl_variant tuned, got;
   char err[512];
   CHECK_INT_EQ(
       leakycl_variant_parse("cpu vw4 wg8 chunk32 block8192 nt0", &d, &tuned, err, sizeof err),
       LEAKYCL_OK);
-  leakycl_context *ctx = open_cpu();
+  leakycl_context *ctx = open_test_device();
   CHECK_STR_EQ(leakycl_variant_origin(ctx), "default");
   leakycl_context_release(ctx);
 
   CHECK_INT_EQ(leakycl_tune_table_save(&d, &tuned, err, sizeof err), LEAKYCL_OK);
-  ctx = open_cpu();
+  ctx = open_test_device();
   CHECK_STR_EQ(leakycl_variant_origin(ctx), "tuned");
   leakycl_get_variant(ctx, &got);
   CHECK(same_variant(&got, &tuned));
@@ -181,7 +182,7 @@ static void test_context_uses_table_then_env(void) {
   leakycl_context_release(ctx);
 
   setenv("LEAKYCL_VARIANT", "gpu vw2 wg32", 1);
-  ctx = open_cpu();
+  ctx = open_test_device();
   CHECK_STR_EQ(leakycl_variant_origin(ctx), "env");
   leakycl_get_variant(ctx, &got);
   CHECK(got.strategy == LEAKYCL_STRATEGY_GPU && got.vector_width == 2 && got.work_group_size == 32);
@@ -190,7 +191,7 @@ static void test_context_uses_table_then_env(void) {
   /* A bad LEAKYCL_VARIANT fails the open, naming the variable. */
   setenv("LEAKYCL_VARIANT", "cpu vw5", 1);
   ctx = NULL;
-  CHECK_INT_EQ(leakycl_context_create("cpu", &ctx, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_context_create(test_device_spec(), &ctx, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
   CHECK(ctx == NULL);
   CHECK_CONTAINS(err, "LEAKYCL_VARIANT");
   unsetenv("LEAKYCL_VARIANT");
@@ -204,7 +205,7 @@ static void test_context_uses_table_then_env(void) {
   *strchr(key_line, '\t') = '\0';
   snprintf(text, sizeof text, "%s\tcpu vw8 wg0\n", key_line);
   write_text(table_path, text);
-  CHECK_INT_EQ(leakycl_context_create("cpu", &ctx, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_context_create(test_device_spec(), &ctx, err, sizeof err), LEAKYCL_INVALID_ARGUMENT);
   CHECK_CONTAINS(err, table_path);
   CHECK_CONTAINS(err, "work_group_size");
   unlink(table_path);
@@ -218,7 +219,7 @@ static void count_lines(const char *line, void *user) {
 }
 
 static void test_tune_small(void) {
-  leakycl_context *ctx = open_cpu();
+  leakycl_context *ctx = open_test_device();
   if (!ctx)
     return;
   leakycl_variant before, after;
@@ -273,7 +274,7 @@ static size_t files_in(const char *path) {
 }
 
 static void test_warm_up_builds_everything_once(void) {
-  leakycl_context *ctx = open_cpu();
+  leakycl_context *ctx = open_test_device();
   if (!ctx)
     return;
   CHECK_INT_EQ(leakycl_warm_up(ctx), LEAKYCL_OK);
@@ -323,12 +324,162 @@ static void relu_of_mix(leakycl_context *ctx, float *y, size_t n) {
   free(x);
 }
 
+/* The path of the one entry in the cache directory ("" when none). */
+static void entry_path(char *path, size_t len) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "ls -1 '%s'/*.bin 2>/dev/null | head -1", cache_dir);
+  path[0] = '\0';
+  FILE *p = popen(cmd, "r");
+  if (p) {
+    if (!fgets(path, (int)len, p))
+      path[0] = '\0';
+    pclose(p);
+  }
+  path[strcspn(path, "\n")] = '\0';
+}
+
+static unsigned char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  *len = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *data = malloc(*len ? *len : 1);
+  if (data && fread(data, 1, *len, f) != *len) {
+    free(data);
+    data = NULL;
+  }
+  fclose(f);
+  return data;
+}
+
+static void spill(const char *path, const unsigned char *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    CHECK(len == 0 || fwrite(data, 1, len, f) == len);
+    fclose(f);
+  }
+}
+
+/* One context's leaky_relu call, right (as y1), with what the cache did. */
+static void cache_round(const float *y1, unsigned hits, unsigned stores, const char *what) {
+  float y[100];
+  leakycl_context *ctx = open_test_device();
+  if (!ctx)
+    return;
+  relu_of_mix(ctx, y, 100);
+  if (ctx->cache_hits != hits || ctx->cache_stores != stores || memcmp(y, y1, sizeof y) != 0) {
+    fprintf(stderr, "  %s: hits %u (want %u), stores %u (want %u), results %s\n", what,
+            ctx->cache_hits, hits, ctx->cache_stores, stores,
+            memcmp(y, y1, sizeof y) == 0 ? "right" : "WRONG");
+    test_case_failed_ = 1;
+  }
+  leakycl_context_release(ctx);
+}
+
+/* The entry damaged by `how`, then: a miss (the damage never reaches the
+ * driver, which PoCL and rusticl do not survive), rebuilt from source with
+ * the right results, and the file replaced by a whole one (the next
+ * context hits it). */
+enum {
+  ZERO_SECOND_HALF,
+  FLIP_MIDDLE,
+  TRUNCATE_HEAD,
+  TRUNCATE_BINARY,
+  ZERO_TAIL,
+  EXTRA_BYTE,
+  OLD_FORMAT,
+  DAMAGE_KINDS
+};
+static const char *const damage_names[DAMAGE_KINDS] = {"second half zeroed",
+                                                       "bytes flipped in the middle",
+                                                       "cut after the head",
+                                                       "cut inside the binary",
+                                                       "last 64 bytes zeroed",
+                                                       "a byte appended",
+                                                       "format 1"};
+
+static void damage_then_rebuild(const float *y1, int how) {
+  char path[1200];
+  entry_path(path, sizeof path);
+  CHECK(path[0] != '\0');
+  size_t len = 0;
+  unsigned char *data = slurp(path, &len);
+  CHECK(data != NULL && len > 400);
+  if (!data || len <= 400)
+    return;
+  switch (how) {
+  case ZERO_SECOND_HALF:
+    memset(data + len / 2, 0, len - len / 2);
+    break;
+  case FLIP_MIDDLE:
+    for (size_t i = len / 2; i < len / 2 + 16; i += 3)
+      data[i] ^= 0x5A;
+    break;
+  case TRUNCATE_HEAD:
+    len = 200;
+    break;
+  case TRUNCATE_BINARY:
+    len = len * 3 / 4;
+    break;
+  case ZERO_TAIL:
+    memset(data + len - 64, 0, 64);
+    break;
+  case EXTRA_BYTE:
+    data = realloc(data, len + 1);
+    data[len++] = 'x';
+    break;
+  default: /* the magic's format digit back to 1 */
+    CHECK(memcmp(data, "leakycl-program-binary 2\n", 25) == 0);
+    data[23] = '1';
+    break;
+  }
+  spill(path, data, len);
+  free(data);
+  cache_round(y1, 0, 1, damage_names[how]);
+  char again[1200];
+  entry_path(again, sizeof again);
+  CHECK_STR_EQ(again, path);
+  size_t now_len = 0;
+  unsigned char *now = slurp(path, &now_len);
+  CHECK(now && now_len > 400 && memcmp(now, "leakycl-program-binary 2\n", 25) == 0);
+  free(now);
+  cache_round(y1, 1, 0, damage_names[how]);
+}
+
+/* A whole entry whose program lacks leakycl's kernels (another program's
+ * binary stored under this key, checksum and all: the driver loads it, as
+ * rusticl loaded damaged ones, but no kernel can be made from it): a miss,
+ * dropped and rebuilt, never every later call failing. */
+static void wrong_program_then_rebuild(const float *y1) {
+  leakycl_context *ctx = open_test_device();
+  if (!ctx)
+    return;
+  float y[100];
+  relu_of_mix(ctx, y, 100);
+  CHECK(ctx->programs != NULL);
+  const char *src = "__kernel void not_leakycl(__global float *p) { p[0] = 1.0f; }";
+  cl_int rc;
+  cl_program other = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, NULL, &rc);
+  CHECK_INT_EQ(rc, CL_SUCCESS);
+  if (rc == CL_SUCCESS) {
+    CHECK_INT_EQ(clBuildProgram(other, 1, &ctx->device, NULL, NULL, NULL), CL_SUCCESS);
+    lk_cache_store(ctx, ctx->programs->options, other);
+    clReleaseProgram(other);
+  }
+  leakycl_context_release(ctx);
+  cache_round(y1, 0, 1, "no leakycl kernels");
+  cache_round(y1, 1, 0, "no leakycl kernels, rebuilt");
+}
+
 static void test_program_cache_hits_and_damage(void) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
   CHECK_INT_EQ(system(cmd), 0);
   float y1[100], y2[100];
-  leakycl_context *ctx = open_cpu();
+  leakycl_context *ctx = open_test_device();
   relu_of_mix(ctx, y1, 100);
   CHECK_INT_EQ(ctx->cache_hits, 0);
   CHECK_INT_EQ(ctx->cache_stores, 1);
@@ -337,38 +488,25 @@ static void test_program_cache_hits_and_damage(void) {
   struct stat st;
   CHECK(stat(cache_dir, &st) == 0 && (st.st_mode & 0777) == 0700);
 
-  ctx = open_cpu(); /* a new process would see the same: the file is read */
+  ctx = open_test_device(); /* a new process would see the same: the file is read */
   relu_of_mix(ctx, y2, 100);
   CHECK_INT_EQ(ctx->cache_hits, 1);
   CHECK_INT_EQ(ctx->cache_stores, 0);
   CHECK(memcmp(y1, y2, sizeof y1) == 0);
   leakycl_context_release(ctx);
 
-  /* Damage the entry (keep its head, cut the binary): a miss, rebuilt. */
-  snprintf(cmd, sizeof cmd, "for f in '%s'/*.bin; do truncate -s 200 \"$f\"; done", cache_dir);
-  CHECK_INT_EQ(system(cmd), 0);
-  ctx = open_cpu();
-  relu_of_mix(ctx, y2, 100);
-  CHECK_INT_EQ(ctx->cache_hits, 0);
-  CHECK_INT_EQ(ctx->cache_stores, 1);
-  leakycl_context_release(ctx);
-  /* Garbage of the right size that passes the key check cannot be made by
-   * accident; a wrong binary behind a right key is rejected by the driver. */
-  snprintf(cmd, sizeof cmd,
-           "for f in '%s'/*.bin; do s=$(stat -c %%s \"$f\"); head -c $((s-64)) \"$f\" > \"$f.x\"; "
-           "head -c 64 /dev/zero >> \"$f.x\"; mv \"$f.x\" \"$f\"; done",
-           cache_dir);
-  CHECK_INT_EQ(system(cmd), 0);
-  ctx = open_cpu();
-  relu_of_mix(ctx, y2, 100);
-  CHECK(memcmp(y1, y2, sizeof y1) == 0);
-  leakycl_context_release(ctx);
+  /* Every kind of damage: a miss, rebuilt, the file whole again. */
+  for (int how = 0; how < DAMAGE_KINDS; how++)
+    damage_then_rebuild(y1, how);
+  wrong_program_then_rebuild(y1);
+  /* Still one entry, and no temporary file left beside it. */
+  CHECK_INT_EQ(files_in(cache_dir), 1);
 
   /* Switched off: nothing read, nothing written. */
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
   CHECK_INT_EQ(system(cmd), 0);
   setenv("LEAKYCL_CACHE", "off", 1);
-  ctx = open_cpu();
+  ctx = open_test_device();
   relu_of_mix(ctx, y2, 100);
   CHECK_INT_EQ(ctx->cache_hits + ctx->cache_stores, 0);
   leakycl_context_release(ctx);
