@@ -4,7 +4,10 @@
 #   tests/run.sh BUILD_DIR [SANITIZED_BUILD_DIR]
 # Unit tests are the executables in BUILD_DIR/tests (and the sanitized
 # build's); end-to-end tests are tests/e2e/*.sh and *.py, run with
-# LEAKYCL_BUILD=BUILD_DIR. A program that exits non-zero without printing a
+# LEAKYCL_BUILD=BUILD_DIR; all on $LEAKYCL_TEST_DEVICE (default: PoCL's CPU
+# device, PoCL alone). Then tests/implementations.sh runs the conformance
+# suite and the op tests on the other OpenCL implementations (rusticl,
+# Oclgrind); LEAKYCL_TEST_SKIP_IMPLEMENTATIONS=1 leaves them out. A program that exits non-zero without printing a
 # FAIL line counts as one failure (a crash is never a pass).
 set -u
 cd "$(dirname "$0")/.."
@@ -24,6 +27,27 @@ state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT
 export LEAKYCL_TUNE_FILE="$state/variants.tsv" LEAKYCL_CACHE_DIR="$state/programs"
 unset LEAKYCL_VARIANT LEAKYCL_CACHE
+
+# One OpenCL implementation at a time: OCL_ICD_VENDORS names a directory
+# holding that implementation's .icd file alone, so no other runtime is
+# loaded into the process (the ICD loader otherwise loads every one
+# installed). icd_dir NAME LIBRARY prints the directory.
+icd_dir() {
+  mkdir -p "$state/icd/$1" && echo "$2" > "$state/icd/$1/$1.icd" && echo "$state/icd/$1"
+}
+vendor_lib() { # the library an installed /etc/OpenCL/vendors/NAME.icd names
+  [ -r "/etc/OpenCL/vendors/$1.icd" ] && head -n 1 "/etc/OpenCL/vendors/$1.icd"
+}
+# The main run: every unit and end-to-end test on $LEAKYCL_TEST_DEVICE.
+# Unset, that is PoCL's CPU device with PoCL alone; set (say, gpu), the
+# user's own set of implementations stays as it is.
+if [ -z "${LEAKYCL_TEST_DEVICE:-}" ]; then
+  export LEAKYCL_TEST_DEVICE=cpu
+  lib=$(vendor_lib pocl) && export OCL_ICD_VENDORS=$(icd_dir pocl "$lib")
+fi
+# Commands the tests run without --device (leakycl run) take it from here.
+export LEAKYCL_DEVICE="$LEAKYCL_TEST_DEVICE"
+echo "# main run on device \"$LEAKYCL_TEST_DEVICE\"${OCL_ICD_VENDORS:+ (ICDs: $(cat "$OCL_ICD_VENDORS"/*.icd | tr '\n' ' '))}"
 
 run_one() {
   local label=$1; shift
@@ -58,5 +82,13 @@ for t in tests/e2e/*.sh tests/e2e/*.py; do
     *) run_one "$t" bash "$t" ;;
   esac
 done
+# The other implementations: the conformance suite and the unit tests of
+# the ops on Mesa rusticl (llvmpipe), the conformance suite under Oclgrind
+# (tests/implementations.sh says how).
+if [ -z "${LEAKYCL_TEST_SKIP_IMPLEMENTATIONS:-}" ]; then
+  for impl in rusticl oclgrind; do
+    run_one "implementation $impl" env LEAKYCL_STATE="$state" tests/implementations.sh "$impl" "$build" $san
+  done
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -22,6 +22,7 @@ int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv); /* cmd_bench.c */
 int cmd_tune(int argc, char **argv);
 int cmd_compile(int argc, char **argv); /* cmd_compile.c */
+int cmd_check(int argc, char **argv);   /* cmd_check.c */
 
 /* Usage texts (main.c). */
 void cli_usage(FILE *f);
@@ -30,6 +31,7 @@ void cli_usage_run(FILE *f);
 void cli_usage_bench(FILE *f); /* cmd_bench.c */
 void cli_usage_tune(FILE *f);
 void cli_usage_compile(FILE *f);
+void cli_usage_check(FILE *f);
 
 /* Prints "leakycl: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -15,6 +15,7 @@
 #include "bench_python.h"
 #include "bench_refs.h"
 #include "bench_rows.h"
+#include "bench_verify.h"
 #include "cli.h"
 #include "npy.h"
 #include "svg.h"
@@ -29,7 +30,8 @@
 void cli_usage_bench(FILE *f) {
   fputs("usage: leakycl bench [--device SPEC|all] [--activation A|all]\n"
         "                     [--op forward|backward|reduce|all] [--n N | --n-min N --n-max N]\n"
-        "                     [--repeat R] [--json] [--svg FILE] [--no-references]\n"
+        "                     [--repeat R] [--variant V] [--verify] [--json] [--svg FILE]\n"
+        "                     [--no-references]\n"
         "\n"
         "Times every op x activation x device over a range of sizes, resident (cl_mem\n"
         "buffers, transfers excluded) and from host pointers (transfers counted), beside\n"
@@ -49,6 +51,13 @@ void cli_usage_bench(FILE *f) {
         "  --n N              one size (elements)\n"
         "  --n-min N, --n-max N  powers of 4 times n-min up to n-max (default 4Ki..64Mi)\n"
         "  --repeat R         timed samples per candidate, 1..1000 (default 7)\n"
+        "  --variant V        the kernel variant on every device, as leakycl_variant_describe\n"
+        "                     writes it (\"gpu vw4 wg128\"; fields not named keep the\n"
+        "                     strategy's default); default: the one a context opens with\n"
+        "  --verify           check every timed leakycl output (y, dx, dalpha) against a\n"
+        "                     float64 oracle before printing its figure; a wrong answer\n"
+        "                     fails the run (exit 1) instead of getting a figure (test\n"
+        "                     hook: LEAKYCL_CHECK_CORRUPT=1 falsifies one output first)\n"
         "  --json             one JSON object a line instead of the table: device,\n"
         "                     activation, op, n, dtype, variant, resident, seconds, gbps,\n"
         "                     min_seconds, max_seconds, bytes, samples, kind (leakycl or\n"
@@ -68,6 +77,8 @@ typedef struct bench_options {
   int repeat;
   int json;
   const char *svg;
+  const char *variant; /* NULL: the context's own */
+  int verify;
   int references;
 } bench_options;
 
@@ -103,6 +114,12 @@ static int parse_options(int argc, char **argv, bench_options *o) {
       o->json = 1;
     } else if (strcmp(arg, "--no-references") == 0) {
       o->references = 0;
+    } else if (strcmp(arg, "--verify") == 0) {
+      o->verify = 1;
+    } else if ((m = cli_option_value(argc, argv, &i, "--variant", &v)) != 0) {
+      if (m < 0)
+        return -1;
+      o->variant = v;
     } else if ((m = cli_option_value(argc, argv, &i, "--device", &v)) != 0) {
       if (m < 0)
         return -1;
@@ -303,6 +320,71 @@ static leakycl_status calibrate(bench_block *b, bench_candidate *c) {
   }
   c->calls = calls;
   return st;
+}
+
+/* --verify: one more call of a leakycl candidate, its output (read back
+ * from the device when resident) held against the oracle. Returns 0, or the
+ * exit status after printing what differs. */
+static int verify_candidate(bench_block *b, const bench_candidate *c) {
+  const leakycl_view view = leakycl_view_flat(b->n);
+  float dalpha = 0;
+  const leakycl_grads grads = {&dalpha, NULL, NULL};
+  const int reduces = c->row.op == BENCH_REDUCE || c->row.fused_dalpha;
+  const leakycl_grads *g = reduces ? &grads : NULL;
+  leakycl_status st;
+  /* A poison pattern first: a call that writes nothing cannot pass. */
+  memset(b->hout, 0xA5, b->n * sizeof(float));
+  if (c->how == HOW_LEAKYCL_HOST) {
+    if (c->row.op == BENCH_FORWARD)
+      st = leakycl_forward(b->ctx, &c->params, view, b->hx, b->hout);
+    else if (c->row.op == BENCH_BACKWARD)
+      st = leakycl_backward(b->ctx, &c->params, view, LEAKYCL_FROM_X, b->hx, b->hdy, b->hout, g);
+    else
+      st = leakycl_reduce(b->ctx, &c->params, view, b->hx, b->hdy, &grads);
+  } else {
+    const float poison = b->hout[0];
+    st = clEnqueueFillBuffer(b->queue, b->out, &poison, sizeof poison, 0, b->n * sizeof(float), 0,
+                             NULL, NULL) == CL_SUCCESS
+             ? LEAKYCL_OK
+             : LEAKYCL_OPENCL_ERROR;
+    if (st == LEAKYCL_OK && c->row.op == BENCH_FORWARD)
+      st = leakycl_forward_buffers(b->ctx, &c->params, view, b->x, b->out);
+    else if (st == LEAKYCL_OK && c->row.op == BENCH_BACKWARD)
+      st = leakycl_backward_buffers(b->ctx, &c->params, view, LEAKYCL_FROM_X, b->x, b->dy, b->out,
+                                    g);
+    else if (st == LEAKYCL_OK)
+      st = leakycl_reduce_buffers(b->ctx, &c->params, view, b->x, b->dy, &grads);
+    if (st == LEAKYCL_OK && c->row.op != BENCH_REDUCE &&
+        clEnqueueReadBuffer(b->queue, b->out, CL_TRUE, 0, b->n * sizeof(float), b->hout, 0, NULL,
+                            NULL) != CL_SUCCESS)
+      st = LEAKYCL_OPENCL_ERROR;
+  }
+  if (st != LEAKYCL_OK)
+    return candidate_failure(b, c, st);
+  /* Test hook (as leakycl check's): a wrong answer must fail the run. */
+  const char *hook = getenv("LEAKYCL_CHECK_CORRUPT");
+  if (hook && strcmp(hook, "1") == 0) {
+    if (c->row.op == BENCH_REDUCE)
+      dalpha = -dalpha + 1.0f;
+    else
+      b->hout[b->n / 2] = -b->hout[b->n / 2] + 1.0f;
+  }
+  leakycl_activation act = LEAKYCL_RELU;
+  leakycl_activation_from_name(c->row.activation, &act);
+  const bench_verify_call call = {act,
+                                  c->row.op,
+                                  b->hx,
+                                  b->hdy,
+                                  c->row.op == BENCH_REDUCE ? NULL : b->hout,
+                                  reduces ? &dalpha : NULL,
+                                  b->n};
+  char err[512];
+  if (bench_verify(&call, err, sizeof err) != 0) {
+    cli_error("bench: --verify: %s on %s (%s): %s", c->row.resident ? "resident" : "host pointers",
+              c->row.device, c->row.variant, err);
+    return CLI_EXIT_FAILURE;
+  }
+  return CLI_EXIT_OK;
 }
 
 /* One sample of every candidate, in order (the round-robin of a repeat). */
@@ -576,6 +658,14 @@ static int run_block(bench_sweep *s, bench_device *d, size_t n) {
       goto done;
     }
   }
+  /* The figures stand only on answers the oracle accepts. */
+  for (size_t i = 0; o->verify && i < count && rc == CLI_EXIT_OK; i++)
+    if (cands[i].how == HOW_LEAKYCL_RESIDENT || cands[i].how == HOW_LEAKYCL_HOST)
+      rc = verify_candidate(&b, &cands[i]);
+  if (rc != CLI_EXIT_OK)
+    goto done;
+  if (o->verify)
+    progress(d, n, "verified against the float64 oracle");
   if (emit_block(o, &s->block, &s->all) != 0) {
     cli_error("bench: cannot write the results");
     rc = CLI_EXIT_FAILURE;
@@ -595,7 +685,7 @@ done:
 /* ---- devices and data ---- */
 
 /* Opens the devices: every one for "all", else the one SPEC names. */
-static int open_devices(const char *spec, bench_device *devs, size_t *count) {
+static int open_devices(const char *spec, const char *variant, bench_device *devs, size_t *count) {
   char err[1024];
   char specs[BENCH_MAX_DEVICES][24];
   size_t nspecs = 0;
@@ -631,6 +721,14 @@ static int open_devices(const char *spec, bench_device *devs, size_t *count) {
     ++*count;
     leakycl_variant v;
     st = leakycl_context_device(d->ctx, &d->info);
+    if (st == LEAKYCL_OK && variant) {
+      /* A variant the device cannot run is bad usage, named with the device. */
+      if (leakycl_variant_parse(variant, &d->info, &v, err, sizeof err) != LEAKYCL_OK) {
+        cli_error("bench: --variant on %s: %s", d->info.name, err);
+        return CLI_EXIT_USAGE;
+      }
+      st = leakycl_set_variant(d->ctx, &v);
+    }
     if (st == LEAKYCL_OK)
       st = leakycl_get_variant(d->ctx, &v);
     if (st == LEAKYCL_OK)
@@ -697,7 +795,7 @@ int cmd_bench(int argc, char **argv) {
   size_t ndev = 0;
   bench_sweep s = {.o = &o};
   bench_python_init(&s.python);
-  int rc = open_devices(o.device, devs, &ndev);
+  int rc = open_devices(o.device, o.variant, devs, &ndev);
   if (rc != CLI_EXIT_OK)
     goto done;
   s.hx = alloc_floats(o.n_max);

@@ -12,6 +12,7 @@ void cli_usage(FILE *f) {
         "  bench ...             time each op on each device beside reference loops\n"
         "  tune ...              measure kernel variants on a device and save the best\n"
         "  compile ...           build a device's programs offline into one bundle file\n"
+        "  check ...             run the conformance suite on a device against an oracle\n"
         "\n"
         "  leakycl <command> --help   the options of one command\n"
         "  leakycl --version          the library version\n"
@@ -116,6 +117,38 @@ void cli_usage_tune(FILE *f) {
         f);
 }
 
+void cli_usage_check(FILE *f) {
+  fputs("usage: leakycl check [--device SPEC|all] [--variant V] [--quick] [--json]\n"
+        "\n"
+        "Runs the conformance suite on a device: relu, leaky_relu, prelu (shared and\n"
+        "per-channel alpha) and phased_relu; forward, backward, backward with dalpha\n"
+        "and its diagnostics, reduce, backward from y and packed batches of mixed jobs;\n"
+        "float32, float16 and bfloat16; sizes around every vector and work-group\n"
+        "multiple; signed zeros, NaN, infinities, subnormals, the largest floats and\n"
+        "phased_relu's threshold with its neighbours mixed into random data; both\n"
+        "strategies, every vector width and several work-group sizes. Each output is\n"
+        "compared with a float64 oracle: y and dx bit for bit (NaN as NaN; a device\n"
+        "without CL_FP_DENORM may flush subnormals to zero), dalpha within\n"
+        "1e-6 x sum|terms| and bit-identical on repeat, neg_fraction and mean_abs_grad\n"
+        "within 1e-6. A failure is shrunk to the smallest input that still fails and\n"
+        "printed with exact (%a) values.\n"
+        "\n"
+        "  --device SPEC|all  a device SPEC (default $LEAKYCL_DEVICE, else auto), or every\n"
+        "                     device found\n"
+        "  --variant V        only this variant (\"cpu vw4 wg16\"; fields not named keep\n"
+        "                     the strategy's default); default: 12 variants covering both\n"
+        "                     strategies, every vector width and small work-groups\n"
+        "  --quick            a representative subset (the device's default variant and\n"
+        "                     one of the other strategy): under a minute on a CPU\n"
+        "  --json             one JSON object a line: a \"summary\" per device and a\n"
+        "                     \"failure\" per failing case\n"
+        "\n"
+        "exit status: 0 all cases pass, 1 a case failed or a device could not be\n"
+        "used, 2 bad usage. Test hook: LEAKYCL_CHECK_CORRUPT=1 flips the sign of one\n"
+        "output element of one case before it is compared (the check must fail).\n",
+        f);
+}
+
 static int is_help(const char *arg) {
   return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
 }
@@ -144,7 +177,10 @@ int main(int argc, char **argv) {
     return cmd_bench(argc - 1, argv + 1);
   if (strcmp(command, "compile") == 0)
     return cmd_compile(argc - 1, argv + 1);
-  cli_error("unknown command \"%s\" (devices, run, bench, tune, compile; see leakycl --help)",
-            command);
+  if (strcmp(command, "check") == 0)
+    return cmd_check(argc - 1, argv + 1);
+  cli_error(
+      "unknown command \"%s\" (devices, run, bench, tune, compile, check; see leakycl --help)",
+      command);
   return CLI_EXIT_USAGE;
 }

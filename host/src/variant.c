@@ -78,8 +78,8 @@ static void type_default(const leakycl_device_info *device, leakycl_strategy str
 typedef struct vendor_row {
   const char *vendor;
   leakycl_device_type type;
-  size_t work_group_size;     /* 0: the type's */
-  size_t items_per_block;     /* reduce_block = this x work_group_size; 0: the type's */
+  size_t work_group_size; /* 0: the type's */
+  size_t items_per_block; /* reduce_block = this x work_group_size; 0: the type's */
   const char *why;
 } vendor_row;
 
@@ -120,7 +120,8 @@ static bool contains_nocase(const char *hay, const char *needle) {
 
 static const vendor_row *vendor_row_of(const leakycl_device_info *device) {
   for (size_t i = 0; i < sizeof vendor_rows / sizeof vendor_rows[0]; i++) {
-    if (vendor_rows[i].type == device->type && contains_nocase(device->vendor, vendor_rows[i].vendor))
+    if (vendor_rows[i].type == device->type &&
+        contains_nocase(device->vendor, vendor_rows[i].vendor))
       return &vendor_rows[i];
   }
   return NULL;

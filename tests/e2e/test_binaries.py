@@ -17,6 +17,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from harness import Checks, Daemon, build_dir, daemon_binary, f32  # noqa: E402
 
+# The device of every test (tests/run.sh sets it; PoCL's CPU by default).
+DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
+
 CLI = os.path.join(build_dir(), "bin", "leakycl")
 VARIANT = "cpu vw4 nt1024"
 
@@ -41,13 +44,13 @@ def main():
     env.pop("LEAKYCL_VARIANT", None)
     bundle = os.path.join(tmp, "cpu.lkbin")
     try:
-        r = cli(["compile", "--device", "cpu", "-o", bundle, "--variant", VARIANT], env)
+        r = cli(["compile", "--device", DEVICE, "-o", bundle, "--variant", VARIANT], env)
         ck.check("compile_exit_0", r.returncode == 0 and os.path.isfile(bundle),
                  r.stdout + r.stderr)
         ck.check("compile_reports_programs", " programs for " in r.stdout, r.stdout)
         r = cli(["compile", "--help"], env)
         ck.check("compile_help", r.returncode == 0 and "-o, --output FILE" in r.stdout, r.stdout)
-        for name, args in [("compile_no_output", ["compile", "--device", "cpu"]),
+        for name, args in [("compile_no_output", ["compile", "--device", DEVICE]),
                            ("compile_bad_variant", ["compile", "-o", bundle + ".x",
                                                     "--variant", "cpu vw3"]),
                            ("compile_unknown_option", ["compile", "-o", bundle + ".x", "--bogus"]),
@@ -67,7 +70,7 @@ def main():
         np.save(os.path.join(tmp, "a.npy"), alpha)
         for act in ["relu", "leaky_relu", "prelu", "phased_relu"]:
             for op in ["forward", "backward"]:
-                common = ["run", "--device", "cpu", "--activation", act, "--op", op,
+                common = ["run", "--device", DEVICE, "--activation", act, "--op", op,
                           "--x", os.path.join(tmp, "x.npy")]
                 if op == "backward":
                     common += ["--dy", os.path.join(tmp, "dy.npy")]
@@ -101,7 +104,7 @@ def main():
         truncated = os.path.join(tmp, "cut.lkbin")
         with open(truncated, "wb") as f:
             f.write(data[: len(data) // 2])
-        run = ["run", "--device", "cpu", "--activation", "relu", "--op", "forward",
+        run = ["run", "--device", DEVICE, "--activation", "relu", "--op", "forward",
                "--x", os.path.join(tmp, "x.npy"), "--out", os.path.join(tmp, "o")]
         for name, path, words in [("run_other_driver", other, "driver version"),
                                   ("run_truncated", truncated, "truncated"),
@@ -135,7 +138,7 @@ def main():
             d.stop()
 
         # ... and refuses to start with a bundle for another driver.
-        p = subprocess.run([daemon_binary(), "--listen", "127.0.0.1:0", "--device", "cpu",
+        p = subprocess.run([daemon_binary(), "--listen", "127.0.0.1:0", "--device", DEVICE,
                             "--program-binary", other], capture_output=True, text=True,
                            env=env, timeout=120)
         ck.check("daemon_refuses_other_driver",

@@ -25,7 +25,8 @@ DESIGN_KEYS = {"device": str, "activation": str, "op": str, "n": int, "dtype": s
                "variant": str, "resident": bool, "seconds": float, "gbps": float}
 EXTRA_KEYS = {"min_seconds": float, "max_seconds": float, "bytes": int, "samples": int,
               "kind": str, "name": str, "device_index": str, "fused_dalpha": bool}
-FAST = ["--device", "cpu", "--n", "4096", "--repeat", "2"]
+DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
+FAST = ["--device", DEVICE, "--n", "4096", "--repeat", "2"]
 
 failures = 0
 
@@ -240,6 +241,37 @@ def test_usage_errors():
     report("bench usage errors exit 2 with one line, unknown device 1", problems)
 
 
+def test_verify_and_variant():
+    """--verify checks each timed output (a corrupted one fails the run before
+    its figure), --variant sets the kernel shape (a bad one is usage)."""
+    problems = []
+    args = ["bench", *FAST, "--repeat", "1", "--no-references", "--json", "--verify"]
+    r = cli(*args)
+    rows = parse_lines(r.stdout)[0] if r.returncode == 0 else []
+    ops = {(row["op"], row["activation"], row["fused_dalpha"]) for row in rows}
+    if r.returncode != 0 or len(ops) != 12:
+        problems.append(f"--verify: exit {r.returncode}, {len(ops)} op rows (want 12): "
+                        f"{r.stderr.strip()[-300:]}")
+    if "verified against the float64 oracle" not in r.stderr:
+        problems.append("--verify printed no verification progress line")
+    r = cli(*args, env={"LEAKYCL_CHECK_CORRUPT": "1"})
+    if r.returncode != 1 or "--verify" not in r.stderr or "the oracle gives" not in r.stderr \
+            or r.stdout.strip():
+        problems.append(f"corrupted output: exit {r.returncode} (want 1, no rows): "
+                        f"stdout {r.stdout[:100]!r} stderr {r.stderr.strip()[-300:]!r}")
+    r = cli("bench", *FAST, "--repeat", "1", "--no-references", "--json", "--op", "forward",
+            "--activation", "relu", "--variant", "gpu vw2 wg32")
+    rows = parse_lines(r.stdout)[0] if r.returncode == 0 else []
+    if r.returncode != 0 or not rows or \
+            not all(row["variant"].startswith("gpu vw2 wg32 ") for row in rows):
+        problems.append(f"--variant gpu vw2 wg32: exit {r.returncode}, "
+                        f"{[row['variant'] for row in rows]} {r.stderr.strip()[-200:]}")
+    r = cli("bench", *FAST, "--no-references", "--variant", "cpu vw3")
+    if r.returncode != 2 or "vector_width" not in r.stderr:
+        problems.append(f"--variant cpu vw3: exit {r.returncode} (want 2): {r.stderr.strip()}")
+    report("bench --verify checks every timed output, --variant sets the variant", problems)
+
+
 def main():
     if not os.access(CLI, os.X_OK):
         report("cli bench", [], skip=f"{CLI} is not built")
@@ -255,6 +287,7 @@ def main():
         test_json_lines()
         test_table_and_svg(tmp)
         test_references(tmp)
+        test_verify_and_variant()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failures else 0

@@ -27,6 +27,9 @@ from harness import (Checks, Daemon, b64_floats, closed_by_peer, daemon_binary, 
                      daemon_builds,
                      f32, http_request_bytes, read_response)
 
+# The device of every test (tests/run.sh sets it; PoCL's CPU by default).
+DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
+
 TIMEOUT_S = 2  # --timeout of the stall checks
 
 FORWARD = json.dumps({"activation": "leaky_relu", "alpha": 0.5, "x": [-2, -1, 0.5, 3]})
@@ -441,7 +444,7 @@ def token_mode_checks(ck):
     try:
         for mode in (0o644, 0o604, 0o640, 0o620, 0o602):
             os.chmod(path, mode)
-            p = subprocess.run([daemon_binary(), "--listen", "127.0.0.1:0", "--device", "cpu",
+            p = subprocess.run([daemon_binary(), "--listen", "127.0.0.1:0", "--device", DEVICE,
                                 "--token-file", path], capture_output=True, timeout=60,
                                stdin=subprocess.DEVNULL)
             err = p.stderr.decode(errors="replace")

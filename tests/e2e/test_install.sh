@@ -34,11 +34,12 @@ cat >"$tmp/forward.c" <<'C'
  * library; checks y against the float formula. */
 #include <leakycl.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int main(void) {
   char err[512];
   leakycl_context *ctx;
-  if (leakycl_context_create("cpu", &ctx, err, sizeof err) != LEAKYCL_OK) {
+  if (leakycl_context_create(getenv("LEAKYCL_TEST_DEVICE") ? getenv("LEAKYCL_TEST_DEVICE") : "cpu", &ctx, err, sizeof err) != LEAKYCL_OK) {
     fprintf(stderr, "context: %s\n", err);
     return 1;
   }

@@ -15,6 +15,9 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from harness import Checks, Daemon, build_dir, f32  # noqa: E402
 
+# The device of every test (tests/run.sh sets it; PoCL's CPU by default).
+DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
+
 CLI = os.path.join(build_dir(), "bin", "leakycl")
 
 
@@ -29,7 +32,7 @@ def main():
     env["LEAKYCL_TUNE_FILE"] = os.path.join(tmp, "variants.tsv")
     env.pop("LEAKYCL_VARIANT", None)
 
-    r = run_cli(["tune", "--device", "cpu", "--n", "65536", "--repeat", "1", "--json"], env)
+    r = run_cli(["tune", "--device", DEVICE, "--n", "65536", "--repeat", "1", "--json"], env)
     ck.check("tune_exit_0", r.returncode == 0, r.stderr)
     report = None
     try:
