@@ -9,7 +9,9 @@
 #             memory): `leakycl check --quick` for both strategies with small
 #             work-groups under --data-races and --check-api, then under
 #             --uninitialized, which needs -cl-opt-disable (it aborts on LLVM's
-#             `freeze` otherwise). Any report in Oclgrind's log fails the run.
+#             `freeze` otherwise) and pools grown first (it reports a buffer
+#             released and re-created larger). Any report in Oclgrind's log
+#             fails the run.
 # An implementation that is not installed is a SKIP, never a pass.
 # Prints PASS/FAIL/SKIP lines for tests/run.sh.
 #   tests/implementations.sh rusticl|oclgrind BUILD_DIR [SANITIZED_BUILD_DIR]
@@ -108,8 +110,10 @@ oclgrind)
     report "races_$name"
   done
   rm -f "$log"
+  # The pools pre-sized (LEAKYCL_POOL_MIN_BYTES, over every quick case):
+  # Oclgrind reports reads of a pooled buffer released and re-created larger.
   check "check_oclgrind_uninitialized" OCLGRIND_UNINITIALIZED=1 OCLGRIND_CHECK_API=1 \
-    OCLGRIND_BUILD_OPTIONS=-cl-opt-disable OCLGRIND_LOG="$log" \
+    OCLGRIND_BUILD_OPTIONS=-cl-opt-disable OCLGRIND_LOG="$log" LEAKYCL_POOL_MIN_BYTES=1048576 \
     LEAKYCL_CACHE_DIR="$state/programs-oclgrind-O0" -- --quick --device oclgrind --variant "gpu vw4 wg16"
   report "uninitialized"
   ;;

@@ -1,5 +1,6 @@
 /* context.c - opening a device (from a SPEC or a caller's queue), the
  * context's error detail, its pooled buffers, and release. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,28 @@ static leakycl_status context_choose_variant(leakycl_context *ctx, char *err, si
   return st;
 }
 
+/* LEAKYCL_POOL_MIN_BYTES: every pooled buffer is created at least this
+ * large, so a run whose calls stay under it never re-creates one. Oclgrind's
+ * --uninitialized check reports reads of a buffer released and created
+ * again larger (its shadow state does not follow the new buffer), so
+ * tests/implementations.sh pre-sizes the pools with it; a daemon may use it
+ * to avoid growth on its first big requests. A bad value fails the open. */
+static leakycl_status context_pool_floor(leakycl_context *ctx, char *err, size_t errlen) {
+  const char *env = getenv("LEAKYCL_POOL_MIN_BYTES");
+  if (!env || !*env)
+    return LEAKYCL_OK;
+  char *end = NULL;
+  errno = 0;
+  const unsigned long long v = strtoull(env, &end, 10);
+  if (errno || end == env || *end || *env == '-' || v > ctx->info.max_alloc_bytes)
+    return lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
+                       "LEAKYCL_POOL_MIN_BYTES \"%s\" is not a byte count from 0 to the "
+                       "device's largest allocation (%llu)",
+                       env, (unsigned long long)ctx->info.max_alloc_bytes);
+  ctx->pool_min_bytes = (size_t)v;
+  return LEAKYCL_OK;
+}
+
 /* Common tail of both constructors: queue and device known, fill the rest. */
 static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platform_index,
                                           unsigned device_index, char *err, size_t errlen) {
@@ -64,6 +87,8 @@ static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platfor
   if (st != LEAKYCL_OK)
     return st;
   st = lk_fault_init(ctx, err, errlen);
+  if (st == LEAKYCL_OK)
+    st = context_pool_floor(ctx, err, errlen);
   if (st != LEAKYCL_OK)
     return st;
   ctx->zero_copy = ctx->info.unified_memory != 0;
@@ -240,6 +265,8 @@ leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem 
   lk_pooled *p = &ctx->pool[slot];
   if (bytes == 0)
     bytes = sizeof(float);
+  if (bytes < ctx->pool_min_bytes)
+    bytes = ctx->pool_min_bytes;
   if (p->mem && p->bytes >= bytes) {
     *out = p->mem;
     return LEAKYCL_OK;

@@ -262,6 +262,8 @@ struct leakycl_context {
   leakycl_variant variant;
   lk_program *programs;
   lk_pooled pool[LK_POOL_COUNT];
+  /* LEAKYCL_POOL_MIN_BYTES: the smallest pooled buffer created (0: none). */
+  size_t pool_min_bytes;
   /* Zero-copy (CL_MEM_USE_HOST_PTR) for host pointers when the device shares
    * host memory; explicit copies otherwise. Tests flip it to cover both. */
   bool zero_copy;

@@ -21,6 +21,7 @@ DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
 # the device's default variant and on the one of the other strategy.
 QUICK_CASES = 178
 QUICK_ALT_CASES = 40
+QUICK_BATCH_CASES = 3  # the mixed packed batches at one more vector width
 
 
 def run_cli(args, env=None, timeout=300):
@@ -61,15 +62,21 @@ def check_quick(ck):
              and s.get("passed") is True and s.get("failures") == 0
              and isinstance(s.get("seconds"), (int, float)) and s["seconds"] > 0
              and 0 <= s.get("worst_dalpha_error", -1) <= 1e-6, s)
+    # The default variant, one of the other strategy, then the mixed packed
+    # batches at every other vector width of both strategies.
+    widths = {(v.get("variant", "").split() or [""])[0] + " " +
+              next((f for f in v.get("variant", "").split() if f.startswith("vw")), "")
+              for v in variants}
     ck.check("check_quick_variants",
-             1 <= len(variants) <= 2
+             2 <= len(variants) <= 12
              and all(isinstance(v.get("variant"), str) and v["variant"].split()[0] in ("cpu", "gpu")
                      and v.get("failures") == 0 and v.get("seconds", -1) >= 0
                      and 0 <= v.get("worst_dalpha_error", -1) <= 1e-6 for v in variants)
-             and (len(variants) < 2
-                  or variants[0]["variant"].split()[0] != variants[1]["variant"].split()[0]),
+             and variants[0]["variant"].split()[0] != variants[1]["variant"].split()[0]
+             and all("%s vw%d" % (st, w) in widths for st in ("cpu", "gpu")
+                     for w in (1, 2, 4, 8, 16)),
              variants)
-    want = [QUICK_CASES, QUICK_ALT_CASES][:len(variants)]
+    want = [QUICK_CASES, QUICK_ALT_CASES] + [QUICK_BATCH_CASES] * (len(variants) - 2)
     ck.check("check_quick_case_counts",
              [v.get("cases") for v in variants] == want and s.get("cases") == sum(want),
              "%s, want %s" % ([v.get("cases") for v in variants], want))

@@ -103,6 +103,36 @@ static void test_no_fault_when_unset(void) {
   leakycl_context_release(ctx);
 }
 
+/* LEAKYCL_POOL_MIN_BYTES pre-sizes the pooled buffers (a bad value fails the
+ * open); calls under it never re-create one. */
+static void test_pool_min_bytes(void) {
+  char err[512] = "";
+  leakycl_context *ctx = NULL;
+  setenv("LEAKYCL_POOL_MIN_BYTES", "12x", 1);
+  CHECK_INT_EQ(leakycl_context_create(test_device_spec(), &ctx, err, sizeof err),
+               LEAKYCL_INVALID_ARGUMENT);
+  CHECK(ctx == NULL);
+  CHECK_CONTAINS(err, "LEAKYCL_POOL_MIN_BYTES \"12x\"");
+  setenv("LEAKYCL_POOL_MIN_BYTES", "65536", 1);
+  CHECK_INT_EQ(leakycl_context_create(test_device_spec(), &ctx, err, sizeof err), LEAKYCL_OK);
+  unsetenv("LEAKYCL_POOL_MIN_BYTES");
+  if (!ctx)
+    return;
+  lk_context_set_zero_copy(ctx, false); /* host data through the pools */
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_LEAKY_RELU);
+  float x[3000], y[3000];
+  for (int i = 0; i < 3000; i++)
+    x[i] = (float)(i - 1500);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(3), x, y), LEAKYCL_OK);
+  const cl_mem first = ctx->pool[LK_POOL_IN].mem;
+  CHECK(ctx->pool[LK_POOL_IN].bytes == 65536);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(3000), x, y), LEAKYCL_OK);
+  CHECK(ctx->pool[LK_POOL_IN].mem == first); /* 12000 bytes: not re-created */
+  CHECK(y[0] == -1500.0f * 0.01f && y[2999] == 1499.0f);
+  leakycl_context_release(ctx);
+}
+
 int main(void) {
   RUN_TEST(test_fault_build);
   RUN_TEST(test_fault_alloc_zero_copy);
@@ -111,5 +141,6 @@ int main(void) {
   RUN_TEST(test_fault_enqueue_in_reduce);
   RUN_TEST(test_fault_bad_value_refused);
   RUN_TEST(test_no_fault_when_unset);
+  RUN_TEST(test_pool_min_bytes);
   return TEST_SUMMARY();
 }
