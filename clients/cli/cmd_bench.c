@@ -234,8 +234,10 @@ typedef struct bench_block {
   double sink; /* keeps the references' sums alive */
 } bench_block;
 
-/* Runs `calls` calls of one candidate and waits for them. */
-static leakycl_status run_candidate(bench_block *b, bench_candidate *c, size_t calls) {
+/* Runs `calls` calls of one candidate and waits for them; the last call's
+ * dalpha (calls that reduce) goes to *dalpha_out when it is not NULL. */
+static leakycl_status run_candidate(bench_block *b, const bench_candidate *c, size_t calls,
+                                    float *dalpha_out) {
   const leakycl_view view = leakycl_view_flat(b->n);
   float dalpha = 0;
   const leakycl_grads grads = {&dalpha, NULL, NULL};
@@ -285,6 +287,8 @@ static leakycl_status run_candidate(bench_block *b, bench_candidate *c, size_t c
   if (st == LEAKYCL_OK && (c->how == HOW_LEAKYCL_RESIDENT || c->how == HOW_CL_COPY))
     st = leakycl_finish(b->ctx);
   b->sink += dalpha;
+  if (dalpha_out)
+    *dalpha_out = dalpha;
   return st;
 }
 
@@ -300,13 +304,13 @@ static int candidate_failure(const bench_block *b, const bench_candidate *c, lea
  * batches of growing size until one lasts a sample's minimum: that batch
  * size is the candidate's calls per sample. */
 static leakycl_status calibrate(bench_block *b, bench_candidate *c) {
-  leakycl_status st = run_candidate(b, c, 1);
+  leakycl_status st = run_candidate(b, c, 1, NULL);
   if (st == LEAKYCL_OK)
-    st = run_candidate(b, c, 1);
+    st = run_candidate(b, c, 1, NULL);
   size_t calls = 1;
   while (st == LEAKYCL_OK) {
     const double t0 = now_seconds();
-    st = run_candidate(b, c, calls);
+    st = run_candidate(b, c, calls, NULL);
     const double took = now_seconds() - t0;
     if (took >= BENCH_MIN_SAMPLE_SECONDS || calls >= BENCH_MAX_CALLS_PER_SAMPLE)
       break;
@@ -326,39 +330,21 @@ static leakycl_status calibrate(bench_block *b, bench_candidate *c) {
  * from the device when resident) held against the oracle. Returns 0, or the
  * exit status after printing what differs. */
 static int verify_candidate(bench_block *b, const bench_candidate *c) {
-  const leakycl_view view = leakycl_view_flat(b->n);
+  const size_t bytes = b->n * sizeof(float);
   float dalpha = 0;
-  const leakycl_grads grads = {&dalpha, NULL, NULL};
-  const int reduces = c->row.op == BENCH_REDUCE || c->row.fused_dalpha;
-  const leakycl_grads *g = reduces ? &grads : NULL;
-  leakycl_status st;
   /* A poison pattern first: a call that writes nothing cannot pass. */
-  memset(b->hout, 0xA5, b->n * sizeof(float));
-  if (c->how == HOW_LEAKYCL_HOST) {
-    if (c->row.op == BENCH_FORWARD)
-      st = leakycl_forward(b->ctx, &c->params, view, b->hx, b->hout);
-    else if (c->row.op == BENCH_BACKWARD)
-      st = leakycl_backward(b->ctx, &c->params, view, LEAKYCL_FROM_X, b->hx, b->hdy, b->hout, g);
-    else
-      st = leakycl_reduce(b->ctx, &c->params, view, b->hx, b->hdy, &grads);
-  } else {
-    const float poison = b->hout[0];
-    st = clEnqueueFillBuffer(b->queue, b->out, &poison, sizeof poison, 0, b->n * sizeof(float), 0,
-                             NULL, NULL) == CL_SUCCESS
-             ? LEAKYCL_OK
-             : LEAKYCL_OPENCL_ERROR;
-    if (st == LEAKYCL_OK && c->row.op == BENCH_FORWARD)
-      st = leakycl_forward_buffers(b->ctx, &c->params, view, b->x, b->out);
-    else if (st == LEAKYCL_OK && c->row.op == BENCH_BACKWARD)
-      st = leakycl_backward_buffers(b->ctx, &c->params, view, LEAKYCL_FROM_X, b->x, b->dy, b->out,
-                                    g);
-    else if (st == LEAKYCL_OK)
-      st = leakycl_reduce_buffers(b->ctx, &c->params, view, b->x, b->dy, &grads);
-    if (st == LEAKYCL_OK && c->row.op != BENCH_REDUCE &&
-        clEnqueueReadBuffer(b->queue, b->out, CL_TRUE, 0, b->n * sizeof(float), b->hout, 0, NULL,
-                            NULL) != CL_SUCCESS)
-      st = LEAKYCL_OPENCL_ERROR;
-  }
+  memset(b->hout, 0xA5, bytes);
+  leakycl_status st = LEAKYCL_OK;
+  if (c->how == HOW_LEAKYCL_RESIDENT &&
+      clEnqueueFillBuffer(b->queue, b->out, b->hout, sizeof(float), 0, bytes, 0, NULL, NULL) !=
+          CL_SUCCESS)
+    st = LEAKYCL_OPENCL_ERROR;
+  if (st == LEAKYCL_OK)
+    st = run_candidate(b, c, 1, &dalpha);
+  if (st == LEAKYCL_OK && c->how == HOW_LEAKYCL_RESIDENT && c->row.op != BENCH_REDUCE &&
+      clEnqueueReadBuffer(b->queue, b->out, CL_TRUE, 0, bytes, b->hout, 0, NULL, NULL) !=
+          CL_SUCCESS)
+    st = LEAKYCL_OPENCL_ERROR;
   if (st != LEAKYCL_OK)
     return candidate_failure(b, c, st);
   /* Test hook (as leakycl check's): a wrong answer must fail the run. */
@@ -376,7 +362,7 @@ static int verify_candidate(bench_block *b, const bench_candidate *c) {
                                   b->hx,
                                   b->hdy,
                                   c->row.op == BENCH_REDUCE ? NULL : b->hout,
-                                  reduces ? &dalpha : NULL,
+                                  c->row.op == BENCH_REDUCE || c->row.fused_dalpha ? &dalpha : NULL,
                                   b->n};
   char err[512];
   if (bench_verify(&call, err, sizeof err) != 0) {
@@ -393,7 +379,7 @@ static leakycl_status sample_round(bench_block *b, bench_candidate *cands, size_
   for (size_t i = 0; i < count; i++) {
     bench_candidate *c = &cands[i];
     const double t0 = now_seconds();
-    const leakycl_status st = run_candidate(b, c, c->calls);
+    const leakycl_status st = run_candidate(b, c, c->calls, NULL);
     if (st != LEAKYCL_OK) {
       *failed = i;
       return st;
