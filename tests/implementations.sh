@@ -3,8 +3,10 @@
 # installs beside PoCL, each loaded alone (OCL_ICD_VENDORS names a directory
 # holding its .icd file only):
 #   rusticl   Mesa's, on llvmpipe (RUSTICL_ENABLE=llvmpipe): `leakycl check
-#             --quick`, the unit tests of the ops on it (LEAKYCL_TEST_DEVICE),
-#             and one sanitized unit test, so tests/lsan.supp is proven there.
+#             --quick`, the program cache and bundle unit tests on it
+#             (LEAKYCL_TEST_DEVICE), and one sanitized unit test, so
+#             tests/lsan.supp is proven there. (Every unit test runs there:
+#             LEAKYCL_TEST_DEVICE=llvmpipe with rusticl's ICD alone.)
 #   oclgrind  the Oclgrind simulator (a GPU-type device with non-unified
 #             memory): `leakycl check --quick` for both strategies with small
 #             work-groups under --data-races and --check-api, then under
@@ -24,9 +26,9 @@ if [ -z "$state" ]; then
   trap 'rm -rf "$state"' EXIT
 fi
 cli=$build/bin/leakycl
-# Each implementation gets its own program cache: binaries never cross
-# implementations (their keys differ anyway; this keeps the runs apart).
-export LEAKYCL_CACHE_DIR="$state/programs-$impl"
+# Each implementation gets its own program cache and tune table (their keys
+# differ anyway; this keeps the runs apart from the main run beside them).
+export LEAKYCL_CACHE_DIR="$state/programs-$impl" LEAKYCL_TUNE_FILE="$state/variants-$impl.tsv"
 unset LEAKYCL_VARIANT
 
 icd_dir() {
@@ -60,8 +62,10 @@ rusticl)
   export OCL_ICD_VENDORS=$(icd_dir rusticl "$lib") RUSTICL_ENABLE=llvmpipe
   export LEAKYCL_TEST_DEVICE=llvmpipe
   check "check_rusticl" -- --quick --device llvmpipe
-  # The op tests on rusticl: each prints its own PASS/FAIL lines.
-  for t in test_ops test_batch test_binaries test_tune; do
+  # The unit tests of what check cannot see from outside (damaged cache
+  # entries and bundles, the cache's hits and misses, the tuner) on rusticl;
+  # the ops and packed batches are check's. Each prints PASS/FAIL lines.
+  for t in test_binaries test_tune; do
     [ -x "$build/tests/$t" ] || continue
     out=$("$build/tests/$t" 2>&1); rc=$?
     printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP) |^  ' | sed -E "s/^(PASS|FAIL|SKIP) /\1 rusticl:/"
