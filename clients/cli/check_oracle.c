@@ -102,22 +102,6 @@ float ck_threshold(float alpha, float beta) {
 
 static float product(float a, float b) { return (float)((double)a * (double)b); }
 
-float ck_forward(leakycl_activation act, float x, float a, float t) {
-  if (isnan(x))
-    return x;
-  switch (act) {
-  case LEAKYCL_RELU:
-    return x > 0 ? x : 0.0f;
-  case LEAKYCL_LEAKY_RELU:
-  case LEAKYCL_PRELU:
-    return x > 0 ? x : product(a, x);
-  default:
-    if (x >= 0)
-      return x;
-    return x >= t ? product(a, x) : 0.0f;
-  }
-}
-
 float ck_backward(leakycl_activation act, float x, float dy, float a, float t) {
   if (isnan(x))
     return x;
@@ -132,6 +116,12 @@ float ck_backward(leakycl_activation act, float x, float dy, float a, float t) {
       return dy;
     return x >= t ? product(a, dy) : 0.0f;
   }
+}
+
+/* y = f(x) is the backward formula with dy = x: every branch of the table is
+ * the identity or a multiple of its input (x for y, dy for dx). */
+float ck_forward(leakycl_activation act, float x, float a, float t) {
+  return ck_backward(act, x, x, a, t);
 }
 
 float ck_alpha_term(leakycl_activation act, float x, float dy, float t) {
