@@ -39,20 +39,35 @@ $(BUILD)/gen/kernels.c: $(BUILD)/tools/embed $(KERNEL_SRCS)
 	$(BUILD)/tools/embed lk_kernel_source $(KERNEL_SRCS) > $@.tmp && mv $@.tmp $@
 
 # ---- the library ----
-LIB_SRCS := $(wildcard host/src/*.c)
+# host/<concern>/*.c, each folder with its header (core, device, program,
+# tune, ops); sources include them as "core/core.h" and so on.
+LIB_DIRS := core device program tune ops
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard host/$(d)/*.c))
+LIB_HDRS := $(foreach d,$(LIB_DIRS),$(wildcard host/$(d)/*.h))
+LIB_INC  := -Ihost
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/kernels.o
+# The installed archive defines only leakycl_* globals: the objects linked
+# into one, with every hidden symbol (lk_*) made local. The internal archive
+# (every object as it is, never installed) is what the unit tests link, to
+# reach lk_* functions.
 LIB_A    := $(BUILD)/lib/libleakycl.a
+LIB_INTERNAL_A := $(BUILD)/lib/libleakycl-internal.a
 LIB_SO   := $(BUILD)/lib/libleakycl.so
 LIB_PC   := $(BUILD)/lib/pkgconfig/leakycl.pc
 
-$(BUILD)/obj/host/%.o: host/%.c host/include/leakycl.h host/src/internal.h
+$(BUILD)/obj/host/%.o: host/%.c host/include/leakycl.h $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DLEAKYCL_BUILDING -fvisibility=hidden -c -o $@ $<
+	$(CC) $(CFLAGS) $(LIB_INC) -DLEAKYCL_BUILDING -fvisibility=hidden -c -o $@ $<
 $(BUILD)/obj/gen/kernels.o: $(BUILD)/gen/kernels.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
-$(LIB_A): $(LIB_OBJS)
+$(LIB_INTERNAL_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/obj/libleakycl-public.o: $(LIB_OBJS)
+	ld -r -o $@.tmp $^ && objcopy --localize-hidden $@.tmp $@ && rm -f $@.tmp
+$(LIB_A): $(BUILD)/obj/libleakycl-public.o
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 $(LIB_SO): $(LIB_OBJS)
@@ -62,7 +77,10 @@ $(LIB_PC): leakycl.pc.in
 	@mkdir -p $(dir $@)
 	$(PC_SED) $< > $@
 
-lib: $(LIB_A) $(LIB_SO) $(LIB_PC)
+lib: $(LIB_A) $(LIB_INTERNAL_A) $(LIB_SO) $(LIB_PC)
+
+# ---- the text library the CLI and the daemon share (text/text.mk) ----
+-include text/text.mk
 
 # ---- the command-line client ----
 CLI_SRCS := $(wildcard clients/cli/*.c)
@@ -74,16 +92,16 @@ CLI_OPENMP ?= -fopenmp
 $(CLI_OBJS): CFLAGS += $(CLI_OPENMP)
 # Lets GCC vectorize the reference loops' selects; values are unchanged.
 $(BUILD)/obj/clients/cli/bench_refs.o: CFLAGS += -fno-trapping-math
-$(BUILD)/obj/clients/%.o: clients/%.c host/include/leakycl.h $(wildcard clients/cli/*.h)
+$(BUILD)/obj/clients/%.o: clients/%.c host/include/leakycl.h $(wildcard clients/cli/*.h) $(TEXT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(TEXT_INC) -c -o $@ $<
 $(BUILD)/gen/bench_refs_py.c: $(BUILD)/tools/embed tests/bench/refs.py
 	@mkdir -p $(dir $@)
 	$(BUILD)/tools/embed lk_bench_refs_py tests/bench/refs.py > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/gen/bench_refs_py.o: $(BUILD)/gen/bench_refs_py.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
-$(BUILD)/bin/leakycl: $(CLI_OBJS) $(LIB_A)
+$(BUILD)/bin/leakycl: $(CLI_OBJS) $(TEXT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(CLI_OPENMP) -lcjson $(CL_LIBS)
 cli: $(BUILD)/bin/leakycl
@@ -91,12 +109,12 @@ cli: $(BUILD)/bin/leakycl
 # ---- unit tests: tests/unit/test_*.c, each linked with the static library ----
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(LIB_A) $(CLI_OBJS)
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(LIB_INTERNAL_A) $(CLI_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ihost/src -Iclients/cli -Iserver -o $@ $< $(UNIT_EXTRA_$*) $(LIB_A) $(LDFLAGS) $(CL_LIBS)
+	$(CC) $(CFLAGS) $(LIB_INC) -Iclients/cli -Iserver -Itext -o $@ $< $(UNIT_EXTRA_$*) $(LIB_INTERNAL_A) $(LDFLAGS) $(CL_LIBS)
 test-unit: $(UNIT_BINS)
 
-# The daemon, its codec and its tests bring their own rules.
+# The daemon and its tests bring their own rules.
 -include server/server.mk
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
@@ -175,7 +193,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-C_SOURCES = $(wildcard host/include/*.h host/src/*.[ch] clients/cli/*.[ch] server/*.[ch] \
+C_SOURCES = $(wildcard host/include/*.h $(LIB_DIRS:%=host/%/*.[ch]) clients/cli/*.[ch] server/*.[ch] server/*/*.[ch] text/*.[ch] \
               tests/unit/*.[ch] tests/bench/*.c tests/fuzz/*.[ch] tools/*.c)
 
 format:
@@ -184,4 +202,4 @@ format:
 lint:
 	clang-format --dry-run --Werror $(C_SOURCES)
 	cppcheck --quiet --inline-suppr --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem -Ihost/include -Iserver host/src clients/cli server
+	  --suppress=missingIncludeSystem -Ihost/include -Ihost $(SERVER_INC) $(LIB_DIRS:%=host/%) clients/cli server text

@@ -1,6 +1,7 @@
 /* activation.cl - element-wise kernels: forward y = f(x) and backward
  * dx = f'(src) * dy (src is x, or y for the from-y variants the host allows).
- * Both may run in place (y == x, dx == dy). Needs common.cl before it.
+ * Both may run in place (y == x, dx == dy): the element-wise family
+ * (LK_FAMILY 0). Needs common.cl before it.
  *
  * Arguments shared by both kernels:
  *   n          elements
@@ -15,6 +16,8 @@
  * The global size is rounded up to the work-group size; extra work-items
  * find an empty range. Work-item 0 also does the n % LK_VW tail, element by
  * element, with the very same formulas. */
+
+#if LK_FAMILY == 0
 
 #if LK_STRATEGY == 0
 /* CPU: each work-item walks its own contiguous chunk of vectors. */
@@ -80,3 +83,5 @@ __kernel void lk_backward(LK_IDX n, __global const lk_elem_t *src, __global cons
     }
   }
 }
+
+#endif /* LK_FAMILY == 0 */

@@ -11,11 +11,22 @@
  *   LK_NT           1: streaming stores for the big outputs (LK_STORE_OUT)
  *   LK_DTYPE        how tensors are stored: 0 float32, 1 float16, 2 bfloat16
  *                   (computing in float32 always; see LK_LOAD_T below)
+ *   LK_FAMILY       the kernels a program holds: 0 element-wise (lk_forward,
+ *                   lk_backward; activation.cl), 1 the reduction
+ *                   (lk_reduce_partials, lk_reduce_finish; reduce.cl), 2 packed
+ *                   jobs (lk_batch_tiles, lk_batch_finish; batch.cl)
  * Everything else (n, alpha, beta's threshold, C, inner) is a run-time
  * argument, so one build serves every shape. */
 
 /* No contraction into fma: results must not depend on the compiler's mood. */
 #pragma OPENCL FP_CONTRACT OFF
+
+#ifndef LK_FAMILY
+#define LK_FAMILY 0
+#endif
+#if LK_FAMILY < 0 || LK_FAMILY > 2
+#error "LK_FAMILY must be 0 (element-wise), 1 (reduction) or 2 (packed jobs)"
+#endif
 
 #ifndef LK_ACT
 #define LK_ACT 0
@@ -246,3 +257,243 @@ lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_T
 
 /* Channel of flat element i in the [outer, channels, inner] view. */
 #define LK_CHANNEL(i, inner, channels) (((i) / (inner)) % (channels))
+
+/* ---- the parameter-gradient reduction: one body for lk_reduce_partials
+ * (reduce.cl) and the packed jobs' reduction tiles (batch.cl) ---- */
+#if LK_FAMILY != 0
+
+/* CPU strategy: the terms of LK_GROUP consecutive vectors are summed plainly
+ * (|error| <= (LK_GROUP-1) u of their sum |terms| per lane: 4.2e-7 for 8),
+ * and each group's sum then goes into the Kahan accumulator, so the
+ * compensation costs once per group rather than once per vector (~1.3x on
+ * PoCL). Runs shorter than a group take the per-vector Kahan path. */
+#define LK_GROUP 8
+
+/* Element index of the j-th element (0 <= j < N_c) of channel c. */
+#define LK_CHANNEL_ELEMENT(j, c, inner, channels)                              \
+  (((j) / (inner) * (channels) + (c)) * (inner) + (j) % (inner))
+
+/* Adds a value known to be exact as (s, c) pairs: value = s - c. */
+#define LK_PAIR_COMBINE(sa, ca, sb, cb)                                        \
+  do {                                                                         \
+    float s_ = (sa) + (sb);                                                    \
+    float bp_ = s_ - (sa);                                                     \
+    float e_ = ((sa) - (s_ - bp_)) + ((sb) - bp_);                             \
+    float c_ = ((ca) + (cb)) - e_;                                             \
+    (ca) = (isinf(s_) || isnan(s_)) ? 0.0f : c_;                               \
+    (sa) = s_;                                                                 \
+  } while (0)
+
+#if LK_STRATEGY == 0
+/* Folds a work-item's vector accumulators, lane by lane in lane order, into
+ * one compensated scalar each, and writes the block's three partials. */
+void lk_fold_lanes(lk_vec sum_s, lk_vec sum_c, lk_vec cnt, lk_vec abs_s, lk_vec abs_c,
+                   __global float *part) {
+  float lanes[5][LK_VW];
+  LK_STORE(sum_s, lanes[0]);
+  LK_STORE(sum_c, lanes[1]);
+  LK_STORE(cnt, lanes[2]);
+  LK_STORE(abs_s, lanes[3]);
+  LK_STORE(abs_c, lanes[4]);
+  float ss = 0.0f, sc = 0.0f, n_neg = 0.0f, as = 0.0f, ac = 0.0f;
+  for (int l = 0; l < LK_VW; l++) {
+    LK_PAIR_COMBINE(ss, sc, lanes[0][l], lanes[1][l]);
+    n_neg += lanes[2][l];
+    LK_PAIR_COMBINE(as, ac, lanes[3][l], lanes[4][l]);
+  }
+  part[0] = ss - sc;
+  part[1] = n_neg;
+  part[2] = as - ac;
+}
+#else
+/* Combines the work-group's (sum, error) pairs and counts by a tree in
+ * local memory (5 floats a work-item; the work-group size is a power of
+ * two, which the host checks); work-item 0 writes the block's partials.
+ * Every work-item of the group must call it (barriers). */
+void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
+                      __local float *scratch, __global float *part) {
+  const uint lid = get_local_id(0), wg = get_local_size(0);
+  __local float *l_ss = scratch, *l_sc = scratch + wg, *l_n = scratch + 2 * wg;
+  __local float *l_as = scratch + 3 * wg, *l_ac = scratch + 4 * wg;
+  l_ss[lid] = ss;
+  l_sc[lid] = sc;
+  l_n[lid] = n_neg;
+  l_as[lid] = as;
+  l_ac[lid] = ac;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint stride = wg / 2; stride > 0; stride /= 2) {
+    if (lid < stride) {
+      LK_PAIR_COMBINE(l_ss[lid], l_sc[lid], l_ss[lid + stride], l_sc[lid + stride]);
+      l_n[lid] += l_n[lid + stride];
+      LK_PAIR_COMBINE(l_as[lid], l_ac[lid], l_as[lid + stride], l_ac[lid + stride]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) {
+    part[0] = l_ss[0] - l_sc[0];
+    part[1] = l_n[0];
+    part[2] = l_as[0] - l_ac[0];
+  }
+}
+#endif
+
+/* dx and the dalpha term of one reduction step of type T (dxv_ and term_,
+ * declared by the caller). prelu and phased_relu are the activations with
+ * a parameter gradient. */
+#define LK_REDUCE_TERMS(T, M, phased, xv, dyv, a, t)                     \
+  do {                                                                         \
+    if (phased) {                                                              \
+      dxv_ = LK_BACKWARD_OF(LK_DERIV_DY_PHASED, T, M, xv, dyv, a, t);          \
+      term_ = LK_ALPHA_TERM_PHASED(T, M, xv, dyv, t);                          \
+    } else {                                                                   \
+      dxv_ = LK_BACKWARD_OF(LK_DERIV_DY_LEAKY, T, M, xv, dyv, a, t);           \
+      term_ = LK_ALPHA_TERM_PRELU(T, M, xv, dyv, t);                           \
+    }                                                                          \
+  } while (0)
+
+/* One reduction step of type T: dx, and the three sums of reduce.cl. */
+#define LK_REDUCE_STEP(T, M, phased, xv, dyv, a, t, dx_store)            \
+  do {                                                                         \
+    T dxv_, term_;                                                             \
+    LK_REDUCE_TERMS(T, M, phased, xv, dyv, a, t);                        \
+    dx_store;                                                                  \
+    LK_KAHAN_ADD(T, M, sum_s, sum_c, term_);                                   \
+    cnt += LK_NEG_COUNT(T, M, xv);                                             \
+    LK_KAHAN_ADD(T, M, abs_s, abs_c, LK_NEG_ABS(T, M, xv, dyv));               \
+  } while (0)
+
+#if LK_VW > 1
+/* M(l, s) for each lane l of an lk_vec and its component name s: OpenCL C
+ * has no run-time lane index, so a partial vector is assembled and taken
+ * apart one named component at a time.
+ *
+ * Why not a zero-padded private array (float xb[LK_VW], filled element by
+ * element, vloadN'd, then reused for dx), as reduce.cl once did: PoCL 3.1's
+ * default work-group method (loopvec) compiles that wrong in this kernel at
+ * LK_VW 2 and 4. Its kernel-compile step (GVN; remark "load of type
+ * <2 x float> eliminated") takes the vector load of x from the array for
+ * undefined, as if the fill loop's stores did not reach it: the whole
+ * vload2, or the first <2 x float> half of vload4. The tail's first lanes
+ * are then garbage: wrong dx, lost dalpha terms and counts (dalpha -24 for
+ * -30, or NaN). The program PoCL hands to that step is right, and so are
+ * the 'loops' and 'repl' methods, -cl-opt-disable, PoCL 5, rusticl,
+ * Oclgrind and NVIDIA. (A separate dx array hid it in one reproducer: no
+ * proof of a fix.) Vector registers have no such pitfall, and each lane
+ * holds the value the padded array held, so the sums keep reduce.cl's
+ * bits. */
+#define LK_LANES_2(M) M(0, s0) M(1, s1)
+#define LK_LANES_4(M) LK_LANES_2(M) M(2, s2) M(3, s3)
+#define LK_LANES_8(M) LK_LANES_4(M) M(4, s4) M(5, s5) M(6, s6) M(7, s7)
+#define LK_LANES_16(M)                                                         \
+  LK_LANES_8(M) M(8, s8) M(9, s9) M(10, sa) M(11, sb) M(12, sc) M(13, sd)      \
+      M(14, se) M(15, sf)
+#if LK_VW == 2
+#define LK_LANES LK_LANES_2
+#elif LK_VW == 4
+#define LK_LANES LK_LANES_4
+#elif LK_VW == 8
+#define LK_LANES LK_LANES_8
+#else
+#define LK_LANES LK_LANES_16
+#endif
+/* Lane l of the tail that starts at q and holds rem < LK_VW elements: in
+ * from x and dy (xv and dyv start at zero), dx from dxv_. */
+#define LK_TAIL_LOAD(l, s)                                                     \
+  if ((l) < rem) {                                                             \
+    xv.s = LK_LOAD_T1(x + q + (l));                                            \
+    dyv.s = LK_LOAD_T1(dy + q + (l));                                          \
+  }
+#define LK_TAIL_STORE(l, s)                                                    \
+  if ((l) < rem)                                                               \
+    LK_STORE_T1(dxv_.s, dx + q + (l));
+#endif
+
+/* One reduction block: elements [j_begin, j_end) of channel c's N_c =
+ * outer*inner elements of an [outer, channels, inner] tensor, dx written in
+ * the same pass when write_dx, and the block's three sums (the dalpha
+ * terms, the count of x < 0, |dy*x| over x < 0) into part[0..2]. phased:
+ * phased_relu's formulas, else prelu's (the activations with a parameter
+ * gradient). CPU strategy: one work-item walks the block's runs with vector
+ * loads and vector Kahan accumulators; GPU strategy: the work-group strides
+ * over it with coalesced element loads, then lk_tree_partials (every
+ * work-item must call it). The order is fixed: bit-identical on repeat. */
+void lk_reduce_block(__global const lk_elem_t *x, __global const lk_elem_t *dy,
+                     __global lk_elem_t *dx, int write_dx, int phased, LK_IDX j_begin,
+                     LK_IDX j_end, LK_IDX inner, LK_IDX channels, LK_IDX c, float a, float t,
+                     __global float *part, __local float *scratch) {
+#if LK_STRATEGY == 0
+  lk_vec sum_s = 0.0f, sum_c = 0.0f, cnt = 0.0f, abs_s = 0.0f, abs_c = 0.0f;
+  for (LK_IDX j = j_begin; j < j_end;) {
+    /* A run: the contiguous piece of one [outer] segment inside the block. */
+    const LK_IDX off = j % inner;
+    const LK_IDX p = (j / inner * channels + c) * inner + off;
+    const LK_IDX run = min(inner - off, j_end - j);
+    LK_IDX r = 0;
+    /* Groups of LK_GROUP vectors summed plainly, then with Kahan. */
+    for (; r + LK_GROUP * LK_VW <= run; r += LK_GROUP * LK_VW) {
+      lk_vec grp_s = 0.0f, grp_a = 0.0f;
+      for (int g = 0; g < LK_GROUP; g++) {
+        const LK_IDX q = p + r + g * LK_VW;
+        const lk_vec xv = LK_LOAD_T(x + q), dyv = LK_LOAD_T(dy + q);
+        lk_vec dxv_, term_;
+        LK_REDUCE_TERMS(lk_vec, lk_mask, phased, xv, dyv, a, t);
+        if (write_dx)
+          LK_STORE_OUT(dxv_, dx + q);
+        grp_s += term_;
+        cnt += LK_NEG_COUNT(lk_vec, lk_mask, xv);
+        grp_a += LK_NEG_ABS(lk_vec, lk_mask, xv, dyv);
+      }
+      LK_KAHAN_ADD(lk_vec, lk_mask, sum_s, sum_c, grp_s);
+      LK_KAHAN_ADD(lk_vec, lk_mask, abs_s, abs_c, grp_a);
+    }
+    for (; r + LK_VW <= run; r += LK_VW) {
+      const lk_vec xv = LK_LOAD_T(x + p + r), dyv = LK_LOAD_T(dy + p + r);
+      LK_REDUCE_STEP(lk_vec, lk_mask, phased, xv, dyv, a, t,
+                     if (write_dx) LK_STORE_OUT(dxv_, dx + p + r));
+    }
+#if LK_VW > 1
+    /* The run's last run % LK_VW elements, zero-padded into one vector:
+     * x = 0 contributes exact zeros to every sum. Built lane by lane in
+     * registers rather than through a private array (see LK_LANES). */
+    if (r < run) {
+      const LK_IDX q = p + r, rem = run - r;
+      lk_vec xv = 0.0f, dyv = 0.0f;
+      LK_LANES(LK_TAIL_LOAD)
+      LK_REDUCE_STEP(lk_vec, lk_mask, phased, xv, dyv, a, t,
+                     if (write_dx) { LK_LANES(LK_TAIL_STORE) });
+    }
+#endif
+    j += run;
+  }
+  lk_fold_lanes(sum_s, sum_c, cnt, abs_s, abs_c, part);
+#else
+  const uint lid = get_local_id(0), wg = get_local_size(0);
+  float sum_s = 0.0f, sum_c = 0.0f, cnt = 0.0f, abs_s = 0.0f, abs_c = 0.0f;
+  for (LK_IDX j = j_begin + lid; j < j_end; j += wg) {
+    const LK_IDX i = LK_CHANNEL_ELEMENT(j, c, inner, channels);
+    const float xs = LK_LOAD_T1(x + i), dys = LK_LOAD_T1(dy + i);
+    LK_REDUCE_STEP(float, int, phased, xs, dys, a, t, if (write_dx) LK_STORE_T1(dxv_, dx + i));
+  }
+  lk_tree_partials(sum_s, sum_c, cnt, abs_s, abs_c, scratch, part);
+#endif
+}
+
+/* The finals row of one channel from its `blocks` partial rows starting at
+ * `first`, each sum with Kahan in block order: dalpha, the count as (hi,
+ * lo) so that hi + lo is exact beyond 2^24, and the |dy*x| sum. */
+void lk_finish_channel(__global const float *partials, LK_IDX first, LK_IDX blocks,
+                       __global float *row) {
+  float ss = 0.0f, sc = 0.0f, ns = 0.0f, nc = 0.0f, as = 0.0f, ac = 0.0f;
+  for (LK_IDX k = 0; k < blocks; k++) {
+    const LK_IDX b = first + k;
+    LK_KAHAN_ADD(float, int, ss, sc, partials[3 * b + 0]);
+    LK_KAHAN_ADD(float, int, ns, nc, partials[3 * b + 1]);
+    LK_KAHAN_ADD(float, int, as, ac, partials[3 * b + 2]);
+  }
+  row[0] = ss - sc;
+  row[1] = ns;
+  row[2] = -nc;
+  row[3] = as - ac;
+}
+
+#endif /* LK_FAMILY != 0 */

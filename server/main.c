@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,53 @@ bad:
   return -1;
 }
 
+/* The numeric options: name, range, whether k/m/g suffixes apply, and the
+ * field they set (an unsigned or a size_t of lkd_config). */
+typedef struct lkd_numeric_option {
+  const char *name;
+  unsigned long long lo, hi;
+  int suffixes;
+  size_t offset, size;
+} lkd_numeric_option;
+
+#define LKD_FIELD(f) offsetof(lkd_config, f), sizeof(((lkd_config *)0)->f)
+static const lkd_numeric_option lkd_numeric_options[] = {
+    {"--threads", 1, 1024, 0, LKD_FIELD(threads)},
+    {"--max-body", 16, (unsigned long long)1 << 34, 1, LKD_FIELD(max_body)},
+    {"--max-elements", 1, (unsigned long long)1 << 32, 1, LKD_FIELD(max_elements)},
+    /* cJSON recurses once per level (its own limit is 1000): stay well
+     * within it and within a worker thread's stack. */
+    {"--max-depth", 1, 512, 0, LKD_FIELD(max_depth)},
+    {"--max-jobs", 1, (unsigned long long)1 << 20, 1, LKD_FIELD(max_jobs)},
+    {"--max-connections", 1, 65536, 0, LKD_FIELD(max_connections)},
+    {"--timeout", 1, 86400, 0, LKD_FIELD(timeout_s)},
+};
+#undef LKD_FIELD
+#define LKD_NUMERIC_OPTIONS (sizeof lkd_numeric_options / sizeof lkd_numeric_options[0])
+
+static const lkd_numeric_option *lkd_find_numeric_option(const char *name) {
+  for (size_t i = 0; i < LKD_NUMERIC_OPTIONS; i++)
+    if (strcmp(name, lkd_numeric_options[i].name) == 0)
+      return &lkd_numeric_options[i];
+  return NULL;
+}
+
+/* Sets o's field of cfg from v; 0, or -1 after saying why. */
+static int lkd_set_numeric(lkd_config *cfg, const lkd_numeric_option *o, const char *v) {
+  unsigned long long n;
+  if (lkd_parse_size(o->name, v, o->lo, o->hi, o->suffixes, &n) != 0)
+    return -1;
+  char *field = (char *)cfg + o->offset;
+  if (o->size == sizeof(unsigned)) {
+    const unsigned u = (unsigned)n;
+    memcpy(field, &u, sizeof u);
+  } else {
+    const size_t z = (size_t)n;
+    memcpy(field, &z, sizeof z);
+  }
+  return 0;
+}
+
 /* Parses argv into cfg. Returns 0, 1 for --help (done), -1 on bad usage. */
 static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -125,7 +173,6 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    unsigned long long n;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       lkd_usage(stdout);
       return 1;
@@ -136,11 +183,9 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
       cfg->quiet = 1;
       continue;
     }
+    const lkd_numeric_option *numeric = lkd_find_numeric_option(a);
     if (strncmp(a, "--", 2) != 0 ||
-        (strcmp(a, "--listen") != 0 && strcmp(a, "--device") != 0 && strcmp(a, "--threads") != 0 &&
-         strcmp(a, "--max-body") != 0 && strcmp(a, "--max-elements") != 0 &&
-         strcmp(a, "--max-depth") != 0 && strcmp(a, "--max-jobs") != 0 &&
-         strcmp(a, "--max-connections") != 0 && strcmp(a, "--timeout") != 0 &&
+        (!numeric && strcmp(a, "--listen") != 0 && strcmp(a, "--device") != 0 &&
          strcmp(a, "--token-file") != 0 && strcmp(a, "--program-binary") != 0)) {
       fprintf(stderr, "leakycld: unknown option \"%s\" (see --help)\n", a);
       return -1;
@@ -150,7 +195,10 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
       return -1;
     }
     i++;
-    if (strcmp(a, "--listen") == 0) {
+    if (numeric) {
+      if (lkd_set_numeric(cfg, numeric, v) != 0)
+        return -1;
+    } else if (strcmp(a, "--listen") == 0) {
       if (lkd_parse_listen(v, cfg) != 0)
         return -1;
     } else if (strcmp(a, "--device") == 0) {
@@ -159,36 +207,6 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
         return -1;
       }
       cfg->device_specs[cfg->device_spec_count++] = v;
-    } else if (strcmp(a, "--threads") == 0) {
-      if (lkd_parse_size(a, v, 1, 1024, 0, &n) != 0)
-        return -1;
-      cfg->threads = (unsigned)n;
-    } else if (strcmp(a, "--max-body") == 0) {
-      if (lkd_parse_size(a, v, 16, (unsigned long long)1 << 34, 1, &n) != 0)
-        return -1;
-      cfg->max_body = (size_t)n;
-    } else if (strcmp(a, "--max-elements") == 0) {
-      if (lkd_parse_size(a, v, 1, (unsigned long long)1 << 32, 1, &n) != 0)
-        return -1;
-      cfg->max_elements = (size_t)n;
-    } else if (strcmp(a, "--max-depth") == 0) {
-      /* cJSON recurses once per level (its own limit is 1000): stay well
-       * within it and within a worker thread's stack. */
-      if (lkd_parse_size(a, v, 1, 512, 0, &n) != 0)
-        return -1;
-      cfg->max_depth = (size_t)n;
-    } else if (strcmp(a, "--max-jobs") == 0) {
-      if (lkd_parse_size(a, v, 1, (unsigned long long)1 << 20, 1, &n) != 0)
-        return -1;
-      cfg->max_jobs = (size_t)n;
-    } else if (strcmp(a, "--max-connections") == 0) {
-      if (lkd_parse_size(a, v, 1, 65536, 0, &n) != 0)
-        return -1;
-      cfg->max_connections = (unsigned)n;
-    } else if (strcmp(a, "--timeout") == 0) {
-      if (lkd_parse_size(a, v, 1, 86400, 0, &n) != 0)
-        return -1;
-      cfg->timeout_s = (unsigned)n;
     } else if (strcmp(a, "--program-binary") == 0) {
       if (cfg->bundle_count == LKD_MAX_DEVICES || !*v) {
         fprintf(stderr, "leakycld: --program-binary: at most %d non-empty paths\n",

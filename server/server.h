@@ -45,11 +45,7 @@ typedef struct lkd_config {
 typedef struct lkd_device {
   leakycl_context *ctx;
   leakycl_device_info info;
-  /* Held around a library call and the read of its leakycl_last_error(), so
-   * that another thread's call cannot overwrite the message in between (the
-   * library serializes calls on a context anyway, so this costs nothing). */
-  pthread_mutex_t lock;
-  /* Small jobs of concurrent requests share one launch (coalesce.c). */
+  /* Jobs of concurrent requests share one launch (exec/coalesce.c). */
   lkd_coalescer coalescer;
 } lkd_device;
 
@@ -62,9 +58,8 @@ typedef struct lkd_server {
   char *token; /* NULL: no authentication */
   size_t token_len;
   lkd_metrics *metrics;
-  /* Requests with bodies over LKD_BIG_BODY hold one of LKD_BIG_SLOTS while
-   * they decode, run and encode: workers are many (small requests need
-   * them to share launches), big tensors' memory must stay bounded. */
+  /* Job bodies over LKD_BIG_BODY hold one of LKD_BIG_SLOTS while they
+   * decode, run and answer (the HTTP layer takes it; see route.h). */
   sem_t big_slots;
 } lkd_server;
 

@@ -2,14 +2,16 @@
 # top-level Makefile, which provides BUILD, CC, CFLAGS, LDFLAGS, CL_LIBS and
 # LIB_A.
 
-SERVER_SRCS := $(wildcard server/*.c)
+SERVER_SRCS := $(wildcard server/*.c server/*/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
-SERVER_HDRS := $(wildcard server/*.h) host/include/leakycl.h
+SERVER_HDRS := $(wildcard server/*.h server/*/*.h) $(TEXT_HDRS) host/include/leakycl.h
+# http/ (the HTTP layer), api/ (the protocols), exec/ (running jobs on devices).
+SERVER_INC  := -Iserver -Iserver/http -Iserver/api -Iserver/exec $(TEXT_INC)
 SERVER_LIBS := -lmicrohttpd -lcjson
 
 $(BUILD)/obj/server/%.o: server/%.c $(SERVER_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iserver -c -o $@ $<
+	$(CC) $(CFLAGS) $(SERVER_INC) -c -o $@ $<
 
 # docs/openapi.json, embedded at build time like the kernels (tools/embed.c)
 # and served at GET /openapi.json: the daemon reads no file at run time.
@@ -20,9 +22,9 @@ $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(LIB_A)
+$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
+	$(CC) -o $@ $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
 
 all: $(BUILD)/bin/leakycld
 # The end-to-end tests run the sanitized daemon too: build it with the
@@ -30,13 +32,22 @@ all: $(BUILD)/bin/leakycld
 test-unit: $(BUILD)/bin/leakycld
 
 # Unit tests of server modules include the module's .c (to reach static
-# helpers) and link what it needs.
-UNIT_EXTRA_server_devices := server/codec.c server/coalesce.c
-$(BUILD)/tests/test_server_devices: server/devices.c server/errors.c server/codec.c $(SERVER_HDRS)
+# helpers) and link what it needs; the text library's tests include the
+# text/*.c they test and link the rest of the library.
+UNIT_EXTRA_server_devices := $(SERVER_INC) server/exec/coalesce.c $(TEXT_A)
+$(BUILD)/tests/test_server_devices: server/exec/devices.c server/api/errors.c $(TEXT_A) $(SERVER_HDRS)
 
 # The base64 tests read cJSON's verdict on envelopes; the pool tests link
-# the pool with the codec.
-UNIT_EXTRA_codec_b64 := -lcjson
-UNIT_EXTRA_codec_pool := server/codec.c server/bufpool.c
-$(BUILD)/tests/test_codec_b64: server/codec.c server/base64_avx2.h $(SERVER_HDRS)
-$(BUILD)/tests/test_codec_pool: server/codec.c server/bufpool.c $(SERVER_HDRS)
+# the pool with the text library.
+UNIT_EXTRA_text_float := $(TEXT_A)
+UNIT_EXTRA_text_arrays := $(TEXT_A)
+UNIT_EXTRA_text_splice := $(TEXT_A)
+UNIT_EXTRA_codec_b64 := $(TEXT_A) -lcjson
+UNIT_EXTRA_codec_pool := $(SERVER_INC) server/http/bufpool.c $(TEXT_A)
+# The .npy tests include the CLI's npy.c and jsonw.c, which use the text library.
+UNIT_EXTRA_npy := $(TEXT_A)
+$(BUILD)/tests/test_npy: $(TEXT_A)
+$(BUILD)/tests/test_text_float $(BUILD)/tests/test_text_arrays $(BUILD)/tests/test_text_splice: \
+    $(TEXT_A) $(TEXT_HDRS)
+$(BUILD)/tests/test_codec_b64: $(TEXT_A) $(TEXT_HDRS)
+$(BUILD)/tests/test_codec_pool: server/http/bufpool.c $(TEXT_A) $(SERVER_HDRS)

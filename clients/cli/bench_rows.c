@@ -1,11 +1,12 @@
 /* bench_rows.c - result rows of `leakycl bench`: statistics, byte counts,
- * JSON lines and the human table. */
+ * JSON lines and the human table, printed a block at a time in one order. */
 #include "bench_rows.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonw.h"
+#include "leakycl.h"
 
 static const char *const op_names[] = {"forward", "backward", "reduce", "copy"};
 
@@ -146,4 +147,47 @@ void bench_table_row(FILE *f, const bench_row *row, const bench_rows *all) {
   fprintf(f, "%-12s %-11s %9s  %-11s %-8s %8.2f  %-15s %10.4f  %s\n", op, row->activation, count,
           row->name, row->resident ? "resident" : "host", bench_row_gbps(row), range,
           1e3 * row->seconds, ratio);
+}
+
+/* Sorted: by op, fusion, activation, then leakycl before the references
+ * (in a fixed order), resident before host pointers. */
+static int row_order(const void *pa, const void *pb) {
+  static const char *const names[] = {"leakycl",  "openmp",      "numpy",  "jax",
+                                      "pyopencl", "stream_copy", "cl_copy"};
+  const bench_row *a = pa, *b = pb;
+  if (a->op != b->op)
+    return (int)a->op - (int)b->op;
+  if (a->fused_dalpha != b->fused_dalpha)
+    return a->fused_dalpha - b->fused_dalpha;
+  leakycl_activation x = LEAKYCL_ACTIVATION_COUNT, y = LEAKYCL_ACTIVATION_COUNT;
+  leakycl_activation_from_name(a->activation, &x);
+  leakycl_activation_from_name(b->activation, &y);
+  if (x != y)
+    return (int)x - (int)y;
+  int ra = 99, rb = 99;
+  for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
+    ra = strcmp(a->name, names[i]) == 0 ? i : ra;
+    rb = strcmp(b->name, names[i]) == 0 ? i : rb;
+  }
+  if (ra != rb)
+    return ra - rb;
+  return b->resident - a->resident;
+}
+
+int bench_rows_emit(FILE *f, bench_rows *block, bench_rows *all, int json) {
+  qsort(block->items, block->count, sizeof *block->items, row_order);
+  for (size_t i = 0; i < block->count; i++)
+    if (bench_rows_push(all, &block->items[i]) != 0)
+      return -1;
+  for (size_t i = 0; i < block->count; i++) {
+    if (json)
+      bench_row_print_json(f, &block->items[i], all);
+    else
+      bench_table_row(f, &block->items[i], all);
+  }
+  if (!json)
+    fputc('\n', f);
+  fflush(f);
+  block->count = 0;
+  return ferror(f) ? -1 : 0;
 }

@@ -72,4 +72,9 @@ int bench_row_print_json(FILE *f, const bench_row *row, const bench_rows *all);
 void bench_table_header(FILE *f);
 void bench_table_row(FILE *f, const bench_row *row, const bench_rows *all);
 
+/* Prints the rows of one (device, n) block, sorted, as JSON lines or table
+ * rows and a blank line, and moves them into all. Returns 0, or -1 when out
+ * of memory or the write failed. */
+int bench_rows_emit(FILE *f, bench_rows *block, bench_rows *all, int json);
+
 #endif

@@ -1,5 +1,5 @@
 /* cli.h - what the leakycl command-line tool's modules share: exit codes,
- * the subcommands, usage texts and small argument-parsing helpers. */
+ * error printing and small value-parsing helpers. */
 #ifndef LEAKYCL_CLI_H
 #define LEAKYCL_CLI_H
 
@@ -15,36 +15,12 @@ enum {
   CLI_EXIT_USAGE = 2    /* bad usage or bad input */
 };
 
-/* The subcommands: argv[0] is the subcommand's name; each returns an exit
- * status and prints its own one-line error on stderr. */
-int cmd_devices(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_bench(int argc, char **argv); /* cmd_bench.c */
-int cmd_tune(int argc, char **argv);
-int cmd_compile(int argc, char **argv); /* cmd_compile.c */
-int cmd_check(int argc, char **argv);   /* cmd_check.c */
-
-/* Usage texts (main.c). */
-void cli_usage(FILE *f);
-void cli_usage_devices(FILE *f);
-void cli_usage_run(FILE *f);
-void cli_usage_bench(FILE *f); /* cmd_bench.c */
-void cli_usage_tune(FILE *f);
-void cli_usage_compile(FILE *f);
-void cli_usage_check(FILE *f);
-
 /* Prints "leakycl: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The exit status for a library failure: bad input (INVALID_ARGUMENT,
  * UNSUPPORTED) is 2, everything else (device, OpenCL, memory) is 1. */
 int cli_exit_for_status(leakycl_status status);
-
-/* Matches argv[*i] against option `name` ("--x"), written either as
- * "--x VALUE" (consuming the next argument) or "--x=VALUE". Returns 1 with
- * *value set on a match, 0 when argv[*i] is another option, and -1 (after
- * printing the error) when the value is missing. */
-int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 
 /* Parses a whole string as a finite float32 (no NaN, no Inf, no overflow);
  * returns 0, or -1 (nothing printed). */
@@ -55,5 +31,20 @@ int cli_parse_long(const char *s, long *out);
 
 /* Formats a shape as "(2, 3)" into buf. */
 void cli_format_shape(const size_t *shape, size_t rank, char *buf, size_t buflen);
+
+/* A device SPEC "P:D" (platform and device index) with its NUL. */
+#define CLI_SPEC_LEN 24
+#define CLI_MAX_DEVICES 64
+
+/* The SPECs of every OpenCL device found, up to cap (at most
+ * CLI_MAX_DEVICES), into specs; *count says how many. Returns an exit
+ * status, the error printed: "<who>: <why>" when the devices cannot be
+ * listed; "<none>: no OpenCL device found" when there is none, unless none
+ * is NULL (then no device is no error). */
+int cli_every_device(const char *who, const char *none, char (*specs)[CLI_SPEC_LEN], size_t cap,
+                     size_t *count);
+
+/* Seconds on the monotonic clock, for durations. */
+double cli_now_seconds(void);
 
 #endif

@@ -1,11 +1,11 @@
 /* cli_util.c - small helpers of the command-line tool: error printing,
- * status to exit code, option matching and strict number parsing. */
+ * status to exit code, strict number parsing, shapes and the clock. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -30,46 +30,27 @@ int cli_exit_for_status(leakycl_status status) {
   }
 }
 
-int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value) {
-  const char *arg = argv[*i];
-  const size_t n = strlen(name);
-  if (strncmp(arg, name, n) != 0)
-    return 0;
-  if (arg[n] == '=') {
-    *value = arg + n + 1;
-    return 1;
-  }
-  if (arg[n] != '\0')
-    return 0;
-  if (*i + 1 >= argc) {
-    cli_error("%s needs a value", name);
-    return -1;
-  }
-  *value = argv[++*i];
-  return 1;
-}
+/* Whether a strto*() call consumed all of a non-empty string. */
+static int parsed_whole(const char *s, const char *end) { return end != s && *end == '\0'; }
 
 int cli_parse_float(const char *s, float *out) {
-  if (!s || !*s)
-    return -1;
   char *end = NULL;
-  errno = 0;
-  const double v = strtod(s, &end);
+  const double v = s ? strtod(s, &end) : NAN;
   /* Values that round to FLT_MAX are fine; from FLT_MAX + half an ulp
    * (2^103) on, float32 would be infinite. */
-  if (end == s || *end != '\0' || !isfinite(v) || fabs(v) >= (double)FLT_MAX + ldexp(1.0, 103))
+  if (!s || !parsed_whole(s, end) || !isfinite(v) || fabs(v) >= (double)FLT_MAX + ldexp(1.0, 103))
     return -1;
   *out = (float)v;
   return 0;
 }
 
 int cli_parse_long(const char *s, long *out) {
-  if (!s || !*s)
+  if (!s)
     return -1;
   char *end = NULL;
   errno = 0;
   const long v = strtol(s, &end, 10);
-  if (end == s || *end != '\0' || errno == ERANGE)
+  if (!parsed_whole(s, end) || errno == ERANGE)
     return -1;
   *out = v;
   return 0;
@@ -89,4 +70,32 @@ void cli_format_shape(const size_t *shape, size_t rank, char *buf, size_t buflen
     pos += (size_t)w;
     snprintf(buf + pos, buflen - pos, ")");
   }
+}
+
+int cli_every_device(const char *who, const char *none, char (*specs)[CLI_SPEC_LEN], size_t cap,
+                     size_t *count) {
+  leakycl_device_info infos[CLI_MAX_DEVICES];
+  char err[1024];
+  size_t seen = 0;
+  *count = 0;
+  cap = cap < CLI_MAX_DEVICES ? cap : CLI_MAX_DEVICES;
+  const leakycl_status st = leakycl_list_devices(infos, cap, &seen, err, sizeof err);
+  if (st != LEAKYCL_OK) {
+    cli_error("%s: %s", who, err);
+    return cli_exit_for_status(st);
+  }
+  if (seen == 0 && none) {
+    cli_error("%s: no OpenCL device found", none);
+    return CLI_EXIT_FAILURE;
+  }
+  for (size_t i = 0; i < seen && i < cap; i++)
+    snprintf(specs[(*count)++], CLI_SPEC_LEN, "%u:%u", infos[i].platform_index,
+             infos[i].device_index);
+  return CLI_EXIT_OK;
+}
+
+double cli_now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

@@ -6,13 +6,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "check_cases.h"
 #include "cli.h"
+#include "cli_options.h"
+#include "commands.h"
 #include "jsonw.h"
 
-#define CHECK_MAX_DEVICES 64
 #define CHECK_MAX_VARIANTS 16
 /* Failures shrunk and printed in full per variant (the rest are counted). */
 #define CHECK_SHRINK_FAILURES 3
@@ -23,43 +23,54 @@
 /* Arrays of a minimal input up to this length are printed in full. */
 #define CHECK_PRINT_ELEMENTS 32
 
+static const char check_usage[] =
+    "usage: leakycl check [--device SPEC|all] [--variant V] [--quick] [--json]\n"
+    "\n"
+    "Runs the conformance suite on a device: relu, leaky_relu, prelu (shared and\n"
+    "per-channel alpha) and phased_relu; forward, backward, backward with dalpha\n"
+    "and its diagnostics, reduce, backward from y and packed batches of mixed jobs;\n"
+    "float32, float16 and bfloat16; sizes around every vector and work-group\n"
+    "multiple; signed zeros, NaN, infinities, subnormals, the largest floats and\n"
+    "phased_relu's threshold with its neighbours mixed into random data; both\n"
+    "strategies, every vector width and several work-group sizes. Each output is\n"
+    "compared with a float64 oracle: y and dx bit for bit (NaN as NaN; a device\n"
+    "without CL_FP_DENORM may flush subnormals to zero), dalpha within\n"
+    "1e-6 x sum|terms| and bit-identical on repeat, neg_fraction and mean_abs_grad\n"
+    "within 1e-6. A failure is shrunk to the smallest input that still fails and\n"
+    "printed with exact (%a) values.\n"
+    "\n"
+    "  --device SPEC|all  a device SPEC (default $LEAKYCL_DEVICE, else auto), or every\n"
+    "                     device found\n"
+    "  --variant V        only this variant (\"cpu vw4 wg16\"; fields not named keep\n"
+    "                     the strategy's default); default: 12 variants covering both\n"
+    "                     strategies, every vector width and small work-groups\n"
+    "  --quick            a representative subset (the device's default variant and\n"
+    "                     one of the other strategy): under a minute on a CPU\n"
+    "  --json             one JSON object a line: a \"summary\" per device and a\n"
+    "                     \"failure\" per failing case\n"
+    "\n"
+    "exit status: 0 all cases pass, 1 a case failed or a device could not be\n"
+    "used, 2 bad usage. Test hook: LEAKYCL_CHECK_CORRUPT=1 flips the sign of one\n"
+    "output element of one case before it is compared (the check must fail).\n";
+
 typedef struct check_args {
   const char *device, *variant;
   int quick, json;
 } check_args;
 
-static int parse_check_args(int argc, char **argv, check_args *a) {
+/* Reads the options into *a. Returns 1 when the command goes on, else 0
+ * with *exit_status (0 after --help, 2 after a usage error). */
+static int parse_check_args(int argc, char **argv, check_args *a, int *exit_status) {
   memset(a, 0, sizeof *a);
-  for (int i = 1; i < argc; i++) {
-    const char *v = NULL;
-    int m;
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      cli_usage_check(stdout);
-      return -1;
-    } else if (strcmp(argv[i], "--quick") == 0) {
-      a->quick = 1;
-    } else if (strcmp(argv[i], "--json") == 0) {
-      a->json = 1;
-    } else if ((m = cli_option_value(argc, argv, &i, "--device", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      a->device = v;
-    } else if ((m = cli_option_value(argc, argv, &i, "--variant", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      a->variant = v;
-    } else {
-      cli_error("check: unknown option \"%s\" (see leakycl check --help)", argv[i]);
-      return CLI_EXIT_USAGE;
-    }
-  }
-  return 0;
-}
-
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+  const cli_option options[] = {
+      {"--quick", .flag = &a->quick},
+      {"--json", .flag = &a->json},
+      {"--device", .value = &a->device},
+      {"--variant", .value = &a->variant},
+  };
+  const cli_option_table table = {"check", check_usage, options, sizeof options / sizeof options[0],
+                                  .stray = "option"};
+  return cli_parse_options(&table, argc, argv, exit_status);
 }
 
 /* ---- which variants ---- */
@@ -259,11 +270,11 @@ static int candidate(const ck_case *cur, const ck_failure *f, size_t idx, ck_cas
  * same way (the same output wrong, or the call failing again: a smaller
  * input must not wander off to another failure); returns the runs made. */
 static int shrink(leakycl_context *ctx, const ck_env *env, ck_case *cur, ck_failure *f) {
-  const double t0 = now_seconds();
+  const double t0 = cli_now_seconds();
   int runs = 0;
   char what[sizeof f->what];
   snprintf(what, sizeof what, "%s", f->what);
-  for (size_t idx = 0; runs < CHECK_SHRINK_RUNS && now_seconds() - t0 < CHECK_SHRINK_SECONDS;) {
+  for (size_t idx = 0; runs < CHECK_SHRINK_RUNS && cli_now_seconds() - t0 < CHECK_SHRINK_SECONDS;) {
     ck_case cand;
     const int made = candidate(cur, f, idx, &cand);
     if (made == 0)
@@ -486,7 +497,7 @@ static int corrupt_target(const ck_case *c) {
 
 /* Runs the plan on the variant; returns -1 when memory ran out. */
 static int run_variant(device_ctx *dc, leakycl_context *ctx, variant_run *vr, const ck_plan *plan) {
-  const double t0 = now_seconds();
+  const double t0 = cli_now_seconds();
   leakycl_status st = leakycl_set_variant(ctx, &vr->v);
   if (st != LEAKYCL_OK) {
     cli_error("check %s: set variant \"%s\": %s: %s", dc->info.name, vr->desc,
@@ -514,7 +525,7 @@ static int run_variant(device_ctx *dc, leakycl_context *ctx, variant_run *vr, co
       dc->env = saved;
     }
   }
-  vr->seconds = now_seconds() - t0;
+  vr->seconds = cli_now_seconds() - t0;
   return 0;
 }
 
@@ -647,35 +658,27 @@ static int check_device(const check_args *a, const char *spec, int *corrupt_pend
   return rc;
 }
 
-int cmd_check(int argc, char **argv) {
+static int cmd_check(int argc, char **argv) {
   check_args a;
-  const int parsed = parse_check_args(argc, argv, &a);
-  if (parsed != 0)
-    return parsed < 0 ? CLI_EXIT_OK : parsed;
+  int rc;
+  if (!parse_check_args(argc, argv, &a, &rc))
+    return rc;
   const char *hook = getenv("LEAKYCL_CHECK_CORRUPT");
   int corrupt = hook && *hook && strcmp(hook, "0") != 0;
   if (!a.device || strcmp(a.device, "all") != 0)
     return check_device(&a, a.device, &corrupt);
-  leakycl_device_info devices[CHECK_MAX_DEVICES];
+  char specs[CLI_MAX_DEVICES][CLI_SPEC_LEN];
   size_t count = 0;
-  char err[1024];
-  leakycl_status st = leakycl_list_devices(devices, CHECK_MAX_DEVICES, &count, err, sizeof err);
-  if (st != LEAKYCL_OK) {
-    cli_error("devices: %s", err);
-    return cli_exit_for_status(st);
-  }
-  if (count == 0) {
-    cli_error("check: no OpenCL device found");
-    return CLI_EXIT_FAILURE;
-  }
-  int rc = CLI_EXIT_OK;
-  for (size_t i = 0; i < count && i < CHECK_MAX_DEVICES; i++) {
-    char spec[32];
-    snprintf(spec, sizeof spec, "%u:%u", devices[i].platform_index, devices[i].device_index);
-    const int one = check_device(&a, spec, &corrupt);
+  rc = cli_every_device("devices", "check", specs, CLI_MAX_DEVICES, &count);
+  for (size_t i = 0; i < count; i++) { /* none on a failure */
+    const int one = check_device(&a, specs[i], &corrupt);
     if (one == CLI_EXIT_USAGE)
       return one;
     rc = rc == CLI_EXIT_OK ? one : rc;
   }
   return rc;
 }
+
+const cli_command cli_command_check = {"check", "check ...",
+                                       "run the conformance suite on a device against an oracle",
+                                       cmd_check, check_usage};

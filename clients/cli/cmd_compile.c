@@ -5,47 +5,60 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_options.h"
+#include "commands.h"
+
+static const char compile_usage[] =
+    "usage: leakycl compile [--device SPEC] -o FILE [--variant DESCRIPTION]\n"
+    "\n"
+    "Builds, for one device, every program a variant's calls can use and writes\n"
+    "them to FILE as one program bundle (replaced atomically), for devices that\n"
+    "cannot compile OpenCL C at run time (FPGAs) or should not (start-up time).\n"
+    "Load it with leakycl run --program-binary FILE, leakycld --program-binary\n"
+    "FILE, LEAKYCL_PROGRAM_BINARY=FILE or leakycl_load_program_bundle(). The\n"
+    "bundle holds each activation with a shared alpha at the variant's vector\n"
+    "width and, per channel, at that width and each half of it; uint indices\n"
+    "(and ulong where the device can hold 2^31 floats in one buffer); plain\n"
+    "stores (and streaming ones when the variant's nt threshold is set). Its\n"
+    "header names leakycl's version, the kernel source hash, the platform, the\n"
+    "device, its version and driver version, and the variant: a bundle made for\n"
+    "anything else is refused when loaded.\n"
+    "\n"
+    "  --device SPEC        the device (default $LEAKYCL_DEVICE, else auto)\n"
+    "  -o, --output FILE    the bundle to write\n"
+    "  --variant DESC       the variant, as leakycl_variant_describe writes it\n"
+    "                       (\"cpu vw8 wg64 chunk64 block16384 nt0\"; fields not named\n"
+    "                       keep the strategy's default); default: the one a context\n"
+    "                       opens with (LEAKYCL_VARIANT, the tuned table, the default)\n"
+    "Progress (one line per program) goes to stderr.\n";
 
 typedef struct compile_args {
   const char *device, *output, *variant;
 } compile_args;
 
-/* Reads the options into *a. Returns 0, -1 after --help, else an exit status. */
-static int parse_compile_args(int argc, char **argv, compile_args *a) {
+/* Reads the options into *a. Returns 1 when the command goes on, else 0
+ * with *exit_status (0 after --help, 2 after a usage error). */
+static int parse_compile_args(int argc, char **argv, compile_args *a, int *exit_status) {
   memset(a, 0, sizeof *a);
-  for (int i = 1; i < argc; i++) {
-    const char *v = NULL;
-    int m;
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      cli_usage_compile(stdout);
-      return -1;
-    } else if ((m = cli_option_value(argc, argv, &i, "--device", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      a->device = v;
-    } else if ((m = cli_option_value(argc, argv, &i, "-o", &v)) != 0 ||
-               (m = cli_option_value(argc, argv, &i, "--output", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      a->output = v;
-    } else if ((m = cli_option_value(argc, argv, &i, "--variant", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      a->variant = v;
-    } else {
-      cli_error("compile: unknown option \"%s\" (see leakycl compile --help)", argv[i]);
-      return CLI_EXIT_USAGE;
-    }
-  }
+  const cli_option options[] = {
+      {"--device", .value = &a->device},
+      {"--output", .alias = "-o", .value = &a->output},
+      {"--variant", .value = &a->variant},
+  };
+  const cli_option_table table = {"compile", compile_usage, options,
+                                  sizeof options / sizeof options[0], .stray = "option"};
+  if (!cli_parse_options(&table, argc, argv, exit_status))
+    return 0;
+  *exit_status = CLI_EXIT_USAGE;
   if (!a->output || !*a->output) {
     cli_error("compile: -o FILE is required (see leakycl compile --help)");
-    return CLI_EXIT_USAGE;
+    return 0;
   }
   if (a->device && strcmp(a->device, "all") == 0) {
     cli_error("compile: a bundle is for one device; name it (--device SPEC), not all");
-    return CLI_EXIT_USAGE;
+    return 0;
   }
-  return 0;
+  return 1;
 }
 
 static void print_progress(const char *line, void *user) {
@@ -53,11 +66,11 @@ static void print_progress(const char *line, void *user) {
   fprintf(stderr, "  %s\n", line);
 }
 
-int cmd_compile(int argc, char **argv) {
+static int cmd_compile(int argc, char **argv) {
   compile_args a;
-  const int parsed = parse_compile_args(argc, argv, &a);
-  if (parsed != 0)
-    return parsed < 0 ? CLI_EXIT_OK : parsed;
+  int rc;
+  if (!parse_compile_args(argc, argv, &a, &rc))
+    return rc;
   char err[1024] = "";
   leakycl_context *ctx = NULL;
   leakycl_status st = leakycl_context_create(a.device, &ctx, err, sizeof err);
@@ -68,7 +81,7 @@ int cmd_compile(int argc, char **argv) {
   }
   leakycl_device_info d;
   leakycl_context_device(ctx, &d);
-  int rc = CLI_EXIT_OK;
+  rc = CLI_EXIT_OK;
   if (a.variant) {
     leakycl_variant v;
     st = leakycl_variant_parse(a.variant, &d, &v, err, sizeof err);
@@ -101,3 +114,7 @@ out:
   leakycl_context_release(ctx);
   return rc;
 }
+
+const cli_command cli_command_compile = {"compile", "compile ...",
+                                         "build a device's programs offline into one bundle file",
+                                         cmd_compile, compile_usage};

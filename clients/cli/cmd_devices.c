@@ -1,11 +1,13 @@
 /* cmd_devices.c - `leakycl devices [--json]`: every OpenCL platform and
  * device as an aligned table or one JSON array. */
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "jsonw.h"
+#include "cli_options.h"
+#include "commands.h"
+#include "device_json.h"
+#include "json_write.h"
 
 /* Formats a byte count as "7.6 GiB", "64 KiB" or "512 B". */
 static void format_bytes(uint64_t bytes, char *buf, size_t buflen) {
@@ -91,27 +93,20 @@ static int print_table(const leakycl_device_info *devs, size_t n) {
   return 0;
 }
 
-/* Writes one device as a JSON object. Returns 0 or -1. */
+/* Writes one device as a JSON object: its "index" (P:D) and the members
+ * the daemon's /v1/devices gives too (text/device_json.c). Returns 0 or -1. */
 static int print_json_device(FILE *f, const leakycl_device_info *d) {
   char index[48];
   snprintf(index, sizeof index, "%u:%u", d->platform_index, d->device_index);
-  if (fputs("{\"index\":", f) < 0 || jsonw_string(f, index) != 0 ||
-      fprintf(f, ",\"platform_index\":%u,\"device_index\":%u,\"type\":", d->platform_index,
-              d->device_index) < 0 ||
-      jsonw_string(f, leakycl_device_type_name(d->type)) != 0 || fputs(",\"platform\":", f) < 0 ||
-      jsonw_string(f, d->platform_name) != 0 || fputs(",\"vendor\":", f) < 0 ||
-      jsonw_string(f, d->vendor) != 0 || fputs(",\"name\":", f) < 0 ||
-      jsonw_string(f, d->name) != 0 || fputs(",\"version\":", f) < 0 ||
-      jsonw_string(f, d->version) != 0 || fputs(",\"driver_version\":", f) < 0 ||
-      jsonw_string(f, d->driver_version) != 0)
-    return -1;
-  if (fprintf(f,
-              ",\"compute_units\":%u,\"global_mem_bytes\":%" PRIu64 ",\"local_mem_bytes\":%" PRIu64
-              ",\"max_alloc_bytes\":%" PRIu64 ",\"unified_memory\":%s,\"max_work_group_size\":%zu}",
-              d->compute_units, d->global_mem_bytes, d->local_mem_bytes, d->max_alloc_bytes,
-              d->unified_memory ? "true" : "false", d->max_work_group_size) < 0)
-    return -1;
-  return 0;
+  lkt_buf b = {0};
+  lkt_buf_append(&b, "{", 1);
+  lkt_json_string_member(&b, "index", index);
+  lkt_buf_append(&b, ",", 1);
+  lkt_device_members(&b, d);
+  lkt_buf_append(&b, "}", 1);
+  const int ok = !b.oom && fwrite(b.data, 1, b.len, f) == b.len;
+  lkt_buf_free(&b);
+  return ok ? 0 : -1;
 }
 
 static int print_json(const leakycl_device_info *devs, size_t n) {
@@ -124,20 +119,21 @@ static int print_json(const leakycl_device_info *devs, size_t n) {
   return fputs("]\n", stdout) < 0 ? -1 : 0;
 }
 
-int cmd_devices(int argc, char **argv) {
+static const char devices_usage[] =
+    "usage: leakycl devices [--json]\n"
+    "\n"
+    "Lists every OpenCL platform and device: index (P:D, usable as --device),\n"
+    "type, vendor, name, version, driver version, compute units, global and\n"
+    "local memory, unified memory and the maximum work-group size.\n"
+    "  --json   one JSON array of objects instead of a table\n";
+
+static int cmd_devices(int argc, char **argv) {
   int json = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      cli_usage_devices(stdout);
-      return CLI_EXIT_OK;
-    }
-    if (strcmp(argv[i], "--json") == 0) {
-      json = 1;
-      continue;
-    }
-    cli_error("devices: unknown argument \"%s\" (see leakycl devices --help)", argv[i]);
-    return CLI_EXIT_USAGE;
-  }
+  const cli_option options[] = {{"--json", .flag = &json}};
+  const cli_option_table table = {"devices", devices_usage, options, 1, .stray = "argument"};
+  int rc;
+  if (!cli_parse_options(&table, argc, argv, &rc))
+    return rc;
   char err[512] = "";
   size_t count = 0;
   leakycl_status st = leakycl_list_devices(NULL, 0, &count, err, sizeof err);
@@ -161,18 +157,22 @@ int cmd_devices(int argc, char **argv) {
     }
     count = again < count ? again : count; /* a device may vanish in between */
   }
-  int rc;
+  int written;
   if (json) {
-    rc = print_json(devs, count);
+    written = print_json(devs, count);
   } else if (count == 0) {
-    rc = puts("no OpenCL platform or device found") == EOF ? -1 : 0;
+    written = puts("no OpenCL platform or device found") == EOF ? -1 : 0;
   } else {
-    rc = print_table(devs, count);
+    written = print_table(devs, count);
   }
   free(devs);
-  if (rc != 0 || fflush(stdout) != 0) {
+  if (written != 0 || fflush(stdout) != 0) {
     cli_error("devices: cannot write the listing");
     return CLI_EXIT_FAILURE;
   }
   return CLI_EXIT_OK;
 }
+
+const cli_command cli_command_devices = {"devices", "devices [--json]",
+                                         "list every OpenCL platform and device", cmd_devices,
+                                         devices_usage};

@@ -5,11 +5,52 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_options.h"
+#include "commands.h"
 #include "jsonw.h"
 #include "npy.h"
 #include "outfile.h"
 
 #define ACTIVATION_LIST "relu, leaky_relu, prelu, phased_relu"
+
+static const char run_usage[] =
+    "usage: leakycl run --activation A --op forward|backward --x x.npy --out DIR\n"
+    "                   [--alpha A | --alpha-file a.npy] [--beta B] [--channel-axis K]\n"
+    "                   [--dy dy.npy] [--from x|y] [--y y.npy] [--device SPEC]\n"
+    "                   [--variant cpu|gpu] [--vector-width N] [--program-binary FILE]\n"
+    "\n"
+    "Reads float32 or float16 C-order .npy files ('<f4' or '<f2', rank 0..16; x\n"
+    "and dy in one dtype) and writes DIR/y.npy (forward) or DIR/dx.npy (backward)\n"
+    "in the input's dtype; float16 is computed in float32 and rounded to nearest\n"
+    "even. bfloat16 has no .npy dtype, so the CLI does not take it (the library\n"
+    "and the daemon do). prelu and phased_relu backward also write float32\n"
+    "DIR/dalpha.npy (shape [C], or [1] for a shared alpha) and DIR/stats.json\n"
+    "({\"neg_fraction\":[..],\"mean_abs_grad\":[..],\"dalpha\":[..]}). DIR is created\n"
+    "if missing; files are replaced atomically.\n"
+    "\n"
+    "  --activation A     relu, leaky_relu, prelu or phased_relu\n"
+    "  --op OP            forward or backward\n"
+    "  --x FILE           the input x\n"
+    "  --dy FILE          the upstream gradient (backward; same shape as x)\n"
+    "  --alpha A          one shared slope (defaults: leaky_relu 0.01, prelu 0.25,\n"
+    "                     phased_relu 0.1; relu takes none)\n"
+    "  --alpha-file FILE  a 1-D float32 .npy of 1 (shared) or C (per-channel) slopes\n"
+    "  --beta B           phased_relu's offset (default 0.5); threshold -beta/alpha\n"
+    "  --channel-axis K   the channel axis, negative from the end (default 1 when\n"
+    "                     the rank is at least 2, else 0)\n"
+    "  --from x|y         backward reads the sign from x (default) or from\n"
+    "                     y = forward(x), given as --y (relu, and leaky_relu/prelu\n"
+    "                     with alpha > 0; no dalpha then)\n"
+    "  --y FILE           y = forward(x) for --from y (implies --from y)\n"
+    "  --device SPEC      auto, cpu, gpu, accelerator, gpu:N, P:D or a name substring\n"
+    "                     (default $LEAKYCL_DEVICE, else auto)\n"
+    "  --variant S        kernel strategy: cpu (contiguous chunks) or gpu (coalesced,\n"
+    "                     work-group tree reduction); default chosen per device\n"
+    "  --vector-width N   floats per load: 1, 2, 4, 8 or 16\n"
+    "  --program-binary FILE\n"
+    "                     take every program from a bundle written by leakycl compile\n"
+    "                     (no source build; its variant is used; default\n"
+    "                     $LEAKYCL_PROGRAM_BINARY)\n";
 
 /* The command line as given (strings borrowed from argv). */
 typedef struct run_args {
@@ -71,58 +112,43 @@ static void run_state_free(run_state *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Reads the options into *a. Returns -1 when done normally, else an exit
- * status (0 after --help, 2 after a usage error). */
-static int parse_args(int argc, char **argv, run_args *a) {
-  struct {
-    const char *name;
-    const char **slot;
-  } const table[] = {
-      {"--activation", &a->activation},
-      {"--op", &a->op},
-      {"--alpha", &a->alpha},
-      {"--alpha-file", &a->alpha_file},
-      {"--beta", &a->beta},
-      {"--channel-axis", &a->channel_axis},
-      {"--device", &a->device},
-      {"--from", &a->from},
-      {"--x", &a->x},
-      {"--y", &a->y},
-      {"--dy", &a->dy},
-      {"--out", &a->out},
-      {"--variant", &a->variant},
-      {"--vector-width", &a->vector_width},
-      {"--program-binary", &a->program_binary},
+/* Reads the options into *a (each one at most once). Returns 1 when the
+ * run goes on, else 0 with *exit_status (0 after --help, 2 after a usage
+ * error). */
+static int parse_args(int argc, char **argv, run_args *a, int *exit_status) {
+  const cli_option options[] = {
+      {"--activation", .value = &a->activation},
+      {"--op", .value = &a->op},
+      {"--alpha", .value = &a->alpha},
+      {"--alpha-file", .value = &a->alpha_file},
+      {"--beta", .value = &a->beta},
+      {"--channel-axis", .value = &a->channel_axis},
+      {"--device", .value = &a->device},
+      {"--from", .value = &a->from},
+      {"--x", .value = &a->x},
+      {"--y", .value = &a->y},
+      {"--dy", .value = &a->dy},
+      {"--out", .value = &a->out},
+      {"--variant", .value = &a->variant},
+      {"--vector-width", .value = &a->vector_width},
+      {"--program-binary", .value = &a->program_binary},
   };
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      cli_usage_run(stdout);
-      return CLI_EXIT_OK;
-    }
+  const cli_option_table table = {
+      "run", run_usage, options, sizeof options / sizeof options[0], .help_anywhere = 1, .once = 1};
+  return cli_parse_options(&table, argc, argv, exit_status);
+}
+
+/* Parses an optional float option's value into *out and sets *given;
+ * returns 0, or -1 after printing why. */
+static int plan_float(const char *option, const char *value, float *out, int *given) {
+  if (!value)
+    return 0;
+  if (cli_parse_float(value, out) != 0) {
+    cli_error("%s: \"%s\" is not a finite float32 number", option, value);
+    return -1;
   }
-  for (int i = 1; i < argc; i++) {
-    int matched = 0;
-    for (size_t t = 0; t < sizeof table / sizeof table[0] && !matched; t++) {
-      const char *value = NULL;
-      const int r = cli_option_value(argc, argv, &i, table[t].name, &value);
-      if (r < 0)
-        return CLI_EXIT_USAGE;
-      if (r == 0)
-        continue;
-      if (*table[t].slot) {
-        cli_error("%s is given twice", table[t].name);
-        return CLI_EXIT_USAGE;
-      }
-      *table[t].slot = value;
-      matched = 1;
-    }
-    if (!matched) {
-      cli_error("run: unknown %s \"%s\" (see leakycl run --help)",
-                argv[i][0] == '-' ? "option" : "argument", argv[i]);
-      return CLI_EXIT_USAGE;
-    }
-  }
-  return -1;
+  *given = 1;
+  return 0;
 }
 
 /* Checks the combination of options and parses their values into *p.
@@ -169,24 +195,16 @@ static int plan_run(const run_args *a, run_plan *p) {
     cli_error("%s is only for --op backward", a->from ? "--from" : "--y");
     return -1;
   }
-  if (p->source == LEAKYCL_FROM_Y) {
-    if (a->x) {
-      cli_error("--from y reads y from --y; --x is not used (give one of them)");
-      return -1;
-    }
-    if (!a->y) {
-      cli_error("--from y needs --y FILE (y = forward(x))");
-      return -1;
-    }
-  } else {
-    if (a->y) {
-      cli_error("--y is only for --from y");
-      return -1;
-    }
-    if (!a->x) {
-      cli_error("--x FILE is required");
-      return -1;
-    }
+  /* The source's own input is required, the other one refused. */
+  const int from_y = p->source == LEAKYCL_FROM_Y;
+  if (from_y ? a->x != NULL : a->y != NULL) {
+    cli_error("%s", from_y ? "--from y reads y from --y; --x is not used (give one of them)"
+                           : "--y is only for --from y");
+    return -1;
+  }
+  if (from_y ? !a->y : !a->x) {
+    cli_error("%s", from_y ? "--from y needs --y FILE (y = forward(x))" : "--x FILE is required");
+    return -1;
   }
   if (p->backward && !a->dy) {
     cli_error("--op backward needs --dy FILE");
@@ -204,24 +222,14 @@ static int plan_run(const run_args *a, run_plan *p) {
     cli_error("relu takes no alpha (%s)", a->alpha ? "--alpha" : "--alpha-file");
     return -1;
   }
-  if (a->alpha) {
-    if (cli_parse_float(a->alpha, &p->alpha) != 0) {
-      cli_error("--alpha: \"%s\" is not a finite float32 number", a->alpha);
-      return -1;
-    }
-    p->has_alpha = 1;
+  if (plan_float("--alpha", a->alpha, &p->alpha, &p->has_alpha) != 0)
+    return -1;
+  if (a->beta && p->activation != LEAKYCL_PHASED_RELU) {
+    cli_error("--beta is only for phased_relu");
+    return -1;
   }
-  if (a->beta) {
-    if (p->activation != LEAKYCL_PHASED_RELU) {
-      cli_error("--beta is only for phased_relu");
-      return -1;
-    }
-    if (cli_parse_float(a->beta, &p->beta) != 0) {
-      cli_error("--beta: \"%s\" is not a finite float32 number", a->beta);
-      return -1;
-    }
-    p->has_beta = 1;
-  }
+  if (plan_float("--beta", a->beta, &p->beta, &p->has_beta) != 0)
+    return -1;
   if (a->channel_axis) {
     if (cli_parse_long(a->channel_axis, &p->axis) != 0) {
       cli_error("--channel-axis: \"%s\" is not an integer", a->channel_axis);
@@ -473,18 +481,18 @@ fail:
   return CLI_EXIT_FAILURE;
 }
 
-int cmd_run(int argc, char **argv) {
+static int cmd_run(int argc, char **argv) {
   run_args a;
   memset(&a, 0, sizeof a);
-  const int parsed = parse_args(argc, argv, &a);
-  if (parsed >= 0)
-    return parsed;
+  int rc;
+  if (!parse_args(argc, argv, &a, &rc))
+    return rc;
   run_plan p;
   if (plan_run(&a, &p) != 0)
     return CLI_EXIT_USAGE;
   run_state s;
   memset(&s, 0, sizeof s);
-  int rc = CLI_EXIT_USAGE;
+  rc = CLI_EXIT_USAGE;
   if (load_inputs(&a, &p, &s) != 0)
     goto done;
   char err[512] = "";
@@ -502,3 +510,6 @@ done:
   run_state_free(&s);
   return rc;
 }
+
+const cli_command cli_command_run = {
+    "run", "run ...", "run an activation forward or backward on .npy files", cmd_run, run_usage};

@@ -5,56 +5,33 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_options.h"
+#include "commands.h"
 #include "jsonw.h"
+
+static const char tune_usage[] =
+    "usage: leakycl tune [--device SPEC|all] [--n N] [--repeat R] [--no-save] [--json]\n"
+    "\n"
+    "Times forward, backward and reduce for candidate kernel variants (strategy,\n"
+    "vector width, chunk, work-group size, reduction block, streaming-store\n"
+    "threshold), one field at a time from the device's default, and saves the\n"
+    "fastest in the table every context reads when it opens ($LEAKYCL_TUNE_FILE,\n"
+    "else $XDG_CACHE_HOME/leakycl/variants.tsv, else ~/.cache/leakycl/variants.tsv).\n"
+    "LEAKYCL_VARIANT (\"cpu vw16 wg16 chunk16 block16384 nt1048576\") overrides it.\n"
+    "\n"
+    "  --device SPEC   the device (default $LEAKYCL_DEVICE, else auto), or all\n"
+    "  --n N           elements per timed call (default 16 Mi; 1024 .. 2^30)\n"
+    "  --repeat R      timed runs per op and candidate, medians (default 5)\n"
+    "  --no-save       measure and print only\n"
+    "  --json          one JSON object per device instead of the summary\n"
+    "Progress (one line per candidate) goes to stderr.\n";
 
 typedef struct tune_args {
   const char *device;
   size_t n;
   unsigned repeats;
-  int save, json;
+  int no_save, json;
 } tune_args;
-
-static int parse_tune_args(int argc, char **argv, tune_args *a) {
-  memset(a, 0, sizeof *a);
-  a->save = 1;
-  for (int i = 1; i < argc; i++) {
-    const char *v = NULL;
-    int m;
-    long num;
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      cli_usage_tune(stdout);
-      return -1;
-    } else if (strcmp(argv[i], "--no-save") == 0) {
-      a->save = 0;
-    } else if (strcmp(argv[i], "--json") == 0) {
-      a->json = 1;
-    } else if ((m = cli_option_value(argc, argv, &i, "--device", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      a->device = v;
-    } else if ((m = cli_option_value(argc, argv, &i, "--n", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      if (cli_parse_long(v, &num) != 0 || num < 1024 || num > (1L << 30)) {
-        cli_error("--n: \"%s\" is not a count in [1024, 2^30]", v);
-        return CLI_EXIT_USAGE;
-      }
-      a->n = (size_t)num;
-    } else if ((m = cli_option_value(argc, argv, &i, "--repeat", &v)) != 0) {
-      if (m < 0)
-        return CLI_EXIT_USAGE;
-      if (cli_parse_long(v, &num) != 0 || num < 1 || num > 64) {
-        cli_error("--repeat: \"%s\" is not a count in [1, 64]", v);
-        return CLI_EXIT_USAGE;
-      }
-      a->repeats = (unsigned)num;
-    } else {
-      cli_error("tune: unknown option \"%s\" (see leakycl tune --help)", argv[i]);
-      return CLI_EXIT_USAGE;
-    }
-  }
-  return 0;
-}
 
 static void print_progress(const char *line, void *user) {
   (void)user;
@@ -138,7 +115,7 @@ static int tune_device(const tune_args *a, const char *spec) {
   } else {
     char path[1024];
     const char *saved = NULL;
-    if (a->save) {
+    if (!a->no_save) {
       st = leakycl_tune_table_save(&d, &report->best, err, sizeof err);
       if (st != LEAKYCL_OK) {
         cli_error("tune %s: %s", d.name, err);
@@ -157,27 +134,65 @@ static int tune_device(const tune_args *a, const char *spec) {
   return rc;
 }
 
-int cmd_tune(int argc, char **argv) {
+/* Parses option's value as a count in [lo, hi] (`range` in the error);
+ * returns 0, or -1 after printing why. */
+static int parse_count(const char *option, const char *v, long lo, long hi, const char *range,
+                       long *out) {
+  if (cli_parse_long(v, out) != 0 || *out < lo || *out > hi) {
+    cli_error("%s: \"%s\" is not a count in %s", option, v, range);
+    return -1;
+  }
+  return 0;
+}
+
+static int take_n(void *user, const char *v) {
+  long n;
+  if (parse_count("--n", v, 1024, 1L << 30, "[1024, 2^30]", &n) != 0)
+    return -1;
+  ((tune_args *)user)->n = (size_t)n;
+  return 0;
+}
+
+static int take_repeat(void *user, const char *v) {
+  long repeats;
+  if (parse_count("--repeat", v, 1, 64, "[1, 64]", &repeats) != 0)
+    return -1;
+  ((tune_args *)user)->repeats = (unsigned)repeats;
+  return 0;
+}
+
+/* Reads the options into *a. Returns 1 when the command goes on, else 0
+ * with *exit_status (0 after --help, 2 after a usage error). */
+static int parse_tune_args(int argc, char **argv, tune_args *a, int *exit_status) {
+  memset(a, 0, sizeof *a);
+  const cli_option options[] = {
+      {"--n", .take = take_n},           {"--repeat", .take = take_repeat},
+      {"--device", .value = &a->device}, {"--no-save", .flag = &a->no_save},
+      {"--json", .flag = &a->json},
+  };
+  const cli_option_table table = {"tune",    tune_usage,
+                                  options,   sizeof options / sizeof options[0],
+                                  .user = a, .stray = "option"};
+  return cli_parse_options(&table, argc, argv, exit_status);
+}
+
+static int cmd_tune(int argc, char **argv) {
   tune_args a;
-  const int parsed = parse_tune_args(argc, argv, &a);
-  if (parsed != 0)
-    return parsed < 0 ? CLI_EXIT_OK : parsed;
+  int rc;
+  if (!parse_tune_args(argc, argv, &a, &rc))
+    return rc;
   if (!a.device || strcmp(a.device, "all") != 0)
     return tune_device(&a, a.device);
-  leakycl_device_info devices[64];
+  char specs[CLI_MAX_DEVICES][CLI_SPEC_LEN];
   size_t count = 0;
-  char err[1024];
-  leakycl_status st = leakycl_list_devices(devices, 64, &count, err, sizeof err);
-  if (st != LEAKYCL_OK) {
-    cli_error("devices: %s", err);
-    return cli_exit_for_status(st);
-  }
-  int rc = CLI_EXIT_OK;
-  for (size_t i = 0; i < count && i < 64; i++) {
-    char spec[32];
-    snprintf(spec, sizeof spec, "%u:%u", devices[i].platform_index, devices[i].device_index);
-    const int one = tune_device(&a, spec);
+  rc = cli_every_device("devices", NULL, specs, CLI_MAX_DEVICES, &count); /* count 0 on a failure */
+  for (size_t i = 0; i < count; i++) {
+    const int one = tune_device(&a, specs[i]);
     rc = rc == CLI_EXIT_OK ? one : rc;
   }
   return rc;
 }
+
+const cli_command cli_command_tune = {"tune", "tune ...",
+                                      "measure kernel variants on a device and save the best",
+                                      cmd_tune, tune_usage};

@@ -4,11 +4,12 @@
 #include "npy.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "error_text.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -24,19 +25,8 @@ const char *npy_dtype_name(npy_dtype dtype) {
   return dtype == NPY_FLOAT32 ? "float32" : dtype == NPY_FLOAT16 ? "float16" : "unknown";
 }
 
-/* Writes a formatted one-line reason into err (when there is room) and
- * returns NPY_BAD, so that failures read `return npy_fail(...)`. */
-static npy_result npy_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static npy_result npy_fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return NPY_BAD;
-}
+/* Failures read `return lkt_fail(...)` (text/error_text.h): its -1 is NPY_BAD. */
+_Static_assert(NPY_BAD == -1, "lkt_fail returns NPY_BAD");
 
 /* a * b into *out; false on size_t overflow. */
 static int npy_mul(size_t a, size_t b, size_t *out) {
@@ -76,18 +66,18 @@ static void npy_printable(const unsigned char *s, size_t n, char *out, size_t ou
 static npy_result npy_read_string(npy_cursor *c, const unsigned char **s, size_t *n, char *err,
                                   size_t errlen) {
   if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
-    return npy_fail(err, errlen, "header: expected a quoted string at offset %zu",
-                    (size_t)(c->p - c->start));
+    return lkt_fail(err, errlen, "header: expected a quoted string at offset %zu",
+                       (size_t)(c->p - c->start));
   const unsigned char quote = *c->p++;
   const unsigned char *begin = c->p;
   while (c->p < c->end && *c->p != quote) {
     if (*c->p == '\\' || *c->p == '\n')
-      return npy_fail(err, errlen, "header: unsupported character in a string at offset %zu",
-                      (size_t)(c->p - c->start));
+      return lkt_fail(err, errlen, "header: unsupported character in a string at offset %zu",
+                         (size_t)(c->p - c->start));
     c->p++;
   }
   if (c->p >= c->end)
-    return npy_fail(err, errlen, "header: unterminated string");
+    return lkt_fail(err, errlen, "header: unterminated string");
   *s = begin;
   *n = (size_t)(c->p - begin);
   c->p++;
@@ -113,15 +103,15 @@ static int npy_take_word(npy_cursor *c, const char *word) {
 /* Reads a non-negative decimal integer that fits in size_t. */
 static npy_result npy_read_dim(npy_cursor *c, size_t *out, char *err, size_t errlen) {
   if (c->p < c->end && *c->p == '-')
-    return npy_fail(err, errlen, "header: negative dimension in shape");
+    return lkt_fail(err, errlen, "header: negative dimension in shape");
   if (c->p >= c->end || *c->p < '0' || *c->p > '9')
-    return npy_fail(err, errlen, "header: expected a dimension at offset %zu",
-                    (size_t)(c->p - c->start));
+    return lkt_fail(err, errlen, "header: expected a dimension at offset %zu",
+                       (size_t)(c->p - c->start));
   size_t v = 0;
   while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
     const size_t digit = (size_t)(*c->p - '0');
     if (v > (SIZE_MAX - digit) / 10)
-      return npy_fail(err, errlen, "header: a dimension is too large");
+      return lkt_fail(err, errlen, "header: a dimension is too large");
     v = v * 10 + digit;
     c->p++;
   }
@@ -133,7 +123,7 @@ static npy_result npy_read_dim(npy_cursor *c, size_t *out, char *err, size_t err
  * one-element tuple needs its comma, as in Python ((5) is not a tuple). */
 static npy_result npy_read_shape(npy_cursor *c, npy_header *h, char *err, size_t errlen) {
   if (c->p >= c->end || *c->p != '(')
-    return npy_fail(err, errlen, "header: shape is not a tuple");
+    return lkt_fail(err, errlen, "header: shape is not a tuple");
   c->p++;
   h->rank = 0;
   int saw_comma = 0;
@@ -141,15 +131,15 @@ static npy_result npy_read_shape(npy_cursor *c, npy_header *h, char *err, size_t
     npy_skip_space(c);
     if (c->p < c->end && *c->p == ')') {
       if (h->rank == 1 && !saw_comma)
-        return npy_fail(err, errlen, "header: shape (n) is not a tuple; write (n,)");
+        return lkt_fail(err, errlen, "header: shape (n) is not a tuple; write (n,)");
       c->p++;
       return NPY_OK;
     }
     if (h->rank > 0 && !saw_comma)
-      return npy_fail(err, errlen, "header: expected ',' or ')' in shape at offset %zu",
-                      (size_t)(c->p - c->start));
+      return lkt_fail(err, errlen, "header: expected ',' or ')' in shape at offset %zu",
+                         (size_t)(c->p - c->start));
     if (h->rank == NPY_MAX_RANK)
-      return npy_fail(err, errlen, "rank is over the maximum of %d", NPY_MAX_RANK);
+      return lkt_fail(err, errlen, "rank is over the maximum of %d", NPY_MAX_RANK);
     size_t dim = 0;
     if (npy_read_dim(c, &dim, err, errlen) != NPY_OK)
       return NPY_BAD;
@@ -172,7 +162,7 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
   unsigned seen = 0;
   npy_skip_space(&c);
   if (c.p >= c.end || *c.p != '{')
-    return npy_fail(err, errlen, "header is not a dictionary");
+    return lkt_fail(err, errlen, "header is not a dictionary");
   c.p++;
   for (;;) {
     npy_skip_space(&c);
@@ -186,7 +176,8 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       return NPY_BAD;
     npy_skip_space(&c);
     if (c.p >= c.end || *c.p != ':')
-      return npy_fail(err, errlen, "header: expected ':' at offset %zu", (size_t)(c.p - c.start));
+      return lkt_fail(err, errlen, "header: expected ':' at offset %zu",
+                         (size_t)(c.p - c.start));
     c.p++;
     npy_skip_space(&c);
     unsigned which;
@@ -199,10 +190,10 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
     else {
       char shown[32];
       npy_printable(key, key_len, shown, sizeof shown);
-      return npy_fail(err, errlen, "header: unknown key '%s'", shown);
+      return lkt_fail(err, errlen, "header: unknown key '%s'", shown);
     }
     if (seen & which)
-      return npy_fail(err, errlen, "header: duplicate key");
+      return lkt_fail(err, errlen, "header: duplicate key");
     seen |= which;
     if (which == NPY_KEY_DESCR) {
       const unsigned char *d;
@@ -216,16 +207,17 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       } else {
         char shown[32];
         npy_printable(d, dn, shown, sizeof shown);
-        return npy_fail(err, errlen,
-                        "dtype '%s' is not supported (only little-endian float32 '<f4' or "
-                        "float16 '<f2')",
-                        shown);
+        return lkt_fail(err, errlen,
+                           "dtype '%s' is not supported (only little-endian float32 '<f4' or "
+                           "float16 '<f2')",
+                           shown);
       }
     } else if (which == NPY_KEY_FORTRAN) {
       if (npy_take_word(&c, "True"))
-        return npy_fail(err, errlen, "fortran_order True is not supported (save a C-order array)");
+        return lkt_fail(err, errlen,
+                           "fortran_order True is not supported (save a C-order array)");
       if (!npy_take_word(&c, "False"))
-        return npy_fail(err, errlen, "header: fortran_order is neither True nor False");
+        return lkt_fail(err, errlen, "header: fortran_order is neither True nor False");
     } else if (npy_read_shape(&c, h, err, errlen) != NPY_OK) {
       return NPY_BAD;
     }
@@ -238,39 +230,39 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       c.p++;
       break;
     }
-    return npy_fail(err, errlen, "header: expected ',' or '}' at offset %zu",
-                    (size_t)(c.p - c.start));
+    return lkt_fail(err, errlen, "header: expected ',' or '}' at offset %zu",
+                       (size_t)(c.p - c.start));
   }
   npy_skip_space(&c);
   if (c.p != c.end)
-    return npy_fail(err, errlen, "header: unexpected text after the dictionary at offset %zu",
-                    (size_t)(c.p - c.start));
+    return lkt_fail(err, errlen, "header: unexpected text after the dictionary at offset %zu",
+                       (size_t)(c.p - c.start));
   if (!(seen & NPY_KEY_DESCR))
-    return npy_fail(err, errlen, "header: missing key 'descr'");
+    return lkt_fail(err, errlen, "header: missing key 'descr'");
   if (!(seen & NPY_KEY_FORTRAN))
-    return npy_fail(err, errlen, "header: missing key 'fortran_order'");
+    return lkt_fail(err, errlen, "header: missing key 'fortran_order'");
   if (!(seen & NPY_KEY_SHAPE))
-    return npy_fail(err, errlen, "header: missing key 'shape'");
+    return lkt_fail(err, errlen, "header: missing key 'shape'");
   return NPY_OK;
 }
 
 npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *out, size_t *needed,
                             char *err, size_t errlen) {
   if (!out || (!buf && len > 0))
-    return npy_fail(err, errlen, "no buffer or no output");
+    return lkt_fail(err, errlen, "no buffer or no output");
   if (len < 8) {
     if (len > 0 && memcmp(buf, npy_magic, len < 6 ? len : 6) != 0)
-      return npy_fail(err, errlen, "not a .npy file (bad magic)");
+      return lkt_fail(err, errlen, "not a .npy file (bad magic)");
     if (needed)
       *needed = 10;
     return NPY_NEED_MORE;
   }
   if (memcmp(buf, npy_magic, 6) != 0)
-    return npy_fail(err, errlen, "not a .npy file (bad magic)");
+    return lkt_fail(err, errlen, "not a .npy file (bad magic)");
   const unsigned major = buf[6], minor = buf[7];
   if (major < 1 || major > 3 || minor != 0)
-    return npy_fail(err, errlen, "unsupported .npy format version %u.%u (1.0, 2.0, 3.0)", major,
-                    minor);
+    return lkt_fail(err, errlen, "unsupported .npy format version %u.%u (1.0, 2.0, 3.0)", major,
+                       minor);
   const size_t len_bytes = major == 1 ? 2 : 4;
   const size_t text_start = 8 + len_bytes;
   if (len < text_start) {
@@ -282,8 +274,8 @@ npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *ou
   if (major > 1)
     hlen |= (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
   if (hlen > NPY_MAX_HEADER_LEN)
-    return npy_fail(err, errlen, "header length %zu is over the limit of %u bytes", hlen,
-                    NPY_MAX_HEADER_LEN);
+    return lkt_fail(err, errlen, "header length %zu is over the limit of %u bytes", hlen,
+                       NPY_MAX_HEADER_LEN);
   if (len < text_start + hlen) {
     if (needed)
       *needed = text_start + hlen;
@@ -298,12 +290,12 @@ npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *ou
   size_t count = 1;
   for (size_t d = 0; d < h.rank; d++) {
     if (!npy_mul(count, h.shape[d], &count))
-      return npy_fail(err, errlen, "shape has more elements than memory can hold");
+      return lkt_fail(err, errlen, "shape has more elements than memory can hold");
   }
   size_t data_bytes;
   if (!npy_mul(count, npy_dtype_size(h.dtype), &data_bytes) ||
       data_bytes > SIZE_MAX - (text_start + hlen))
-    return npy_fail(err, errlen, "shape has more elements than memory can hold");
+    return lkt_fail(err, errlen, "shape has more elements than memory can hold");
   h.count = count;
   h.data_offset = text_start + hlen;
   *out = h;
@@ -371,21 +363,21 @@ const void *npy_array_bytes(const npy_array *array) {
 npy_result npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err,
                      size_t errlen) {
   if (!out)
-    return npy_fail(err, errlen, "no output");
+    return lkt_fail(err, errlen, "no output");
   npy_header h;
   size_t needed = 0;
   const npy_result r = npy_parse_header(buf, len, &h, &needed, err, errlen);
   if (r == NPY_NEED_MORE)
-    return npy_fail(err, errlen, "truncated header (%zu of %zu bytes)", len, needed);
+    return lkt_fail(err, errlen, "truncated header (%zu of %zu bytes)", len, needed);
   if (r != NPY_OK)
     return NPY_BAD;
   const size_t have = len - h.data_offset, want = h.count * npy_dtype_size(h.dtype);
   if (have != want)
-    return npy_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
+    return lkt_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
   npy_array a;
   npy_array_from_header(&h, &a);
   if (!npy_alloc(&a))
-    return npy_fail(err, errlen, "out of memory for %zu values", h.count);
+    return lkt_fail(err, errlen, "out of memory for %zu values", h.count);
   npy_decode_array(&a, buf + h.data_offset);
   *out = a;
   return NPY_OK;
@@ -409,7 +401,7 @@ static npy_result npy_load_open(FILE *f, size_t size, npy_array *out, char *err,
   unsigned char pre[NPY_PREAMBLE_MAX];
   const size_t pre_len = size < sizeof pre ? size : sizeof pre;
   if (!npy_read_exact(f, pre, pre_len))
-    return npy_fail(err, errlen, "read failed: %s", strerror(errno));
+    return lkt_fail(err, errlen, "read failed: %s", strerror(errno));
   npy_header h;
   size_t needed = 0;
   npy_result r = npy_parse_header(pre, pre_len, &h, &needed, err, errlen);
@@ -417,35 +409,35 @@ static npy_result npy_load_open(FILE *f, size_t size, npy_array *out, char *err,
     /* The preamble is complete (or the file is shorter than one), and the
      * header length was bounded by the parser. */
     if (needed > size)
-      return npy_fail(err, errlen, "truncated header (%zu of %zu bytes)", size, needed);
+      return lkt_fail(err, errlen, "truncated header (%zu of %zu bytes)", size, needed);
     unsigned char *head = malloc(needed);
     if (!head)
-      return npy_fail(err, errlen, "out of memory for a %zu-byte header", needed);
+      return lkt_fail(err, errlen, "out of memory for a %zu-byte header", needed);
     memcpy(head, pre, pre_len);
     if (!npy_read_exact(f, head + pre_len, needed - pre_len)) {
       free(head);
-      return npy_fail(err, errlen, "read failed: %s", strerror(errno));
+      return lkt_fail(err, errlen, "read failed: %s", strerror(errno));
     }
     r = npy_parse_header(head, needed, &h, &needed, err, errlen);
     free(head);
     if (r == NPY_NEED_MORE) /* cannot happen: the whole header was given */
-      return npy_fail(err, errlen, "truncated header");
+      return lkt_fail(err, errlen, "truncated header");
   }
   if (r != NPY_OK)
     return NPY_BAD;
   const size_t have = size - h.data_offset, want = h.count * npy_dtype_size(h.dtype);
   if (have != want)
-    return npy_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
+    return lkt_fail(err, errlen, "data is %zu bytes; the shape needs %zu", have, want);
   if (fseek(f, (long)h.data_offset, SEEK_SET) != 0)
-    return npy_fail(err, errlen, "seek failed: %s", strerror(errno));
+    return lkt_fail(err, errlen, "seek failed: %s", strerror(errno));
   npy_array a;
   npy_array_from_header(&h, &a);
   if (!npy_alloc(&a))
-    return npy_fail(err, errlen, "out of memory for %zu values", h.count);
+    return lkt_fail(err, errlen, "out of memory for %zu values", h.count);
   void *bytes = a.dtype == NPY_FLOAT16 ? (void *)a.data_f16 : (void *)a.data;
   if (!npy_read_exact(f, bytes, want)) {
     npy_array_free(&a);
-    return npy_fail(err, errlen, "read failed: %s", ferror(f) ? strerror(errno) : "short file");
+    return lkt_fail(err, errlen, "read failed: %s", ferror(f) ? strerror(errno) : "short file");
   }
   npy_decode_array(&a, bytes);
   *out = a;
@@ -455,24 +447,24 @@ static npy_result npy_load_open(FILE *f, size_t size, npy_array *out, char *err,
 npy_result npy_load(const char *path, npy_array *out, char *err, size_t errlen) {
   char why[256] = "";
   if (!path || !out)
-    return npy_fail(err, errlen, "no path or no output");
+    return lkt_fail(err, errlen, "no path or no output");
   FILE *f = fopen(path, "rb");
   if (!f)
-    return npy_fail(err, errlen, "%s: %s", path, strerror(errno));
+    return lkt_fail(err, errlen, "%s: %s", path, strerror(errno));
   struct stat st;
   npy_result r;
   if (fstat(fileno(f), &st) != 0) {
-    r = npy_fail(why, sizeof why, "%s", strerror(errno));
+    r = lkt_fail(why, sizeof why, "%s", strerror(errno));
   } else if (!S_ISREG(st.st_mode)) {
-    r = npy_fail(why, sizeof why, "not a regular file");
+    r = lkt_fail(why, sizeof why, "not a regular file");
   } else if (st.st_size < 0 || (uintmax_t)st.st_size > SIZE_MAX) {
-    r = npy_fail(why, sizeof why, "file too large");
+    r = lkt_fail(why, sizeof why, "file too large");
   } else {
     r = npy_load_open(f, (size_t)st.st_size, out, why, sizeof why);
   }
   fclose(f); /* read-only: nothing to lose on close */
   if (r != NPY_OK)
-    return npy_fail(err, errlen, "%s: %s", path, why);
+    return lkt_fail(err, errlen, "%s: %s", path, why);
   return NPY_OK;
 }
 
@@ -560,26 +552,26 @@ npy_result npy_write_typed(FILE *f, const size_t *shape, size_t rank, npy_dtype 
                            const void *data, char *err, size_t errlen) {
   unsigned char head[1024];
   if (!f)
-    return npy_fail(err, errlen, "no stream");
+    return lkt_fail(err, errlen, "no stream");
   const size_t size = npy_dtype_size(dtype);
   if (size == 0)
-    return npy_fail(err, errlen, "unknown dtype %d", (int)dtype);
+    return lkt_fail(err, errlen, "unknown dtype %d", (int)dtype);
   size_t count = 1;
   for (size_t d = 0; d < rank && shape; d++) {
     if (!npy_mul(count, shape[d], &count))
-      return npy_fail(err, errlen, "shape has more elements than memory can hold");
+      return lkt_fail(err, errlen, "shape has more elements than memory can hold");
   }
   /* After the loop, as npy_parse_header checks it: a later 0 empties a
    * shape such as (2**63 - 1, 0), which reads back and must write back. */
   if (count > SIZE_MAX / size)
-    return npy_fail(err, errlen, "shape has more elements than memory can hold");
+    return lkt_fail(err, errlen, "shape has more elements than memory can hold");
   if (count > 0 && !data)
-    return npy_fail(err, errlen, "no data for %zu values", count);
+    return lkt_fail(err, errlen, "no data for %zu values", count);
   const size_t hn = npy_format_header_typed(shape, rank, dtype, head, sizeof head);
   if (hn == 0)
-    return npy_fail(err, errlen, "cannot format a header for rank %zu", rank);
+    return lkt_fail(err, errlen, "cannot format a header for rank %zu", rank);
   if (fwrite(head, 1, hn, f) != hn)
-    return npy_fail(err, errlen, "write failed: %s", strerror(errno));
+    return lkt_fail(err, errlen, "write failed: %s", strerror(errno));
   /* Encode little-endian through a bounded buffer (no host-order assumption). */
   unsigned char chunk[16384];
   size_t i = 0;
@@ -587,7 +579,7 @@ npy_result npy_write_typed(FILE *f, const size_t *shape, size_t rank, npy_dtype 
     const size_t n = count - i < sizeof chunk / size ? count - i : sizeof chunk / size;
     npy_encode(data, i, n, size, chunk);
     if (fwrite(chunk, 1, size * n, f) != size * n)
-      return npy_fail(err, errlen, "write failed: %s", strerror(errno));
+      return lkt_fail(err, errlen, "write failed: %s", strerror(errno));
     i += n;
   }
   return NPY_OK;

@@ -4,23 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int outfile_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int outfile_fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
+#include "error_text.h"
 
 /* mkdir that accepts an existing directory. */
 static int outfile_mkdir_one(const char *path) {
@@ -36,10 +25,10 @@ static int outfile_mkdir_one(const char *path) {
 
 int outfile_mkdirs(const char *path, char *err, size_t errlen) {
   if (!path || !*path)
-    return outfile_fail(err, errlen, "empty directory name");
+    return lkt_fail(err, errlen, "empty directory name");
   char *copy = strdup(path);
   if (!copy)
-    return outfile_fail(err, errlen, "out of memory");
+    return lkt_fail(err, errlen, "out of memory");
   /* Create each prefix that ends before a '/', then the whole path. */
   for (char *p = copy + 1; *p; p++) {
     if (*p != '/')
@@ -50,7 +39,7 @@ int outfile_mkdirs(const char *path, char *err, size_t errlen) {
     if (rc != 0) {
       const int saved = errno;
       *p = '\0';
-      outfile_fail(err, errlen, "cannot create directory %s: %s", copy, strerror(saved));
+      lkt_fail(err, errlen, "cannot create directory %s: %s", copy, strerror(saved));
       free(copy);
       return -1;
     }
@@ -59,7 +48,7 @@ int outfile_mkdirs(const char *path, char *err, size_t errlen) {
   const int saved = errno;
   free(copy);
   if (rc != 0)
-    return outfile_fail(err, errlen, "cannot create directory %s: %s", path, strerror(saved));
+    return lkt_fail(err, errlen, "cannot create directory %s: %s", path, strerror(saved));
   return 0;
 }
 
@@ -76,7 +65,7 @@ static char *outfile_join(const char *dir, const char *name, int temp) {
 int outfile_begin(outfile_set *set, const char *dir, const char *name, FILE **stream, char *err,
                   size_t errlen) {
   if (set->count >= OUTFILE_MAX)
-    return outfile_fail(err, errlen, "too many output files");
+    return lkt_fail(err, errlen, "too many output files");
   outfile *o = &set->files[set->count];
   memset(o, 0, sizeof *o);
   o->final_path = outfile_join(dir, name, 0);
@@ -85,7 +74,7 @@ int outfile_begin(outfile_set *set, const char *dir, const char *name, FILE **st
     free(o->final_path);
     free(o->temp_path);
     memset(o, 0, sizeof *o);
-    return outfile_fail(err, errlen, "out of memory");
+    return lkt_fail(err, errlen, "out of memory");
   }
   set->count++; /* from here outfile_abort cleans it up */
   const int fd = mkstemp(o->temp_path);
@@ -93,13 +82,13 @@ int outfile_begin(outfile_set *set, const char *dir, const char *name, FILE **st
     const int saved = errno;
     free(o->temp_path);
     o->temp_path = NULL;
-    return outfile_fail(err, errlen, "cannot create a file in %s: %s", dir, strerror(saved));
+    return lkt_fail(err, errlen, "cannot create a file in %s: %s", dir, strerror(saved));
   }
   /* mkstemp makes 0600; results are ordinary files others may read. */
   if (fchmod(fd, 0644) != 0 || !(o->stream = fdopen(fd, "wb"))) {
     const int saved = errno;
     close(fd);
-    return outfile_fail(err, errlen, "cannot open %s: %s", o->temp_path, strerror(saved));
+    return lkt_fail(err, errlen, "cannot open %s: %s", o->temp_path, strerror(saved));
   }
   *stream = o->stream;
   return 0;
@@ -118,7 +107,7 @@ int outfile_commit(outfile_set *set, char *err, size_t errlen) {
   for (size_t i = 0; i < set->count; i++) {
     outfile *o = &set->files[i];
     if (!o->stream) {
-      rc = outfile_fail(err, errlen, "output file %s was not opened", o->final_path);
+      rc = lkt_fail(err, errlen, "output file %s was not opened", o->final_path);
       break;
     }
     FILE *f = o->stream;
@@ -126,15 +115,15 @@ int outfile_commit(outfile_set *set, char *err, size_t errlen) {
     const int flushed = fflush(f) == 0 && fsync(fileno(f)) == 0;
     const int saved = errno;
     if (fclose(f) != 0 || !flushed) {
-      rc = outfile_fail(err, errlen, "cannot write %s: %s", o->final_path,
-                        strerror(flushed ? errno : saved));
+      rc = lkt_fail(err, errlen, "cannot write %s: %s", o->final_path,
+                       strerror(flushed ? errno : saved));
       break;
     }
   }
   for (size_t i = 0; rc == 0 && i < set->count; i++) {
     outfile *o = &set->files[i];
     if (rename(o->temp_path, o->final_path) != 0) {
-      rc = outfile_fail(err, errlen, "cannot rename to %s: %s", o->final_path, strerror(errno));
+      rc = lkt_fail(err, errlen, "cannot rename to %s: %s", o->final_path, strerror(errno));
       break;
     }
     free(o->temp_path);

@@ -232,7 +232,7 @@ typedef struct leakycl_variant {
 LEAKYCL_API const char *leakycl_strategy_name(leakycl_strategy strategy);
 /* The default variant of `strategy` on `device`: its vendor's row for the
  * gpu strategy on NVIDIA, AMD and Intel GPUs (work-group size and reduction
- * block, each with its reason in host/src/variant.c), else the default of
+ * block, each with its reason in host/tune/variant.c), else the default of
  * the strategy. A context starts with the default of its device type's
  * strategy: cpu for CPUs, gpu for everything else. */
 LEAKYCL_API leakycl_status leakycl_default_variant(const leakycl_device_info *device,
@@ -451,10 +451,19 @@ LEAKYCL_API leakycl_status leakycl_backward_buffers_typed(
     leakycl_source source, cl_mem src, cl_mem dy, cl_mem dx, const leakycl_grads *grads);
 
 /* ---- Packed jobs: many small calls in one launch ---- */
-/* Packed jobs are float32 only (the typed calls above serve half arrays).
- * One launch plus clFinish costs tens of microseconds, far more than a small
+/* One launch plus clFinish costs tens of microseconds, far more than a small
  * kernel; leakycl_run_jobs runs many jobs (any mix of activations, ops,
- * sizes and alpha layouts) in one launch, and one more for the gradients. */
+ * sizes, alpha layouts and storage types) in one launch per storage type,
+ * and one more for the gradients. Jobs of more than
+ * LEAKYCL_PACKED_JOB_MAX_ELEMENTS elements are not packed: each runs as its
+ * single call would (zero-copy where the device allows), since copying it
+ * into a packed buffer would cost more than its own launch; so does a
+ * float16 job whose single call runs at a lower vector width than the
+ * variant's (per-channel alpha with an inner size that the width does not
+ * divide), as OpenCL implementations may give a NaN another payload at
+ * another width and packed results are the single calls' bits. */
+#define LEAKYCL_PACKED_JOB_MAX_ELEMENTS ((size_t)1 << 16)
+
 typedef enum leakycl_op { LEAKYCL_OP_FORWARD = 0, LEAKYCL_OP_BACKWARD = 1 } leakycl_op;
 
 /* One job: the arguments of a leakycl_forward or leakycl_backward call, and
@@ -466,26 +475,36 @@ typedef struct leakycl_job {
   leakycl_params params;
   leakycl_view view;
   leakycl_source source;
-  const float *x; /* y when source is LEAKYCL_FROM_Y */
-  const float *dy;
-  float *out;                 /* y or dx */
+  /* How x, dy and out are stored (LEAKYCL_FLOAT32, 0, when left zero); they
+   * hold view-count elements of it. */
+  leakycl_dtype dtype;
+  const void *x; /* y when source is LEAKYCL_FROM_Y */
+  const void *dy;
+  void *out;                  /* y or dx */
   const leakycl_grads *grads; /* optional: backward of prelu and phased_relu */
   leakycl_status status;      /* out: the job's own result */
   char error[256];            /* out: why, when status is not LEAKYCL_OK ("" else) */
 } leakycl_job;
 
 /* Runs jobs[0 .. count) on the context; blocking. Each job is validated
- * exactly as its single call would be: an invalid job gets its status and
- * message, is skipped and its outputs are untouched, and the others still
- * run. y and dx are bit-identical to the single calls; dalpha and the
- * diagnostics keep their bound (|error| <= 1e-6 * sum |terms|) and are
- * bit-identical on repeat. All inputs are read before any output is written,
- * so one job's output must not be another job's input. Jobs too large to
- * share one device buffer are split over several launches; a device failure
- * fails every job of its launch. Returns LEAKYCL_OK when every job
+ * exactly as its single call would be (leakycl_forward_typed or
+ * leakycl_backward_typed with the job's dtype): an invalid job gets its
+ * status and message, is skipped and its outputs are untouched, and the
+ * others still run. y and dx are bit-identical to the single calls; dalpha
+ * and the diagnostics keep their bound (|error| <= 1e-6 * sum |terms|) and
+ * are bit-identical on repeat. Jobs of different storage types, jobs too
+ * large to share one device buffer and jobs over
+ * LEAKYCL_PACKED_JOB_MAX_ELEMENTS run in launches of their own, so one
+ * job's output must not be another job's input. A device failure fails
+ * every job of its launch. Returns LEAKYCL_OK when every job
  * succeeded, else the status of the first failed job (whose message
  * leakycl_last_error() then holds). count 0 is OK (jobs may be NULL). */
 LEAKYCL_API leakycl_status leakycl_run_jobs(leakycl_context *ctx, leakycl_job *jobs, size_t count);
+/* leakycl_run_jobs on a list of pointers to jobs (which may live anywhere:
+ * inside a caller's own structures, several callers' jobs together), with
+ * the same validation, packing, results and return value. */
+LEAKYCL_API leakycl_status leakycl_run_job_list(leakycl_context *ctx, leakycl_job *const *jobs,
+                                                size_t count);
 
 #ifdef __cplusplus
 }

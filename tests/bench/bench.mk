@@ -1,13 +1,12 @@
-# bench.mk - `make bench-codec`: floats/s of server/codec.c against cJSON and snprintf;
+# bench.mk - `make bench-codec`: floats/s of the text library (text/) against cJSON and snprintf;
 # `make bench-daemon`: leakycld end to end (base64 and JSON forwards, small jobs with wrk).
 # Each prints a summary and writes JSON lines to $(BUILD)/bench/<name>.jsonl for the report.
 # A fragment the top-level Makefile includes; uses its BUILD, CC, CFLAGS and LDFLAGS.
 .PHONY: bench-codec bench-daemon
 
-$(BUILD)/bench/bench_codec: tests/bench/bench_codec.c server/codec.c server/codec.h \
-    server/base64_avx2.h
+$(BUILD)/bench/bench_codec: tests/bench/bench_codec.c $(TEXT_A) $(TEXT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iserver -o $@ tests/bench/bench_codec.c server/codec.c $(LDFLAGS) -lcjson -lm
+	$(CC) $(CFLAGS) $(TEXT_INC) -o $@ tests/bench/bench_codec.c $(TEXT_A) $(LDFLAGS) -lcjson -lpthread -lm
 
 bench-codec: $(BUILD)/bench/bench_codec
 	$(BUILD)/bench/bench_codec --json > $(BUILD)/bench/codec.jsonl.tmp

@@ -1,4 +1,4 @@
-/* bench_codec.c - floats/s of the codec's number paths against cJSON and snprintf, on 1 Mi
+/* bench_codec.c - floats/s of the text library's number paths against cJSON and snprintf, on 1 Mi
  * float32 values drawn from N(0,1). Warm-up, then the median of 5 timed runs; no pass/fail.
  *   bench_codec [--json]
  * With --json the table goes to stderr and stdout gets one JSON object a line per direction:
@@ -12,15 +12,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "codec.h"
+#include "arrays.h"
+#include "base64.h"
 
 #define COUNT (1u << 20)
 #define RUNS 5
 
 static float *values;
-static lk_buf text;            /* our print of values: the input of both parsers */
-static lk_buf out;             /* reused output buffer */
-static lk_buf base64;          /* base64 of values */
+static lkt_buf text;            /* our print of values: the input of both parsers */
+static lkt_buf out;             /* reused output buffer */
+static lkt_buf base64;          /* base64 of values */
 static unsigned char *decoded; /* base64_decode's output, allocated once */
 static volatile double sink;
 
@@ -46,7 +47,7 @@ static void die(const char *what) {
 
 static void ours_print(void) {
   out.len = 0;
-  lk_array_print(&out, values, COUNT, NULL, 1);
+  lkt_array_print(&out, values, COUNT, NULL, 1);
   if (out.oom)
     die("out of memory");
 }
@@ -63,7 +64,7 @@ static void cjson_print(void) {
 
 static void snprintf_print(void) {
   out.len = 0;
-  if (lk_buf_reserve(&out, (size_t)COUNT * 17 + 2) != 0)
+  if (lkt_buf_reserve(&out, (size_t)COUNT * 17 + 2) != 0)
     die("out of memory");
   char *p = out.data;
   *p++ = '[';
@@ -77,16 +78,16 @@ static void snprintf_print(void) {
 }
 
 static void ours_parse(void) {
-  const lk_limits limits = {COUNT, 1};
-  lk_tensor t;
+  const lkt_limits limits = {COUNT, 1};
+  lkt_tensor t;
   const char *stop;
   size_t bad;
   char err[128];
-  if (lk_array_parse(text.data, text.data + text.len, &limits, &t, &stop, &bad, err, sizeof err))
+  if (lkt_array_parse(text.data, text.data + text.len, &limits, &t, &stop, &bad, err, sizeof err))
     die(err);
   if (t.count != COUNT || memcmp(t.values, values, COUNT * sizeof *values) != 0)
     die("our parse does not read back the values");
-  lk_tensor_free(&t);
+  lkt_tensor_free(&t);
 }
 
 static void cjson_parse(void) {
@@ -105,14 +106,14 @@ static void cjson_parse(void) {
 
 static void base64_encode(void) {
   out.len = 0;
-  lk_base64_encode(&out, (const unsigned char *)values, COUNT * sizeof *values);
+  lkt_base64_encode(&out, (const unsigned char *)values, COUNT * sizeof *values);
   if (out.oom)
     die("out of memory");
 }
 
 static void base64_decode(void) {
   char err[128];
-  if (lk_base64_decode_into(base64.data, base64.len, decoded, err, sizeof err))
+  if (lkt_base64_decode_into(base64.data, base64.len, decoded, err, sizeof err))
     die(err);
 }
 
@@ -148,8 +149,8 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < COUNT; i++) /* Box-Muller */
     values[i] =
         (float)(sqrt(-2.0 * log(uniform())) * cos(2.0 * 3.14159265358979323846 * uniform()));
-  lk_array_print(&text, values, COUNT, NULL, 1);
-  lk_base64_encode(&base64, (const unsigned char *)values, COUNT * sizeof *values);
+  lkt_array_print(&text, values, COUNT, NULL, 1);
+  lkt_base64_encode(&base64, (const unsigned char *)values, COUNT * sizeof *values);
   if (text.oom || base64.oom)
     die("out of memory");
   fprintf(table,
@@ -165,11 +166,11 @@ int main(int argc, char **argv) {
     double baseline;  /* the cJSON figure for the same direction */
     const char *what; /* the JSON line's "what", or NULL for none */
   } rows[] = {
-      {"print lk_array_print", ours_print, cjson_out, "print"},
+      {"print lkt_array_print", ours_print, cjson_out, "print"},
       {"print cJSON", cjson_print, cjson_out, NULL},
       {"print snprintf %.9g", snprintf_print, cjson_out, NULL},
       {"base64 encode", base64_encode, cjson_out, "base64_encode"},
-      {"parse lk_array_parse", ours_parse, cjson_in, "parse"},
+      {"parse lkt_array_parse", ours_parse, cjson_in, "parse"},
       {"parse cJSON", cjson_parse, cjson_in, NULL},
       {"base64 decode", base64_decode, cjson_in, "base64_decode"},
   };
@@ -184,9 +185,9 @@ int main(int argc, char **argv) {
              "\"cjson_floats_per_s\":%.6g,\"ratio\":%.6g}\n",
              rows[i].what, COUNT, rate, rows[i].baseline, rate / rows[i].baseline);
   }
-  lk_buf_free(&text);
-  lk_buf_free(&out);
-  lk_buf_free(&base64);
+  lkt_buf_free(&text);
+  lkt_buf_free(&out);
+  lkt_buf_free(&base64);
   free(values);
   free(decoded);
   return 0;

@@ -115,8 +115,11 @@ def print_extras(report):
                          f"{1e3 * row['seconds']:.1f} ms")
         elif row.get("case") == "small_wrk":
             rate = row.get("requests_per_s", row.get("req_per_s", 0))
-            lines.append(f"daemon {row['elements']}-element forwards with wrk: "
-                         f"{rate:,.0f} req/s (>= 20k)")
+            line = f"daemon {row['elements']}-element forwards with wrk: {rate:,.0f} req/s"
+            if "forward_over_health" in row:
+                line += (f", {row['forward_over_health']:.2f}x /v1/health's "
+                         f"{row['health_requests_per_s']:,.0f} req/s in the same run (>= 0.5x)")
+            lines.append(line)
     for row in report.get("batch", []):
         lines.append(f"packed jobs {row['jobs']} x {row['n']} {row['op']:<8} {row['mode']:<7} "
                      f"{row['us_per_job']:7.2f} us/job [{row['min']:.2f}-{row['max']:.2f}]"

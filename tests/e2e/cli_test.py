@@ -222,7 +222,7 @@ def grad_problems(c, a, t, per_channel, dalpha, stats, skip_channels=()):
         if abs(got - want[ch]) > 1e-6 * bound[ch] + 1e-30:
             problems.append(f"dalpha[{ch}] = {got!r}, want {want[ch]!r} "
                             f"(bound {1e-6 * bound[ch]:.3g})")
-        if F32(sd[ch]) != dalpha[ch]:  # %.9g reads back to the same float32
+        if F32(sd[ch]) != dalpha[ch]:  # the shortest text reads back to the same float32
             problems.append(f"stats dalpha[{ch}] = {sd[ch]!r} but dalpha.npy has {got!r}")
         for key, ref in (("neg_fraction", neg[ch]), ("mean_abs_grad", mag[ch])):
             v = as_float(stats[key][ch])

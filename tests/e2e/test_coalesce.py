@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_coalesce.py - concurrent small requests share device launches
-(server/coalesce.c): 32 client threads send forward and backward requests
+(server/exec/coalesce.c): 32 client threads send forward and backward requests
 at once; every answer must equal a float64 oracle written here (y, dx and
 dalpha), a bad request among them fails alone, and the daemon makes fewer
 library calls than it answered jobs. Also against the ASan/UBSan daemon.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_openapi.py - docs/openapi.json against the live daemon: it is valid
 OpenAPI 3.0, GET /openapi.json serves it byte for byte, it documents every
-route of server/routes.c and server/kserve.c (/v1 and /v2), and schemathesis
+route of server/api/routes.c (/v1 and /v2), and schemathesis
 (tests/requirements.txt) finds no server error, no undocumented status code
 and no response that breaks the schema, on the normal and on the ASan/UBSan
 daemon."""
@@ -31,13 +31,10 @@ def schemathesis_binary():
 
 
 def served_routes():
-    """(path, method) of every row of the route tables: server/routes.c's
-    and server/kserve.c's (/v2)."""
-    rows = []
-    for name in ("routes.c", "kserve.c"):
-        with open(os.path.join(ROOT, "server", name)) as f:
-            rows += re.findall(r'\{"(/[^"]*)",\s*"([A-Z]+)"', f.read())
-    return rows
+    """(path, method) of every row of the route table (server/api/routes.c:
+    /v1 and /v2 in one table)."""
+    with open(os.path.join(ROOT, "server", "api", "routes.c")) as f:
+        return re.findall(r'\{"(/[^"]*)",\s*"([A-Z]+)"', f.read())
 
 
 def documented(doc, path, method):

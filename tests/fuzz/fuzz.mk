@@ -8,11 +8,11 @@
 # CL_LIBS, LIB_A and the generated kernel source.
 
 FUZZ_TARGETS := request float spec npy
-FUZZ_INC     := -Ihost/include -Ihost/src -Iserver -Iclients/cli -Itests/fuzz
-# The daemon's modules the targets reach (no http, routes or main): the
-# decoder, the codec, the error table, the device SPEC match, and the
-# metrics and the launch coalescer that jobs.c links against.
-FUZZ_SERVER_MODULES := jobs codec errors devices metrics coalesce
+FUZZ_INC     := -Ihost/include -Ihost $(SERVER_INC) -Iclients/cli -Itests/fuzz
+# The daemon's modules the targets reach (no http, routes or main): /v1's
+# decoder and the envelope, the error table, the job, the device SPEC match
+# (and the coalescer devices.c links against); the text library whole.
+FUZZ_SERVER_MODULES := api/v1_decode api/envelope api/errors exec/job exec/devices exec/coalesce
 
 # ---- replay programs, part of test-unit ----
 FUZZ_REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
@@ -23,7 +23,7 @@ $(BUILD)/obj/tests/fuzz/%.o: tests/fuzz/%.c
 	$(CC) $(CFLAGS) $(FUZZ_INC) -c -o $@ $<
 
 $(FUZZ_REPLAY_BINS): $(BUILD)/tests/test_fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o \
-    $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_SERVER_OBJS) $(LIB_A)
+    $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_SERVER_OBJS) $(TEXT_A) $(LIB_INTERNAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) -lcjson $(CL_LIBS)
 
@@ -37,7 +37,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -DCL_TARGET_OPENCL_VERSION=120 -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
                 $(FUZZ_INC) $(WARN) -MMD -MP
-FUZZ_DEP_SRCS := $(wildcard host/src/*.c) $(BUILD)/gen/kernels.c \
+FUZZ_DEP_SRCS := $(LIB_SRCS) $(BUILD)/gen/kernels.c $(TEXT_SRCS) \
                  $(FUZZ_SERVER_MODULES:%=server/%.c)
 FUZZ_DEP_OBJS := $(FUZZ_DEP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

@@ -1,7 +1,7 @@
-/* fuzz_float.c - fuzz target for the codec's float32 printer and parser
- * (server/codec.c). Invariants: print then parse gives the same bits (NaN
+/* fuzz_float.c - fuzz target for the text library's float32 printer and parser
+ * (text/float_text.c). Invariants: print then parse gives the same bits (NaN
  * stays NaN, the sign of zero kept) through JSON-valid text of at most
- * LK_FLOAT_TEXT_MAX characters that no shorter decimal reads back to; and
+ * LKT_FLOAT_TEXT_MAX characters that no shorter decimal reads back to; and
  * the parser, on any bytes, reads nothing past the end, accepts exactly the
  * JSON number tokens (or the three quoted specials) that are not followed
  * by a character that would continue them, and agrees with glibc's strtof. */
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../unit/float_bits.h"
-#include "codec.h"
+#include "float_text.h"
 #include "fuzz.h"
 
 const char lk_fuzz_target[] = "float";
@@ -73,13 +73,13 @@ static int significant_digits(const char *s) {
 /* Print, parse back, and check the text against oracles. */
 static void check_round_trip(uint32_t u) {
   const float v = float_of(u);
-  char text[LK_FLOAT_TEXT_MAX + 1 + 16];
+  char text[LKT_FLOAT_TEXT_MAX + 1 + 16];
   memset(text, 0x7f, sizeof text);
-  const size_t n = lk_float_print(v, text);
-  FUZZ_CHECK(n > 0 && n <= LK_FLOAT_TEXT_MAX, "bits 0x%08x printed %zu characters", u, n);
+  const size_t n = lkt_float_print(v, text);
+  FUZZ_CHECK(n > 0 && n <= LKT_FLOAT_TEXT_MAX, "bits 0x%08x printed %zu characters", u, n);
   FUZZ_CHECK(text[n] == '\0' && strlen(text) == n, "bits 0x%08x: text not terminated at %zu", u, n);
-  FUZZ_CHECK((unsigned char)text[LK_FLOAT_TEXT_MAX + 1] == 0x7f,
-             "bits 0x%08x: wrote past LK_FLOAT_TEXT_MAX + 1", u);
+  FUZZ_CHECK((unsigned char)text[LKT_FLOAT_TEXT_MAX + 1] == 0x7f,
+             "bits 0x%08x: wrote past LKT_FLOAT_TEXT_MAX + 1", u);
 
   if (isnan(v)) {
     FUZZ_CHECK(strcmp(text, "\"NaN\"") == 0, "NaN 0x%08x printed as %s", u, text);
@@ -107,7 +107,7 @@ static void check_round_trip(uint32_t u) {
   }
 
   float parsed = 0.0f;
-  const char *stop = lk_float_parse(text, text + n, &parsed);
+  const char *stop = lkt_float_parse(text, text + n, &parsed);
   FUZZ_CHECK(stop == text + n, "bits 0x%08x: the parser stops %td into its own text %s", u,
              stop ? stop - text : (ptrdiff_t)-1, text);
   if (isnan(v))
@@ -121,7 +121,7 @@ static void check_round_trip(uint32_t u) {
  * strtof. buf holds exactly size bytes: ASan catches any read past it. */
 static void check_parse(const char *buf, size_t size) {
   float v = 12345.0f;
-  const char *stop = lk_float_parse(buf, buf + size, &v);
+  const char *stop = lkt_float_parse(buf, buf + size, &v);
 
   static const char *const specials[] = {"\"NaN\"", "\"Infinity\"", "\"-Infinity\""};
   if (size > 0 && buf[0] == '"') {

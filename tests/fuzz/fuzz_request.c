@@ -1,5 +1,5 @@
 /* fuzz_request.c - fuzz target for the daemon's request decoder
- * (lkd_request_decode in server/jobs.c: splice, envelope, every job decoded
+ * (lkd_request_decode in server/api/v1_decode.c: splice, envelope, every job decoded
  * and validated; no OpenCL). Each input is decoded as the body of
  * /v1/forward, /v1/backward and /v1/batch. Invariants: a rejected request
  * or job has an error code of the table with a 4xx status, a non-empty
@@ -14,10 +14,11 @@
 #include <string.h>
 
 #include "../unit/float_bits.h"
+#include "base64.h"
 #include "devices.h"
 #include "errors.h"
 #include "fuzz.h"
-#include "jobs.h"
+#include "v1_request.h"
 
 const char lk_fuzz_target[] = "request";
 
@@ -52,7 +53,7 @@ static void check_error(const lkd_error *e, const char *what) {
     FUZZ_CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
                "%s: message has byte 0x%02x at %td: %s", what, (unsigned char)*p, p - e->message,
                e->message);
-  lk_buf b = {0};
+  lkt_buf b = {0};
   lkd_error_append_body(&b, e);
   FUZZ_CHECK(!b.oom, "%s: out of memory", what);
   cJSON *body = cJSON_ParseWithLength(b.data, b.len);
@@ -63,7 +64,7 @@ static void check_error(const lkd_error *e, const char *what) {
                  cJSON_IsString(msg) && strcmp(msg->valuestring, e->message) == 0,
              "%s: error body %.*s does not read back", what, (int)b.len, b.data);
   cJSON_Delete(body);
-  lk_buf_free(&b);
+  lkt_buf_free(&b);
 }
 
 /* A tensor as cJSON reads it: the shape from the first element at each
@@ -205,7 +206,7 @@ static void check_tensor_against(const cJSON *orig, const char *name, leakycl_dt
              leakycl_dtype_name(dtype));
   ref_tensor t;
   FUZZ_CHECK(ref_tensor_of(arr, &t) == 0, "%s accepted but cJSON sees no tensor of numbers", name);
-  FUZZ_CHECK(t.count == count && t.rank >= 1 && t.rank <= LK_CODEC_MAX_RANK,
+  FUZZ_CHECK(t.count == count && t.rank >= 1 && t.rank <= LKT_MAX_RANK,
              "%s: %zu values of rank %zu by cJSON, %zu decoded", name, t.count, t.rank, count);
   for (size_t i = 0; i < count; i++)
     FUZZ_CHECK(close_floats(values[i], t.values[i]), "%s[%zu]: 0x%08x, cJSON reads 0x%08x", name, i,
@@ -230,17 +231,18 @@ static int ref_integral(const cJSON *item, double lo, double hi, double *out) {
 static void check_job_against(const lkd_decode_cfg *cfg, const cJSON *orig, const lkd_job *job) {
   const cJSON *act = cJSON_GetObjectItemCaseSensitive(orig, "activation");
   FUZZ_CHECK(cJSON_IsString(act) &&
-                 strcmp(act->valuestring, leakycl_activation_name(job->params.activation)) == 0,
-             "activation %d accepted from another name", (int)job->params.activation);
+                 strcmp(act->valuestring, leakycl_activation_name(job->run.params.activation)) == 0,
+             "activation %d accepted from another name", (int)job->run.params.activation);
   const cJSON *op = cJSON_GetObjectItemCaseSensitive(orig, "op");
   if (op)
     FUZZ_CHECK(cJSON_IsString(op) &&
-                   strcmp(op->valuestring, job->op == LKD_OP_FORWARD ? "forward" : "backward") == 0,
+                   strcmp(op->valuestring,
+                          job->run.op == LEAKYCL_OP_FORWARD ? "forward" : "backward") == 0,
                "op differs from the body's");
   const cJSON *from = cJSON_GetObjectItemCaseSensitive(orig, "from");
-  FUZZ_CHECK((job->source == LEAKYCL_FROM_Y) ==
+  FUZZ_CHECK((job->run.source == LEAKYCL_FROM_Y) ==
                  (cJSON_IsString(from) && strcmp(from->valuestring, "y") == 0),
-             "source %d but from is %s", (int)job->source,
+             "source %d but from is %s", (int)job->run.source,
              cJSON_IsString(from) ? from->valuestring : "absent");
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(orig, "device");
   long want_dev = dev ? lkd_device_match(cfg->devices, cfg->device_count, dev->valuestring) : 0;
@@ -249,21 +251,22 @@ static void check_job_against(const lkd_decode_cfg *cfg, const cJSON *orig, cons
 
   /* Tensors: the sign source is y when from "y" gave a y, else x. */
   const char *src =
-      job->source == LEAKYCL_FROM_Y && (cJSON_GetObjectItemCaseSensitive(orig, "y") ||
-                                        cJSON_GetObjectItemCaseSensitive(orig, "y_b64"))
+      job->run.source == LEAKYCL_FROM_Y && (cJSON_GetObjectItemCaseSensitive(orig, "y") ||
+                                            cJSON_GetObjectItemCaseSensitive(orig, "y_b64"))
           ? "y"
           : "x";
-  size_t rank = 0, shape[LK_CODEC_MAX_RANK];
+  size_t rank = 0, shape[LKT_MAX_RANK];
   /* The dtype: the body's name, float32 when absent. */
   const cJSON *dt = cJSON_GetObjectItemCaseSensitive(orig, "dtype");
-  FUZZ_CHECK(dt ? cJSON_IsString(dt) && strcmp(dt->valuestring, leakycl_dtype_name(job->dtype)) == 0
-                : job->dtype == LEAKYCL_FLOAT32,
-             "dtype %s accepted from %s", leakycl_dtype_name(job->dtype),
+  FUZZ_CHECK(dt ? cJSON_IsString(dt) &&
+                      strcmp(dt->valuestring, leakycl_dtype_name(job->run.dtype)) == 0
+                : job->run.dtype == LEAKYCL_FLOAT32,
+             "dtype %s accepted from %s", leakycl_dtype_name(job->run.dtype),
              cJSON_IsString(dt) ? dt->valuestring : "no string");
-  check_tensor_against(orig, src, job->dtype, job->x, job->count, &rank, shape);
-  if (job->op == LKD_OP_BACKWARD) {
-    size_t dy_rank, dy_shape[LK_CODEC_MAX_RANK];
-    check_tensor_against(orig, "dy", job->dtype, job->dy, job->count, &dy_rank, dy_shape);
+  check_tensor_against(orig, src, job->run.dtype, job->run.x, job->count, &rank, shape);
+  if (job->run.op == LEAKYCL_OP_BACKWARD) {
+    size_t dy_rank, dy_shape[LKT_MAX_RANK];
+    check_tensor_against(orig, "dy", job->run.dtype, job->run.dy, job->count, &dy_rank, dy_shape);
   }
 
   /* The view: shape (read from valuedouble) or the tensor's own, and the
@@ -305,51 +308,54 @@ static void check_job_against(const lkd_decode_cfg *cfg, const cJSON *orig, cons
     *part *= shape[d];
   }
   if (empty)
-    FUZZ_CHECK(job->view.channels == shape[axis] &&
-                   (job->view.outer == 0 || job->view.channels == 0 || job->view.inner == 0),
-               "empty shape: view [%zu, %zu, %zu], channel axis %ld of size %zu", job->view.outer,
-               job->view.channels, job->view.inner, axis, shape[axis]);
+    FUZZ_CHECK(
+        job->run.view.channels == shape[axis] &&
+            (job->run.view.outer == 0 || job->run.view.channels == 0 || job->run.view.inner == 0),
+        "empty shape: view [%zu, %zu, %zu], channel axis %ld of size %zu", job->run.view.outer,
+        job->run.view.channels, job->run.view.inner, axis, shape[axis]);
   else
-    FUZZ_CHECK(job->view.outer == want.outer && job->view.channels == want.channels &&
-                   job->view.inner == want.inner,
-               "view [%zu, %zu, %zu], want [%zu, %zu, %zu] (rank %zu, axis %ld)", job->view.outer,
-               job->view.channels, job->view.inner, want.outer, want.channels, want.inner, rank,
-               axis);
+    FUZZ_CHECK(job->run.view.outer == want.outer && job->run.view.channels == want.channels &&
+                   job->run.view.inner == want.inner,
+               "view [%zu, %zu, %zu], want [%zu, %zu, %zu] (rank %zu, axis %ld)",
+               job->run.view.outer, job->run.view.channels, job->run.view.inner, want.outer,
+               want.channels, want.inner, rank, axis);
 
   /* alpha and beta */
   const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(orig, "alpha");
   if (!alpha) {
-    FUZZ_CHECK(job->params.alpha_count == 0, "alpha_count %zu without alpha",
-               job->params.alpha_count);
+    FUZZ_CHECK(job->run.params.alpha_count == 0, "alpha_count %zu without alpha",
+               job->run.params.alpha_count);
   } else if (cJSON_IsArray(alpha)) {
     ref_tensor t;
-    FUZZ_CHECK(ref_tensor_of(alpha, &t) == 0 && t.rank == 1 && t.count == job->params.alpha_count,
-               "alpha: %zu values decoded from another array", job->params.alpha_count);
+    FUZZ_CHECK(ref_tensor_of(alpha, &t) == 0 && t.rank == 1 &&
+                   t.count == job->run.params.alpha_count,
+               "alpha: %zu values decoded from another array", job->run.params.alpha_count);
     for (size_t i = 0; i < t.count; i++)
-      FUZZ_CHECK(close_floats(job->params.alpha[i], t.values[i]),
-                 "alpha[%zu]: 0x%08x, cJSON reads 0x%08x", i, bits_of(job->params.alpha[i]),
+      FUZZ_CHECK(close_floats(job->run.params.alpha[i], t.values[i]),
+                 "alpha[%zu]: 0x%08x, cJSON reads 0x%08x", i, bits_of(job->run.params.alpha[i]),
                  bits_of(t.values[i]));
     free(t.values);
   } else {
-    FUZZ_CHECK(cJSON_IsNumber(alpha) && job->params.alpha_count == 1 &&
-                   close_floats(job->params.alpha[0], (float)alpha->valuedouble),
-               "alpha 0x%08x decoded from another number", bits_of(job->params.alpha[0]));
+    FUZZ_CHECK(cJSON_IsNumber(alpha) && job->run.params.alpha_count == 1 &&
+                   close_floats(job->run.params.alpha[0], (float)alpha->valuedouble),
+               "alpha 0x%08x decoded from another number", bits_of(job->run.params.alpha[0]));
   }
   const cJSON *beta = cJSON_GetObjectItemCaseSensitive(orig, "beta");
   if (beta)
-    FUZZ_CHECK(cJSON_IsNumber(beta) && close_floats(job->params.beta, (float)beta->valuedouble),
-               "beta 0x%08x decoded from another number", bits_of(job->params.beta));
+    FUZZ_CHECK(cJSON_IsNumber(beta) && close_floats(job->run.params.beta, (float)beta->valuedouble),
+               "beta 0x%08x decoded from another number", bits_of(job->run.params.beta));
 }
 
 /* The invariants jobs.h states for a decoded job, and the encoder's round
  * trip over its values. */
 static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lkd_job *job) {
   FUZZ_CHECK(endpoint == LKD_ENDPOINT_BATCH ||
-                 job->op == (endpoint == LKD_ENDPOINT_FORWARD ? LKD_OP_FORWARD : LKD_OP_BACKWARD),
-             "op %d on endpoint %d", (int)job->op, (int)endpoint);
+                 job->run.op ==
+                     (endpoint == LKD_ENDPOINT_FORWARD ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD),
+             "op %d on endpoint %d", (int)job->run.op, (int)endpoint);
   FUZZ_CHECK(job->device < cfg->device_count, "device %zu of %zu", job->device, cfg->device_count);
   FUZZ_CHECK(job->count <= cfg->max_elements, "%zu elements over the limit", job->count);
-  const leakycl_view v = job->view;
+  const leakycl_view v = job->run.view;
   size_t product = 0; /* an empty view holds nothing, whatever its other parts */
   if (v.outer && v.channels && v.inner) {
     FUZZ_CHECK(v.outer <= SIZE_MAX / v.channels && v.outer * v.channels <= SIZE_MAX / v.inner,
@@ -358,15 +364,15 @@ static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lk
   }
   FUZZ_CHECK(product == job->count, "view [%zu, %zu, %zu] holds %zu, the job has %zu values",
              v.outer, v.channels, v.inner, product, job->count);
-  FUZZ_CHECK(job->count == 0 || job->x, "no x for %zu values", job->count);
-  if (job->op == LKD_OP_BACKWARD)
-    FUZZ_CHECK(job->count == 0 || job->dy, "no dy for %zu values", job->count);
+  FUZZ_CHECK(job->count == 0 || job->run.x, "no x for %zu values", job->count);
+  if (job->run.op == LEAKYCL_OP_BACKWARD)
+    FUZZ_CHECK(job->count == 0 || job->run.dy, "no dy for %zu values", job->count);
   else
-    FUZZ_CHECK(!job->dy, "forward with a dy");
-  FUZZ_CHECK(job->source == LEAKYCL_FROM_X || job->op == LKD_OP_BACKWARD,
+    FUZZ_CHECK(!job->run.dy, "forward with a dy");
+  FUZZ_CHECK(job->run.source == LEAKYCL_FROM_X || job->run.op == LEAKYCL_OP_BACKWARD,
              "from y on a forward job");
 
-  const leakycl_params *p = &job->params;
+  const leakycl_params *p = &job->run.params;
   const size_t ac = p->alpha_count;
   FUZZ_CHECK(ac == 0 || ac == 1 || ac == v.channels, "alpha_count %zu for %zu channels", ac,
              v.channels);
@@ -381,54 +387,54 @@ static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lk
   if (p->activation != LEAKYCL_PHASED_RELU)
     FUZZ_CHECK(bits_of(p->beta) == bits_of(defaults.beta), "beta %g set for %s", (double)p->beta,
                leakycl_activation_name(p->activation));
-  const int want_grads = job->op == LKD_OP_BACKWARD && job->source == LEAKYCL_FROM_X &&
+  const int want_grads = job->run.op == LEAKYCL_OP_BACKWARD && job->run.source == LEAKYCL_FROM_X &&
                          leakycl_activation_has_gradient(p->activation);
   FUZZ_CHECK(job->want_grads == want_grads && job->grad_count == (ac ? ac : 1),
              "want_grads %d (want %d), grad_count %zu for alpha_count %zu", job->want_grads,
              want_grads, job->grad_count, ac);
-  FUZZ_CHECK(!job->out && !job->dalpha && !job->done, "a decoded job has results");
+  FUZZ_CHECK(!job->run.out && !job->grads.dalpha && !job->ran, "a decoded job has results");
 
   /* The response encodes the output like the input: print x that way and
    * parse it back (every value read, so ASan checks the borrowed memory). */
-  lk_buf b = {0};
-  size_t want_rank = 1, want_shape[LK_CODEC_MAX_RANK] = {job->count};
+  lkt_buf b = {0};
+  size_t want_rank = 1, want_shape[LKT_MAX_RANK] = {job->count};
   if (job->encoding == LKD_ENC_NESTED) {
     size_t outp = 1;
-    FUZZ_CHECK(job->out_rank > 1 && job->out_rank <= LK_CODEC_MAX_RANK, "nested with rank %zu",
+    FUZZ_CHECK(job->out_rank > 1 && job->out_rank <= LKT_MAX_RANK, "nested with rank %zu",
                job->out_rank);
     for (size_t d = 0; d < job->out_rank; d++)
       outp *= job->out_shape[d];
     FUZZ_CHECK(outp == job->count, "nested output shape holds %zu, the job %zu", outp, job->count);
-    lk_array_print(&b, job->x, job->count, job->out_shape, job->out_rank);
+    lkt_array_print(&b, job->run.x, job->count, job->out_shape, job->out_rank);
     want_rank = job->out_rank;
     memcpy(want_shape, job->out_shape, want_rank * sizeof want_shape[0]);
   } else if (job->encoding == LKD_ENC_FLAT) {
     FUZZ_CHECK(job->out_rank == 1, "flat with rank %zu", job->out_rank);
-    lk_array_print(&b, job->x, job->count, &job->count, 1);
+    lkt_array_print(&b, job->run.x, job->count, &job->count, 1);
   } else {
     FUZZ_CHECK(job->encoding == LKD_ENC_B64 && job->out_rank == 1 &&
                    job->out_shape[0] == job->count,
                "encoding %d, rank %zu", (int)job->encoding, job->out_rank);
-    lk_base64_encode(&b, (const unsigned char *)job->x,
-                     job->count * leakycl_dtype_size(job->dtype));
+    lkt_base64_encode(&b, (const unsigned char *)job->run.x,
+                      job->count * leakycl_dtype_size(job->run.dtype));
   }
   FUZZ_CHECK(!b.oom, "out of memory encoding");
   if (job->encoding == LKD_ENC_B64) {
     unsigned char *bytes = NULL;
     size_t n = 0;
     char err[160];
-    FUZZ_CHECK(lk_base64_decode(b.data ? b.data : "", b.len, &bytes, &n, err, sizeof err) == 0 &&
-                   n == job->count * leakycl_dtype_size(job->dtype) &&
-                   (n == 0 || memcmp(bytes, job->x, n) == 0),
+    FUZZ_CHECK(lkt_base64_decode(b.data ? b.data : "", b.len, &bytes, &n, err, sizeof err) == 0 &&
+                   n == job->count * leakycl_dtype_size(job->run.dtype) &&
+                   (n == 0 || memcmp(bytes, job->run.x, n) == 0),
                "base64 of %zu values does not decode back", job->count);
     free(bytes);
   } else {
-    lk_limits limits = {job->count + 1, LK_CODEC_MAX_RANK};
-    lk_tensor t;
+    lkt_limits limits = {job->count + 1, LKT_MAX_RANK};
+    lkt_tensor t;
     const char *stop = NULL;
     size_t bad = 0;
     char err[160] = "";
-    FUZZ_CHECK(lk_array_parse(b.data, b.data + b.len, &limits, &t, &stop, &bad, err, sizeof err) ==
+    FUZZ_CHECK(lkt_array_parse(b.data, b.data + b.len, &limits, &t, &stop, &bad, err, sizeof err) ==
                        0 &&
                    stop == b.data + b.len,
                "printed %zu values do not parse back: %s", job->count, err);
@@ -437,18 +443,18 @@ static void check_job(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, const lk
     for (size_t d = 0; d < want_rank; d++)
       FUZZ_CHECK(t.shape[d] == want_shape[d], "read back shape[%zu] = %zu, want %zu", d, t.shape[d],
                  want_shape[d]);
-    const float *xv = job->x; /* JSON tensors are float32 */
+    const float *xv = job->run.x; /* JSON tensors are float32 */
     for (size_t i = 0; i < job->count; i++)
       FUZZ_CHECK(isnan(xv[i]) ? isnan(t.values[i]) : bits_of(t.values[i]) == bits_of(xv[i]),
                  "value %zu: 0x%08x printed and read back as 0x%08x", i, bits_of(xv[i]),
                  bits_of(t.values[i]));
-    lk_tensor_free(&t);
+    lkt_tensor_free(&t);
   }
-  lk_buf_free(&b);
-  if (job->op == LKD_OP_BACKWARD) {
+  lkt_buf_free(&b);
+  if (job->run.op == LEAKYCL_OP_BACKWARD) {
     unsigned acc = 0; /* every dy byte read: ASan checks the borrowed memory */
-    const unsigned char *dyb = job->dy;
-    for (size_t i = 0; i < job->count * leakycl_dtype_size(job->dtype); i++)
+    const unsigned char *dyb = job->run.dy;
+    for (size_t i = 0; i < job->count * leakycl_dtype_size(job->run.dtype); i++)
       acc ^= dyb[i];
     (void)acc;
   }
@@ -495,7 +501,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (lkd_request_decode(&cfg, endpoint, body, size, &req) != 0) {
       check_error(&req.err, "request");
     } else {
-      FUZZ_CHECK(req.jobs && req.decoded, "no jobs");
+      FUZZ_CHECK(req.jobs != NULL, "no jobs");
       FUZZ_CHECK(endpoint == LKD_ENDPOINT_BATCH || req.njobs == 1, "%zu jobs on a single endpoint",
                  req.njobs);
       /* cJSON may fail on a body the decoder takes (it truncates numbers
@@ -507,7 +513,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                    "%zu jobs decoded from a list of %d", req.njobs, cJSON_GetArraySize(list));
       const cJSON *item = endpoint == LKD_ENDPOINT_BATCH ? (list ? list->child : NULL) : orig;
       for (size_t i = 0; i < req.njobs; i++, item = item ? item->next : NULL) {
-        if (!req.decoded[i]) {
+        if (req.jobs[i].err.code != LKD_OK) {
           check_error(&req.jobs[i].err, "job");
           continue;
         }

@@ -11,7 +11,7 @@
 
 #include "devices.h"
 #include "fuzz.h"
-#include "internal.h"
+#include "core/core.h"
 
 #include "../unit/fake_device.h"
 

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "device/device.h"
 #include "test.h"
 
 /* A call on ctx must fail with `want` and leave a last_error containing

@@ -10,8 +10,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "core/core.h"
+#include "device/device.h"
 #include "float_bits.h"
-#include "internal.h"
+#include "ops/ops.h"
+#include "program/program.h"
 #define ORACLE_RNG_SEED 0x2545F4914F6CDD1DULL
 #include "op_cases.h"
 #include "oracle.h"
@@ -326,14 +329,14 @@ static void run_mixed(void) {
           report(j, "repeat grads", c, j->grad[k][c], first[3 * i + k][c]);
     }
     for (size_t e = 0; e < j->n; e++)
-      if (bits_of(entries[i].out[e]) != bits_of(j->single[e]))
-        report(j, "repeat vs single", e, entries[i].out[e], j->single[e]);
+      if (bits_of(((const float *)entries[i].out)[e]) != bits_of(j->single[e]))
+        report(j, "repeat vs single", e, ((const float *)entries[i].out)[e], j->single[e]);
   }
   if (mismatches) {
     char desc[128];
     leakycl_variant_describe(&ctx->variant, desc, sizeof desc);
     fprintf(stderr, "  ^ %zu mismatches in %zu jobs, variant %s%s\n", mismatches, b.count, desc,
-            ctx->force_wide_index ? ", wide index" : "");
+            ctx->test.force_wide_index ? ", wide index" : "");
     test_case_failed_ = 1;
   }
   for (size_t i = 0; i < 3 * b.count; i++)
@@ -472,11 +475,13 @@ static bool same_reduction(const test_job *j) {
     vw /= 2;
   if (v->strategy == LEAKYCL_STRATEGY_CPU)
     return vw == v->vector_width;
+  const lk_program_key single_key = {LK_FAMILY_REDUCE, j->act, vw, per_channel, false, false,
+                                     LEAKYCL_FLOAT32};
+  const lk_program_key batch_key = {
+      .family = LK_FAMILY_BATCH, .vector_width = v->vector_width, .dtype = LEAKYCL_FLOAT32};
   lk_program *single, *batch;
-  if (lk_program_get(ctx, j->act, vw, per_channel, false, false, LEAKYCL_FLOAT32, &single) !=
-          LEAKYCL_OK ||
-      lk_program_get(ctx, LEAKYCL_RELU, v->vector_width, false, false, false, LEAKYCL_FLOAT32,
-                     &batch) != LEAKYCL_OK)
+  if (lk_program_get(ctx, &single_key, &single) != LEAKYCL_OK ||
+      lk_program_get(ctx, &batch_key, &batch) != LEAKYCL_OK)
     return false;
   return lk_kernel_wg(ctx, single, LK_KERNEL_PARTIALS) ==
          lk_kernel_wg(ctx, batch, LK_KERNEL_BATCH_TILES);

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/core.h"
+#include "device/device.h"
+#include "program/program.h"
 #include "test.h"
 
 /* Streaming stores from 256 elements, so both store flavours are used. */
@@ -108,10 +110,12 @@ static void test_compile_writes_every_program(void) {
     return;
   size_t programs = 0;
   CHECK_INT_EQ(leakycl_compile_program_bundle(ctx, bundle, NULL, NULL, &programs), LEAKYCL_OK);
-  /* 4 shared + 3 per-channel activations x widths 2 and 1, plain and
-   * streaming; ulong indices only where 2^31 floats fit one buffer. */
+  /* Element-wise: 4 shared + 3 per-channel activations x widths 2 and 1;
+   * the reduction: prelu and phased_relu, shared + per channel x widths 2
+   * and 1; each plain and streaming; and the packed jobs' program. ulong
+   * indices only where 2^31 floats fit one buffer. */
   const size_t wide = ctx->info.max_alloc_bytes / 4 >= ((uint64_t)1 << 31) ? 2 : 1;
-  CHECK_INT_EQ(programs, (4 + 3 * 2) * 2 * wide);
+  CHECK_INT_EQ(programs, ((4 + 3 * 2) * 2 + 2 * (1 + 2) * 2 + 1) * wide);
   free(bundle_data);
   bundle_data = read_file(bundle, &bundle_size);
   CHECK(bundle_data != NULL);
@@ -192,7 +196,7 @@ static void test_bundle_matches_source_build(void) {
   leakycl_get_variant(src, &vs);
   leakycl_get_variant(bin, &vb);
   CHECK(memcmp(&vs, &vb, sizeof vs) == 0);
-  const unsigned hits_before = bin->cache_hits;
+  const unsigned hits_before = bin->test.cache_hits;
   /* Views: flat (shared alpha, streaming), per channel with inner even
    * (width 2) and odd (width 1), and a small one under the streaming size. */
   const leakycl_view views[4] = {{1, 1, 4099}, {3, 4, 130}, {2, 5, 77}, {1, 1, 100}};
@@ -235,11 +239,11 @@ static void test_bundle_matches_source_build(void) {
   /* Packed jobs (batch.c) and the warm-up's list come from the bundle too. */
   CHECK_INT_EQ(leakycl_warm_up(bin), LEAKYCL_OK);
   /* Nothing built from source, nothing from the on-disk cache. */
-  CHECK_INT_EQ(bin->source_builds, 0);
-  CHECK_INT_EQ(bin->cache_hits, hits_before);
-  CHECK_INT_EQ(bin->bundle_builds, program_count(bin));
+  CHECK_INT_EQ(bin->test.source_builds, 0);
+  CHECK_INT_EQ(bin->test.cache_hits, hits_before);
+  CHECK_INT_EQ(bin->test.bundle_builds, program_count(bin));
   CHECK(program_count(bin) >= 10);
-  CHECK(src->source_builds + src->cache_hits > 0);
+  CHECK(src->test.source_builds + src->test.cache_hits > 0);
   for (int k = 0; k < 10; k++)
     free(mem[k]);
   free(x);
@@ -272,7 +276,7 @@ static void test_missing_program_is_a_clear_error(void) {
   }
   CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(64), x, y), LEAKYCL_OK);
   CHECK(y[0] == 0.0f && y[1] == 2.0f);
-  CHECK_INT_EQ(ctx->source_builds, 0);
+  CHECK_INT_EQ(ctx->test.source_builds, 0);
   leakycl_context_release(ctx);
 }
 
@@ -524,7 +528,7 @@ static void expect_build_failed(const char *path) {
   const leakycl_status st = leakycl_forward(ctx, &p, leakycl_view_flat(16), x, y);
   CHECK_INT_EQ(st, LEAKYCL_BUILD_FAILED);
   CHECK_CONTAINS(leakycl_last_error(ctx), path);
-  CHECK_INT_EQ(ctx->source_builds, 0);
+  CHECK_INT_EQ(ctx->test.source_builds, 0);
   leakycl_context_release(ctx);
 }
 

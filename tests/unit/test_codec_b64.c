@@ -1,10 +1,11 @@
-/* test_codec_b64.c - server/codec.c's base64 paths for big payloads: the
+/* test_codec_b64.c - text/base64.c and text/splice.c on base64 for big payloads: the
  * AVX2 loops and the two-thread split against a bit-by-bit oracle, strict
  * validation with exact offsets (every byte value at every kind of
- * position), and lk_splice_body: base64 strings decoded from the body,
+ * position), and lkt_splice_body: base64 strings decoded from the body,
  * the compacted envelope and its offsets, checked against cJSON reading
  * the uncompacted body. */
-#include "codec.c"
+#include "base64.c"
+#include "splice.c"
 
 #include <cjson/cJSON.h>
 
@@ -58,10 +59,10 @@ static unsigned char *random_bytes(size_t n) {
 static int decode_exact(const char *text, size_t len, unsigned char **out, size_t *n, char *err,
                         size_t errlen) {
   *out = NULL;
-  if (lk_base64_decoded_size(text, len, n, err, errlen) != 0)
+  if (lkt_base64_decoded_size(text, len, n, err, errlen) != 0)
     return -1;
   *out = malloc(*n ? *n : 1);
-  return lk_base64_decode_into(text, len, *out, err, errlen);
+  return lkt_base64_decode_into(text, len, *out, err, errlen);
 }
 
 /* Every length from 0 to 400 (all AVX2 step and tail combinations), each
@@ -71,8 +72,8 @@ static void test_round_trip_small_lengths(void) {
     unsigned char *bytes = random_bytes(n);
     char *want = malloc(n / 3 * 4 + 8);
     reference_base64(bytes, n, want);
-    lk_buf b = {0};
-    lk_base64_encode(&b, bytes, n);
+    lkt_buf b = {0};
+    lkt_base64_encode(&b, bytes, n);
     CHECK_INT_EQ(b.len, strlen(want));
     CHECK_STR_EQ(b.data, want);
     unsigned char *back;
@@ -81,7 +82,7 @@ static void test_round_trip_small_lengths(void) {
     CHECK_INT_EQ(decode_exact(b.data, b.len, &back, &back_len, err, sizeof err), 0);
     CHECK(back_len == n && memcmp(back, bytes, n) == 0);
     free(back);
-    lk_buf_free(&b);
+    lkt_buf_free(&b);
     free(want);
     free(bytes);
   }
@@ -97,9 +98,9 @@ static void test_round_trip_big(void) {
     unsigned char *bytes = random_bytes(n);
     char *want = malloc(n / 3 * 4 + 8);
     reference_base64(bytes, n, want);
-    lk_buf b = {0};
-    lk_buf_append_str(&b, "{\"x_b64\":\"");
-    lk_base64_encode(&b, bytes, n);
+    lkt_buf b = {0};
+    lkt_buf_append_str(&b, "{\"x_b64\":\"");
+    lkt_base64_encode(&b, bytes, n);
     CHECK(!b.oom);
     CHECK_INT_EQ(b.len, 10 + strlen(want));
     CHECK(memcmp(b.data + 10, want, strlen(want)) == 0);
@@ -109,7 +110,7 @@ static void test_round_trip_big(void) {
     CHECK_INT_EQ(decode_exact(b.data + 10, b.len - 10, &back, &back_len, err, sizeof err), 0);
     CHECK(back_len == n && memcmp(back, bytes, n) == 0);
     free(back);
-    lk_buf_free(&b);
+    lkt_buf_free(&b);
     free(want);
     free(bytes);
   }
@@ -196,53 +197,53 @@ static void test_rejects_padding_and_lengths(void) {
   expect_reject(text, sizeof text - 1, "non-zero bits before base64 padding at offset 157");
   size_t n;
   char err[96];
-  CHECK_INT_EQ(lk_base64_decoded_size(text, 4 * 40, &n, err, sizeof err), 0);
+  CHECK_INT_EQ(lkt_base64_decoded_size(text, 4 * 40, &n, err, sizeof err), 0);
   CHECK_INT_EQ(n, 3 * 40 - 2);
 }
 
 /* A payload that cannot be encoded (its text would overflow size_t) marks
  * the buffer out of memory instead of wrapping. */
 static void test_encode_huge_length(void) {
-  lk_buf b = {0};
-  lk_base64_encode(&b, (const unsigned char *)"", SIZE_MAX / 4 * 3);
+  lkt_buf b = {0};
+  lkt_base64_encode(&b, (const unsigned char *)"", SIZE_MAX / 4 * 3);
   CHECK(b.oom);
-  lk_buf_free(&b);
+  lkt_buf_free(&b);
 }
 
-/* ---- lk_splice_body ---- */
+/* ---- lkt_splice_body ---- */
 
 static const char *const array_keys[] = {"x", "dy", "y", "alpha"};
 static const char *const scalar_keys[] = {"alpha", "beta"};
 static const char *const b64_keys[] = {"x_b64", "dy_b64", "y_b64"};
-static const lk_splice_keys daemon_keys = {array_keys, 4, scalar_keys, 2, b64_keys, 3};
-static const lk_limits limits = {1u << 20, 16};
+static const lkt_splice_keys daemon_keys = {array_keys, 4, scalar_keys, 2, b64_keys, 3};
+static const lkt_limits limits = {1u << 20, 16};
 
 /* Splices a copy of body; *envelope gets the compacted text (NUL-terminated). */
-static int splice_body_text(const char *body, lk_splice_table *table, char **envelope) {
+static int splice_body_text(const char *body, lkt_splice_table *table, char **envelope) {
   const size_t n = strlen(body);
   char *copy = malloc(n + 1);
   memcpy(copy, body, n + 1);
   size_t env_len = 0;
   char err[160];
   const int rc =
-      lk_splice_body(copy, n, &daemon_keys, &limits, 64, table, &env_len, err, sizeof err);
+      lkt_splice_body(copy, n, &daemon_keys, &limits, 64, table, &env_len, err, sizeof err);
   copy[env_len] = '\0';
   *envelope = copy;
   return rc;
 }
 
 static void expect_envelope(const char *body, const char *want, size_t tensors) {
-  lk_splice_table table = {0};
+  lkt_splice_table table = {0};
   char *env;
   CHECK_INT_EQ(splice_body_text(body, &table, &env), 0);
   CHECK_STR_EQ(env, want);
   CHECK_INT_EQ(table.count, tensors);
-  lk_splice_table_free(&table);
+  lkt_splice_table_free(&table);
   free(env);
 }
 
 static void test_splice_base64_lifted(void) {
-  lk_splice_table table = {0};
+  lkt_splice_table table = {0};
   char *env;
   CHECK_INT_EQ(splice_body_text("{\"activation\":\"relu\", \"x_b64\" : \"AACAPwAAAMA=\", "
                                 "\"dtype\":\"float32\"}",
@@ -250,13 +251,13 @@ static void test_splice_base64_lifted(void) {
                0);
   CHECK_STR_EQ(env, "{\"activation\":\"relu\", \"x_b64\" : \"\", \"dtype\":\"float32\"}");
   CHECK_INT_EQ(table.count, 1);
-  const lk_tensor *t = &table.tensors[0];
+  const lkt_tensor *t = &table.tensors[0];
   CHECK(t->is_b64 && t->error[0] == '\0');
   CHECK_INT_EQ(t->text_len, 12);
   CHECK_INT_EQ(t->nbytes, 8);
   CHECK_INT_EQ(t->count, 2);
   CHECK(t->values && t->values[0] == 1.0f && t->values[1] == -2.0f);
-  lk_splice_table_free(&table);
+  lkt_splice_table_free(&table);
   free(env);
 
   /* arrays, scalars and base64 in one batch: table in document order */
@@ -273,7 +274,7 @@ static void test_splice_base64_lifted(void) {
   CHECK(table.tensors[3].is_b64 && table.tensors[3].count == 0 && table.tensors[3].nbytes == 0 &&
         !table.tensors[3].error[0]);
   CHECK(!table.tensors[4].is_b64 && table.tensors[4].rank == 2);
-  lk_splice_table_free(&table);
+  lkt_splice_table_free(&table);
   free(env);
 }
 
@@ -286,25 +287,25 @@ static void test_splice_base64_escapes(void) {
       "{\"x_b64\":\"AACAPw==\\u0000!!\"}", "{\"x_b64\":\"AACAPw\\u003D=\"}",
   };
   for (size_t i = 0; i < sizeof same_as_one / sizeof same_as_one[0]; i++) {
-    lk_splice_table table = {0};
+    lkt_splice_table table = {0};
     char *env;
     CHECK_INT_EQ(splice_body_text(same_as_one[i], &table, &env), 0);
     CHECK_INT_EQ(table.count, 1);
     if (table.count == 1) {
-      const lk_tensor *t = &table.tensors[0];
+      const lkt_tensor *t = &table.tensors[0];
       CHECK(t->is_b64 && t->count == 1 && t->values && t->values[0] == 1.0f);
       CHECK_INT_EQ(t->text_len, 8);
     }
-    lk_splice_table_free(&table);
+    lkt_splice_table_free(&table);
     free(env);
   }
   /* "\/" is '/', legal base64 (some JSON writers escape every slash) */
-  lk_splice_table table = {0};
+  lkt_splice_table table = {0};
   char *env;
   CHECK_INT_EQ(splice_body_text("{\"x_b64\":\"\\/\\/\\/\\/\"}", &table, &env), 0);
   CHECK(table.count == 1 && table.tensors[0].nbytes == 3 && !table.tensors[0].error[0]);
   CHECK_STR_EQ(env, "{\"x_b64\":\"\"}");
-  lk_splice_table_free(&table);
+  lkt_splice_table_free(&table);
   free(env);
   /* an invalid escape is left in place for cJSON to reject */
   expect_envelope("{\"x_b64\":\"AAC\\qPw==\"}", "{\"x_b64\":\"AAC\\qPw==\"}", 0);
@@ -313,7 +314,7 @@ static void test_splice_base64_escapes(void) {
   CHECK_INT_EQ(table.count, 2);
   CHECK_STR_EQ(table.tensors[0].error, "invalid base64 character at offset 2");
   CHECK_STR_EQ(env, "{\"x_b64\":\"\",\"y\":{}}");
-  lk_splice_table_free(&table);
+  lkt_splice_table_free(&table);
   free(env);
 }
 
@@ -333,7 +334,7 @@ static void test_splice_base64_other_values(void) {
 
 /* A bad text is recorded in its tensor; the splice goes on. */
 static void test_splice_base64_errors_per_tensor(void) {
-  lk_splice_table table = {0};
+  lkt_splice_table table = {0};
   char *env;
   CHECK_INT_EQ(splice_body_text("{\"jobs\":[{\"x_b64\":\"AA*A\"},{\"x_b64\":\"AAA\"},"
                                 "{\"x_b64\":\"Zh==\"},{\"x_b64\":\"AACAPw==\"}]}",
@@ -348,12 +349,12 @@ static void test_splice_base64_errors_per_tensor(void) {
     CHECK(table.tensors[0].values == NULL && table.tensors[1].values == NULL);
     CHECK(!table.tensors[3].error[0] && table.tensors[3].count == 1);
   }
-  lk_splice_table_free(&table);
+  lkt_splice_table_free(&table);
   free(env);
 }
 
 /* cJSON's verdict on text (len bytes + NUL): 1 when it parses, else 0 with
- * *offset where it stopped (as jobs.c reads it). */
+ * *offset where it stopped (as server/api/v1_decode.c reads it). */
 static int cjson_verdict(const char *text, size_t len, size_t *offset) {
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
@@ -365,7 +366,7 @@ static int cjson_verdict(const char *text, size_t len, size_t *offset) {
 }
 
 /* Splices text (len bytes) both ways, uncompacted (placeholders and
- * spaces, as lk_splice_tensors leaves a body) and compacted, and checks
+ * spaces, as lkt_splice_tensors leaves a body) and compacted, and checks
  * that cJSON accepts both or neither and that a failure maps back to the
  * same offset. Returns 1 when the splice accepted the text. */
 static int offsets_agree(const char *text, size_t len) {
@@ -373,17 +374,17 @@ static int offsets_agree(const char *text, size_t len) {
   memcpy(a, text, len);
   memcpy(b, text, len);
   a[len] = b[len] = '\0';
-  lk_splice_table ta = {0}, tb = {0};
+  lkt_splice_table ta = {0}, tb = {0};
   char err[160];
   size_t env_len = 0;
   const int ra = splice(a, len, &daemon_keys, &limits, 64, false, &ta, err, sizeof err);
-  const int rb = lk_splice_body(b, len, &daemon_keys, &limits, 64, &tb, &env_len, err, sizeof err);
+  const int rb = lkt_splice_body(b, len, &daemon_keys, &limits, 64, &tb, &env_len, err, sizeof err);
   CHECK_INT_EQ(ra, rb);
   if (ra == 0 && rb == 0) {
     size_t off_a, off_b;
     const int ok_a = cjson_verdict(a, len, &off_a);
     const int ok_b = cjson_verdict(b, env_len, &off_b);
-    off_b = lk_splice_body_offset(&tb, off_b);
+    off_b = lkt_splice_body_offset(&tb, off_b);
     if (off_b > len)
       off_b = len;
     if (ok_a != ok_b || (!ok_a && off_a != off_b)) {
@@ -392,8 +393,8 @@ static int offsets_agree(const char *text, size_t len) {
       test_case_failed_ = 1;
     }
   }
-  lk_splice_table_free(&ta);
-  lk_splice_table_free(&tb);
+  lkt_splice_table_free(&ta);
+  lkt_splice_table_free(&tb);
   free(a);
   free(b);
   return ra == 0;
@@ -432,14 +433,14 @@ static void test_compacted_offsets_match(void) {
 static void test_splice_big_base64(void) {
   const size_t n = BIG_TEXT / 4 * 3;
   unsigned char *bytes = random_bytes(n);
-  lk_buf body = {0};
-  lk_buf_append_str(&body, "{\"activation\":\"relu\",\"x_b64\":\"");
-  lk_base64_encode(&body, bytes, n);
-  lk_buf_append_str(&body, "\",\"dtype\":\"float32\"}");
-  lk_splice_table table = {0};
+  lkt_buf body = {0};
+  lkt_buf_append_str(&body, "{\"activation\":\"relu\",\"x_b64\":\"");
+  lkt_base64_encode(&body, bytes, n);
+  lkt_buf_append_str(&body, "\",\"dtype\":\"float32\"}");
+  lkt_splice_table table = {0};
   size_t env_len = 0;
   char err[160];
-  CHECK_INT_EQ(lk_splice_body(body.data, body.len, &daemon_keys, &limits, 64, &table, &env_len, err,
+  CHECK_INT_EQ(lkt_splice_body(body.data, body.len, &daemon_keys, &limits, 64, &table, &env_len, err,
                               sizeof err),
                0);
   CHECK_STR_EQ(body.data, "{\"activation\":\"relu\",\"x_b64\":\"\",\"dtype\":\"float32\"}");
@@ -447,10 +448,10 @@ static void test_splice_big_base64(void) {
   CHECK(table.count == 1 && table.tensors[0].nbytes == n &&
         memcmp(table.tensors[0].values, bytes, n) == 0);
   /* an error offset after the string maps back past it */
-  CHECK_INT_EQ(lk_splice_body_offset(&table, env_len - 1), body.len - 1);
-  CHECK_INT_EQ(lk_splice_body_offset(&table, 5), 5);
-  lk_splice_table_free(&table);
-  lk_buf_free(&body);
+  CHECK_INT_EQ(lkt_splice_body_offset(&table, env_len - 1), body.len - 1);
+  CHECK_INT_EQ(lkt_splice_body_offset(&table, 5), 5);
+  lkt_splice_table_free(&table);
+  lkt_buf_free(&body);
   free(bytes);
 }
 

@@ -1,12 +1,13 @@
 /* test_codec_pool.c - the codec's memory hooks with the daemon's buffer
- * pool (server/bufpool.c): big blocks reused and aligned, small sizes and
- * foreign pointers handed to malloc and free, the idle limit, lk_buf and
+ * pool (server/http/bufpool.c): big blocks reused and aligned, small sizes and
+ * foreign pointers handed to malloc and free, the idle limit, lkt_buf and
  * base64 tensors on pooled memory, and threads sharing the pool. */
 #include <pthread.h>
 #include <stdint.h>
 
 #include "bufpool.h"
-#include "codec.h"
+#include "splice.h"
+#include "base64.h"
 #include "test.h"
 
 #define MIB ((size_t)1 << 20)
@@ -61,19 +62,19 @@ static void test_pool_limit(void) {
   lkd_bufpool_set_limit((size_t)512 << 20);
 }
 
-/* With the pool as the codec's hooks: lk_buf grows on pooled memory, one
+/* With the pool as the codec's hooks: lkt_buf grows on pooled memory, one
  * big reserve gets what it asks for, small buffers stay malloc'd. */
 static void test_hooks_buf_and_base64(void) {
   lkd_bufpool_install();
-  lk_buf b = {0};
-  lk_buf_append_str(&b, "{\"y_b64\":\"");
+  lkt_buf b = {0};
+  lkt_buf_append_str(&b, "{\"y_b64\":\"");
   CHECK(b.cap < MIB);
   const size_t n = 6 * MIB;
   unsigned char *bytes = malloc(n);
   for (size_t i = 0; i < n; i++)
     bytes[i] = (unsigned char)(i * 7 + 3);
-  lk_base64_encode(&b, bytes, n);
-  lk_buf_append_str(&b, "\"}");
+  lkt_base64_encode(&b, bytes, n);
+  lkt_buf_append_str(&b, "\"}");
   CHECK(!b.oom);
   CHECK(strncmp(b.data, "{\"y_b64\":\"", 10) == 0);
   CHECK_INT_EQ(b.len, 10 + n / 3 * 4 + 2);
@@ -82,12 +83,12 @@ static void test_hooks_buf_and_base64(void) {
 
   /* the body spliced on pooled memory: the tensor comes from the pool too */
   static const char *const b64_keys[] = {"y_b64"};
-  const lk_splice_keys keys = {NULL, 0, NULL, 0, b64_keys, 1};
-  const lk_limits limits = {1u << 24, 4};
-  lk_splice_table table = {0};
+  const lkt_splice_keys keys = {NULL, 0, NULL, 0, b64_keys, 1};
+  const lkt_limits limits = {1u << 24, 4};
+  lkt_splice_table table = {0};
   size_t env_len = 0;
   char err[160];
-  CHECK_INT_EQ(lk_splice_body(b.data, b.len, &keys, &limits, 8, &table, &env_len, err, sizeof err),
+  CHECK_INT_EQ(lkt_splice_body(b.data, b.len, &keys, &limits, 8, &table, &env_len, err, sizeof err),
                0);
   CHECK_STR_EQ(b.data, "{\"y_b64\":\"\"}");
   CHECK(table.count == 1 && table.tensors[0].nbytes == n);
@@ -95,8 +96,8 @@ static void test_hooks_buf_and_base64(void) {
     CHECK(memcmp(table.tensors[0].values, bytes, n) == 0);
     CHECK((uintptr_t)table.tensors[0].values % (2 * MIB) == 0);
   }
-  lk_splice_table_free(&table);
-  lk_buf_free(&b);
+  lkt_splice_table_free(&table);
+  lkt_buf_free(&b);
   free(bytes);
 }
 

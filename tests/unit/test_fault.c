@@ -3,7 +3,7 @@
  * the output untouched, and the next call works; bad values are refused. */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "device/device.h"
 #include "test.h"
 
 /* Opens a CPU context with LEAKYCL_FAULT set to `fault` (NULL: unset). */

@@ -5,14 +5,18 @@
  * GPU variants, zero-copy and copy paths, device buffers, and the errors.
  * y and dx must be the oracle's float32 result rounded to nearest even, and
  * the float32 call's on the widened values bit for bit; dalpha and the
- * diagnostics must equal the float32 call's and keep the 1e-6 bound. */
+ * diagnostics must equal the float32 call's and keep the 1e-6 bound. Packed
+ * jobs (leakycl_run_jobs) of all three dtypes, mixed in one batch, must give
+ * the typed single calls' bits, and dalpha within the bound, bit-identical
+ * on repeat. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 
+#include "core/core.h"
+#include "device/device.h"
 #include "float_bits.h"
 #include "half_oracle.h"
-#include "internal.h"
 #include "op_cases.h"
 #include "oracle.h"
 #include "test.h"
@@ -180,16 +184,9 @@ static void check_output(const char *what, leakycl_dtype d, const call_setup *cs
   }
 }
 
-/* dalpha and the diagnostics: bit for bit the float32 call's (same kernel
- * text, same order, the same widened values), and within 1e-6 * sum|terms|
- * of the float64 sum. */
-static void check_grads(const call_setup *cs, const float *xf, const float *dyf, const float *got,
-                        const float *want32, size_t nalpha) {
-  for (size_t c = 0; c < 3 * nalpha; c++) {
-    if (!same_float(got[c], want32[c]) && mismatches++ < 5)
-      fprintf(stderr, "  grads[%zu]: got %a, the float32 call %a\n", c, (double)got[c],
-              (double)want32[c]);
-  }
+/* dalpha within 1e-6 * sum|terms| of the float64 sum. */
+static void check_grads_bound(const call_setup *cs, const float *xf, const float *dyf,
+                              const float *got, size_t nalpha) {
   double *sum = calloc(nalpha, sizeof *sum), *sum_abs = calloc(nalpha, sizeof *sum_abs);
   bool *poisoned = calloc(nalpha, sizeof *poisoned);
   for (size_t i = 0; i < cs->n; i++) {
@@ -210,6 +207,18 @@ static void check_grads(const call_setup *cs, const float *xf, const float *dyf,
       fprintf(stderr, "  dalpha[%zu]: got %.9g, float64 %.17g\n", c, (double)got[c], sum[c]);
   }
   free(sum), free(sum_abs), free(poisoned);
+}
+
+/* dalpha and the diagnostics: bit for bit the float32 call's (same kernel
+ * text, same order, the same widened values), and within the bound. */
+static void check_grads(const call_setup *cs, const float *xf, const float *dyf, const float *got,
+                        const float *want32, size_t nalpha) {
+  for (size_t c = 0; c < 3 * nalpha; c++) {
+    if (!same_float(got[c], want32[c]) && mismatches++ < 5)
+      fprintf(stderr, "  grads[%zu]: got %a, the float32 call %a\n", c, (double)got[c],
+              (double)want32[c]);
+  }
+  check_grads_bound(cs, xf, dyf, got, nalpha);
 }
 
 /* Every op of one dtype, activation, shape and alpha mode on the context's
@@ -307,6 +316,202 @@ static void run_matrix(void) {
   }
 }
 
+/* ---- packed jobs: every dtype in one leakycl_run_jobs batch ---- */
+
+/* One job of the packed batch and what its single typed call gave. */
+typedef struct packed_job {
+  leakycl_dtype d;
+  leakycl_op op;
+  bool want_grads;
+  call_setup cs;
+  size_t es, nalpha;
+  void *x, *dy, *out, *single; /* n elements of d each */
+  float *xf, *dyf;             /* the inputs widened */
+  float *g, *g_single, *g_first;
+  leakycl_grads grads;
+} packed_job;
+
+/* The matrix's shapes (so the programs exist already) and one of exactly
+ * LEAKYCL_PACKED_JOB_MAX_ELEMENTS: the largest job packed; 70001 runs alone. */
+static const shape_case packed_shapes[] = {
+    {1, {0}, 0},        {1, {1}, 0},          {1, {17}, 0},         {3, {2, 3, 5}, 1},
+    {3, {3, 4, 5}, -1}, {3, {2, 33, 131}, 1}, {4, {2, 3, 4, 8}, 1}, {2, {3, 0}, 1},
+    {1, {70001}, 0},    {1, {65536}, 0},
+};
+#define NPACKED_SHAPES (sizeof packed_shapes / sizeof packed_shapes[0])
+
+/* n values of dtype d into v (float32 ones from bfloat16 patterns, so that
+ * they carry the same edge cases), widened into f. */
+static void fill_typed(leakycl_dtype d, void *v, float *f, size_t n, float t, bool specials) {
+  const leakycl_dtype pattern = d == LEAKYCL_FLOAT32 ? LEAKYCL_BFLOAT16 : d;
+  uint16_t *h = malloc((n ? n : 1) * sizeof *h);
+  fill_half(pattern, h, n, t, specials);
+  widen_all(pattern, h, f, n);
+  memcpy(v, d == LEAKYCL_FLOAT32 ? (void *)f : (void *)h, n * leakycl_dtype_size(d));
+  free(h);
+}
+
+static void packed_setup(packed_job *p, leakycl_dtype d, leakycl_activation act, leakycl_op op,
+                         bool want_grads, const shape_case *sc, int mode) {
+  memset(p, 0, sizeof *p);
+  p->d = d;
+  p->op = op;
+  p->want_grads = want_grads;
+  setup_call(&p->cs, act, sc, mode);
+  const size_t n = p->cs.n, m = n ? n : 1;
+  p->es = leakycl_dtype_size(d);
+  p->nalpha = p->cs.params.alpha_count > 1 ? p->cs.params.alpha_count : 1;
+  p->x = malloc(m * p->es), p->dy = malloc(m * p->es);
+  p->out = malloc(m * p->es), p->single = malloc(m * p->es);
+  p->xf = malloc(m * sizeof(float)), p->dyf = malloc(m * sizeof(float));
+  const float t0 = threshold(p->cs.params.alpha_count ? p->cs.alpha[0] : leakycl_default_alpha(act),
+                             p->cs.params.beta);
+  fill_typed(d, p->x, p->xf, n, t0, rng_next() % 2 == 0);
+  fill_typed(d, p->dy, p->dyf, n, t0, false);
+  p->g = malloc(3 * p->nalpha * sizeof(float));
+  p->g_single = malloc(3 * p->nalpha * sizeof(float));
+  p->g_first = malloc(3 * p->nalpha * sizeof(float));
+  p->grads = (leakycl_grads){p->g, p->g + p->nalpha, p->g + 2 * p->nalpha};
+  /* The single typed call's answer. */
+  const leakycl_grads gs = {p->g_single, p->g_single + p->nalpha, p->g_single + 2 * p->nalpha};
+  const leakycl_status st =
+      op == LEAKYCL_OP_FORWARD
+          ? leakycl_forward_typed(ctx, &p->cs.params, p->cs.view, d, p->x, p->single)
+          : leakycl_backward_typed(ctx, &p->cs.params, p->cs.view, d, LEAKYCL_FROM_X, p->x, p->dy,
+                                   p->single, want_grads ? &gs : NULL);
+  if (st != LEAKYCL_OK)
+    fprintf(stderr, "  single call: %s\n", leakycl_last_error(ctx));
+  CHECK_INT_EQ(st, LEAKYCL_OK);
+}
+
+static void packed_free(packed_job *p) {
+  free(p->x), free(p->dy), free(p->out), free(p->single), free(p->xf), free(p->dyf);
+  free(p->g), free(p->g_single), free(p->g_first), free(p->cs.alpha);
+}
+
+static leakycl_job packed_entry(packed_job *p) {
+  leakycl_job e;
+  memset(&e, 0, sizeof e);
+  e.op = p->op;
+  e.params = p->cs.params;
+  e.view = p->cs.view;
+  e.dtype = p->d;
+  e.x = p->x;
+  e.dy = p->op == LEAKYCL_OP_BACKWARD ? p->dy : NULL;
+  e.out = p->out;
+  e.grads = p->want_grads ? &p->grads : NULL;
+  e.status = (leakycl_status)-1; /* the call must set it */
+  return e;
+}
+
+/* The bits of one element of es bytes. */
+static unsigned long long element_bits(const unsigned char *v, size_t es) {
+  if (es == 2) {
+    uint16_t h;
+    memcpy(&h, v, 2);
+    return h;
+  }
+  uint32_t f;
+  memcpy(&f, v, 4);
+  return f;
+}
+
+/* The packed job's output bit for bit the single call's (and, for the half
+ * types, the oracle's); dalpha within the bound; on the repeat run, every
+ * gradient bit-identical to the first run's. */
+static void packed_check(packed_job *p, const leakycl_job *e, bool repeat) {
+  if (e->status != LEAKYCL_OK) {
+    fprintf(stderr, "  packed %s job failed: %s\n", leakycl_dtype_name(p->d), e->error);
+    mismatches++;
+    return;
+  }
+  const size_t n = p->cs.n;
+  const unsigned char *got = p->out, *want = p->single;
+  for (size_t i = 0; i < n; i++) {
+    if (memcmp(got + i * p->es, want + i * p->es, p->es) != 0) {
+      if (mismatches++ < 5)
+        fprintf(stderr,
+                "  packed %s %s %s n %zu: element %zu is 0x%0*llx, the single call's 0x%0*llx\n",
+                leakycl_dtype_name(p->d), leakycl_activation_name(p->cs.params.activation),
+                p->op == LEAKYCL_OP_FORWARD ? "forward" : "backward", n, i, (int)(2 * p->es),
+                element_bits(got + i * p->es, p->es), (int)(2 * p->es),
+                element_bits(want + i * p->es, p->es));
+      break;
+    }
+  }
+  if (p->d != LEAKYCL_FLOAT32)
+    check_output(p->op == LEAKYCL_OP_FORWARD ? "packed y" : "packed dx", p->d, &p->cs, p->xf,
+                 p->op == LEAKYCL_OP_FORWARD ? NULL : p->dyf, NULL, p->out);
+  if (!p->want_grads)
+    return;
+  if (!repeat) {
+    check_grads_bound(&p->cs, p->xf, p->dyf, p->g, p->nalpha);
+    memcpy(p->g_first, p->g, 3 * p->nalpha * sizeof(float));
+  } else if (memcmp(p->g_first, p->g, 3 * p->nalpha * sizeof(float)) != 0 && mismatches++ < 5) {
+    fprintf(stderr, "  packed %s grads differ on repeat\n", leakycl_dtype_name(p->d));
+  }
+}
+
+/* float32, float16 and bfloat16 jobs of every activation, forward, backward
+ * and backward with the gradient, in one shuffled batch, run twice. */
+static void run_packed(void) {
+  static const leakycl_dtype dtypes[3] = {LEAKYCL_FLOAT32, LEAKYCL_FLOAT16, LEAKYCL_BFLOAT16};
+  static const int modes[3] = {ALPHA_DEFAULT, ALPHA_NEGATIVE, ALPHA_PER_CHANNEL};
+  packed_job *jobs = calloc(3 * 4 * 3 * 3 * NPACKED_SHAPES, sizeof *jobs);
+  size_t count = 0;
+  for (int k = 0; k < 3; k++) {
+    for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
+      const bool has_grad = leakycl_activation_has_gradient((leakycl_activation)act);
+      for (int op = 0; op < (has_grad ? 3 : 2); op++) {
+        for (int m = 0; m < 3; m++) {
+          if (act == LEAKYCL_RELU && modes[m] != ALPHA_DEFAULT)
+            continue;
+          for (size_t s = 0; s < NPACKED_SHAPES; s++) {
+            /* The big shapes once per op: their size is the point. */
+            if (packed_shapes[s].shape[0] >= 65536 && modes[m] != ALPHA_NEGATIVE &&
+                act != LEAKYCL_RELU)
+              continue;
+            packed_setup(&jobs[count++], dtypes[k], (leakycl_activation)act,
+                         op == 0 ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD, op == 2,
+                         &packed_shapes[s], modes[m]);
+          }
+        }
+      }
+    }
+  }
+  for (size_t i = count - 1; i > 0; i--) { /* shuffle: the dtypes interleave */
+    const size_t k = rng_next() % (i + 1);
+    packed_job tmp = jobs[i];
+    jobs[i] = jobs[k];
+    jobs[k] = tmp;
+  }
+  for (size_t i = 0; i < count; i++) /* the grads point into their own job */
+    jobs[i].grads =
+        (leakycl_grads){jobs[i].g, jobs[i].g + jobs[i].nalpha, jobs[i].g + 2 * jobs[i].nalpha};
+  leakycl_job *entries = calloc(count, sizeof *entries);
+  mismatches = 0;
+  for (int repeat = 0; repeat < 2; repeat++) {
+    for (size_t i = 0; i < count; i++)
+      entries[i] = packed_entry(&jobs[i]);
+    const leakycl_status st = leakycl_run_jobs(ctx, entries, count);
+    if (st != LEAKYCL_OK)
+      fprintf(stderr, "  run_jobs: %s: %s\n", leakycl_status_name(st), leakycl_last_error(ctx));
+    CHECK_INT_EQ(st, LEAKYCL_OK);
+    for (size_t i = 0; i < count; i++)
+      packed_check(&jobs[i], &entries[i], repeat == 1);
+  }
+  if (mismatches) {
+    char desc[128];
+    leakycl_variant_describe(&ctx->variant, desc, sizeof desc);
+    fprintf(stderr, "  ^ %zu mismatches in %zu packed jobs, variant %s\n", mismatches, count, desc);
+    test_case_failed_ = 1;
+  }
+  for (size_t i = 0; i < count; i++)
+    packed_free(&jobs[i]);
+  free(jobs);
+  free(entries);
+}
+
 static void test_cpu_default_variant(void) {
   leakycl_variant v;
   leakycl_device_info info;
@@ -314,14 +519,17 @@ static void test_cpu_default_variant(void) {
   CHECK_INT_EQ(leakycl_default_variant(&info, LEAKYCL_STRATEGY_CPU, &v), LEAKYCL_OK);
   CHECK_INT_EQ(leakycl_set_variant(ctx, &v), LEAKYCL_OK);
   run_matrix();
+  run_packed();
 }
 static void test_cpu_scalar_odd_block(void) {
   use_variant(ctx, LEAKYCL_STRATEGY_CPU, 1, 1, 3, 7);
   run_matrix();
+  run_packed();
 }
 static void test_gpu_variant(void) {
   use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
   run_matrix();
+  run_packed();
 }
 /* The activations with a gradient only: the odd block matters to the
  * reduction (and fewer programs to build keeps the test quick). */

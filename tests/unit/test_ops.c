@@ -8,10 +8,12 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "core/core.h"
+#include "device/device.h"
 #include "float_bits.h"
-#include "internal.h"
 #include "op_cases.h"
 #include "oracle.h"
+#include "program/program.h"
 #include "test.h"
 
 static leakycl_context *ctx;
@@ -304,8 +306,9 @@ static void test_build_failure_reports_log(void) {
   /* The full log of the same failing build, for what to expect. */
   lk_context_set_extra_build_options(ctx, "-DLK_IDX=float");
   char options[256];
-  lk_program_options(ctx, LEAKYCL_RELU, 8, false, false, false, LEAKYCL_FLOAT32, options,
-                     sizeof options);
+  const lk_program_key key = {LK_FAMILY_ELEMENTWISE, LEAKYCL_RELU, 8, false, false, false,
+                              LEAKYCL_FLOAT32};
+  lk_program_options(ctx, &key, options, sizeof options);
   const char *src = (const char *)lk_kernel_source;
   cl_int rc;
   cl_program prog = clCreateProgramWithSource(ctx->cl_ctx, 1, &src, &lk_kernel_source_len, &rc);

@@ -1,10 +1,11 @@
 /* test_pipeline.c - the chunked, overlapped copy path that discrete devices
- * take for big shared-alpha calls (host/src/pipeline.c), forced on PoCL by
+ * take for big shared-alpha calls (host/ops/pipeline.c), forced on PoCL by
  * turning zero-copy off: results are bit-identical to the zero-copy path
  * and to a float64 oracle, in place too, over a partial last chunk; a
  * device failure midway is reported and the next call works. */
+#include "core/core.h"
+#include "device/device.h"
 #include "float_bits.h"
-#include "internal.h"
 #include "test.h"
 
 /* Two and a half 4 Mi-element chunks. */

@@ -1,8 +1,8 @@
 /* test_server_devices.c - unit tests of the daemon's pure helpers: the
  * device SPEC match among opened devices, the error table and the JSON
  * string escaping of error messages. */
-#include "../../server/devices.c"
-#include "../../server/errors.c"
+#include "../../server/exec/devices.c"
+#include "../../server/api/errors.c"
 #include "fake_device.h"
 #include "test.h"
 
@@ -48,17 +48,17 @@ static void test_error_table(void) {
 static void test_error_body_escapes(void) {
   lkd_error e;
   lkd_fail(&e, LKD_INVALID_ARGUMENT, "bad \"x\"\\\n\x01 %d", 3);
-  lk_buf b = {0};
+  lkt_buf b = {0};
   lkd_error_append_body(&b, &e);
   CHECK(!b.oom);
   CHECK_STR_EQ(b.data, "{\"error\":{\"code\":\"invalid_argument\",\"message\":"
                        "\"bad \\\"x\\\"\\\\\\n\\u0001 3\"}}");
-  lk_buf_free(&b);
+  lkt_buf_free(&b);
   lkd_error d = {LKD_NOT_FOUND, ""};
-  lk_buf c = {0};
+  lkt_buf c = {0};
   lkd_error_append_body(&c, &d);
   CHECK_STR_EQ(c.data, "{\"error\":{\"code\":\"not_found\",\"message\":\"no such path\"}}");
-  lk_buf_free(&c);
+  lkt_buf_free(&c);
 }
 
 int main(void) {

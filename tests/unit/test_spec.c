@@ -3,9 +3,10 @@
  * match the devices of this machine, and $LEAKYCL_DEVICE. */
 #include <stdlib.h>
 
+#include "core/core.h"
 #include "fake_device.h"
-#include "internal.h"
 #include "test.h"
+#include "tune/tune.h"
 
 /* A machine with every kind, CPUs listed first so that "first device" and
  * "best device" differ:

@@ -3,7 +3,7 @@
  * names and variant descriptions: the library's pure lookup functions. */
 #include <math.h>
 
-#include "internal.h"
+#include "core/core.h"
 #include "test.h"
 
 static void test_status_names_distinct_and_messages_non_empty(void) {

@@ -7,7 +7,9 @@
  * and the streaming programs must really have been used. */
 #include <stdint.h>
 
-#include "internal.h"
+#include "core/core.h"
+#include "device/device.h"
+#include "program/program.h"
 #include "test.h"
 
 static leakycl_context *ctx;

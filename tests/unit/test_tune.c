@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/core.h"
+#include "device/device.h"
 #include "fake_device.h"
-#include "internal.h"
+#include "program/program.h"
 #include "test.h"
 
 static char dir[256];
@@ -281,9 +283,11 @@ static void test_warm_up_builds_everything_once(void) {
     return;
   CHECK_INT_EQ(leakycl_warm_up(ctx), LEAKYCL_OK);
   const size_t built = program_count(ctx);
-  /* 4 activations + per-channel prelu and phased_relu, plain, and streaming
-   * too when the device's variant streams (the gpu default does not). */
-  CHECK_INT_EQ(built, ctx->variant.streaming_threshold ? 12 : 6);
+  /* Element-wise: 4 activations + per-channel prelu and phased_relu; the
+   * reduction: prelu and phased_relu, shared and per channel; each plain, and
+   * streaming too when the device's variant streams (the gpu default does
+   * not); and the packed jobs' program. */
+  CHECK_INT_EQ(built, (ctx->variant.streaming_threshold ? 2 : 1) * (6 + 4) + 1);
   /* Calls of the same kinds build nothing more. */
   const size_t n = 1 << 12;
   float *x = aligned_alloc(64, n * 4), *y = aligned_alloc(64, n * 4);
@@ -373,9 +377,10 @@ static void cache_round(const float *y1, unsigned hits, unsigned stores, const c
   if (!ctx)
     return;
   relu_of_mix(ctx, y, 100);
-  if (ctx->cache_hits != hits || ctx->cache_stores != stores || memcmp(y, y1, sizeof y) != 0) {
+  if (ctx->test.cache_hits != hits || ctx->test.cache_stores != stores ||
+      memcmp(y, y1, sizeof y) != 0) {
     fprintf(stderr, "  %s: hits %u (want %u), stores %u (want %u), results %s\n", what,
-            ctx->cache_hits, hits, ctx->cache_stores, stores,
+            ctx->test.cache_hits, hits, ctx->test.cache_stores, stores,
             memcmp(y, y1, sizeof y) == 0 ? "right" : "WRONG");
     test_case_failed_ = 1;
   }
@@ -484,8 +489,8 @@ static void test_program_cache_hits_and_damage(void) {
   float y1[100], y2[100];
   leakycl_context *ctx = open_test_device();
   relu_of_mix(ctx, y1, 100);
-  CHECK_INT_EQ(ctx->cache_hits, 0);
-  CHECK_INT_EQ(ctx->cache_stores, 1);
+  CHECK_INT_EQ(ctx->test.cache_hits, 0);
+  CHECK_INT_EQ(ctx->test.cache_stores, 1);
   leakycl_context_release(ctx);
   CHECK_INT_EQ(files_in(cache_dir), 1);
   struct stat st;
@@ -493,8 +498,8 @@ static void test_program_cache_hits_and_damage(void) {
 
   ctx = open_test_device(); /* a new process would see the same: the file is read */
   relu_of_mix(ctx, y2, 100);
-  CHECK_INT_EQ(ctx->cache_hits, 1);
-  CHECK_INT_EQ(ctx->cache_stores, 0);
+  CHECK_INT_EQ(ctx->test.cache_hits, 1);
+  CHECK_INT_EQ(ctx->test.cache_stores, 0);
   CHECK(memcmp(y1, y2, sizeof y1) == 0);
   leakycl_context_release(ctx);
 
@@ -511,7 +516,7 @@ static void test_program_cache_hits_and_damage(void) {
   setenv("LEAKYCL_CACHE", "off", 1);
   ctx = open_test_device();
   relu_of_mix(ctx, y2, 100);
-  CHECK_INT_EQ(ctx->cache_hits + ctx->cache_stores, 0);
+  CHECK_INT_EQ(ctx->test.cache_hits + ctx->test.cache_stores, 0);
   leakycl_context_release(ctx);
   unsetenv("LEAKYCL_CACHE");
   CHECK_INT_EQ(files_in(cache_dir), 0);

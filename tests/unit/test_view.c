@@ -3,7 +3,7 @@
  * products over SIZE_MAX, NULL arguments, flat views and counting. */
 #include <stdint.h>
 
-#include "internal.h"
+#include "core/core.h"
 #include "test.h"
 
 /* The view of shape/rank/axis must succeed and equal {outer, channels, inner}. */

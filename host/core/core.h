@@ -1,0 +1,86 @@
+/* core.h - what needs no device: error details, device SPECs, call
+ * parameters resolved for the kernels, and per-user files. */
+#ifndef LEAKYCL_CORE_H
+#define LEAKYCL_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "leakycl.h"
+
+/* ---- errors (status.c) ---- */
+#define LK_ERROR_MAX 4096
+
+/* The detail of a context's last failure (leakycl_last_error). */
+typedef struct lk_error {
+  char text[LK_ERROR_MAX];
+  /* LEAKYCL_FAULT caused the failure being reported: its message says so. */
+  bool injected;
+} lk_error;
+
+/* Formats a message into buf (NULL-safe), returns status for tail calls:
+ * the one error formatter of the library. */
+leakycl_status lk_fail_buf(char *buf, size_t buflen, leakycl_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Records the detail of a failure in err (NULL-safe) and returns status. */
+leakycl_status lk_fail(lk_error *err, leakycl_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, for a failed OpenCL call: "what: CL_ERROR_NAME (code)". */
+leakycl_status lk_fail_cl(lk_error *err, cl_int code, const char *what);
+
+/* ---- device SPEC (spec.c; pure: no OpenCL, testable alone) ---- */
+typedef enum lk_spec_kind {
+  LK_SPEC_AUTO,
+  LK_SPEC_TYPE,      /* "cpu", "gpu:1": type and ordinal among that type */
+  LK_SPEC_INDEX,     /* "P:D" */
+  LK_SPEC_SUBSTRING, /* anything else: device or platform name */
+} lk_spec_kind;
+
+typedef struct lk_spec {
+  lk_spec_kind kind;
+  leakycl_device_type type;
+  unsigned ordinal;
+  unsigned platform, device;
+  char text[256];
+} lk_spec;
+
+leakycl_status lk_spec_parse(const char *spec, lk_spec *out, char *err, size_t errlen);
+/* Picks the device the spec names among `devices`; NO_DEVICE names the spec
+ * and lists the devices seen. */
+leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *devices, size_t count,
+                             size_t *index, char *err, size_t errlen);
+
+/* ---- parameters resolved for one call (activation.c) ---- */
+typedef struct lk_resolved {
+  leakycl_activation activation;
+  size_t alpha_count; /* 1 (shared) or C */
+  bool per_channel;
+  float alpha;               /* shared */
+  float thresh;              /* shared: -beta/alpha in float32 */
+  float *alpha_c, *thresh_c; /* per channel (malloc'd, alpha_count each) */
+  /* The view the kernels see: [1, 1, n] when alpha is shared. */
+  size_t n, inner, channels;
+  /* How the tensors are stored (lk_resolve leaves float32; the typed calls
+   * set it) and the bytes of one element. */
+  leakycl_dtype dtype;
+  size_t elem_size;
+} lk_resolved;
+
+/* Checks params against the view and resolves them; a failure's detail
+ * goes to err. */
+leakycl_status lk_resolve(lk_error *err, const leakycl_params *params, leakycl_view view,
+                          lk_resolved *out);
+void lk_resolved_free(lk_resolved *r);
+
+/* ---- per-user files (paths.c) ---- */
+/* $<override_env>, else $XDG_CACHE_HOME/leakycl/<leaf>, else
+ * $HOME/.cache/leakycl/<leaf>; -1 when none is set or it does not fit. */
+int lk_user_cache_path(const char *override_env, const char *leaf, char *buf, size_t len);
+/* mkdir -p, each new directory private to the user (0700). */
+int lk_make_dirs(const char *dir);
+/* Writes the parts to a temporary file beside path, syncs it, renames it
+ * into place and syncs the directory: readers, and a crash at any point,
+ * see the old file or the whole new one, never half of one. */
+int lk_replace_file(const char *path, const void *const *parts, const size_t *lens, size_t count);
+
+#endif /* LEAKYCL_CORE_H */

@@ -1,0 +1,146 @@
+/* call.c - every check a call makes before it touches the device, made
+ * once and in one order for host-pointer calls, buffer calls and packed
+ * jobs: parameters resolved, source and gradient requests, host arrays
+ * (non-NULL, exactly equal or disjoint) and device buffers (this context's,
+ * large enough). */
+#include <stdint.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "device/device.h"
+#include "ops/ops.h"
+
+/* backward from y is valid where the sign of y is the sign of x. */
+static leakycl_status check_source(leakycl_context *ctx, const lk_resolved *r,
+                                   leakycl_source source, const leakycl_grads *grads) {
+  if (source == LEAKYCL_FROM_X)
+    return LEAKYCL_OK;
+  if (source != LEAKYCL_FROM_Y)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "source %d is neither x (0) nor y (1)",
+                   (int)source);
+  if (grads)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "the parameter gradient needs x: backward from y cannot compute dalpha");
+  if (r->activation == LEAKYCL_PHASED_RELU)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "phased_relu cannot run backward from y (its band is lost in y)");
+  if (r->activation == LEAKYCL_RELU)
+    return LEAKYCL_OK;
+  for (size_t c = 0; c < r->alpha_count; c++) {
+    const float a = r->per_channel ? r->alpha_c[c] : r->alpha;
+    if (!(a > 0.0f))
+      return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                     "backward from y needs every alpha > 0 (alpha[%zu] = %g)", c, (double)a);
+  }
+  return LEAKYCL_OK;
+}
+
+static leakycl_status check_grads(leakycl_context *ctx, const lk_resolved *r,
+                                  const leakycl_grads *grads, bool required) {
+  if (!grads)
+    return required ? lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "grads is NULL") : LEAKYCL_OK;
+  if (!leakycl_activation_has_gradient(r->activation))
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "%s has no learnable alpha, so no parameter gradient",
+                   leakycl_activation_name(r->activation));
+  if (!grads->dalpha)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "grads->dalpha is NULL");
+  return LEAKYCL_OK;
+}
+
+leakycl_status lk_check_call(leakycl_context *ctx, lk_call_op op, const leakycl_params *params,
+                             leakycl_view view, leakycl_source source, const leakycl_grads *grads,
+                             leakycl_dtype dtype, lk_resolved *r) {
+  memset(r, 0, sizeof *r);
+  if (leakycl_dtype_size(dtype) == 0)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "dtype %d is not float32 (0), float16 (1) or bfloat16 (2)", (int)dtype);
+  leakycl_status st = lk_resolve(&ctx->error, params, view, r);
+  if (st != LEAKYCL_OK)
+    return st;
+  r->dtype = dtype;
+  r->elem_size = leakycl_dtype_size(dtype);
+  if (r->channels > UINT32_MAX)
+    st = lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "%zu channels is over the limit of %u",
+                 r->channels, (unsigned)UINT32_MAX);
+  if (st == LEAKYCL_OK && op != LK_CALL_FORWARD) {
+    st = check_source(ctx, r, source, grads);
+    /* Reduce-only calls exist for the gradient, so they need grads. */
+    if (st == LEAKYCL_OK)
+      st = check_grads(ctx, r, grads, op == LK_CALL_REDUCE);
+  }
+  if (st != LEAKYCL_OK)
+    lk_resolved_free(r);
+  return st;
+}
+
+/* Two host arrays of `bytes` either are the same array or do not overlap. */
+static bool partial_overlap(const void *a, const void *b, size_t bytes) {
+  const char *pa = a, *pb = b;
+  if (!a || !b || pa == pb)
+    return false;
+  return pa < pb + bytes && pb < pa + bytes;
+}
+
+/* Non-NULL arrays of n elements of r's dtype (b and c only when named),
+ * exactly equal or disjoint. */
+static leakycl_status check_pointers(leakycl_context *ctx, const lk_resolved *r, const void *a,
+                                     const char *an, const void *b, const char *bn, const void *c,
+                                     const char *cn) {
+  const size_t n = r->n;
+  if (n == 0)
+    return LEAKYCL_OK;
+  if (!a || (bn && !b) || (cn && !c))
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "%s is NULL for %zu elements",
+                   !a           ? an
+                   : (bn && !b) ? bn
+                                : cn,
+                   n);
+  if (n > SIZE_MAX / r->elem_size)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "%zu %s values do not fit in memory", n,
+                   leakycl_dtype_name(r->dtype));
+  const size_t bytes = n * r->elem_size;
+  if (partial_overlap(a, b, bytes) || partial_overlap(a, c, bytes) || partial_overlap(b, c, bytes))
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "arrays overlap without being the same array (only exact in-place is allowed)");
+  return LEAKYCL_OK;
+}
+
+leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r) {
+  leakycl_status st = lk_check_call(ctx, call->op, call->params, call->view, call->source,
+                                    call->grads, call->dtype, r);
+  if (st != LEAKYCL_OK)
+    return st;
+  if (call->op == LK_CALL_FORWARD)
+    st = check_pointers(ctx, r, call->src, "x", call->out, "y", NULL, NULL);
+  else
+    st = check_pointers(ctx, r, call->src, call->source == LEAKYCL_FROM_Y ? "y" : "x", call->dy,
+                        "dy", call->op == LK_CALL_BACKWARD ? call->out : NULL,
+                        call->op == LK_CALL_BACKWARD ? "dx" : NULL);
+  if (st != LEAKYCL_OK)
+    lk_resolved_free(r);
+  return st;
+}
+
+leakycl_status lk_check_buffer(leakycl_context *ctx, cl_mem m, const char *name,
+                               const lk_resolved *r) {
+  const size_t n = r->n;
+  if (!m)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "buffer %s is NULL", name);
+  size_t size = 0;
+  cl_context owner = NULL;
+  cl_int rc = clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof size, &size, NULL);
+  if (rc == CL_SUCCESS)
+    rc = clGetMemObjectInfo(m, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+  if (rc != CL_SUCCESS)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "buffer %s is not a valid cl_mem: %s",
+                   name, leakycl_cl_error_name(rc));
+  if (owner != ctx->cl_ctx)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "buffer %s belongs to another cl_context than this leakycl context", name);
+  if (size / r->elem_size < n)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "buffer %s holds %zu bytes; the view needs %zu %s", name, size, n,
+                   r->dtype == LEAKYCL_FLOAT32 ? "floats" : "half values");
+  return LEAKYCL_OK;
+}

@@ -1,0 +1,613 @@
+/* v2_infer.c - inference on the Open Inference Protocol: a request (JSON
+ * "data", or raw bytes after the JSON header: the binary tensor data
+ * extension, v2_frame.c) decoded into one lkd_job, run as /v1's jobs are
+ * (exec/run.c: the same limits, coalescing and metrics), and answered. */
+#include "v2_infer.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "float_text.h"
+#include "json_write.h"
+#include "metrics.h"
+#include "run.h"
+#include "v2_frame.h"
+#include "v2_models.h"
+
+/* ---- inference: decoding ---- */
+
+typedef enum lkd_kserve_dtype { LKD_DT_FP32, LKD_DT_FP16, LKD_DT_BF16 } lkd_kserve_dtype;
+
+/* One input tensor of a request. */
+typedef struct lkd_kserve_input {
+  const char *name;
+  lkd_kserve_dtype dtype;
+  size_t rank;
+  size_t shape[LEAKYCL_MAX_RANK];
+  size_t count;
+  const lkt_tensor *json; /* its "data", spliced from the body; or NULL */
+  int binary;             /* its bytes follow the JSON header */
+  size_t binary_size;
+  const float *values; /* FP32: count floats, json->values or owned */
+  float *owned;
+  uint16_t *halves; /* FP16, BF16: count 16-bit patterns (binary only) */
+} lkd_kserve_input;
+
+/* A decoded inference request. */
+typedef struct lkd_kserve_infer {
+  const lkd_kserve_model *model;
+  lkd_envelope envelope;
+  char *json_copy; /* the JSON header when it could not be parsed in place */
+  const cJSON *id;
+  lkd_kserve_input inputs[3];
+  size_t ninputs;
+  lkd_kserve_input *x, *dy, *alpha;
+  const char *outputs[2]; /* in the answer's order */
+  int output_binary[2];
+  size_t noutputs;
+  int binary_output; /* request parameter binary_data_output */
+  lkd_job job;
+} lkd_kserve_infer;
+
+static void lkd_kserve_infer_free(lkd_kserve_infer *q) {
+  for (size_t i = 0; i < q->ninputs; i++) {
+    free(q->inputs[i].owned);
+    free(q->inputs[i].halves);
+  }
+  lkd_job_release(&q->job);
+  lkd_envelope_free(&q->envelope);
+  free(q->json_copy);
+}
+
+/* Fails on the first member of obj that is not one of fields, naming what
+ * obj is ("an input", "the request"). */
+static int lkd_only_fields(const cJSON *obj, const char *what, const char *const *fields, size_t n,
+                           lkd_error *e) {
+  char t1[64];
+  const cJSON *c = lkd_json_unknown_field(obj, fields, n);
+  if (c)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown field \"%s\" in %s",
+                    lkd_user_text(c->string ? c->string : "", t1, sizeof t1), what);
+  return 0;
+}
+
+static const char *lkd_dtype_name(lkd_kserve_dtype dt) {
+  return dt == LKD_DT_FP32 ? "FP32" : dt == LKD_DT_FP16 ? "FP16" : "BF16";
+}
+
+static leakycl_dtype lkd_library_dtype(lkd_kserve_dtype dt) {
+  return dt == LKD_DT_FP32   ? LEAKYCL_FLOAT32
+         : dt == LKD_DT_FP16 ? LEAKYCL_FLOAT16
+                             : LEAKYCL_BFLOAT16;
+}
+
+/* Decodes one element of "inputs" (not yet its binary bytes). */
+static int lkd_input_decode(const lkd_kserve_infer *q, const cJSON *obj, size_t max_elements,
+                            lkd_kserve_input *in, lkd_error *e) {
+  static const char *const fields[] = {"name", "shape", "datatype", "parameters", "data"};
+  char t1[64];
+  if (!cJSON_IsObject(obj))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "every input must be a JSON object");
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
+  if (!cJSON_IsString(name))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "every input needs a \"name\" (a string)");
+  in->name = name->valuestring;
+  const char *nm = lkd_user_text(in->name, t1, sizeof t1);
+  if (lkd_only_fields(obj, "an input", fields, sizeof fields / sizeof fields[0], e) != 0)
+    return -1;
+  if (!lkd_model_input(q->model, in->name))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "model \"%s\" has no input \"%s\" (inputs: %s)",
+                    q->model->name, nm,
+                    q->model->op == LEAKYCL_OP_FORWARD
+                        ? (lkd_model_takes_alpha(q->model) ? "x, alpha" : "x")
+                        : (lkd_model_takes_alpha(q->model) ? "x, dy, alpha" : "x, dy"));
+
+  const cJSON *dt = cJSON_GetObjectItemCaseSensitive(obj, "datatype");
+  if (!cJSON_IsString(dt))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s needs a \"datatype\" (FP32)", nm);
+  if (strcmp(dt->valuestring, "FP32") == 0)
+    in->dtype = LKD_DT_FP32;
+  else if (strcmp(dt->valuestring, "FP16") == 0)
+    in->dtype = LKD_DT_FP16;
+  else if (strcmp(dt->valuestring, "BF16") == 0)
+    in->dtype = LKD_DT_BF16;
+  else
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "input %s has datatype %s; expected FP32 (or FP16, BF16 as binary data)", nm,
+                    lkd_user_text(dt->valuestring, t1 + 32, sizeof t1 - 32));
+
+  const cJSON *shape = cJSON_GetObjectItemCaseSensitive(obj, "shape");
+  if (!cJSON_IsArray(shape))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s needs a \"shape\" (an array of sizes)", nm);
+  size_t count = 1;
+  int overflow = 0;
+  in->rank = 0;
+  for (const cJSON *d = shape->child; d; d = d->next) {
+    double v;
+    if (in->rank == LEAKYCL_MAX_RANK)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s has a shape of rank over %d", nm,
+                      LEAKYCL_MAX_RANK);
+    if (lkd_json_integer(d, 0, 9007199254740992.0, &v) != 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "input %s: shape[%zu] is not a size (an integer >= 0)", nm, in->rank);
+    size_t dim = (size_t)v;
+    in->shape[in->rank++] = dim;
+    if (dim != 0 && count > SIZE_MAX / dim)
+      overflow = 1;
+    else
+      count *= dim;
+  }
+  for (size_t i = 0; i < in->rank; i++)
+    if (in->shape[i] == 0)
+      count = 0, overflow = 0; /* [0, 2^40, 2^40] holds no element */
+  if (overflow || count > max_elements)
+    return lkd_fail(e, LKD_PAYLOAD_TOO_LARGE,
+                    "input %s has more elements than the limit of %zu (--max-elements)", nm,
+                    max_elements);
+  in->count = count;
+
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(obj, "parameters");
+  if (params) {
+    if (!cJSON_IsObject(params))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s: parameters must be an object", nm);
+    for (const cJSON *p = params->child; p; p = p->next) {
+      double v;
+      if (strcmp(p->string, "binary_data_size") == 0) {
+        if (lkd_json_integer(p, 0, 9007199254740992.0, &v) != 0)
+          return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                          "input %s: binary_data_size must be an integer >= 0", nm);
+        in->binary = 1;
+        in->binary_size = (size_t)v;
+      } else if (strncmp(p->string, "shared_memory", 13) == 0) {
+        return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                        "input %s: shared memory is not supported (send data or binary data)", nm);
+      } else {
+        return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                        "input %s: unknown parameter \"%s\" (expected binary_data_size)", nm,
+                        lkd_user_text(p->string, t1 + 32, sizeof t1 - 32));
+      }
+    }
+  }
+
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data");
+  if (data && in->binary)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "input %s has both data and binary_data_size; give one", nm);
+  if (!data && !in->binary)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "input %s has no data (give \"data\" or parameters.binary_data_size)", nm);
+  size_t elem = LKD_KSERVE_FP32_SIZE;
+  if (in->dtype != LKD_DT_FP32) {
+    if (!in->binary)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "input %s: datatype %s travels only as binary data (the binary tensor "
+                      "data extension), not in JSON",
+                      nm, lkd_dtype_name(in->dtype));
+    if (strcmp(in->name, "alpha") == 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "input alpha must be FP32 (it is %s)",
+                      lkd_dtype_name(in->dtype));
+    elem = LKD_KSERVE_HALF_SIZE;
+  }
+  if (in->binary) {
+    if (in->binary_size != in->count * elem)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "input %s: binary_data_size is %zu bytes, but shape holds %zu %s values "
+                      "(%zu bytes)",
+                      nm, in->binary_size, in->count, lkd_dtype_name(in->dtype), in->count * elem);
+    return 0;
+  }
+  in->json = lkd_envelope_tensor(&q->envelope, data);
+  if (!in->json || in->json->is_b64)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s: data must be an array of numbers", nm);
+  if (in->json->error[0])
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s: %s", nm, in->json->error);
+  if (in->json->count != in->count)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s: shape holds %zu elements but data has %zu",
+                    nm, in->count, in->json->count);
+  in->values = in->json->values;
+  return 0;
+}
+
+/* Decodes "outputs" (which, and how: JSON or binary). Without it every
+ * output of the model comes back, as binary_data_output says. */
+static int lkd_outputs_decode(lkd_kserve_infer *q, const cJSON *outputs, lkd_error *e) {
+  const char *names[2];
+  size_t n = lkd_model_outputs(q->model, names);
+  char t1[64];
+  if (!outputs) {
+    for (size_t i = 0; i < n; i++) {
+      q->outputs[i] = names[i];
+      q->output_binary[i] = q->binary_output;
+    }
+    q->noutputs = n;
+    return 0;
+  }
+  if (!cJSON_IsArray(outputs))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "outputs must be an array of objects");
+  static const char *const fields[] = {"name", "parameters"};
+  for (const cJSON *o = outputs->child; o; o = o->next) {
+    if (!cJSON_IsObject(o))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "every output must be a JSON object");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    if (!cJSON_IsString(name))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "every output needs a \"name\" (a string)");
+    if (lkd_only_fields(o, "an output", fields, sizeof fields / sizeof fields[0], e) != 0)
+      return -1;
+    size_t k = 0;
+    while (k < n && strcmp(names[k], name->valuestring) != 0)
+      k++;
+    if (k == n)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "model \"%s\" has no output \"%s\" (outputs: %s%s)",
+                      q->model->name, lkd_user_text(name->valuestring, t1, sizeof t1), names[0],
+                      n > 1 ? ", dalpha" : "");
+    for (size_t j = 0; j < q->noutputs; j++)
+      if (strcmp(q->outputs[j], names[k]) == 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "output %s is requested twice", names[k]);
+    int binary = q->binary_output;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "parameters");
+    if (params && !cJSON_IsObject(params))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "output %s: parameters must be an object", names[k]);
+    for (const cJSON *p = params ? params->child : NULL; p; p = p->next) {
+      if (strcmp(p->string, "binary_data") != 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                        "output %s: unknown parameter \"%s\" (expected binary_data)", names[k],
+                        lkd_user_text(p->string, t1, sizeof t1));
+      if (!cJSON_IsBool(p))
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "output %s: binary_data must be true or false",
+                        names[k]);
+      binary = cJSON_IsTrue(p);
+    }
+    q->outputs[q->noutputs] = names[k];
+    q->output_binary[q->noutputs++] = binary;
+  }
+  return 0;
+}
+
+/* The request-level parameters: alpha, beta, channel_axis,
+ * binary_data_output; Triton's scheduling hints are accepted and ignored. */
+static int lkd_params_decode(lkd_kserve_infer *q, const cJSON *params, int *have_axis, long *axis,
+                             lkd_error *e) {
+  static const char *const ignored[] = {"priority", "timeout"};
+  leakycl_params *lp = &q->job.run.params;
+  char t1[64];
+  if (!params)
+    return 0;
+  if (!cJSON_IsObject(params))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "parameters must be an object");
+  for (const cJSON *p = params->child; p; p = p->next) {
+    const char *key = p->string;
+    if (strcmp(key, "alpha") == 0) {
+      if (!lkd_model_takes_alpha(q->model))
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "relu takes no alpha");
+      if (lkd_envelope_float(&q->envelope, p, &q->job.alpha_scalar) != 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                        "parameter alpha must be a finite number (a per-channel alpha is an "
+                        "input tensor \"alpha\")");
+      lp->alpha = &q->job.alpha_scalar;
+      lp->alpha_count = 1;
+    } else if (strcmp(key, "beta") == 0) {
+      if (q->model->activation != LEAKYCL_PHASED_RELU)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "beta applies to phased_relu only");
+      if (lkd_envelope_float(&q->envelope, p, &lp->beta) != 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "parameter beta must be a finite number");
+    } else if (strcmp(key, "channel_axis") == 0) {
+      double v;
+      if (lkd_json_integer(p, -1e6, 1e6, &v) != 0)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "parameter channel_axis must be an integer");
+      *have_axis = 1;
+      *axis = (long)v;
+    } else if (strcmp(key, "binary_data_output") == 0) {
+      if (!cJSON_IsBool(p))
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "binary_data_output must be true or false");
+      q->binary_output = cJSON_IsTrue(p);
+    } else if (!(strcmp(key, ignored[0]) == 0 || strcmp(key, ignored[1]) == 0)) {
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "unknown parameter \"%s\" (expected alpha, beta, channel_axis or "
+                      "binary_data_output)",
+                      lkd_user_text(key, t1, sizeof t1));
+    }
+  }
+  return 0;
+}
+
+/* Copies the binary inputs' bytes (bin[0, n), in input order) into owned,
+ * aligned floats. */
+static int lkd_binary_inputs(lkd_kserve_infer *q, const unsigned char *bin, size_t n,
+                             lkd_error *e) {
+  size_t want = 0;
+  for (size_t i = 0; i < q->ninputs; i++)
+    if (q->inputs[i].binary)
+      want += q->inputs[i].binary_size;
+  if (want != n)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "the inputs' binary_data_size add up to %zu bytes, but %zu bytes follow the "
+                    "JSON header (Inference-Header-Content-Length)",
+                    want, n);
+  size_t at = 0;
+  for (size_t i = 0; i < q->ninputs; i++) {
+    lkd_kserve_input *in = &q->inputs[i];
+    if (!in->binary)
+      continue;
+    if (in->dtype == LKD_DT_FP32) {
+      in->owned = malloc((in->count ? in->count : 1) * sizeof(float));
+      if (!in->owned)
+        return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", in->name);
+      lkd_kserve_floats_from_le(in->owned, bin + at, in->count);
+      in->values = in->owned;
+    } else {
+      in->halves = malloc((in->count ? in->count : 1) * sizeof(uint16_t));
+      if (!in->halves)
+        return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", in->name);
+      lkd_kserve_halves_from_le(in->halves, bin + at, in->count);
+    }
+    at += in->binary_size;
+  }
+  return 0;
+}
+
+static int lkd_same_shape(const lkd_kserve_input *a, const lkd_kserve_input *b) {
+  return a->rank == b->rank && memcmp(a->shape, b->shape, a->rank * sizeof a->shape[0]) == 0;
+}
+
+/* Appends "[d0,d1,...]". */
+static void lkd_append_shape(lkt_buf *b, const size_t *shape, size_t rank) {
+  lkt_buf_append(b, "[", 1);
+  for (size_t i = 0; i < rank; i++) {
+    char d[24];
+    int n = snprintf(d, sizeof d, i ? ",%zu" : "%zu", shape[i]);
+    lkt_buf_append(b, d, (size_t)n);
+  }
+  lkt_buf_append(b, "]", 1);
+}
+
+static void lkd_shape_text(const lkd_kserve_input *in, char *out, size_t cap) {
+  lkt_buf b = {0};
+  lkd_append_shape(&b, in->shape, in->rank);
+  snprintf(out, cap, "%s", b.data && !b.oom ? b.data : "?");
+  lkt_buf_free(&b);
+}
+
+/* Turns the decoded inputs and parameters into the job (as /v1 validates
+ * a job: v1_decode.c). */
+static int lkd_job_build(lkd_kserve_infer *q, int have_axis, long axis, lkd_error *e) {
+  lkd_job *job = &q->job;
+  if (!q->x)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input x is required");
+  if (q->model->op == LEAKYCL_OP_BACKWARD && !q->dy)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input dy is required (model %s)", q->model->name);
+  if (q->dy && !lkd_same_shape(q->x, q->dy)) {
+    char sx[96], sdy[96];
+    lkd_shape_text(q->x, sx, sizeof sx);
+    lkd_shape_text(q->dy, sdy, sizeof sdy);
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy has shape %s but x has shape %s", sdy, sx);
+  }
+  if (q->dy && q->dy->dtype != q->x->dtype)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is %s but x is %s: give both the same datatype",
+                    lkd_dtype_name(q->dy->dtype), lkd_dtype_name(q->x->dtype));
+  /* y and dx come back in x's datatype; FP16 and BF16 only as binary. */
+  for (size_t i = 0; i < q->noutputs; i++)
+    if (q->x->dtype != LKD_DT_FP32 && !q->output_binary[i] && strcmp(q->outputs[i], "dalpha") != 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "output %s would be %s, which travels only as binary data: ask for it "
+                      "with binary_data",
+                      q->outputs[i], lkd_dtype_name(q->x->dtype));
+  job->run.op = q->model->op;
+  job->device = 0;
+  job->run.source = LEAKYCL_FROM_X;
+  job->run.dtype = lkd_library_dtype(q->x->dtype);
+  job->run.x = q->x->dtype == LKD_DT_FP32 ? (const void *)q->x->values : q->x->halves;
+  job->run.dy = !q->dy                        ? NULL
+                : q->dy->dtype == LKD_DT_FP32 ? (const void *)q->dy->values
+                                              : q->dy->halves;
+  job->count = q->x->count;
+  if (!have_axis)
+    axis = q->x->rank >= 2 ? 1 : 0;
+  char verr[200] = "";
+  if (leakycl_view_from_shape(q->x->shape, q->x->rank, axis, &job->run.view, verr, sizeof verr) !=
+      LEAKYCL_OK)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", verr[0] ? verr : "bad shape or channel_axis");
+  if (q->alpha) {
+    const lkd_kserve_input *a = q->alpha;
+    if (job->run.params.alpha_count)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "give alpha as a parameter (shared) or as an input tensor, not both");
+    if (a->rank != 1 || a->count == 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "input alpha must have shape [C] (C channels) or [1] (shared)");
+    if (lkd_alpha_values_check(a->values, a->count, job->run.view.channels, e) != 0)
+      return -1;
+    job->run.params.alpha = a->values;
+    job->run.params.alpha_count = a->count;
+  }
+  job->want_grads = lkd_model_has_dalpha(q->model);
+  job->grad_count = job->run.params.alpha_count ? job->run.params.alpha_count : 1;
+  return 0;
+}
+
+/* Decodes the request body into q. Returns 0, or -1 with e set. */
+static int lkd_infer_decode(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                            lkd_kserve_infer *q, lkd_error *e) {
+  char err[256] = "";
+  size_t json_len = len;
+  if (info->inference_header_length &&
+      lkd_kserve_header_length(info->inference_header_length, len, &json_len, err, sizeof err) != 0)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", err);
+  if (memchr(body, '\0', json_len))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "the JSON header contains a NUL byte");
+  const size_t header_len = json_len; /* the binary tensor data follows */
+  /* The header is parsed in place (big JSON tensors are not copied) unless
+   * binary bytes follow it or bare NaN/Infinity need quotes. */
+  char *json = body;
+  if (json_len < len || lkd_kserve_count_nonfinite(body, json_len) > 0) {
+    q->json_copy = lkd_kserve_quote_nonfinite(body, json_len, &json_len);
+    if (!q->json_copy)
+      return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory reading the JSON header");
+    json = q->json_copy;
+  }
+
+  static const char *const arrays[] = {"data"};
+  static const char *const scalars[] = {"alpha", "beta"};
+  static const lkt_splice_keys keys = {arrays, 1, scalars, 2, NULL, 0};
+  /* An inference header holds a few dozen values besides its tensors. */
+  static const lkd_envelope_spec spec = {
+      &keys,
+      4096,
+      "malformed tensor data",
+      "too many JSON values outside the tensor data",
+      "the inference request must be a JSON object",
+      "data, alpha and beta must be arrays or numbers, not objects"};
+  if (lkd_envelope_decode(&spec, json, json_len, s->config.max_depth, &q->envelope, e) != 0)
+    return -1;
+  const cJSON *root = q->envelope.root;
+  static const char *const fields[] = {"id", "parameters", "inputs", "outputs"};
+  if (lkd_only_fields(root, "the request", fields, sizeof fields / sizeof fields[0], e) != 0)
+    return -1;
+  q->id = cJSON_GetObjectItemCaseSensitive(root, "id");
+  if (q->id && !cJSON_IsString(q->id))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "id must be a string");
+
+  if (leakycl_params_init(&q->job.run.params, q->model->activation) != LEAKYCL_OK)
+    return lkd_fail(e, LKD_INTERNAL, "cannot initialise parameters");
+  int have_axis = 0;
+  long axis = 0;
+  if (lkd_params_decode(q, cJSON_GetObjectItemCaseSensitive(root, "parameters"), &have_axis, &axis,
+                        e) != 0)
+    return -1;
+
+  const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(root, "inputs");
+  if (!cJSON_IsArray(inputs) || !inputs->child)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "inputs must be a non-empty array (input x)");
+  for (const cJSON *c = inputs->child; c; c = c->next) {
+    if (q->ninputs == sizeof q->inputs / sizeof q->inputs[0])
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "model \"%s\" takes at most %s inputs",
+                      q->model->name, q->model->op == LEAKYCL_OP_FORWARD ? "2" : "3");
+    lkd_kserve_input *in = &q->inputs[q->ninputs];
+    if (lkd_input_decode(q, c, s->config.max_elements, in, e) != 0)
+      return -1;
+    lkd_kserve_input **slot = strcmp(in->name, "x") == 0    ? &q->x
+                              : strcmp(in->name, "dy") == 0 ? &q->dy
+                                                            : &q->alpha;
+    if (*slot)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s is given twice", in->name);
+    *slot = in;
+    q->ninputs++;
+  }
+  if (lkd_outputs_decode(q, cJSON_GetObjectItemCaseSensitive(root, "outputs"), e) != 0)
+    return -1;
+  if (lkd_binary_inputs(q, (const unsigned char *)body + header_len, len - header_len, e) != 0)
+    return -1;
+  return lkd_job_build(q, have_axis, axis, e);
+}
+
+/* ---- inference: running and answering ---- */
+
+/* Appends a flat JSON array of floats as the codec prints them, except
+ * -0 as "-0.0": JSON readers (Python's json, rapidjson, so tritonclient)
+ * read "-0" as the integer 0 and would lose the sign. */
+static void lkd_append_data(lkt_buf *b, const float *values, size_t count) {
+  char text[LKT_FLOAT_TEXT_MAX + 1];
+  if (lkt_buf_reserve(b, count * 4 + 2) != 0)
+    return;
+  lkt_buf_append(b, "[", 1);
+  for (size_t i = 0; i < count; i++) {
+    if (i)
+      lkt_buf_append(b, ",", 1);
+    if (values[i] == 0 && signbit(values[i]))
+      lkt_buf_append(b, "-0.0", 4);
+    else
+      lkt_buf_append(b, text, lkt_float_print(values[i], text));
+  }
+  lkt_buf_append(b, "]", 1);
+}
+
+/* Appends the answer: the JSON header, then the binary outputs' bytes in
+ * output order; sets the header length when there are any. */
+static void lkd_infer_answer(const lkd_kserve_infer *q, lkd_response *r) {
+  const lkd_job *job = &q->job;
+  lkt_buf *b = &r->body;
+  lkt_buf_append_str(b, "{\"model_name\":");
+  lkt_json_string(b, q->model->name);
+  lkt_buf_append_str(b, ",\"model_version\":\"" LKD_KSERVE_VERSION "\"");
+  if (q->id) {
+    lkt_buf_append_str(b, ",\"id\":");
+    lkt_json_string(b, q->id->valuestring);
+  }
+  lkt_buf_append_str(b, ",\"outputs\":[");
+  const void *values[2];
+  size_t counts[2];
+  lkd_kserve_dtype dtypes[2];
+  int any_binary = 0;
+  for (size_t i = 0; i < q->noutputs; i++) {
+    int is_dalpha = strcmp(q->outputs[i], "dalpha") == 0;
+    values[i] = is_dalpha ? (const void *)job->grads.dalpha : job->run.out;
+    counts[i] = is_dalpha ? job->grad_count : job->count;
+    dtypes[i] = is_dalpha ? LKD_DT_FP32 : q->x->dtype; /* dalpha is always FP32 */
+    lkt_buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
+    lkt_json_string(b, q->outputs[i]);
+    lkt_buf_append_str(b, ",\"datatype\":\"");
+    lkt_buf_append_str(b, lkd_dtype_name(dtypes[i]));
+    lkt_buf_append_str(b, "\",\"shape\":");
+    if (is_dalpha)
+      lkd_append_shape(b, &counts[i], 1);
+    else
+      lkd_append_shape(b, q->x->shape, q->x->rank);
+    if (q->output_binary[i]) {
+      char size[48];
+      int n = snprintf(
+          size, sizeof size, ",\"parameters\":{\"binary_data_size\":%zu}}",
+          counts[i] * (dtypes[i] == LKD_DT_FP32 ? LKD_KSERVE_FP32_SIZE : LKD_KSERVE_HALF_SIZE));
+      lkt_buf_append(b, size, (size_t)n);
+      any_binary = 1;
+    } else {
+      lkt_buf_append_str(b, ",\"data\":");
+      lkd_append_data(b, (const float *)values[i], counts[i]); /* FP32: checked at decode */
+      lkt_buf_append(b, "}", 1);
+    }
+  }
+  lkt_buf_append_str(b, "]}");
+  r->status = 200;
+  r->content_type = "application/json";
+  if (!any_binary)
+    return;
+  r->content_type = "application/octet-stream";
+  r->extra_header = "Inference-Header-Content-Length";
+  snprintf(r->extra_value, sizeof r->extra_value, "%zu", b->len);
+  for (size_t i = 0; i < q->noutputs; i++) {
+    if (!q->output_binary[i])
+      continue;
+    if (dtypes[i] == LKD_DT_FP32)
+      lkd_kserve_append_le(b, (const float *)values[i], counts[i]);
+    else
+      lkd_kserve_append_le16(b, (const uint16_t *)values[i], counts[i]);
+  }
+}
+
+static void lkd_infer(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
+                      lkd_response *r) {
+  lkd_kserve_infer q;
+  memset(&q, 0, sizeof q);
+  lkd_error e = {LKD_OK, ""};
+  q.model = lkd_model_of_path(info->path, r);
+  if (!q.model)
+    return;
+  lkd_job *job = &q.job;
+  if (lkd_infer_decode(s, info, body, len, &q, &e) == 0) {
+    lkd_jobs_run(s, &job, 1);
+    e = job->err;
+  }
+  if (e.code != LKD_OK) {
+    lkd_metrics_jobs(s->metrics, 0, 1);
+    lkd_response_error(r, &e, lkd_kserve_error_body);
+  } else {
+    lkd_metrics_jobs(s->metrics, 1, 0);
+    lkd_infer_answer(&q, r);
+  }
+  lkd_kserve_infer_free(&q);
+}
+
+LKD_HANDLER(lkd_v2_infer) { lkd_infer(s, info, body, len, r); }

@@ -1,0 +1,53 @@
+/* job.h - the daemon's one job type, from the decoder to the kernel and
+ * back: the library's leakycl_job (what runs, and its own status and
+ * message) and what the daemon keeps beside it (device, storage for a
+ * scalar alpha and the gradients, the error it answers). /v1 and /v2
+ * decode into it, exec/run.c runs it, each protocol encodes it. */
+#ifndef LEAKYCLD_JOB_H
+#define LEAKYCLD_JOB_H
+
+#include <stddef.h>
+
+#include "arrays.h"
+#include "errors.h"
+#include "leakycl.h"
+
+struct cJSON;
+
+/* How a job's tensors travel (and its answer is written): a flat or nested
+ * JSON number array, or base64 of little-endian values. */
+typedef enum lkd_encoding { LKD_ENC_FLAT, LKD_ENC_NESTED, LKD_ENC_B64 } lkd_encoding;
+
+/* A decoded job satisfies: count is the view's element count
+ * (leakycl_view_count: 0 when any part is 0); params.alpha_count is 0
+ * (the default), 1 or view.channels, every alpha finite; beta is set only
+ * for phased_relu; source is FROM_Y only for backward; dy (backward only)
+ * has count elements of the job's dtype, like x. Inputs are borrowed from
+ * the request; out and the gradients are owned (lkd_job_release). */
+typedef struct lkd_job {
+  leakycl_job run;     /* run.out and run.grads are set by lkd_jobs_run */
+  size_t device;       /* index into the opened devices */
+  size_t count;        /* elements of x, dy and out */
+  float alpha_scalar;  /* run.params.alpha points here for one number */
+  int want_grads;      /* backward of prelu or phased_relu from x */
+  size_t grad_count;   /* values of dalpha and each diagnostic */
+  leakycl_grads grads; /* run.grads points here when want_grads */
+  /* How the answer is written: the inputs' encoding and nesting, and the
+   * id a batch job echoes back (borrowed from the request's tree). */
+  lkd_encoding encoding;
+  size_t out_rank;
+  size_t out_shape[LKT_MAX_RANK];
+  const struct cJSON *id;
+  int ran;       /* lkd_jobs_run took it, whatever the outcome */
+  lkd_error err; /* why it failed (decode or run), LKD_OK else */
+} lkd_job;
+
+/* Whether the job ran and has its outputs. */
+int lkd_job_succeeded(const lkd_job *job);
+/* Frees the job's outputs; the job can be released again. */
+void lkd_job_release(lkd_job *job);
+/* Checks a per-channel alpha: every value finite, and 1 (shared) or one per
+ * channel. Returns 0, or -1 with e set (/v1 and /v2 give the same words). */
+int lkd_alpha_values_check(const float *values, size_t count, size_t channels, lkd_error *e);
+
+#endif
