@@ -73,26 +73,29 @@
     }                                                                          \
   } while (0)
 
+/* One direction's three formulas (relu, phased_relu, the leaky kinds) by
+ * the job's activation. */
+#define LK_BATCH_BY_ACT(RELU, PHASED, LEAKY, BACKWARD, x, dy, out, p, len, a, t) \
+  do {                                                                         \
+    if (act == 0)                                                              \
+      LK_BATCH_RUN(RELU, BACKWARD, x, dy, out, p, len, a, t);                  \
+    else if (act == 3)                                                         \
+      LK_BATCH_RUN(PHASED, BACKWARD, x, dy, out, p, len, a, t);                \
+    else                                                                       \
+      LK_BATCH_RUN(LEAKY, BACKWARD, x, dy, out, p, len, a, t);                 \
+  } while (0)
+
 /* Elements [p, p + len) of one job under one (alpha, threshold); the choice
  * of formula is made once per run, outside the loops. */
 void lk_batch_run(uint act, int backward, __global const lk_elem_t *x,
                   __global const lk_elem_t *dy, __global lk_elem_t *out, LK_IDX p, LK_IDX len,
                   float a, float t) {
-  if (backward) {
-    if (act == 0)
-      LK_BATCH_RUN(LK_BATCH_BWD_RELU, 1, x, dy, out, p, len, a, t);
-    else if (act == 3)
-      LK_BATCH_RUN(LK_BATCH_BWD_PHASED, 1, x, dy, out, p, len, a, t);
-    else
-      LK_BATCH_RUN(LK_BATCH_BWD_LEAKY, 1, x, dy, out, p, len, a, t);
-  } else {
-    if (act == 0)
-      LK_BATCH_RUN(LK_BATCH_FWD_RELU, 0, x, dy, out, p, len, a, t);
-    else if (act == 3)
-      LK_BATCH_RUN(LK_BATCH_FWD_PHASED, 0, x, dy, out, p, len, a, t);
-    else
-      LK_BATCH_RUN(LK_BATCH_FWD_LEAKY, 0, x, dy, out, p, len, a, t);
-  }
+  if (backward)
+    LK_BATCH_BY_ACT(LK_BATCH_BWD_RELU, LK_BATCH_BWD_PHASED, LK_BATCH_BWD_LEAKY, 1, x, dy, out, p,
+                    len, a, t);
+  else
+    LK_BATCH_BY_ACT(LK_BATCH_FWD_RELU, LK_BATCH_FWD_PHASED, LK_BATCH_FWD_LEAKY, 0, x, dy, out, p,
+                    len, a, t);
 }
 
 /* The channel of element i of a job (0 for a shared alpha). */

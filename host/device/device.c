@@ -58,27 +58,31 @@ leakycl_status lk_device_info_of(cl_device_id id, unsigned platform_index, unsig
   cl_ulong global_mem, local_mem, max_alloc;
   size_t max_wg;
   cl_bool unified = CL_FALSE;
-  cl_int rc = clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-  if (rc == CL_SUCCESS)
-    rc = clGetDeviceInfo(id, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL);
-  if (rc == CL_SUCCESS)
-    rc = clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
-  if (rc == CL_SUCCESS)
-    rc = clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
-  if (rc == CL_SUCCESS)
-    rc = clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
-  if (rc == CL_SUCCESS)
-    rc = clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
-  if (rc == CL_SUCCESS)
-    rc = clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
-  if (rc == CL_SUCCESS)
-    rc = device_string(id, CL_DEVICE_NAME, out->name, sizeof out->name);
-  if (rc == CL_SUCCESS)
-    rc = device_string(id, CL_DEVICE_VENDOR, out->vendor, sizeof out->vendor);
-  if (rc == CL_SUCCESS)
-    rc = device_string(id, CL_DEVICE_VERSION, out->version, sizeof out->version);
-  if (rc == CL_SUCCESS)
-    rc = device_string(id, CL_DRIVER_VERSION, out->driver_version, sizeof out->driver_version);
+  /* The numeric queries, then the strings (each cut to its field). */
+  const struct {
+    cl_device_info what;
+    size_t size;
+    void *value;
+  } numbers[] = {{CL_DEVICE_TYPE, sizeof type, &type},
+                 {CL_DEVICE_PLATFORM, sizeof platform, &platform},
+                 {CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units},
+                 {CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem},
+                 {CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem},
+                 {CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc},
+                 {CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg}};
+  const struct {
+    cl_device_info what;
+    char *buf;
+    size_t len;
+  } strings[] = {{CL_DEVICE_NAME, out->name, sizeof out->name},
+                 {CL_DEVICE_VENDOR, out->vendor, sizeof out->vendor},
+                 {CL_DEVICE_VERSION, out->version, sizeof out->version},
+                 {CL_DRIVER_VERSION, out->driver_version, sizeof out->driver_version}};
+  cl_int rc = CL_SUCCESS;
+  for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && rc == CL_SUCCESS; i++)
+    rc = clGetDeviceInfo(id, numbers[i].what, numbers[i].size, numbers[i].value, NULL);
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0] && rc == CL_SUCCESS; i++)
+    rc = device_string(id, strings[i].what, strings[i].buf, strings[i].len);
   if (rc != CL_SUCCESS)
     return lk_fail_buf(err, errlen, LEAKYCL_OPENCL_ERROR, "clGetDeviceInfo: %s (%d)",
                        leakycl_cl_error_name(rc), rc);
