@@ -1,0 +1,5 @@
+"""remote.py - placeholder until the HTTP client lands."""
+
+
+class Remote:
+    pass
