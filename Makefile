@@ -24,7 +24,7 @@ CL_LIBS  := -lOpenCL -lpthread -lm
 VERSION  := $(shell sed -n 's/^\#define LEAKYCL_VERSION "\(.*\)"/\1/p' host/include/leakycl.h)
 PC_SED    = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|'
 
-.PHONY: all lib cli test test-unit run install bench fuzz soak deps clean format lint memcheck
+.PHONY: all lib cli test test-unit test-torch run install bench fuzz soak deps clean format lint memcheck
 
 all: lib cli
 
@@ -163,6 +163,14 @@ test: deps
 	$(MAKE) all test-unit
 	$(MAKE) BUILD=build-san SANITIZE=1 test-unit
 	LEAKYCL_TEST_PYTHON=$$(scripts/test-pydeps.sh build/test-venv) tests/run.sh build build-san
+
+# `make test-torch`: the tests that need PyTorch (leakycl.torch against
+# torch's own modules, gradcheck; make test skips them without it), after
+# installing Debian's python3-torch when missing (about 77 MB to download).
+test-torch: deps all
+	@scripts/torch-deps.sh
+	LEAKYCL_TEST_ONLY='tests/e2e/test_python_*' \
+	  LEAKYCL_TEST_PYTHON=$$(scripts/test-pydeps.sh build/test-venv) tests/run.sh $(BUILD)
 
 run: deps all
 	@if [ -x $(BUILD)/bin/leakycld ]; then exec $(BUILD)/bin/leakycld --device $${LEAKYCL_DEVICE:-auto}; \

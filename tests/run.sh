@@ -8,8 +8,10 @@
 # device, PoCL alone). Beside it, tests/implementations.sh runs the
 # conformance suite and the program-cache tests on the other OpenCL
 # implementations (rusticl, Oclgrind); LEAKYCL_TEST_SKIP_IMPLEMENTATIONS=1
-# leaves them out. A program that exits non-zero without printing a
-# FAIL line counts as one failure (a crash is never a pass).
+# leaves them out. LEAKYCL_TEST_ONLY=PATTERN runs only the end-to-end
+# tests whose path matches the shell pattern (make test-torch). A program
+# that exits non-zero without printing a FAIL line counts as one failure (a
+# crash is never a pass).
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -18,6 +20,10 @@ passed=0 failed=0 skipped=0
 # The e2e tests' Python: make test passes the venv of scripts/test-pydeps.sh
 # (Debian's packages plus tests/requirements.txt).
 python=${LEAKYCL_TEST_PYTHON:-/usr/bin/python3}
+only=${LEAKYCL_TEST_ONLY:-}
+if [ -n "$only" ]; then
+  san= LEAKYCL_TEST_SKIP_IMPLEMENTATIONS=1
+fi
 export LEAKYCL_BUILD="$build"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_odr_violation=0"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
@@ -112,7 +118,7 @@ unit_lane() {
 }
 # replay NAME: what a lane's program printed, and its exit status.
 replay() { cat "$unit/$1.out"; return "$(cat "$unit/$1.rc")"; }
-if [ -d "$build/tests" ]; then
+if [ -d "$build/tests" ] && [ -z "$only" ]; then
   unit_lane 1 &
   lane_pid=$!
   unit_lane 2
@@ -130,6 +136,8 @@ for dir in $san; do
 done
 for t in tests/e2e/*.sh tests/e2e/*.py; do
   [ -f "$t" ] || continue
+  # shellcheck disable=SC2053 # $only is a pattern
+  [ -z "$only" ] || [[ $t == $only ]] || continue
   case "$t" in
     *.py) run_one "$t" "$python" "$t" ;;
     *) run_one "$t" bash "$t" ;;

@@ -151,8 +151,14 @@ def new_output(like, name="out"):
     if like.kind == "torch":
         import torch
 
-        t = torch.empty(like.shape, dtype=like.like.dtype)
-        return t, Tensor(t.data_ptr(), like.dtype, like.shape, "torch", t, t)
+        # NumPy's memory under a torch tensor: glibc hands a freed block back
+        # already mapped, where torch.empty maps fresh pages for big tensors
+        # and the kernel then pays a page fault per 4 KiB (+80% at 1 Mi).
+        arr = np.empty(like.shape, dtype=np.int16 if like.dtype == BF16 else numpy_dtype(like.dtype))
+        t = torch.from_numpy(arr)
+        if like.dtype == BF16:
+            t = t.view(torch.bfloat16)
+        return t, Tensor(arr.__array_interface__["data"][0], like.dtype, like.shape, "torch", arr, t)
     arr = np.empty(like.shape, dtype=numpy_dtype(like.dtype))
     return arr, Tensor(arr.__array_interface__["data"][0], like.dtype, like.shape, "numpy", arr, arr)
 

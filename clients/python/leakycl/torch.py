@@ -96,6 +96,10 @@ def leaky_relu(x, negative_slope=0.01, inplace=False, cl_device=None):
 
 def prelu(x, weight, cl_device=None):
     """torch.nn.functional.prelu on leakycl: weight of 1 or C (channel axis 1, as torch's) values."""
+    if x.dim() < 2 and weight.numel() != 1:
+        # torch has no channel axis below rank 2 (leakycl's own API would take axis 0)
+        raise leakycl.Error("INVALID_ARGUMENT", "a rank-%d input has no channel axis: PReLU takes one weight, "
+                            "not %d (as torch.nn.PReLU)" % (x.dim(), weight.numel()))
     return _PReLUFunction.apply(x, weight, cl_device)
 
 
