@@ -127,6 +127,14 @@ if /usr/bin/python3 -m venv --system-site-packages "$tmp/venv" >/dev/null 2>&1; 
   check pip_install_python_client "$tmp/venv/bin/pip" install -q --no-index --no-build-isolation "$tmp/client-src"
   check python_client_imports "$tmp/venv/bin/python" -c \
     "import leakycl_client as c; assert c.Client('http://127.0.0.1:1').url; print(c.__version__)"
+  # Built out of the source tree, nothing is bundled: `import leakycl` runs
+  # on the installed libleakycl.so.0, found by the dynamic loader.
+  check python_inprocess_uses_installed_library env LD_LIBRARY_PATH="$prefix/lib" \
+    LEAKYCL_LIBRARY= LEAKYCL_BUILD=no-such-build "$tmp/venv/bin/python" -c \
+    "import leakycl; from leakycl import _native
+y = leakycl.forward('leaky_relu', [-2.0, 4.0], alpha=0.25, device='${LEAKYCL_TEST_DEVICE:-cpu}')
+assert y.tolist() == [-0.5, 4.0], y
+assert _native.library().path == 'libleakycl.so.0', _native.library().path"
 else
   fail pip_install_python_client "python3 -m venv failed (python3-venv missing?)"
 fi
