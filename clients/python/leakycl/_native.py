@@ -20,8 +20,10 @@ c_size = ctypes.c_size_t
 
 
 class Params(ctypes.Structure):
+    # alpha (const float *) as an address: set from a NumPy array's pointer
+    # without building ctypes pointer objects on every call
     _fields_ = [("activation", ctypes.c_int), ("alpha_count", c_size),
-                ("alpha", ctypes.POINTER(ctypes.c_float)), ("beta", ctypes.c_float)]
+                ("alpha", ctypes.c_void_p), ("beta", ctypes.c_float)]
 
 
 class View(ctypes.Structure):

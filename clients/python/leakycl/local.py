@@ -24,7 +24,7 @@ class _Call:
         self.alpha = _arrays.as_alpha(alpha)
         if self.alpha is not None:
             self.params.alpha_count = self.alpha.size
-            self.params.alpha = self.alpha.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            self.params.alpha = self.alpha.__array_interface__["data"][0]
         beta = _arrays.as_beta(beta)
         if beta is not None:
             if code != _native.ACTIVATIONS["phased_relu"]:
@@ -49,8 +49,10 @@ class _GradOut:
     """dalpha and the two diagnostics, float32 arrays of the alpha count."""
 
     def __init__(self, count):
-        self.arrays = [np.empty(count, dtype=np.float32) for _ in range(3)]
-        self.struct = _native.Grads(*(a.__array_interface__["data"][0] for a in self.arrays))
+        block = np.empty(3 * count, dtype=np.float32)  # one allocation, three views
+        self.arrays = (block[:count], block[count:2 * count], block[2 * count:])
+        base = block.__array_interface__["data"][0]
+        self.struct = _native.Grads(base, base + 4 * count, base + 8 * count)
 
     def result(self):
         return Reduce(*self.arrays)
