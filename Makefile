@@ -139,6 +139,7 @@ bench: deps all
 	$(MAKE) bench-codec
 	$(MAKE) bench-batch-json
 	$(MAKE) bench-daemon
+	$(MAKE) bench-python
 	/usr/bin/python3 tests/bench/report.py $(BUILD)/bench
 	@echo "chart: $(BUILD)/bench/report.svg"
 

@@ -34,3 +34,13 @@ bench-batch-json: $(BUILD)/bench/bench_batch
 	@mkdir -p $(BUILD)/bench
 	$(BUILD)/bench/bench_batch --device $${LEAKYCL_DEVICE:-auto} --json > $(BUILD)/bench/batch.jsonl.tmp
 	mv $(BUILD)/bench/batch.jsonl.tmp $(BUILD)/bench/batch.jsonl
+
+# `make bench-python`: the Python package (tests/bench/bench_python.py): in
+# process against the C library's own call and PyTorch's CPU kernels, and
+# leakycl.Remote against tritonclient on the same daemon, at 1 and 16 Mi.
+.PHONY: bench-python
+bench-python: lib $(BUILD)/bin/leakycld
+	@mkdir -p $(BUILD)/bench
+	LEAKYCL_BUILD=$(BUILD) $$(scripts/test-pydeps.sh build/test-venv) tests/bench/bench_python.py \
+	  > $(BUILD)/bench/python.jsonl.tmp
+	mv $(BUILD)/bench/python.jsonl.tmp $(BUILD)/bench/python.jsonl

@@ -124,6 +124,13 @@ def print_extras(report):
         lines.append(f"packed jobs {row['jobs']} x {row['n']} {row['op']:<8} {row['mode']:<7} "
                      f"{row['us_per_job']:7.2f} us/job [{row['min']:.2f}-{row['max']:.2f}]"
                      + (" (<= 5 us)" if row["mode"] == "packed" else ""))
+    goals = {"triton": "<= 1.2", "c_forward": "<= 1.5", "c_backward_dalpha": "<= 1.5",
+             "py_backward_dalpha": ">= 1 (torch over leakycl)", "py_forward_torch": "torch over leakycl"}
+    for row in report.get("python", []):
+        if "ratio" in row:
+            lines.append(f"python {row['section']} {row['case']} {row['elements'] // (1 << 20)} Mi: "
+                         f"{1e3 * row['seconds']:.3f} ms, {row['ratio']:.2f}x {row['vs']} "
+                         f"({goals.get(row['vs'], '')})")
     if lines:
         print("\n" + "\n".join(lines))
 
