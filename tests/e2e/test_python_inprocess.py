@@ -158,6 +158,10 @@ def check_numpy(ck, ctx):
     ys = ctx.forward("leaky_relu", special, alpha=0.5)
     ck.check("nan_inf_zero", np.isnan(ys[0]) and ys[1] == np.inf and ys[2] == -np.inf and
              bits(ys[3:5]) == bits(np.array([-0.0, 0.0], np.float32)) and ys[5] == np.float32(1e-30), ys)
+    # alpha as a NumPy scalar, a 0-d array or a one-element list: all one shared alpha
+    same = [bits(ctx.forward("leaky_relu", x, alpha=a)) for a in (np.float32(0.1), np.array(0.1, np.float32),
+                                                                  [0.1], np.float64(0.1))]
+    ck.check("alpha_scalar_kinds", all(b == bits(y) for b in same))
     # phased_relu with its threshold
     xp = np.array([-6, -5, -4.9, -1, 0, 2], np.float32)
     ck.check("phased_relu_threshold", bits(ctx.forward("phased_relu", xp, alpha=0.1, beta=0.5)) ==
