@@ -210,6 +210,21 @@ def check_dlpack(ck, ctx):
     ck.check("dlpack_out", pointer(back) == pointer(y))
 
 
+def check_buffer_protocol(ck, ctx):
+    import array
+
+    a = array.array("f", [-2.0, 1.0, -4.0])
+    ctx.trace = []
+    y = ctx.forward("leaky_relu", a, alpha=0.5)
+    ck.check("buffer_protocol_zero_copy", ctx.trace[-1][1]["x"] == a.buffer_info()[0] and
+             y.tolist() == [-1.0, 1.0, -2.0], y)
+    try:
+        ctx.forward("relu", b"abcd")
+        ck.check("buffer_protocol_bytes_refused", False)
+    except leakycl.Error as e:
+        ck.check("buffer_protocol_bytes_refused", "uint8" in e.message, e)
+
+
 def check_jobs(ck, ctx):
     x = np.array([-2, -1, 0, 1], np.float32)
     dy = np.array([1, 2, 3, 4], np.float32)
@@ -294,6 +309,7 @@ def main():
     check_numpy(ck, ctx)
     check_dtypes(ck, ctx)
     check_dlpack(ck, ctx)
+    check_buffer_protocol(ck, ctx)
     check_jobs(ck, ctx)
     check_errors(ck, ctx)
     check_threads(ck, ctx)

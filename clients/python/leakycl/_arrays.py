@@ -1,8 +1,9 @@
 """_arrays.py - the caller's arrays as pointers the library reads, without
 a copy, and outputs made like the input.
 
-In: NumPy arrays (float32, float16, and bfloat16 from ml_dtypes) by their
-buffer, and any object with __dlpack__ (a CPU torch tensor, a JAX array) by
+In: NumPy arrays (float32, float16, and bfloat16 from ml_dtypes) and other
+buffer-protocol objects (array.array("f"), memoryview) by their buffer, and
+any object with __dlpack__ (a CPU torch tensor, a JAX array) by
 its DLPack capsule. A C-contiguous array goes in as it is; a strided one is
 copied once (the library reads contiguous memory). Lists and Python
 numbers become float32 arrays. Other dtypes are refused: leakycl stores
@@ -136,6 +137,12 @@ def as_input(obj, name):
         return _from_numpy(obj, name)
     if hasattr(obj, "__dlpack__"):
         return _from_dlpack(obj, name)
+    try:  # the buffer protocol (array.array, memoryview, ...): a NumPy view of the same memory
+        view = memoryview(obj)
+    except TypeError:
+        view = None
+    if view is not None:
+        return _from_numpy(np.asarray(view), name)
     if isinstance(obj, (list, tuple, int, float, np.number)):
         try:
             arr = np.asarray(obj, dtype=np.float32)
