@@ -188,30 +188,31 @@ def as_output(out, like, name="out"):
     return out, t
 
 
+def _parameter(value, name, what):
+    """value (a number, list, NumPy or torch value) as a float32 NumPy array."""
+    if _is_torch(value):
+        value = value.detach().cpu().float().numpy()
+    try:
+        return np.asarray(value, dtype=np.float32)
+    except (ValueError, TypeError) as e:
+        raise Error("INVALID_ARGUMENT", "%s must be %s: %s" % (name, what, e)) from None
+
+
 def as_alpha(alpha):
     """alpha as a flat float32 NumPy array (None stays None)."""
     if alpha is None:
         return None
-    if _is_torch(alpha):
-        alpha = alpha.detach().cpu().float().numpy()
-    try:
-        a = np.ascontiguousarray(np.asarray(alpha, dtype=np.float32).reshape(-1))
-    except (ValueError, TypeError) as e:
-        raise Error("INVALID_ARGUMENT", "alpha must be a number or a flat array of numbers: %s" % e) from None
-    if np.ndim(alpha) > 1:
-        raise Error("INVALID_ARGUMENT", "alpha must be a number or a flat array, not of shape %s" % (np.shape(alpha),))
-    return a
+    a = _parameter(alpha, "alpha", "a number or a flat array of numbers")
+    if a.ndim > 1:
+        raise Error("INVALID_ARGUMENT", "alpha must be a number or a flat array, not of shape %s" % (a.shape,))
+    return np.ascontiguousarray(a.reshape(-1))
 
 
 def as_beta(beta):
+    """beta as a Python float (None stays None)."""
     if beta is None:
         return None
-    if _is_torch(beta):
-        beta = beta.detach().cpu().float().numpy()
-    try:
-        b = np.asarray(beta, dtype=np.float32)
-    except (ValueError, TypeError) as e:
-        raise Error("INVALID_ARGUMENT", "beta must be a number: %s" % e) from None
+    b = _parameter(beta, "beta", "a number")
     if b.size != 1:
         raise Error("INVALID_ARGUMENT", "beta must be one number, not %d" % b.size)
     return float(b.reshape(()))
