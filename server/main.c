@@ -32,7 +32,7 @@ static void lkd_usage(FILE *f) {
           "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
           "                         or all; repeatable; the first is the default device\n"
           "                         (default $LEAKYCL_DEVICE, else auto)\n"
-          "  --threads N            HTTP worker threads (default 32: concurrent small jobs\n"
+          "  --threads N            HTTP worker threads (default 64: concurrent small jobs\n"
           "                         share one launch; big bodies run 4 at a time)\n"
           "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m): 413\n"
           "  --max-elements N       largest tensor, in elements (default 16777216): 413\n"
@@ -163,7 +163,7 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   snprintf(cfg->host, sizeof cfg->host, "127.0.0.1");
   cfg->port = LKD_DEFAULT_PORT;
-  cfg->threads = 32;
+  cfg->threads = 64;
   cfg->max_body = (size_t)64 << 20;
   cfg->max_elements = (size_t)1 << 24;
   cfg->max_depth = LKD_DEFAULT_MAX_DEPTH;

@@ -10,6 +10,7 @@
 #include "leakycl.h"
 
 typedef struct lkd_pending lkd_pending;
+typedef struct lkd_waiter lkd_waiter;
 
 typedef struct lkd_coalescer {
   pthread_mutex_t lock;
@@ -17,6 +18,8 @@ typedef struct lkd_coalescer {
   lkd_pending **tail;
   int running;                  /* a leader's launch is in flight */
   unsigned long launches, jobs; /* totals, for the metrics */
+  lkd_waiter *idle;             /* wake-up slots not in use */
+  lkd_waiter *all;              /* every slot made, freed with the coalescer */
 } lkd_coalescer;
 
 /* 0, or -1 when the mutex cannot be made. */
