@@ -11,9 +11,7 @@ static const char *const activation_names[LEAKYCL_ACTIVATION_COUNT] = {"relu", "
                                                                        "prelu", "phased_relu"};
 
 const char *leakycl_activation_name(leakycl_activation activation) {
-  if ((unsigned)activation >= LEAKYCL_ACTIVATION_COUNT)
-    return NULL;
-  return activation_names[activation];
+  return LK_NAME_OF(activation_names, activation, NULL);
 }
 
 leakycl_status leakycl_activation_from_name(const char *name, leakycl_activation *out) {

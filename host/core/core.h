@@ -28,6 +28,16 @@ leakycl_status lk_fail(lk_error *err, leakycl_status status, const char *fmt, ..
 /* Same, for a failed OpenCL call: "what: CL_ERROR_NAME (code)". */
 leakycl_status lk_fail_cl(lk_error *err, cl_int code, const char *what);
 
+/* ---- enum names (dtype, device type, strategy, activation) ---- */
+/* table[value] when value indexes a named entry, else fallback. */
+static inline const char *lk_name_in(const char *const *table, size_t count, unsigned value,
+                                     const char *fallback) {
+  return value < count && table[value] ? table[value] : fallback;
+}
+/* The same for a table array in scope: LK_NAME_OF(dtype_names, dtype, NULL). */
+#define LK_NAME_OF(table, value, fallback)                                                         \
+  lk_name_in(table, sizeof(table) / sizeof((table)[0]), (unsigned)(value), fallback)
+
 /* ---- device SPEC (spec.c; pure: no OpenCL, testable alone) ---- */
 typedef enum lk_spec_kind {
   LK_SPEC_AUTO,

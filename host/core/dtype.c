@@ -3,18 +3,10 @@
  * (kernels/common.cl, LK_DTYPE). */
 #include "core/core.h"
 
-const char *leakycl_dtype_name(leakycl_dtype dtype) {
-  switch (dtype) {
-  case LEAKYCL_FLOAT32:
-    return "float32";
-  case LEAKYCL_FLOAT16:
-    return "float16";
-  case LEAKYCL_BFLOAT16:
-    return "bfloat16";
-  default:
-    return NULL;
-  }
-}
+static const char *const dtype_names[] = {
+    [LEAKYCL_FLOAT32] = "float32", [LEAKYCL_FLOAT16] = "float16", [LEAKYCL_BFLOAT16] = "bfloat16"};
+
+const char *leakycl_dtype_name(leakycl_dtype dtype) { return LK_NAME_OF(dtype_names, dtype, NULL); }
 
 size_t leakycl_dtype_size(leakycl_dtype dtype) {
   switch (dtype) {

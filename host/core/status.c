@@ -5,28 +5,21 @@
 
 #include "core/core.h"
 
+/* Each status's name and message, indexed by the status. */
+static const struct {
+  const char *name, *message;
+} statuses[LEAKYCL_STATUS_COUNT_] = {
+#define LK_STATUS_ROW_(name, msg) [LEAKYCL_##name] = {#name, msg},
+    LEAKYCL_STATUS_MAP(LK_STATUS_ROW_)
+#undef LK_STATUS_ROW_
+};
+
 const char *leakycl_status_name(leakycl_status status) {
-  switch (status) {
-#define LK_NAME_CASE_(name, msg)                                                                   \
-  case LEAKYCL_##name:                                                                             \
-    return #name;
-    LEAKYCL_STATUS_MAP(LK_NAME_CASE_)
-#undef LK_NAME_CASE_
-  default:
-    return "UNKNOWN_STATUS";
-  }
+  return (unsigned)status < LEAKYCL_STATUS_COUNT_ ? statuses[status].name : "UNKNOWN_STATUS";
 }
 
 const char *leakycl_status_message(leakycl_status status) {
-  switch (status) {
-#define LK_MESSAGE_CASE_(name, msg)                                                                \
-  case LEAKYCL_##name:                                                                             \
-    return msg;
-    LEAKYCL_STATUS_MAP(LK_MESSAGE_CASE_)
-#undef LK_MESSAGE_CASE_
-  default:
-    return "unknown status";
-  }
+  return (unsigned)status < LEAKYCL_STATUS_COUNT_ ? statuses[status].message : "unknown status";
 }
 
 const char *leakycl_cl_error_name(cl_int code) {

@@ -6,17 +6,13 @@
 #include "core/core.h"
 #include "device/device.h"
 
+/* Indexed by the type's bit; LEAKYCL_DEVICE_OTHER and the gaps are "other". */
+static const char *const device_type_names[] = {[LEAKYCL_DEVICE_CPU] = "cpu",
+                                                [LEAKYCL_DEVICE_GPU] = "gpu",
+                                                [LEAKYCL_DEVICE_ACCELERATOR] = "accelerator"};
+
 const char *leakycl_device_type_name(leakycl_device_type type) {
-  switch (type) {
-  case LEAKYCL_DEVICE_CPU:
-    return "cpu";
-  case LEAKYCL_DEVICE_GPU:
-    return "gpu";
-  case LEAKYCL_DEVICE_ACCELERATOR:
-    return "accelerator";
-  default:
-    return "other";
-  }
+  return LK_NAME_OF(device_type_names, type, "other");
 }
 
 static leakycl_device_type type_of(cl_device_type t) {

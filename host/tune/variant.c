@@ -13,15 +13,11 @@
 #define LK_MAX_VECTORS_PER_ITEM 65536u
 #define LK_MAX_REDUCE_BLOCK (1u << 24) /* block counts stay exact in float */
 
+static const char *const strategy_names[] = {
+    [LEAKYCL_STRATEGY_CPU] = "cpu", [LEAKYCL_STRATEGY_GPU] = "gpu"};
+
 const char *leakycl_strategy_name(leakycl_strategy strategy) {
-  switch (strategy) {
-  case LEAKYCL_STRATEGY_CPU:
-    return "cpu";
-  case LEAKYCL_STRATEGY_GPU:
-    return "gpu";
-  default:
-    return "unknown";
-  }
+  return LK_NAME_OF(strategy_names, strategy, "unknown");
 }
 
 static size_t clamp_pow2(size_t want, size_t max) {
