@@ -14,6 +14,7 @@
 #include "devices.h"
 #include "http.h"
 #include "metrics.h"
+#include "probe.h"
 #include "server.h"
 
 /* The one global: set by the signal handler, read by main's wait loop. */
@@ -284,7 +285,8 @@ static int lkd_read_token(const char *path, lkd_server *s) {
 
 /* Builds and launches every kernel on every device before the first
  * request (leakycl_warm_up), so that the first job runs as fast as the
- * hundredth; programs come from the on-disk cache after the first start. */
+ * hundredth; programs come from the on-disk cache after the first start.
+ * Then, with several devices, times each for the scheduler. */
 static int lkd_warm_up(lkd_server *s) {
   for (size_t d = 0; d < s->device_count; d++) {
     leakycl_status st = leakycl_warm_up(s->devices[d].ctx);
@@ -295,6 +297,7 @@ static int lkd_warm_up(lkd_server *s) {
       return -1;
     }
   }
+  lkd_probe_devices(s); /* several devices: the scheduler's first speeds */
   return 0;
 }
 

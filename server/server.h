@@ -47,6 +47,8 @@ typedef struct lkd_device {
   leakycl_device_info info;
   /* Jobs of concurrent requests share one launch (exec/coalesce.c). */
   lkd_coalescer coalescer;
+  /* Its queue, totals and speeds, for the scheduler (exec/schedule.c). */
+  lkd_load load;
 } lkd_device;
 
 typedef struct lkd_server {

@@ -22,9 +22,15 @@ $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A)
+# POST /v1/compare measures with the CLI's float64 oracle and agreement
+# (clients/cli/check_oracle.c, bench_measure.c: pure C, no OpenCL), so the
+# daemon and `leakycl bench --compare` hold devices to the same reference.
+SERVER_CLI_OBJS := $(BUILD)/obj/clients/cli/check_oracle.o $(BUILD)/obj/clients/cli/bench_measure.o
+$(BUILD)/obj/server/api/v1_compare.o: SERVER_INC += -Iclients/cli
+
+$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(SERVER_CLI_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(SERVER_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
+	$(CC) -o $@ $(SERVER_OBJS) $(SERVER_CLI_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
 
 all: $(BUILD)/bin/leakycld
 # The end-to-end tests run the sanitized daemon too: build it with the
@@ -34,8 +40,12 @@ test-unit: $(BUILD)/bin/leakycld
 # Unit tests of server modules include the module's .c (to reach static
 # helpers) and link what it needs; the text library's tests include the
 # text/*.c they test and link the rest of the library.
-UNIT_EXTRA_server_devices := $(SERVER_INC) server/exec/coalesce.c $(TEXT_A)
+UNIT_EXTRA_server_devices := $(SERVER_INC) server/exec/coalesce.c server/exec/load.c $(TEXT_A)
 $(BUILD)/tests/test_server_devices: server/exec/devices.c server/api/errors.c $(TEXT_A) $(SERVER_HDRS)
+UNIT_EXTRA_server_schedule := $(SERVER_INC) server/exec/load.c server/exec/metrics.c \
+    server/api/errors.c $(TEXT_A)
+$(BUILD)/tests/test_server_schedule: server/exec/schedule.c server/exec/load.c \
+    server/exec/metrics.c server/api/errors.c $(TEXT_A) $(SERVER_HDRS)
 
 # The base64 tests read cJSON's verdict on envelopes; the pool tests link
 # the pool with the text library.

@@ -107,12 +107,9 @@ leakycl_status bench_calibrate(bench_block *b, bench_candidate *c) {
   return st;
 }
 
-/* --verify: one more call of a leakycl candidate, its output (read back
- * from the device when resident) held against the oracle. Returns 0, or the
- * exit status after printing what differs. */
-int bench_verify_candidate(bench_block *b, const bench_candidate *c) {
+leakycl_status bench_capture(bench_block *b, const bench_candidate *c, float *dalpha) {
   const size_t bytes = b->n * sizeof(float);
-  float dalpha = 0;
+  *dalpha = 0;
   /* A poison pattern first: a call that writes nothing cannot pass. */
   memset(b->hout, 0xA5, bytes);
   leakycl_status st = LEAKYCL_OK;
@@ -121,21 +118,31 @@ int bench_verify_candidate(bench_block *b, const bench_candidate *c) {
           CL_SUCCESS)
     st = LEAKYCL_OPENCL_ERROR;
   if (st == LEAKYCL_OK)
-    st = run_candidate(b, c, 1, &dalpha);
+    st = run_candidate(b, c, 1, dalpha);
   if (st == LEAKYCL_OK && c->how == HOW_LEAKYCL_RESIDENT && c->row.op != BENCH_REDUCE &&
       clEnqueueReadBuffer(b->queue, b->out, CL_TRUE, 0, bytes, b->hout, 0, NULL, NULL) !=
           CL_SUCCESS)
     st = LEAKYCL_OPENCL_ERROR;
-  if (st != LEAKYCL_OK)
-    return bench_candidate_failure(b, c, st);
-  /* Test hook (as leakycl check's): a wrong answer must fail the run. */
+  /* Test hook (as leakycl check's): a wrong answer must be caught. */
   const char *hook = getenv("LEAKYCL_CHECK_CORRUPT");
-  if (hook && strcmp(hook, "1") == 0) {
+  if (st == LEAKYCL_OK && hook && strcmp(hook, "1") == 0) {
     if (c->row.op == BENCH_REDUCE)
-      dalpha = -dalpha + 1.0f;
+      *dalpha = -*dalpha + 1.0f;
     else
       b->hout[b->n / 2] = -b->hout[b->n / 2] + 1.0f;
   }
+  return st;
+}
+
+int bench_verify_candidate(bench_block *b, const bench_candidate *c) {
+  float dalpha = 0;
+  const leakycl_status st = bench_capture(b, c, &dalpha);
+  if (st != LEAKYCL_OK)
+    return bench_candidate_failure(b, c, st);
+  return bench_verify_output(b, c, dalpha);
+}
+
+int bench_verify_output(const bench_block *b, const bench_candidate *c, float dalpha) {
   leakycl_activation act = LEAKYCL_RELU;
   leakycl_activation_from_name(c->row.activation, &act);
   const bench_verify_call call = {act,
@@ -201,7 +208,8 @@ size_t bench_list_candidates(const bench_options *o, const bench_device *d, size
     const bench_case *cs = &cases[k];
     static const bench_how hows[] = {HOW_LEAKYCL_RESIDENT, HOW_LEAKYCL_HOST, HOW_OPENMP};
     for (size_t h = 0; h < 3 && count < cap; h++) {
-      if (hows[h] == HOW_OPENMP && o->no_references)
+      if ((hows[h] == HOW_OPENMP && o->no_references) ||
+          (hows[h] == HOW_LEAKYCL_HOST && o->compare))
         continue;
       bench_candidate *c = &cands[count++];
       memset(c, 0, sizeof *c);
@@ -236,4 +244,33 @@ size_t bench_list_candidates(const bench_options *o, const bench_device *d, size
     c->row.bytes = bench_bytes(BENCH_COPY, 0, n);
   }
   return count;
+}
+
+int bench_block_open(bench_block *b, const bench_device *d, size_t n, const float *hx,
+                     const float *hdy, float *hout) {
+  *b = (bench_block){.ctx = d->ctx, .n = n, .hx = hx, .hdy = hdy, .hout = hout};
+  cl_context cl = NULL;
+  leakycl_context_cl(d->ctx, &cl, NULL, &b->queue);
+  cl_int e1 = CL_SUCCESS, e2 = CL_SUCCESS, e3 = CL_SUCCESS;
+  const size_t bytes = n * sizeof(float);
+  b->x = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, (void *)hx, &e1);
+  b->dy = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, (void *)hdy, &e2);
+  b->out = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &e3);
+  if (e1 == CL_SUCCESS && e2 == CL_SUCCESS && e3 == CL_SUCCESS)
+    return CLI_EXIT_OK;
+  cli_error("bench: clCreateBuffer of %zu bytes failed on %s: %s", bytes, d->info.name,
+            leakycl_cl_error_name(e1 != CL_SUCCESS   ? e1
+                                  : e2 != CL_SUCCESS ? e2
+                                                     : e3));
+  return CLI_EXIT_FAILURE;
+}
+
+void bench_block_close(bench_block *b) {
+  if (b->x)
+    clReleaseMemObject(b->x);
+  if (b->dy)
+    clReleaseMemObject(b->dy);
+  if (b->out)
+    clReleaseMemObject(b->out);
+  b->x = b->dy = b->out = NULL;
 }

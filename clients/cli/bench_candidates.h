@@ -56,9 +56,24 @@ leakycl_status bench_calibrate(bench_block *b, bench_candidate *c);
 leakycl_status bench_sample_round(bench_block *b, bench_candidate *cands, size_t count,
                                   size_t *failed);
 
-/* --verify: one more call of a leakycl candidate held against the oracle.
+/* The buffers of a block of device d at size n (the host arrays are the
+ * sweep's, n floats each). Returns an exit status (the error printed);
+ * close the block either way. */
+int bench_block_open(bench_block *b, const bench_device *d, size_t n, const float *hx,
+                     const float *hdy, float *hout);
+void bench_block_close(bench_block *b);
+
+/* One more call of a leakycl candidate after a poison fill, its output (y
+ * or dx, read back when resident) left in b->hout and its dalpha (calls
+ * that reduce; else 0) in *dalpha. LEAKYCL_CHECK_CORRUPT=1 (a test hook)
+ * then falsifies one output. */
+leakycl_status bench_capture(bench_block *b, const bench_candidate *c, float *dalpha);
+
+/* --verify: bench_capture's output and dalpha held against the oracle.
  * Returns 0, or the exit status after printing what differs. */
 int bench_verify_candidate(bench_block *b, const bench_candidate *c);
+/* The same for an output already captured into b->hout. */
+int bench_verify_output(const bench_block *b, const bench_candidate *c, float dalpha);
 
 /* Reports a failed leakycl call and returns the exit status for it. */
 int bench_candidate_failure(const bench_block *b, const bench_candidate *c, leakycl_status st);

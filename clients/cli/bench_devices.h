@@ -17,10 +17,11 @@ typedef struct bench_device {
 } bench_device;
 
 /* Opens every device for spec "all", else the one spec names (NULL:
- * $LEAKYCL_DEVICE, else auto), each with `variant` when it is not NULL.
- * devs holds BENCH_MAX_DEVICES; *count says how many were opened (to be
- * released with bench_close_devices, also after a failure). Returns an exit
- * status (the error printed). */
+ * $LEAKYCL_DEVICE, else auto) or each of a list "SPEC,SPEC,..." in order,
+ * each with `variant` when it is not NULL. devs holds BENCH_MAX_DEVICES;
+ * *count says how many were opened (to be released with
+ * bench_close_devices, also after a failure). Returns an exit status (the
+ * error printed). */
 int bench_open_devices(const char *spec, const char *variant, bench_device *devs, size_t *count);
 void bench_close_devices(bench_device *devs, size_t count);
 

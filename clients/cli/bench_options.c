@@ -110,17 +110,22 @@ int bench_parse_options(int argc, char **argv, const char *usage, bench_options 
   o->n_max = (size_t)64 << 20;
   o->repeat = 7;
   const cli_option options[] = {
-      {"--device", .value = &o->device}, {"--activation", .take = take_activation},
-      {"--op", .take = take_op},         {"--n", .take = take_n},
-      {"--n-min", .take = take_n_min},   {"--n-max", .take = take_n_max},
-      {"--repeat", .take = take_repeat}, {"--variant", .value = &o->variant},
-      {"--verify", .flag = &o->verify},  {"--json", .flag = &o->json},
-      {"--svg", .value = &o->svg},       {"--no-references", .flag = &o->no_references},
+      {"--device", .value = &o->device},  {"--activation", .take = take_activation},
+      {"--op", .take = take_op},          {"--n", .take = take_n},
+      {"--n-min", .take = take_n_min},    {"--n-max", .take = take_n_max},
+      {"--repeat", .take = take_repeat},  {"--variant", .value = &o->variant},
+      {"--verify", .flag = &o->verify},   {"--json", .flag = &o->json},
+      {"--svg", .value = &o->svg},        {"--no-references", .flag = &o->no_references},
+      {"--compare", .flag = &o->compare},
   };
   const cli_option_table table = {
       "bench", usage, options, sizeof options / sizeof options[0], .user = o, .stray = "option"};
   if (!cli_parse_options(&table, argc, argv, exit_status))
     return 0;
   *exit_status = CLI_EXIT_USAGE;
+  /* A compare times leakycl's resident calls only: the devices, not the
+   * references, are what it sets side by side. */
+  if (o->compare)
+    o->no_references = 1;
   return check_options(o) == 0;
 }

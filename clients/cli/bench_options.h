@@ -10,7 +10,7 @@
 #define BENCH_MAX_REPEAT 1000
 
 typedef struct bench_options {
-  const char *device;                       /* NULL: $LEAKYCL_DEVICE, else auto; "all" */
+  const char *device; /* NULL: $LEAKYCL_DEVICE, else auto; "all"; SPEC,SPEC,... */
   int activation[LEAKYCL_ACTIVATION_COUNT]; /* which to time */
   int op[BENCH_OP_COUNT];
   size_t n_min, n_max; /* sizes: n_min, 4 n_min, ... up to n_max */
@@ -20,6 +20,7 @@ typedef struct bench_options {
   const char *variant; /* NULL: the context's own */
   int verify;
   int no_references;      /* time leakycl only */
+  int compare;            /* one table, a column per device (bench_compare.c) */
   int have_n, have_range; /* --n, --n-min / --n-max given (they exclude each other) */
 } bench_options;
 

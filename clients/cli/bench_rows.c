@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_measure.h"
 #include "jsonw.h"
 #include "leakycl.h"
 
@@ -72,22 +73,13 @@ const bench_row *bench_rows_leakycl_match(const bench_rows *rows, const bench_ro
   return NULL;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 void bench_row_set_stats(bench_row *row, double *samples, int count) {
+  bench_stats st;
+  bench_stats_of(samples, count, &st);
   row->samples = count;
-  if (count <= 0) {
-    row->seconds = row->min_seconds = row->max_seconds = 0;
-    return;
-  }
-  qsort(samples, (size_t)count, sizeof *samples, cmp_double);
-  row->seconds =
-      count % 2 ? samples[count / 2] : 0.5 * (samples[count / 2 - 1] + samples[count / 2]);
-  row->min_seconds = samples[0];
-  row->max_seconds = samples[count - 1];
+  row->seconds = st.median;
+  row->min_seconds = st.min;
+  row->max_seconds = st.max;
 }
 
 int bench_row_print_json(FILE *f, const bench_row *row, const bench_rows *all) {
@@ -122,8 +114,7 @@ void bench_table_header(FILE *f) {
           "DATA", "GB/S", "RANGE", "MS", "LEAKYCL/REF");
 }
 
-/* 4096 -> "4Ki", 67108864 -> "64Mi"; other sizes as plain numbers. */
-static void format_count(size_t n, char *buf, size_t buflen) {
+void bench_format_count(size_t n, char *buf, size_t buflen) {
   static const char *const units[] = {"", "Ki", "Mi", "Gi"};
   size_t u = 0;
   while (u + 1 < sizeof units / sizeof units[0] && n >= 1024 && n % 1024 == 0) {
@@ -135,7 +126,7 @@ static void format_count(size_t n, char *buf, size_t buflen) {
 
 void bench_table_row(FILE *f, const bench_row *row, const bench_rows *all) {
   char count[32], op[24], range[40], ratio[32] = "";
-  format_count(row->n, count, sizeof count);
+  bench_format_count(row->n, count, sizeof count);
   snprintf(op, sizeof op, "%s%s", bench_op_name(row->op), row->fused_dalpha ? "+da" : "");
   const double lo = row->max_seconds > 0 ? row->bytes / row->max_seconds / 1e9 : 0;
   const double hi = row->min_seconds > 0 ? row->bytes / row->min_seconds / 1e9 : 0;

@@ -67,6 +67,9 @@ void bench_row_set_stats(bench_row *row, double *samples, int count);
  * matching leakycl gbps / this gbps) when a match exists. Returns 0 or -1. */
 int bench_row_print_json(FILE *f, const bench_row *row, const bench_rows *all);
 
+/* 4096 -> "4Ki", 67108864 -> "64Mi"; other sizes as plain numbers. */
+void bench_format_count(size_t n, char *buf, size_t buflen);
+
 /* The human table: a header, then one line per row with median GB/s, its
  * range, milliseconds and, for references, the leakycl/reference ratio. */
 void bench_table_header(FILE *f);

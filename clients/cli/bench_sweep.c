@@ -62,9 +62,7 @@ static int run_block(bench_sweep *s, const bench_device *d, size_t n) {
   const bench_options *o = s->o;
   bench_candidate cands[128];
   const size_t count = bench_list_candidates(o, d, n, cands, 128);
-  bench_block b = {.ctx = d->ctx, .n = n, .hx = s->hx, .hdy = s->hdy, .hout = s->hout};
-  cl_context cl = NULL;
-  int rc = CLI_EXIT_OK;
+  bench_block b;
   double *samples = calloc(count * (size_t)o->repeat, sizeof *samples);
   if (!samples) {
     cli_error("bench: out of memory");
@@ -72,20 +70,9 @@ static int run_block(bench_sweep *s, const bench_device *d, size_t n) {
   }
   for (size_t i = 0; i < count; i++)
     cands[i].samples = samples + i * (size_t)o->repeat;
-  leakycl_context_cl(d->ctx, &cl, NULL, &b.queue);
-  cl_int e1 = CL_SUCCESS, e2 = CL_SUCCESS, e3 = CL_SUCCESS;
-  const size_t bytes = n * sizeof(float);
-  b.x = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, s->hx, &e1);
-  b.dy = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, s->hdy, &e2);
-  b.out = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &e3);
-  if (e1 != CL_SUCCESS || e2 != CL_SUCCESS || e3 != CL_SUCCESS) {
-    cli_error("bench: clCreateBuffer of %zu bytes failed on %s: %s", bytes, d->info.name,
-              leakycl_cl_error_name(e1 != CL_SUCCESS   ? e1
-                                    : e2 != CL_SUCCESS ? e2
-                                                       : e3));
-    rc = CLI_EXIT_FAILURE;
+  int rc = bench_block_open(&b, d, n, s->hx, s->hdy, s->hout);
+  if (rc != CLI_EXIT_OK)
     goto done;
-  }
   progress(d, n, "warm-up");
   for (size_t i = 0; i < count; i++) {
     const leakycl_status st = bench_calibrate(&b, &cands[i]);
@@ -139,12 +126,7 @@ static int run_block(bench_sweep *s, const bench_device *d, size_t n) {
   }
 done:
   s->block.count = 0;
-  if (b.x)
-    clReleaseMemObject(b.x);
-  if (b.dy)
-    clReleaseMemObject(b.dy);
-  if (b.out)
-    clReleaseMemObject(b.out);
+  bench_block_close(&b);
   free(samples);
   return rc;
 }

@@ -79,16 +79,31 @@ float ck_value(leakycl_dtype dtype, uint32_t pattern) {
 
 float ck_round_to(leakycl_dtype dtype, float v) { return ck_value(dtype, ck_pattern(dtype, v)); }
 
+/* The sign bit of a storage pattern. */
+static uint32_t sign_bit_of(leakycl_dtype dtype) {
+  return (uint32_t)1 << (dtype == LEAKYCL_FLOAT32 ? 31 : 15);
+}
+
+/* Sign-magnitude patterns mapped to an ordered integer line (-0 = +0). */
+static int64_t ordinal(leakycl_dtype dtype, uint32_t p) {
+  const uint32_t sign_bit = sign_bit_of(dtype);
+  return (p & sign_bit) ? -(int64_t)(p & (sign_bit - 1)) : (int64_t)p;
+}
+
 float ck_step(leakycl_dtype dtype, float v, int step) {
   if (!isfinite(v))
     return v;
-  /* Sign-magnitude patterns mapped to an ordered integer line (-0 = +0). */
-  const int width = dtype == LEAKYCL_FLOAT32 ? 32 : 16;
-  const uint32_t p = ck_pattern(dtype, v), sign_bit = (uint32_t)1 << (width - 1);
-  int64_t ord = (p & sign_bit) ? -(int64_t)(p & (sign_bit - 1)) : (int64_t)p;
-  ord += step;
-  const uint32_t q = ord < 0 ? sign_bit | (uint32_t)(-ord) : (uint32_t)ord;
+  const int64_t ord = ordinal(dtype, ck_pattern(dtype, v)) + step;
+  const uint32_t q = ord < 0 ? sign_bit_of(dtype) | (uint32_t)(-ord) : (uint32_t)ord;
   return ck_value(dtype, q);
+}
+
+uint64_t ck_ulp_distance(leakycl_dtype dtype, uint32_t a, uint32_t b) {
+  const int nan_a = isnan(ck_value(dtype, a)), nan_b = isnan(ck_value(dtype, b));
+  if (nan_a || nan_b) /* NaN is no place on the line: equal to NaN, else the line's width */
+    return nan_a && nan_b ? 0 : (uint64_t)2 * sign_bit_of(dtype) - 1;
+  const int64_t d = ordinal(dtype, a) - ordinal(dtype, b);
+  return (uint64_t)(d < 0 ? -d : d);
 }
 
 /* ---- semantics ---- */
@@ -298,28 +313,38 @@ size_t ck_call_channel(const ck_call *c, size_t i) {
   return c->alpha_count > 1 ? (i / c->view.inner) % c->view.channels : 0;
 }
 
-int ck_check_output(const ck_call *c, const void *out, int denormals, ck_mismatch *m, ck_tally *t) {
+ck_elem ck_call_elem(const ck_call *c, size_t i) {
+  const size_t ch = ck_call_channel(c, i);
+  const ck_elem e = {c->act,
+                     c->dtype,
+                     c->backward,
+                     c->x[i],
+                     c->backward ? c->dy[i] : 0.0f,
+                     ck_call_alpha(c, ch),
+                     ck_call_threshold(c, ch)};
+  return e;
+}
+
+uint32_t ck_out_pattern(leakycl_dtype dtype, const void *out, size_t i) {
   const unsigned char *p = out;
+  if (dtype == LEAKYCL_FLOAT32) {
+    uint32_t u;
+    memcpy(&u, p + 4 * i, 4);
+    return u;
+  }
+  uint16_t h;
+  memcpy(&h, p + 2 * i, 2);
+  return h;
+}
+
+int ck_check_output(const ck_call *c, const void *out, int denormals, ck_mismatch *m, ck_tally *t) {
   for (size_t i = 0; i < c->n; i++) {
-    const size_t ch = ck_call_channel(c, i);
-    const ck_elem e = {c->act,
-                       c->dtype,
-                       c->backward,
-                       c->x[i],
-                       c->backward ? c->dy[i] : 0.0f,
-                       ck_call_alpha(c, ch),
-                       ck_call_threshold(c, ch)};
-    uint32_t got = 0, want;
-    if (c->dtype == LEAKYCL_FLOAT32) {
-      memcpy(&got, p + 4 * i, 4);
-    } else {
-      uint16_t h;
-      memcpy(&h, p + 2 * i, 2);
-      got = h;
-    }
+    const ck_elem e = ck_call_elem(c, i);
+    const uint32_t got = ck_out_pattern(c->dtype, out, i);
+    uint32_t want;
     const int ok = ck_check_elem(&e, got, denormals, &want);
     if (!ok) {
-      *m = (ck_mismatch){i, ch, e.x, e.dy, want, got};
+      *m = (ck_mismatch){i, ck_call_channel(c, i), e.x, e.dy, want, got};
       return 0;
     }
     if (ok == 2 && t)
@@ -328,18 +353,25 @@ int ck_check_output(const ck_call *c, const void *out, int denormals, ck_mismatc
   return 1;
 }
 
+size_t ck_call_channels(const ck_call *c) { return c->alpha_count > 1 ? c->alpha_count : 1; }
+
+ck_grad_sums *ck_call_grad_sums(const ck_call *c) {
+  ck_grad_sums *sums = calloc(ck_call_channels(c), sizeof *sums);
+  for (size_t i = 0; sums && i < c->n; i++) {
+    const size_t ch = ck_call_channel(c, i);
+    ck_grad_add(&sums[ch], c->act, c->x[i], c->dy[i], ck_call_threshold(c, ch));
+  }
+  return sums;
+}
+
 int ck_check_grads(const ck_call *c, int denormals, const float *dalpha, const float *neg,
                    const float *mag, ck_grad_result *bad, size_t *channel, ck_tally *t) {
-  const size_t nc = c->alpha_count > 1 ? c->alpha_count : 1;
-  ck_grad_sums *sums = calloc(nc, sizeof *sums);
+  const size_t nc = ck_call_channels(c);
+  ck_grad_sums *sums = ck_call_grad_sums(c);
   if (!sums) { /* an answer that cannot be checked is not a pass */
     *bad = (ck_grad_result){"dalpha (no memory to check)", NAN, dalpha[0], 0, 0};
     *channel = 0;
     return 0;
-  }
-  for (size_t i = 0; i < c->n; i++) {
-    const size_t ch = ck_call_channel(c, i);
-    ck_grad_add(&sums[ch], c->act, c->x[i], c->dy[i], ck_call_threshold(c, ch));
   }
   int ok = 1;
   for (size_t ch = 0; ok && ch < nc; ch++) {

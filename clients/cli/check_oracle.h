@@ -22,6 +22,10 @@ float ck_value(leakycl_dtype dtype, uint32_t pattern);
 float ck_round_to(leakycl_dtype dtype, float v);
 /* The pattern one step away (+1 or -1 on the pattern bits) from v's. */
 float ck_step(leakycl_dtype dtype, float v, int step);
+/* How many representable values apart two patterns are (units in the last
+ * place; -0 and +0 are one place): 0 for two NaNs, and the whole line's
+ * width (2^32 - 1, or 2^16 - 1 for 16-bit types) for a NaN and a number. */
+uint64_t ck_ulp_distance(leakycl_dtype dtype, uint32_t a, uint32_t b);
 
 /* ---- the semantics table, element by element ---- */
 /* phased_relu's threshold exactly as the host computes it: -beta / alpha in
@@ -113,6 +117,15 @@ float ck_call_alpha(const ck_call *c, size_t channel);
 float ck_call_threshold(const ck_call *c, size_t channel);
 /* The alpha channel of element i (0 when alpha is shared). */
 size_t ck_call_channel(const ck_call *c, size_t i);
+/* How many alpha channels (dalpha values) the call has: 1 when shared. */
+size_t ck_call_channels(const ck_call *c);
+/* Element i of the call as ck_check_elem reads it. */
+ck_elem ck_call_elem(const ck_call *c, size_t i);
+/* The storage pattern of element i of an output array of `dtype`. */
+uint32_t ck_out_pattern(leakycl_dtype dtype, const void *out, size_t i);
+/* Every channel's gradient sums (ck_call_channels entries, calloc'd: free
+ * them), or NULL when out of memory. */
+ck_grad_sums *ck_call_grad_sums(const ck_call *c);
 
 /* The first element of y or dx (n storage patterns at out) that is not the
  * oracle's, as ck_check_elem decides. */

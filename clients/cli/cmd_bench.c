@@ -5,11 +5,13 @@
  * loops, a streaming-store copy, clEnqueueCopyBuffer, and NumPy / JAX /
  * pyopencl in a Python subprocess. Candidates are interleaved (one sample
  * of each per repeat, round-robin) so slow drifts of a noisy machine hit
- * them all alike; results are medians with min and max. Figures only: it
- * never passes or fails on time. */
+ * them all alike; results are medians with min and max. --compare sets the
+ * devices side by side instead (bench_compare.c). Figures only: it never
+ * passes or fails on time. */
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "bench_compare.h"
 #include "bench_devices.h"
 #include "bench_options.h"
 #include "bench_sweep.h"
@@ -18,10 +20,10 @@
 #include "svg.h"
 
 static const char bench_usage[] =
-    "usage: leakycl bench [--device SPEC|all] [--activation A|all]\n"
+    "usage: leakycl bench [--device SPEC[,SPEC...]|all] [--activation A|all]\n"
     "                     [--op forward|backward|reduce|all] [--n N | --n-min N --n-max N]\n"
     "                     [--repeat R] [--variant V] [--verify] [--json] [--svg FILE]\n"
-    "                     [--no-references]\n"
+    "                     [--no-references] [--compare]\n"
     "\n"
     "Times every op x activation x device over a range of sizes, resident (cl_mem\n"
     "buffers, transfers excluded) and from host pointers (transfers counted), beside\n"
@@ -34,8 +36,8 @@ static const char bench_usage[] =
     "GB/s counts bytes read + written: forward 8n, backward 12n (+4 fused), reduce\n"
     "8n + 4, copy 8n.\n"
     "\n"
-    "  --device SPEC|all  a device SPEC (default $LEAKYCL_DEVICE, else auto), or every\n"
-    "                     device found\n"
+    "  --device SPEC|all  a device SPEC (default $LEAKYCL_DEVICE, else auto), a list\n"
+    "                     SPEC,SPEC,... in that order, or every device found\n"
     "  --activation A     relu, leaky_relu, prelu, phased_relu or all (default)\n"
     "  --op OP            forward, backward, reduce or all (default)\n"
     "  --n N              one size (elements)\n"
@@ -52,8 +54,20 @@ static const char bench_usage[] =
     "                     activation, op, n, dtype, variant, resident, seconds, gbps,\n"
     "                     min_seconds, max_seconds, bytes, samples, kind (leakycl or\n"
     "                     reference), name, device_index, fused_dalpha, leakycl_ratio\n"
-    "  --svg FILE         a chart: GB/s against n, one panel per device and op\n"
-    "  --no-references    time leakycl only\n";
+    "  --svg FILE         a chart: GB/s against n, one panel per op, a line per device\n"
+    "                     and implementation (checked writable before the sweep)\n"
+    "  --no-references    time leakycl only\n"
+    "  --compare          the devices side by side: resident leakycl calls only, sampled\n"
+    "                     round-robin across the devices; one table with a row per op,\n"
+    "                     activation and n, GB/s and the ratio to the fastest device for\n"
+    "                     each device, whether y/dx (and dalpha) are bit-identical to the\n"
+    "                     first device's (else the largest ULP distance and dalpha's\n"
+    "                     difference / sum|terms|) and how far they are from the float64\n"
+    "                     oracle; with --json one object a row: activation, op, n, dtype,\n"
+    "                     fused_dalpha, resident, bytes, devices[] (device, device_index,\n"
+    "                     variant, samples, ratio_to_fastest, seconds, min_seconds,\n"
+    "                     max_seconds, gbps, agrees_with_first and agrees_with_oracle:\n"
+    "                     {identical, max_ulp, dalpha_rel})\n";
 
 /* libgomp reads OMP_WAIT_POLICY once, when it loads. Its default lets idle
  * team threads spin, and on a small or shared machine they then take turns
@@ -85,6 +99,12 @@ static int cmd_bench(int argc, char **argv) {
   int rc;
   if (!bench_parse_options(argc, argv, bench_usage, &o, &rc))
     return rc;
+  char err[512];
+  /* A chart that cannot be written should fail now, not after the sweep. */
+  if (o.svg && bench_svg_check(o.svg, err, sizeof err) != 0) {
+    cli_error("bench: %s", err);
+    return CLI_EXIT_USAGE;
+  }
   if (!o.no_references)
     reexec_with_passive_openmp(argc, argv);
   bench_device devs[BENCH_MAX_DEVICES];
@@ -94,10 +114,11 @@ static int cmd_bench(int argc, char **argv) {
   rc = bench_open_devices(o.device, o.variant, devs, &ndev);
   if (rc == CLI_EXIT_OK)
     rc = bench_sweep_prepare(&s);
-  for (size_t i = 0; i < ndev && rc == CLI_EXIT_OK; i++)
+  if (rc == CLI_EXIT_OK && o.compare)
+    rc = bench_compare_run(&s, devs, ndev);
+  for (size_t i = 0; i < ndev && rc == CLI_EXIT_OK && !o.compare; i++)
     rc = bench_sweep_device(&s, &devs[i]);
   if (rc == CLI_EXIT_OK && o.svg) {
-    char err[512];
     if (bench_svg_write(o.svg, &s.all, err, sizeof err) != 0) {
       cli_error("bench: %s", err);
       rc = CLI_EXIT_FAILURE;

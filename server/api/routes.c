@@ -7,6 +7,7 @@
 
 #include "protocol.h"
 #include "v1.h"
+#include "v1_compare.h"
 #include "v2.h"
 #include "v2_infer.h"
 #include "v2_models.h"
@@ -23,6 +24,7 @@ static const lkd_route lkd_routes[] = {
     {"/v1/forward", "POST", LKD_JOB_BODY, lkd_v1_forward},
     {"/v1/backward", "POST", LKD_JOB_BODY, lkd_v1_backward},
     {"/v1/batch", "POST", LKD_JOB_BODY, lkd_v1_batch},
+    {"/v1/compare", "POST", LKD_JOB_BODY, lkd_v1_compare},
     {"/metrics", "GET", LKD_NO_BODY, lkd_v1_metrics},
     {"/openapi.json", "GET", LKD_NO_BODY, lkd_v1_openapi},
     {"/v2", "GET", LKD_NO_BODY, lkd_v2_server_metadata},

@@ -79,6 +79,7 @@ LKD_HANDLER(lkd_v1_metrics) {
   r->status = 200;
   r->content_type = "text/plain; version=0.0.4; charset=utf-8";
   lkd_metrics_render(s->metrics, &r->body);
+  lkd_metrics_render_devices(s, &r->body);
 }
 
 /* docs/openapi.json, embedded by tools/embed.c (build/gen/openapi.c): a
@@ -99,10 +100,7 @@ static void lkd_on_jobs(lkd_server *s, lkd_endpoint endpoint, char *body, size_t
                         lkd_response *r) {
   /* The opened devices' descriptions, for a job's "device" SPEC. */
   leakycl_device_info infos[LKD_MAX_DEVICES];
-  for (size_t i = 0; i < s->device_count; i++)
-    infos[i] = s->devices[i].info;
-  const lkd_decode_cfg cfg = {s->config.max_elements, s->config.max_depth, s->config.max_jobs,
-                              infos, s->device_count};
+  const lkd_decode_cfg cfg = lkd_decode_cfg_of(s, infos);
   lkd_request req;
   lkd_job *one[1];
   lkd_job **jobs = one;

@@ -98,20 +98,24 @@ static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, const l
   return 0;
 }
 
+/* A job's fields; the last LKD_COMPARE_FIELDS are POST /v1/compare's own. */
 static const char *const lkd_job_fields[] = {
-    "op", "activation", "alpha", "beta",  "shape", "channel_axis", "x",      "x_b64",
-    "dy", "dy_b64",     "y",     "y_b64", "dtype", "from",         "device", "id"};
+    "op",     "activation", "alpha", "beta",  "shape", "channel_axis", "x",  "x_b64",   "dy",
+    "dy_b64", "y",          "y_b64", "dtype", "from",  "device",       "id", "devices", "repeats"};
+#define LKD_COMPARE_FIELDS 2
 
 /* Fills job from one job object. op_fixed is the endpoint's op, or -1 when
- * the job must say "op" (batch). Returns 0, or -1 with job->err set. */
+ * the job must say "op" (batch, compare); compare allows the compare's own
+ * fields. Returns 0, or -1 with job->err set. */
 static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd_envelope *env,
-                          int op_fixed, lkd_job *job) {
+                          int op_fixed, int compare, lkd_job *job) {
   lkd_error *e = &job->err;
   char t1[64];
   if (!cJSON_IsObject(obj))
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "a job must be a JSON object");
-  const cJSON *unknown =
-      lkd_json_unknown_field(obj, lkd_job_fields, sizeof lkd_job_fields / sizeof lkd_job_fields[0]);
+  const size_t nfields =
+      sizeof lkd_job_fields / sizeof lkd_job_fields[0] - (compare ? 0 : LKD_COMPARE_FIELDS);
+  const cJSON *unknown = lkd_json_unknown_field(obj, lkd_job_fields, nfields);
   if (unknown)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown field \"%s\"",
                     lkd_user_text(unknown->string ? unknown->string : "", t1, sizeof t1));
@@ -156,7 +160,7 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
 
   /* device */
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(obj, "device");
-  job->device = 0;
+  job->device = LKD_DEVICE_ANY; /* none named: the scheduler picks */
   if (dev) {
     if (!cJSON_IsString(dev))
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "device must be a string (a device SPEC)");
@@ -325,6 +329,14 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
   return 0;
 }
 
+lkd_decode_cfg lkd_decode_cfg_of(const lkd_server *s, leakycl_device_info *infos) {
+  for (size_t i = 0; i < s->device_count; i++)
+    infos[i] = s->devices[i].info;
+  const lkd_decode_cfg cfg = {s->config.max_elements, s->config.max_depth, s->config.max_jobs,
+                              infos, s->device_count};
+  return cfg;
+}
+
 int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *body, size_t len,
                        lkd_request *out) {
   static const char *const keys[] = {"x", "dy", "y", "alpha"};
@@ -376,13 +388,15 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
     return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for %zu jobs", n);
   out->njobs = n;
   if (endpoint != LKD_ENDPOINT_BATCH) {
-    int op = endpoint == LKD_ENDPOINT_FORWARD ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD;
-    lkd_job_decode(cfg, root, &out->envelope, op, &out->jobs[0]);
+    const int op = endpoint == LKD_ENDPOINT_FORWARD    ? LEAKYCL_OP_FORWARD
+                   : endpoint == LKD_ENDPOINT_BACKWARD ? LEAKYCL_OP_BACKWARD
+                                                       : -1;
+    lkd_job_decode(cfg, root, &out->envelope, op, endpoint == LKD_ENDPOINT_COMPARE, &out->jobs[0]);
     return 0;
   }
   size_t i = 0;
   for (const cJSON *c = list->child; c && i < n; c = c->next, i++)
-    lkd_job_decode(cfg, c, &out->envelope, -1, &out->jobs[i]);
+    lkd_job_decode(cfg, c, &out->envelope, -1, 0, &out->jobs[i]);
   return 0;
 }
 

@@ -10,10 +10,14 @@
 #include "errors.h"
 #include "job.h"
 
+/* COMPARE (POST /v1/compare) is one job that says its op, with the
+ * compare's own fields (devices, repeats) left in the envelope for its
+ * handler (v1_compare.c). */
 typedef enum lkd_endpoint {
   LKD_ENDPOINT_FORWARD,
   LKD_ENDPOINT_BACKWARD,
-  LKD_ENDPOINT_BATCH
+  LKD_ENDPOINT_BATCH,
+  LKD_ENDPOINT_COMPARE
 } lkd_endpoint;
 
 /* What decoding needs to know of the daemon: its limits (elements per
@@ -28,6 +32,12 @@ typedef struct lkd_decode_cfg {
   size_t device_count;
 } lkd_decode_cfg;
 
+struct lkd_server;
+/* The limits and opened devices of server s as decoding needs them; infos
+ * (LKD_MAX_DEVICES entries, living as long as the result) receives the
+ * devices' descriptions. */
+lkd_decode_cfg lkd_decode_cfg_of(const struct lkd_server *s, leakycl_device_info *infos);
+
 /* A decoded request. The jobs borrow tensors and their "id" from the
  * envelope, so all of it lives until lkd_request_free. */
 typedef struct lkd_request {
@@ -37,11 +47,12 @@ typedef struct lkd_request {
   lkd_envelope envelope;
 } lkd_request;
 
-/* Decodes and validates the body of POST /v1/forward, /v1/backward or
- * /v1/batch without running anything. body has len bytes and a NUL at
- * body[len]; it is modified in place and must outlive out. Returns 0 when
- * the request as a whole is well-formed: then every job is decoded or
- * carries its own error (a single-job endpoint fails as a whole on it).
+/* Decodes and validates the body of POST /v1/forward, /v1/backward,
+ * /v1/batch or /v1/compare without running anything. body has len bytes
+ * and a NUL at body[len]; it is modified in place and must outlive out.
+ * Returns 0 when the request as a whole is well-formed: then every job is
+ * decoded or carries its own error (a single-job endpoint fails as a whole
+ * on it).
  * Returns -1 with out->err set (a code of the error table, a 4xx status
  * unless memory ran out, a message) when the body itself is bad. Either
  * way, release out with lkd_request_free. */

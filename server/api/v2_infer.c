@@ -397,7 +397,7 @@ static int lkd_job_build(lkd_kserve_infer *q, int have_axis, long axis, lkd_erro
                       "with binary_data",
                       q->outputs[i], lkd_dtype_name(q->x->dtype));
   job->run.op = q->model->op;
-  job->device = 0;
+  job->device = LKD_DEVICE_ANY; /* /v2 names none: the scheduler picks */
   job->run.source = LEAKYCL_FROM_X;
   job->run.dtype = lkd_library_dtype(q->x->dtype);
   job->run.x = q->x->dtype == LKD_DT_FP32 ? (const void *)q->x->values : q->x->halves;

@@ -65,21 +65,29 @@ static lkd_waiter *waiter_take(lkd_coalescer *c) {
   return w;
 }
 
+/* One library call, timed into the device's load (its busy time and the
+ * speeds the scheduler reads). */
+static void run_list(lkd_load *load, leakycl_context *ctx, leakycl_job *const *jobs, size_t n) {
+  double t0 = lkd_load_clock();
+  leakycl_run_job_list(ctx, jobs, n);
+  lkd_load_launch(load, jobs, n, lkd_load_clock() - t0);
+}
+
 /* Runs the taken requests, in queue order, as one list of jobs (each job
  * keeps its own status and message). Without memory for the list, each
  * request runs alone. */
-static void run_group(lkd_pending *group, leakycl_context *ctx) {
+static void run_group(lkd_pending *group, lkd_load *load, leakycl_context *ctx) {
   size_t total = 0;
   for (lkd_pending *p = group; p; p = p->next)
     total += p->count;
   if (!group->next) {
-    leakycl_run_job_list(ctx, group->jobs, group->count);
+    run_list(load, ctx, group->jobs, group->count);
     return;
   }
   leakycl_job **all = malloc(total * sizeof *all);
   if (!all) {
     for (lkd_pending *p = group; p; p = p->next)
-      leakycl_run_job_list(ctx, p->jobs, p->count);
+      run_list(load, ctx, p->jobs, p->count);
     return;
   }
   size_t at = 0;
@@ -87,7 +95,7 @@ static void run_group(lkd_pending *group, leakycl_context *ctx) {
     memcpy(all + at, p->jobs, p->count * sizeof *all);
     at += p->count;
   }
-  leakycl_run_job_list(ctx, all, total);
+  run_list(load, ctx, all, total);
   free(all);
 }
 
@@ -129,8 +137,8 @@ static void finish_group(lkd_coalescer *c, lkd_pending *group, const lkd_pending
     free(wakes);
 }
 
-unsigned lkd_coalesce_run(lkd_coalescer *c, leakycl_context *ctx, leakycl_job *const *jobs,
-                          size_t count) {
+unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx,
+                          leakycl_job *const *jobs, size_t count) {
   /* On this thread's stack: a leader takes the whole queue (and resets
    * tail) before it marks me done, so nothing refers to me once the loop
    * below ends (only to my waiter slot, which stays). */
@@ -159,7 +167,7 @@ unsigned lkd_coalesce_run(lkd_coalescer *c, leakycl_context *ctx, leakycl_job *c
     c->tail = &c->head;
     c->running = 1;
     pthread_mutex_unlock(&c->lock);
-    run_group(group, ctx);
+    run_group(group, load, ctx);
     pthread_mutex_lock(&c->lock);
     finish_group(c, group, &me);
     led++;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "leakycl.h"
+#include "load.h"
 
 typedef struct lkd_pending lkd_pending;
 typedef struct lkd_waiter lkd_waiter;
@@ -28,10 +29,11 @@ void lkd_coalescer_destroy(lkd_coalescer *c);
 
 /* Runs *jobs[0..count) on ctx, together with whatever other threads submit
  * meanwhile; returns when they ran, each with its own status and message
- * (as leakycl_run_job_list leaves them: no lock is needed around it).
- * Returns the number of launches this call performed as the leader (0 when
- * another thread's launch carried its jobs). */
-unsigned lkd_coalesce_run(lkd_coalescer *c, leakycl_context *ctx, leakycl_job *const *jobs,
-                          size_t count);
+ * (as leakycl_run_job_list leaves them: no lock is needed around it). The
+ * leader times each library call into load (the device's). Returns the
+ * number of launches this call performed as the leader (0 when another
+ * thread's launch carried its jobs). */
+unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx,
+                          leakycl_job *const *jobs, size_t count);
 
 #endif

@@ -10,6 +10,7 @@
 #include "device_json.h"
 #include "errors.h"
 #include "json_write.h"
+#include "load.h"
 
 /* Parses a whole decimal number (no sign, at most 9 digits); -1 otherwise. */
 static long lkd_parse_index(const char *s, const char *end) {
@@ -78,6 +79,7 @@ static int lkd_open_one(lkd_server *s, const char *spec, char *err, size_t errle
   }
   s->devices[s->device_count].ctx = ctx;
   s->devices[s->device_count].info = info;
+  lkd_load_init(&s->devices[s->device_count].load);
   s->device_count++;
   return 0;
 }
@@ -190,6 +192,8 @@ static void lkd_append_device(const lkd_server *s, lkt_buf *b, const leakycl_dev
                              leakycl_variant_origin(s->devices[open_index].ctx));
     }
     lkt_buf_append_str(b, open_index == 0 ? ",\"default\":true" : ",\"default\":false");
+    lkt_buf_append_str(b, ",\"load\":");
+    lkd_load_append_json(&s->devices[open_index].load, b);
   }
   lkt_buf_append(b, "}", 1);
 }

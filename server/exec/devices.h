@@ -30,7 +30,7 @@ void lkd_devices_close(lkd_server *s);
 long lkd_device_match(const leakycl_device_info *infos, size_t n, const char *spec);
 
 /* Appends {"default":0,"devices":[...]}: every device seen, the opened ones
- * with "in_use":true and their "index". */
+ * with "in_use":true, their "index" and their "load" (load.h). */
 void lkd_devices_append_json(const lkd_server *s, lkt_buf *b);
 
 #endif

@@ -7,12 +7,17 @@
 #define LEAKYCLD_JOB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arrays.h"
 #include "errors.h"
 #include "leakycl.h"
 
 struct cJSON;
+
+/* A job's device when the request named none: the scheduler picks one
+ * (exec/schedule.c). */
+#define LKD_DEVICE_ANY ((size_t)-1)
 
 /* How a job's tensors travel (and its answer is written): a flat or nested
  * JSON number array, or base64 of little-endian values. */
@@ -26,7 +31,7 @@ typedef enum lkd_encoding { LKD_ENC_FLAT, LKD_ENC_NESTED, LKD_ENC_B64 } lkd_enco
  * the request; out and the gradients are owned (lkd_job_release). */
 typedef struct lkd_job {
   leakycl_job run;     /* run.out and run.grads are set by lkd_jobs_run */
-  size_t device;       /* index into the opened devices */
+  size_t device;       /* index into the opened devices, or LKD_DEVICE_ANY */
   size_t count;        /* elements of x, dy and out */
   float alpha_scalar;  /* run.params.alpha points here for one number */
   int want_grads;      /* backward of prelu or phased_relu from x */
@@ -38,7 +43,11 @@ typedef struct lkd_job {
   size_t out_rank;
   size_t out_shape[LKT_MAX_RANK];
   const struct cJSON *id;
-  int ran;       /* lkd_jobs_run took it, whatever the outcome */
+  int ran; /* lkd_jobs_run took it, whatever the outcome */
+  /* What the scheduler charged to its device's queue until it ran
+   * (exec/schedule.c): queued is set from the charge to the discharge. */
+  int queued;
+  int64_t queued_ns;
   lkd_error err; /* why it failed (decode or run), LKD_OK else */
 } lkd_job;
 

@@ -156,3 +156,68 @@ void lkd_metrics_render(lkd_metrics *m, lkt_buf *out) {
               (uint64_t)atomic_load(&m->launches));
   pthread_mutex_unlock(&m->lock);
 }
+
+/* A label value: backslash, quote and newline escaped (device names are
+ * the driver's text). */
+static void lkd_label_value(const char *in, char *out, size_t cap) {
+  size_t o = 0;
+  for (; *in && o + 3 < cap; in++) {
+    char c = *in;
+    if (c == '\\' || c == '"' || c == '\n')
+      out[o++] = '\\';
+    out[o++] = c == '\n' ? 'n' : c;
+  }
+  out[o] = '\0';
+}
+
+void lkd_metrics_render_devices(const lkd_server *s, lkt_buf *out) {
+  static const struct {
+    const char *name, *type, *help;
+  } series[] = {
+      {"leakycld_device_jobs_total", "counter", "Jobs run on the device (any outcome)."},
+      {"leakycld_device_elements_total", "counter", "Tensor elements of the device's ok jobs."},
+      {"leakycld_device_library_calls_total", "counter", "Library calls on the device."},
+      {"leakycld_device_busy_seconds_total", "counter",
+       "Wall time inside the device's library calls."},
+      {"leakycld_device_queue_depth", "gauge", "Jobs waiting for or running on the device."},
+      {"leakycld_device_queued_elements", "gauge",
+       "Tensor elements of the jobs waiting for or running on the device."},
+  };
+  for (size_t k = 0; k < sizeof series / sizeof series[0]; k++) {
+    lkd_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", series[k].name, series[k].help, series[k].name,
+                series[k].type);
+    for (size_t d = 0; d < s->device_count; d++) {
+      const lkd_load *l = &s->devices[d].load;
+      char name[256];
+      lkd_label_value(s->devices[d].info.name, name, sizeof name);
+      const uint64_t v[] = {atomic_load(&l->jobs),
+                            atomic_load(&l->elements),
+                            atomic_load(&l->launches),
+                            atomic_load(&l->busy_ns),
+                            (uint64_t)atomic_load(&l->queued_jobs),
+                            (uint64_t)atomic_load(&l->queued_elements)};
+      if (k == 3)
+        lkd_appendf(out, "%s{device=\"%zu\",name=\"%s\"} %.9f\n", series[k].name, d, name,
+                    (double)v[k] / 1e9);
+      else
+        lkd_appendf(out, "%s{device=\"%zu\",name=\"%s\"} %" PRIu64 "\n", series[k].name, d, name,
+                    v[k]);
+    }
+  }
+  lkt_buf_append_str(out, "# HELP leakycld_device_elements_per_second The device's measured "
+                          "speed by op and size class (small: packed, up to 64 Ki elements).\n"
+                          "# TYPE leakycld_device_elements_per_second gauge\n");
+  for (size_t d = 0; d < s->device_count; d++) {
+    char name[256];
+    lkd_label_value(s->devices[d].info.name, name, sizeof name);
+    for (size_t o = 0; o < LKD_OPS; o++)
+      for (lkd_size_class k = 0; k < LKD_SIZE_CLASSES; k++) {
+        double spe = atomic_load(&s->devices[d].load.spe[o][k]);
+        if (spe > 0)
+          lkd_appendf(out,
+                      "leakycld_device_elements_per_second{device=\"%zu\",name=\"%s\",op=\"%s\","
+                      "size=\"%s\"} %.6g\n",
+                      d, name, o ? "backward" : "forward", lkd_size_class_name(k), 1.0 / spe);
+      }
+  }
+}

@@ -25,5 +25,8 @@ void lkd_metrics_launch(lkd_metrics *m);
 
 /* Appends the Prometheus exposition text. */
 void lkd_metrics_render(lkd_metrics *m, lkt_buf *out);
+/* Appends the per-device series (leakycld_device_*, labelled with the
+ * device's index and name) from each opened device's load. */
+void lkd_metrics_render_devices(const lkd_server *s, lkt_buf *out);
 
 #endif

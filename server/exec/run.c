@@ -7,6 +7,7 @@
 
 #include "coalesce.h"
 #include "metrics.h"
+#include "schedule.h"
 
 /* The daemon's error for a failed library status and its message: the
  * caller's mistakes are 400s, the device's failures 503s. */
@@ -37,7 +38,31 @@ static int lkd_job_alloc_outputs(lkd_job *job) {
   return 0;
 }
 
+/* Runs the m prepared jobs of device d (batch) and counts them. */
+static void lkd_device_run(lkd_server *s, size_t d, lkd_job *const *jobs, size_t n,
+                           leakycl_job *const *batch, size_t m) {
+  lkd_device *dev = &s->devices[d];
+  if (lkd_coalesce_run(&dev->coalescer, &dev->load, dev->ctx, batch, m) > 0)
+    lkd_metrics_launch(s->metrics);
+  uint64_t elements = 0;
+  for (size_t i = 0; i < n; i++) {
+    lkd_job *job = jobs[i];
+    if (job->device != d || !job->ran || job->err.code != LKD_OK)
+      continue;
+    if (job->run.status == LEAKYCL_OK) {
+      elements += job->count;
+    } else {
+      lkd_status_error(job);
+      lkd_job_release(job);
+    }
+  }
+  lkd_metrics_elements(s->metrics, elements);
+  atomic_fetch_add_explicit(&dev->load.jobs, m, memory_order_relaxed);
+  atomic_fetch_add_explicit(&dev->load.elements, elements, memory_order_relaxed);
+}
+
 void lkd_jobs_run(lkd_server *s, lkd_job *const *jobs, size_t n) {
+  lkd_sched_place(s, jobs, n);
   leakycl_job **batch = malloc((n ? n : 1) * sizeof *batch);
   for (size_t d = 0; d < s->device_count; d++) {
     size_t m = 0;
@@ -53,24 +78,9 @@ void lkd_jobs_run(lkd_server *s, lkd_job *const *jobs, size_t n) {
       if (lkd_job_alloc_outputs(job) == 0)
         batch[m++] = &job->run;
     }
-    if (m == 0)
-      continue;
-    lkd_device *dev = &s->devices[d];
-    if (lkd_coalesce_run(&dev->coalescer, dev->ctx, batch, m) > 0)
-      lkd_metrics_launch(s->metrics);
-    uint64_t elements = 0;
-    for (size_t i = 0; i < n; i++) {
-      lkd_job *job = jobs[i];
-      if (job->device != d || !job->ran || job->err.code != LKD_OK)
-        continue;
-      if (job->run.status == LEAKYCL_OK) {
-        elements += job->count;
-      } else {
-        lkd_status_error(job);
-        lkd_job_release(job);
-      }
-    }
-    lkd_metrics_elements(s->metrics, elements);
+    if (m > 0)
+      lkd_device_run(s, d, jobs, n, batch, m);
+    lkd_sched_discharge(s, jobs, n, d);
   }
   free(batch);
 }

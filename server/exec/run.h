@@ -11,8 +11,9 @@
 #include "server.h"
 
 /* Runs jobs[0, n) (decoded ones: err LKD_OK; the others are skipped):
- * allocates each job's outputs, runs them, counts elements, launches and
- * jobs in the metrics. Afterwards every job that was run has ran set and
+ * places those on LKD_DEVICE_ANY (schedule.h), allocates each job's outputs,
+ * runs them, counts elements, launches and jobs in the metrics and in
+ * each device's load. Afterwards every job that was run has ran set and
  * err LKD_OK with its outputs, or err saying why it failed. */
 void lkd_jobs_run(lkd_server *s, lkd_job *const *jobs, size_t n);
 

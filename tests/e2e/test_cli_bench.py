@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """test_cli_bench.py - end-to-end tests of `leakycl bench`: the JSON lines
 (DESIGN.md's keys with the right types, every activation x op, bytes and
-gbps consistent), the table, the --svg chart (well-formed XML, one line per
-series), the references (OpenMP, copy limits, Python ones or their skip
-note) and usage errors (exit 2, one line; an unknown device exits 1).
-Asserts values and structure, never timings; a few seconds in all.
+gbps consistent), the table, the --svg chart (well-formed XML, a panel per
+op, a line per device and implementation that ran, whiskers, the footer's
+version, variants and date; an unwritable path fails before the sweep), the
+references (OpenMP, copy limits, Python ones or their skip note) and usage
+errors (exit 2, one line; an unknown device exits 1). Asserts values and
+structure, never timings; a few seconds in all.
 
 Run from the repository root: LEAKYCL_BUILD=build /usr/bin/python3 tests/e2e/test_cli_bench.py
 Prints PASS/FAIL/SKIP lines; exits 1 when a check failed."""
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 BUILD = os.path.abspath(os.environ.get("LEAKYCL_BUILD", "build"))
@@ -27,6 +31,10 @@ EXTRA_KEYS = {"min_seconds": float, "max_seconds": float, "bytes": int, "samples
               "kind": str, "name": str, "device_index": str, "fused_dalpha": bool}
 DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
 FAST = ["--device", DEVICE, "--n", "4096", "--repeat", "2"]
+NS = "{http://www.w3.org/2000/svg}"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+with open(os.path.join(ROOT, "host", "include", "leakycl.h"), encoding="utf-8") as _h:
+    VERSION = re.search(r'#define LEAKYCL_VERSION "([^"]+)"', _h.read()).group(1)
 
 failures = 0
 
@@ -135,6 +143,7 @@ def test_json_lines():
 
 
 def test_table_and_svg(tmp):
+    """The table; a chart of leakycl alone lists leakycl alone."""
     svg = os.path.join(tmp, "chart.svg")
     r = cli("bench", *FAST, "--no-references", "--op", "forward", "--svg", svg)
     problems = []
@@ -152,26 +161,134 @@ def test_table_and_svg(tmp):
     except (OSError, ET.ParseError) as e:
         report("bench --svg and the table", problems + [f"{svg}: {e}"])
         return
-    ns = "{http://www.w3.org/2000/svg}"
-    if root.tag != ns + "svg":
-        problems.append(f"root element {root.tag}")
-    panels = [g for g in root.iter(ns + "g") if g.get("class") == "panel"]
-    if len(panels) != 1 or panels[0].get("data-op") != "forward":
-        problems.append(f"{len(panels)} panels, want one forward panel")
-    series = [p for p in root.iter(ns + "polyline") if p.get("class") == "series"]
-    names = sorted(p.get("data-series", "") for p in series)
-    want = sorted(f"leakycl {a} {d}" for a in ACTIVATIONS for d in ("resident", "host"))
-    if names != want:
-        problems.append(f"series {names}, want {want}")
-    for p in series:
-        points = p.get("points", "").split()
-        if len(points) != 1 or not all(len(pt.split(",")) == 2 for pt in points):
-            problems.append(f"series {p.get('data-series')}: points {p.get('points')!r}")
-    texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
-    for label in ("GB/s", "n (float32 elements", "leakycl, resident"):
-        if label not in texts:
-            problems.append(f"no text {label!r} (axis label or legend)")
+    panels = [g.get("data-op") for g in root.iter(NS + "g") if g.get("class") == "panel"]
+    if panels != ["forward"]:
+        problems.append(f"panels {panels}, want one forward panel")
+    impls = sorted(g.get("data-impl") for g in root.iter(NS + "g")
+                   if g.get("class") == "legend-entry")
+    if impls != ["leakycl", "leakycl-host"]:
+        problems.append(f"legend entries {impls}, want leakycl and leakycl-host alone")
+    texts = " ".join(t.text or "" for t in root.iter(NS + "text"))
+    for absent in ("OpenMP", "NumPy", "JAX", "pyopencl", "copy limit:"):
+        if absent in texts:
+            problems.append(f"text {absent!r} in a chart without references")
     report("bench --svg and the table", problems)
+
+
+def svg_impl(row):
+    """The chart's implementation key of a JSON row."""
+    return "leakycl-host" if row["name"] == "leakycl" and not row["resident"] else row["name"]
+
+
+def svg_op(row):
+    return "backward+dalpha" if row["fused_dalpha"] else row["op"]
+
+
+def whisker_span(d):
+    """(x, y_lo, y_hi) of a whisker path "Mx yVy2...", or None."""
+    m = re.match(r"M([\d.]+) ([\d.]+)V([\d.]+)", d or "")
+    return (float(m.group(1)), float(m.group(2)), float(m.group(3))) if m else None
+
+
+def svg_chart_problems(root, rows):
+    """The chart against the rows it was drawn from: a panel per op, a line
+    per (device, implementation) that ran and no other, a whisker per
+    point, the legend, device names, the footer."""
+    problems = []
+    if root.tag != NS + "svg":
+        problems.append(f"root element {root.tag}")
+    want_ops = {svg_op(x) for x in rows if x["op"] != "copy"}
+    panels = [g for g in root.iter(NS + "g") if g.get("class") == "panel"]
+    got_ops = [g.get("data-op") for g in panels]
+    if sorted(got_ops) != sorted(want_ops):
+        problems.append(f"panels {got_ops}, want one per op {sorted(want_ops)}")
+    limits = {(x["device_index"], x["name"]) for x in rows if x["op"] == "copy"}
+    for g in panels:
+        op = g.get("data-op")
+        ran = [x for x in rows if svg_op(x) == op and x["op"] != "copy"]
+        want = {(x["device_index"], svg_impl(x)) for x in ran}
+        lines = [p for p in g.iter(NS + "polyline")]
+        got = {(p.get("data-device"), p.get("data-impl")) for p in lines
+               if p.get("class") == "series"}
+        got_limits = {(p.get("data-device"), p.get("data-impl")) for p in lines
+                      if p.get("class") == "limit"}
+        if got != want or len(got) != len([p for p in lines if p.get("class") == "series"]):
+            problems.append(f"{op}: lines {sorted(got)}, want {sorted(want)}")
+        if got_limits != limits:
+            problems.append(f"{op}: copy limits {sorted(got_limits)}, want {sorted(limits)}")
+        points = 0
+        for p in lines:
+            sizes = {x["n"] for x in rows if x["device_index"] == p.get("data-device")
+                     and (svg_op(x) == op or x["op"] == "copy")
+                     and svg_impl(x) == p.get("data-impl")}
+            pts = p.get("points", "").split()
+            points += len(pts)
+            if len(pts) != len(sizes) or not all(len(pt.split(",")) == 2 for pt in pts):
+                problems.append(f"{op} {p.get('data-impl')}: points {pts}, want {len(sizes)}")
+        whiskers = [whisker_span(w.get("d")) for w in g.iter(NS + "path")
+                    if w.get("class") == "whisker"]
+        if len(whiskers) != points or None in whiskers:
+            problems.append(f"{op}: {len(whiskers)} whiskers for {points} points")
+        elif not all(lo >= hi for _, lo, hi in whiskers):  # y grows downwards
+            problems.append(f"{op}: a whisker's min above its max: {whiskers[:3]}")
+    legend = sorted((g.get("data-device"), g.get("data-impl")) for g in root.iter(NS + "g")
+                    if g.get("class") == "legend-entry")
+    want_legend = sorted({(x["device_index"], svg_impl(x)) for x in rows})
+    if legend != want_legend:
+        problems.append(f"legend {legend}, want what ran: {want_legend}")
+    texts = " ".join(t.text or "" for t in root.iter(NS + "text"))
+    for name in {x["device"] for x in rows}:
+        if name[:20] not in texts:
+            problems.append(f"device name {name!r} not in the chart")
+    footer = [g for g in root.iter(NS + "g") if g.get("class") == "footer"]
+    foot = " ".join(t.text or "" for g in footer for t in g.iter(NS + "text"))
+    if f"leakycl {VERSION}" not in foot or not re.search(r"\b20\d\d-\d\d-\d\d\b", foot):
+        problems.append(f"footer {foot!r}: want 'leakycl {VERSION}' and a date")
+    for variant in {x["variant"] for x in rows if x["kind"] == "leakycl"}:
+        if variant not in foot:
+            problems.append(f"footer {foot!r} lacks the variant {variant!r}")
+    for absent in {"numpy", "jax", "pyopencl"} - {x["name"] for x in rows}:
+        if f'data-impl="{absent}"' in ET.tostring(root, encoding="unicode"):
+            problems.append(f"{absent} drawn though it did not run")
+    return problems
+
+
+def test_svg_chart(tmp):
+    """Every op, two sizes, the C references, no Python: the chart drawn
+    from the same run's JSON rows."""
+    svg = os.path.join(tmp, "all.svg")
+    r = cli("bench", "--device", DEVICE, "--n-min", "4096", "--n-max", "16384", "--repeat", "2",
+            "--json", "--svg", svg, env={"LEAKYCL_PYTHON": os.path.join(tmp, "no-such-python")})
+    name = "bench --svg: a panel per op, a line per device and implementation, whiskers, footer"
+    if r.returncode != 0:
+        report(name, [f"exit {r.returncode}: {r.stderr.strip()[-300:]}"])
+        return
+    rows, problems = parse_lines(r.stdout)
+    try:
+        problems += svg_chart_problems(ET.parse(svg).getroot(), rows)
+    except (OSError, ET.ParseError) as e:
+        problems.append(f"{svg}: {e}")
+    report(name, problems)
+
+
+def test_svg_unwritable(tmp):
+    """--svg is tried before the sweep: an unwritable path fails at once
+    (exit 2, the path named, nothing timed), and the probe leaves no file."""
+    problems = []
+    for path in ("/nonexistent-dir/x.svg", tmp):
+        start = time.monotonic()
+        r = cli("bench", "--device", DEVICE, "--svg", path, "--repeat", "3")
+        took = time.monotonic() - start
+        if r.returncode != 2 or path not in r.stderr or "n=" in r.stderr or r.stdout \
+                or len(r.stderr.strip().splitlines()) != 1 or took > 1.0:
+            problems.append(f"--svg {path}: exit {r.returncode} (want 2) after {took:.2f} s, "
+                            f"stderr {r.stderr.strip()[:200]!r}, stdout {r.stdout[:80]!r}")
+    probe = os.path.join(tmp, "never.svg")
+    r = cli("bench", "--device", "no-such-device-xyz", "--svg", probe, "--no-references")
+    if r.returncode != 1 or os.path.exists(probe):
+        problems.append(f"unknown device with --svg: exit {r.returncode} (want 1), "
+                        f"probe file left: {os.path.exists(probe)}")
+    report("bench --svg to an unwritable path fails before timing anything", problems)
 
 
 def test_references(tmp):
@@ -286,6 +403,8 @@ def main():
     try:
         test_json_lines()
         test_table_and_svg(tmp)
+        test_svg_chart(tmp)
+        test_svg_unwritable(tmp)
         test_references(tmp)
         test_verify_and_variant()
     finally:
