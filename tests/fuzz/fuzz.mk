@@ -12,7 +12,7 @@ FUZZ_INC     := -Ihost/include -Ihost $(SERVER_INC) -Iclients/cli -Itests/fuzz
 # The daemon's modules the targets reach (no http, routes or main): /v1's
 # decoder and the envelope, the error table, the job, the device SPEC match
 # (and the coalescer devices.c links against); the text library whole.
-FUZZ_SERVER_MODULES := api/v1_decode api/envelope api/errors exec/job exec/devices exec/coalesce
+FUZZ_SERVER_MODULES := api/v1_decode api/envelope api/errors exec/job exec/devices exec/coalesce exec/load
 
 # ---- replay programs, part of test-unit ----
 FUZZ_REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
