@@ -245,9 +245,13 @@ static void check_job_against(const lkd_decode_cfg *cfg, const cJSON *orig, cons
              "source %d but from is %s", (int)job->run.source,
              cJSON_IsString(from) ? from->valuestring : "absent");
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(orig, "device");
-  long want_dev = dev ? lkd_device_match(cfg->devices, cfg->device_count, dev->valuestring) : 0;
-  FUZZ_CHECK(want_dev >= 0 && job->device == (size_t)want_dev, "device %zu, the SPEC names %ld",
-             job->device, want_dev);
+  if (dev) {
+    long want_dev = lkd_device_match(cfg->devices, cfg->device_count, dev->valuestring);
+    FUZZ_CHECK(want_dev >= 0 && job->device == (size_t)want_dev, "device %zu, the SPEC names %ld",
+               job->device, want_dev);
+  } else {
+    FUZZ_CHECK(job->device == LKD_DEVICE_ANY, "device %zu for a job naming none", job->device);
+  }
 
   /* Tensors: the sign source is y when from "y" gave a y, else x. */
   const char *src =
