@@ -220,11 +220,37 @@ def two_pocl(d, ck):
     settled(ck, d, "pocl2")
 
 
+def same_answer(a, b, x, dy):
+    """y/dx and neg_fraction (a count) bit for bit; dalpha within twice the
+    reduction's bound (each device is within 1e-6 * sum |terms| of the exact
+    sum) and mean_abs_grad (a sum of positive terms) within 2e-6 relative:
+    two devices may run different variants, and leakycl.h promises the
+    reduction's bits only on repeat for one device and variant."""
+    if set(a) != set(b):
+        return False
+    scale = sum(abs(u * v) for u, v in zip(f32s(x), f32s(dy))) + 1e-30
+
+    def close(p, q, tol):
+        return len(p) == len(q) and all(abs(u - v) <= tol(u) for u, v in zip(p, q))
+
+    for key in a:
+        if key == "dalpha":
+            ok = close(a[key], b[key], lambda u: 2e-6 * scale)
+        elif key == "stats":
+            ok = (a[key]["neg_fraction"] == b[key]["neg_fraction"] and
+                  close(a[key]["mean_abs_grad"], b[key]["mean_abs_grad"], lambda u: 2e-6 * abs(u)))
+        else:
+            ok = a[key] == b[key]
+        if not ok:
+            return False
+    return True
+
+
 def pocl_rusticl(d, ck, used):
     print("# rusticl: devices %s" % [(x["index"], x["platform"], x["name"]) for x in used])
-    # Device 1 (rusticl) against device 0 (PoCL), bit for bit, on a few jobs:
-    # packed and alone, both ops, per-channel alpha, phased_relu; the whole
-    # answer: y or dx, and prelu's dalpha and statistics.
+    # Device 1 (rusticl) against device 0 (PoCL) on a few jobs: packed and
+    # alone, both ops, per-channel alpha, phased_relu; y or dx bit for bit,
+    # prelu's dalpha and statistics within the reduction's bound.
     bad = []
     prelu = {"alpha": [0.25, 0.5, 0.125, 0.0625], "shape": [4, 4, 256]}
     cases = [("leaky_relu", "forward", 1000, {}), ("leaky_relu", "backward", 1000, {}),
@@ -236,7 +262,7 @@ def pocl_rusticl(d, ck, used):
         x, dy = make_input(100 + k, n)
         (sa, a, ra), (sb, b, rb) = (d.call("POST", "/v1/" + op, v1_job(op, x, dy, dev, act, extra))
                                     for dev in ("0", "1"))
-        if sa != 200 or sb != 200 or a != b:
+        if sa != 200 or sb != 200 or not same_answer(a, b, x, dy):
             bad.append("%s %s n=%d: %s" % (act, op, n, "answers differ" if sa == sb == 200
                                            else (ra if sa != 200 else rb)[:200]))
     ck.check("rusticl_answers_equal_device0", not bad, "\n".join(bad))
