@@ -1,9 +1,13 @@
 /* main.c - leakycld: command-line flags and their limits, the token file,
  * device start-up and warm-up, signals, and a graceful stop (SIGTERM/SIGINT:
- * stop accepting, finish what is in flight, exit 0). */
+ * stop accepting, finish what is in flight, exit 0; a second one exits at
+ * once with 128 + the signal; SIGHUP changes nothing). */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +21,98 @@
 #include "probe.h"
 #include "server.h"
 
-/* The one global: set by the signal handler, read by main's wait loop. */
-static volatile sig_atomic_t lkd_stop_signal;
+/* Signals are taken by one thread with sigwait, never by a handler: they
+ * are blocked before any other thread exists (PoCL's, libmicrohttpd's), so
+ * none is ever delivered to a thread, neither a default action that ends
+ * the process (SIGHUP's) nor the handlers LLVM installs inside PoCL's
+ * compiler (which restore the default and raise the signal again). */
+enum { LKD_STARTING, LKD_SERVING, LKD_STOPPING };
+static struct {
+  sigset_t set;     /* SIGINT, SIGTERM, SIGHUP */
+  atomic_int phase; /* LKD_STARTING until the daemon serves */
+  sem_t stop;       /* posted on the first stop signal while serving */
+  int stop_signal;  /* that signal; read by main after the post */
+  int quiet;
+} lkd_signals;
 
-static void lkd_on_signal(int sig) { lkd_stop_signal = sig; }
+static const char *lkd_signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+static void *lkd_signal_loop(void *unused) {
+  (void)unused;
+  for (;;) {
+    int sig;
+    if (sigwait(&lkd_signals.set, &sig) != 0)
+      continue;
+    if (sig == SIGHUP) {
+      /* The log is stderr, which the daemon cannot reopen: whoever
+       * redirected it rotates it (copytruncate, or journald). A HUP from a
+       * closing terminal or a reload must not stop the daemon. */
+      if (!lkd_signals.quiet)
+        fprintf(stderr, "leakycld: SIGHUP: nothing to reopen (the log is stderr); serving on\n");
+      continue;
+    }
+    int serving = LKD_SERVING;
+    if (atomic_compare_exchange_strong(&lkd_signals.phase, &serving, LKD_STOPPING)) {
+      lkd_signals.stop_signal = sig;
+      sem_post(&lkd_signals.stop);
+      continue;
+    }
+    /* Still starting (nothing in flight to finish), or a second stop
+     * signal: whoever sends it would rather lose the slow requests than
+     * wait up to --timeout + 10 s for them. */
+    fprintf(stderr, "leakycld: %s %s: exiting now (status %d)\n", lkd_signal_name(sig),
+            atomic_load(&lkd_signals.phase) == LKD_STOPPING ? "during the stop" : "while starting",
+            128 + sig);
+    _exit(128 + sig);
+  }
+  return NULL;
+}
+
+/* Blocks the signals in this thread, and so in every thread created after,
+ * and starts the thread that takes them. 0, or -1 after saying why. */
+static int lkd_signals_start(int quiet) {
+  sigemptyset(&lkd_signals.set);
+  sigaddset(&lkd_signals.set, SIGINT);
+  sigaddset(&lkd_signals.set, SIGTERM);
+  sigaddset(&lkd_signals.set, SIGHUP);
+  atomic_init(&lkd_signals.phase, LKD_STARTING);
+  lkd_signals.quiet = quiet;
+  struct sigaction ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  pthread_t thread;
+  pthread_attr_t attr;
+  if (sem_init(&lkd_signals.stop, 0, 0) != 0 || sigaction(SIGPIPE, &ign, NULL) != 0 ||
+      pthread_sigmask(SIG_BLOCK, &lkd_signals.set, NULL) != 0 || pthread_attr_init(&attr) != 0) {
+    fprintf(stderr, "leakycld: cannot set up signal handling\n");
+    return -1;
+  }
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  const int rc = pthread_create(&thread, &attr, lkd_signal_loop, NULL);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    fprintf(stderr, "leakycld: cannot start the signal thread: %s\n", strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+/* Serves until the first SIGINT or SIGTERM; returns it. */
+static int lkd_wait_for_stop(void) {
+  while (sem_wait(&lkd_signals.stop) != 0 && errno == EINTR)
+    ;
+  return lkd_signals.stop_signal;
+}
 
 static void lkd_usage(FILE *f) {
   fprintf(f,
           "usage: leakycld [--listen HOST:PORT] [--device SPEC]... [--threads N]\n"
           "                [--max-body BYTES] [--max-elements N] [--max-depth N] [--max-jobs N]\n"
           "                [--max-connections N] [--timeout S] [--token-file FILE]\n"
-          "                [--program-binary FILE]... [--quiet]\n"
+          "                [--max-inflight-bytes BYTES] [--header-timeout S] [--min-rate BYTES]\n"
+          "                [--max-per-address N] [--program-binary FILE]... [--quiet]\n"
           "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080, loopback only;\n"
           "                         port 0 picks a free port and prints it)\n"
           "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
@@ -43,6 +128,16 @@ static void lkd_usage(FILE *f) {
           "                         answered 503 and closed\n"
           "  --timeout S            close a connection idle (nothing received or sent)\n"
           "                         for S seconds (default 30)\n"
+          "  --max-inflight-bytes BYTES  request and answer bodies held at once, k/m/g\n"
+          "                         suffixes (default 0: a quarter of RAM or the cgroup's\n"
+          "                         limit); a body over it is answered 503 before it is read\n"
+          "  --header-timeout S     close a connection whose request headers take over S\n"
+          "                         seconds (default %d)\n"
+          "  --min-rate BYTES       after --header-timeout seconds, close a connection whose\n"
+          "                         body arrives, or answer is read, slower than BYTES/s\n"
+          "                         (k/m suffixes; default %d; 0: off)\n"
+          "  --max-per-address N    connections open from one client address (default 0:\n"
+          "                         no limit); more are answered 503 and closed\n"
           "  --token-file FILE      require Authorization: Bearer <the file's first line>;\n"
           "                         the file must not be readable or writable by group or\n"
           "                         others (chmod 600)\n"
@@ -51,7 +146,8 @@ static void lkd_usage(FILE *f) {
           "                         repeatable, one per device; a bundle that matches no\n"
           "                         opened device stops the start (exit 2)\n"
           "  --quiet                no access log on stderr\n",
-          LKD_DEFAULT_MAX_DEPTH, LKD_DEFAULT_MAX_JOBS);
+          LKD_DEFAULT_MAX_DEPTH, LKD_DEFAULT_MAX_JOBS, LKD_DEFAULT_HEADER_TIMEOUT,
+          LKD_DEFAULT_MIN_RATE);
 }
 
 /* Parses a whole unsigned number in [lo, hi], with an optional k/m/g
@@ -132,6 +228,10 @@ static const lkd_numeric_option lkd_numeric_options[] = {
     {"--max-jobs", 1, (unsigned long long)1 << 20, 1, LKD_FIELD(max_jobs)},
     {"--max-connections", 1, 65536, 0, LKD_FIELD(max_connections)},
     {"--timeout", 1, 86400, 0, LKD_FIELD(timeout_s)},
+    {"--max-inflight-bytes", 0, (unsigned long long)1 << 40, 1, LKD_FIELD(max_inflight_bytes)},
+    {"--header-timeout", 1, 86400, 0, LKD_FIELD(header_timeout_s)},
+    {"--min-rate", 0, (unsigned long long)1 << 30, 1, LKD_FIELD(min_rate)},
+    {"--max-per-address", 0, 65536, 0, LKD_FIELD(max_per_address)},
 };
 #undef LKD_FIELD
 #define LKD_NUMERIC_OPTIONS (sizeof lkd_numeric_options / sizeof lkd_numeric_options[0])
@@ -171,6 +271,8 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   cfg->max_jobs = LKD_DEFAULT_MAX_JOBS;
   cfg->max_connections = 256;
   cfg->timeout_s = 30;
+  cfg->header_timeout_s = LKD_DEFAULT_HEADER_TIMEOUT;
+  cfg->min_rate = LKD_DEFAULT_MIN_RATE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -309,6 +411,8 @@ int main(int argc, char **argv) {
     return parsed > 0 ? 0 : 2;
   if (s.config.token_file && lkd_read_token(s.config.token_file, &s) != 0)
     return 2;
+  if (lkd_signals_start(s.config.quiet) != 0)
+    return 1;
 
   int rc = 1;
   lkd_http *http = NULL;
@@ -339,30 +443,14 @@ int main(int argc, char **argv) {
   else if (lkd_warm_up(&s) != 0)
     goto out;
 
-  /* Block the stop signals before MHD starts its threads (they inherit the
-   * mask), so that only main's sigsuspend receives them. */
-  sigset_t stop_set, old_set;
-  sigemptyset(&stop_set);
-  sigaddset(&stop_set, SIGINT);
-  sigaddset(&stop_set, SIGTERM);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = lkd_on_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction ign;
-  memset(&ign, 0, sizeof ign);
-  ign.sa_handler = SIG_IGN;
-  if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
-      sigaction(SIGPIPE, &ign, NULL) != 0 || pthread_sigmask(SIG_BLOCK, &stop_set, &old_set) != 0) {
-    fprintf(stderr, "leakycld: cannot install signal handlers\n");
-    goto out;
-  }
-
   unsigned port = 0;
   if (lkd_http_start(&s, &http, &port, err, sizeof err) != 0) {
     fprintf(stderr, "leakycld: %s\n", err);
     goto out;
   }
+  /* Serving before the line that says so: a stop signal sent right after a
+   * client read it is a graceful stop, not an exit "while starting". */
+  atomic_store(&lkd_signals.phase, LKD_SERVING);
   int v6 = strchr(s.config.host, ':') != NULL;
   printf("leakycld listening on %s%s%s:%u\n", v6 ? "[" : "", s.config.host, v6 ? "]" : "", port);
   fflush(stdout);
@@ -372,14 +460,10 @@ int main(int argc, char **argv) {
               leakycl_device_type_name(s.devices[d].info.type), d == 0 ? " default" : "");
   }
 
-  sigset_t wait_set = old_set;
-  sigdelset(&wait_set, SIGINT);
-  sigdelset(&wait_set, SIGTERM);
-  while (!lkd_stop_signal)
-    sigsuspend(&wait_set);
+  const int sig = lkd_wait_for_stop();
   if (!s.config.quiet)
-    fprintf(stderr, "leakycld: %s: finishing the requests in flight\n",
-            lkd_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    fprintf(stderr, "leakycld: %s: finishing the requests in flight (send it again to exit now)\n",
+            lkd_signal_name(sig));
   lkd_http_stop(http, s.config.timeout_s + 10);
   http = NULL;
   rc = 0;

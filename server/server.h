@@ -17,6 +17,13 @@
 /* Most jobs in one batch, --max-jobs (each costs a few hundred bytes of
  * state before anything runs). */
 #define LKD_DEFAULT_MAX_JOBS 65536
+/* --header-timeout: seconds for a request's headers (nginx's
+ * client_header_timeout is 60; ours are a few hundred bytes), also the
+ * grace before --min-rate applies to a body or an answer. */
+#define LKD_DEFAULT_HEADER_TIMEOUT 10
+/* --min-rate: bytes/s a body must arrive and an answer be read at, past
+ * the grace (a slow mobile link still does tens of KiB/s). */
+#define LKD_DEFAULT_MIN_RATE 4096
 
 typedef struct lkd_metrics lkd_metrics;
 
@@ -33,6 +40,11 @@ typedef struct lkd_config {
   size_t max_jobs;          /* jobs in one batch */
   unsigned max_connections; /* open at once; more are answered 503 and closed */
   unsigned timeout_s;       /* a connection idle this long is closed */
+  /* The HTTP layer's protections (server/http/watch.c, budget.c). */
+  size_t max_inflight_bytes; /* bodies and answers held at once; 0: a quarter of memory */
+  unsigned header_timeout_s; /* a request's headers must arrive within it */
+  size_t min_rate;           /* bytes/s of a body or an answer read, after the grace; 0: off */
+  unsigned max_per_address;  /* connections open from one address; 0: no limit */
   const char *token_file;
   /* --program-binary: bundles, each loaded into the opened device it was
    * compiled for. */

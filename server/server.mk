@@ -47,6 +47,13 @@ UNIT_EXTRA_server_schedule := $(SERVER_INC) server/exec/load.c server/exec/metri
 $(BUILD)/tests/test_server_schedule: server/exec/schedule.c server/exec/load.c \
     server/exec/metrics.c server/api/errors.c $(TEXT_A) $(SERVER_HDRS)
 
+# The HTTP layer's socket-free limits: the budget's arithmetic and the
+# request-target checks.
+UNIT_EXTRA_server_limits := $(SERVER_INC) server/http/budget.c server/http/bufpool.c \
+    server/http/strict.c server/api/errors.c $(TEXT_A) -lmicrohttpd
+$(BUILD)/tests/test_server_limits: server/http/budget.c server/http/bufpool.c \
+    server/http/strict.c server/api/errors.c $(TEXT_A) $(SERVER_HDRS)
+
 # The base64 tests read cJSON's verdict on envelopes; the pool tests link
 # the pool with the text library.
 UNIT_EXTRA_text_float := $(TEXT_A)

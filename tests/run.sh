@@ -33,6 +33,10 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT
 export LEAKYCL_TUNE_FILE="$state/variants.tsv" LEAKYCL_CACHE_DIR="$state/programs"
+# PoCL's kernel cache would follow the program cache into $state (the
+# library points it there) and start cold every run, tripling the unit
+# tests' time; it is keyed by content, so the user's own is shared as before.
+export POCL_CACHE_DIR="${POCL_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/pocl/kcache}"
 unset LEAKYCL_VARIANT LEAKYCL_CACHE
 
 # One OpenCL implementation at a time: OCL_ICD_VENDORS names a directory

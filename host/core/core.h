@@ -5,6 +5,8 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "leakycl.h"
 
@@ -86,6 +88,24 @@ void lk_resolved_free(lk_resolved *r);
 /* $<override_env>, else $XDG_CACHE_HOME/leakycl/<leaf>, else
  * $HOME/.cache/leakycl/<leaf>; -1 when none is set or it does not fit. */
 int lk_user_cache_path(const char *override_env, const char *leaf, char *buf, size_t len);
+/* The on-disk program cache's directory: $LEAKYCL_CACHE_DIR, else
+ * $XDG_CACHE_HOME/leakycl/programs, else $HOME/.cache/leakycl/programs; -1
+ * when LEAKYCL_CACHE=off (or 0) or no directory is known. */
+int lk_program_cache_dir(char *buf, size_t len);
+/* Once a process, before its first OpenCL call: points PoCL's kernel cache
+ * at <program cache>/pocl (POCL_CACHE_DIR) unless it is set already, the
+ * program cache is off, or that directory cannot be made. */
+void lk_runtime_cache_setup(void);
+/* Before a build: makes that directory again if it was deleted since. */
+void lk_runtime_cache_keep(void);
+/* 0 and why, naming the directory, when the directory PoCL would take for
+ * its kernel cache cannot be made or written (PoCL then offers no device);
+ * -1 when it can. */
+int lk_runtime_cache_problem(char *buf, size_t len);
+/* Opens path for reading if it is a regular file, never blocking (a FIFO
+ * in its place): 0 with *out set, 1 (*sb says what it is) when it is not a
+ * regular file, -1 with errno when it cannot be opened. *sb is filled. */
+int lk_open_regular(const char *path, FILE **out, struct stat *sb);
 /* mkdir -p, each new directory private to the user (0700). */
 int lk_make_dirs(const char *dir);
 /* Writes the parts to a temporary file beside path, syncs it, renames it

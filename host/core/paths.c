@@ -1,8 +1,10 @@
-/* paths.c - where leakycl keeps files per user (the program cache, the table
- * of tuned variants) and how they are written: directories made private to
- * the user, files replaced atomically and durably. */
+/* paths.c - where leakycl keeps files per user (the program cache, PoCL's
+ * kernel cache, the table of tuned variants), how they are opened (regular
+ * files only) and written (directories private to the user, files replaced
+ * atomically and durably). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,114 @@ int lk_user_cache_path(const char *override_env, const char *leaf, char *buf, si
   else
     return -1;
   return w > 0 && (size_t)w < len ? 0 : -1;
+}
+
+int lk_program_cache_dir(char *buf, size_t len) {
+  const char *off = getenv("LEAKYCL_CACHE");
+  if (off && (strcmp(off, "off") == 0 || strcmp(off, "0") == 0))
+    return -1;
+  return lk_user_cache_path("LEAKYCL_CACHE_DIR", "programs", buf, len);
+}
+
+/* ---- PoCL's kernel cache ----
+ * PoCL keeps its own cache of generated code (what makes a restart fast
+ * there) and trusts it: a torn file in it aborts the process inside PoCL,
+ * which leakycl cannot check first. So it goes into <program cache>/pocl,
+ * where deleting the program cache drops both. */
+static char pocl_dir[1100];      /* what POCL_CACHE_DIR was set to, once */
+static atomic_bool pocl_dir_set; /* pocl_dir is written */
+
+static void point_pocl_at_our_cache(void) {
+  const char *set = getenv("POCL_CACHE_DIR");
+  char dir[sizeof pocl_dir];
+  if ((set && *set) || lk_program_cache_dir(dir, sizeof dir - 5) != 0)
+    return;
+  strcat(dir, "/pocl");
+  /* Best effort, as the program cache: where it cannot be made, PoCL keeps
+   * its default rather than offer no device at all. The environment is the
+   * only way to reach PoCL, which reads it at the process's first OpenCL
+   * call; this runs once, just before that call. */
+  if (lk_make_dirs(dir) == 0 && setenv("POCL_CACHE_DIR", dir, 1) == 0) {
+    memcpy(pocl_dir, dir, sizeof dir);
+    atomic_store(&pocl_dir_set, true);
+  }
+}
+
+void lk_runtime_cache_setup(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, point_pocl_at_our_cache);
+}
+
+void lk_runtime_cache_keep(void) {
+  /* PoCL makes its directory once, at start, and every build fails once it
+   * is gone: deleting the program cache (the remedy for a damaged one)
+   * must not break a running process. */
+  if (atomic_load(&pocl_dir_set))
+    (void)lk_make_dirs(pocl_dir);
+}
+
+/* The directory PoCL 3 takes for its kernel cache (pocl_cache.c). */
+static int pocl_cache_dir(char *buf, size_t len) {
+  const char *set = getenv("POCL_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME"), *use = getenv("POCL_KERNEL_CACHE");
+  const char *leaf = use && strcmp(use, "0") == 0 ? "pocl/uncached" : "pocl/kcache";
+  int w;
+  if (set && *set)
+    w = snprintf(buf, len, "%s", set);
+  else if (xdg && *xdg)
+    w = snprintf(buf, len, "%s/%s", xdg, leaf);
+  else if (home)
+    w = snprintf(buf, len, "%s/.cache/%s", home, leaf);
+  else
+    w = snprintf(buf, len, "/tmp/%s", leaf);
+  return w > 0 && (size_t)w < len ? 0 : -1;
+}
+
+int lk_runtime_cache_problem(char *buf, size_t len) {
+  char dir[1024];
+  if (pocl_cache_dir(dir, sizeof dir) != 0)
+    return -1;
+  struct stat sb;
+  const char *why = NULL;
+  if (lk_make_dirs(dir) != 0)
+    why = strerror(errno);
+  else if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    why = "not a directory";
+  else if (access(dir, W_OK | X_OK) != 0)
+    why = strerror(errno);
+  if (!why)
+    return -1;
+  snprintf(buf, len,
+           "PoCL's kernel cache directory \"%s\" cannot be used (%s), and PoCL offers no device "
+           "without it: point LEAKYCL_CACHE_DIR or POCL_CACHE_DIR at a writable directory",
+           dir, why);
+  return 0;
+}
+
+int lk_open_regular(const char *path, FILE **out, struct stat *sb) {
+  *out = NULL;
+  /* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+  const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, sb) != 0) {
+    const int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  if (!S_ISREG(sb->st_mode)) {
+    close(fd);
+    return 1;
+  }
+  *out = fdopen(fd, "rb");
+  if (!*out) {
+    const int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return 0;
 }
 
 int lk_make_dirs(const char *dir) {

@@ -93,6 +93,20 @@ static leakycl_context *context_alloc(void) {
   return ctx;
 }
 
+/* PoCL offers no device at all when it cannot make its kernel cache
+ * directory: say so, in place of the guess that no OpenCL runtime is
+ * installed when no device was seen, else after the devices seen. */
+static void explain_no_device(const lk_spec *spec, size_t count, char *err, size_t errlen) {
+  char why[1400];
+  if (!err || lk_runtime_cache_problem(why, sizeof why) != 0)
+    return;
+  const size_t used = strlen(err);
+  if (count == 0)
+    snprintf(err, errlen, "no OpenCL device matches \"%s\"; seen: none: %s", spec->text, why);
+  else if (used < errlen)
+    snprintf(err + used, errlen - used, "; %s", why);
+}
+
 leakycl_status leakycl_context_create(const char *spec, leakycl_context **out, char *err,
                                       size_t errlen) {
   if (!out)
@@ -110,6 +124,8 @@ leakycl_status leakycl_context_create(const char *spec, leakycl_context **out, c
   st = lk_enumerate(&infos, &ids, &count, err, errlen);
   if (st == LEAKYCL_OK)
     st = lk_spec_match(&parsed, infos, count, &index, err, errlen);
+  if (st == LEAKYCL_NO_DEVICE)
+    explain_no_device(&parsed, count, err, errlen);
   if (st != LEAKYCL_OK) {
     free(infos);
     free(ids);

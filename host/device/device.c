@@ -107,6 +107,7 @@ leakycl_status lk_enumerate(leakycl_device_info **infos, cl_device_id **ids, siz
     *ids = NULL;
   *count = 0;
   cl_uint nplat = 0;
+  lk_runtime_cache_setup(); /* before the runtime reads its environment */
   cl_int rc = clGetPlatformIDs(0, NULL, &nplat);
   if (rc == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: the ICD loader found none */ || nplat == 0)
     return LEAKYCL_OK;

@@ -56,8 +56,9 @@ typedef struct lk_test_hooks {
    * purpose). */
   char extra_build_options[64];
   /* Programs loaded from / written to the on-disk cache, built from source
-   * and taken from a bundle. */
-  unsigned cache_hits, cache_stores, source_builds, bundle_builds;
+   * and taken from a bundle; cache entries removed as unusable (damaged,
+   * refused by the driver, or lacking leakycl's kernels). */
+  unsigned cache_hits, cache_stores, source_builds, bundle_builds, cache_drops;
 } lk_test_hooks;
 
 /* ---- the context (context.c) ---- */

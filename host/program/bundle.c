@@ -99,37 +99,37 @@ static int parse_checksum(const char *s, const char **end, uint64_t *out) {
 static unsigned char *read_whole_file(const char *path, size_t *size, char *err, size_t errlen,
                                       leakycl_status *st) {
   struct stat sb;
-  if (stat(path, &sb) != 0) {
+  FILE *f;
+  const int opened = lk_open_regular(path, &f, &sb);
+  if (opened < 0) {
     *st = lk_fail_buf(err, errlen, LEAKYCL_IO_ERROR, "program bundle \"%s\": %s", path,
                       strerror(errno));
     return NULL;
   }
-  if (!S_ISREG(sb.st_mode)) {
+  if (opened > 0) {
     *st =
         lk_fail_buf(err, errlen, LEAKYCL_IO_ERROR, "program bundle \"%s\" is not a regular file%s",
                     path, S_ISDIR(sb.st_mode) ? " (a directory)" : "");
     return NULL;
   }
   if (sb.st_size == 0 || (unsigned long long)sb.st_size > LK_BUNDLE_MAX_FILE) {
+    fclose(f);
     *st = lk_fail_buf(err, errlen, LEAKYCL_INVALID_ARGUMENT,
                       "program bundle \"%s\" is %s (%lld bytes), not a leakycl program bundle",
                       path, sb.st_size == 0 ? "empty" : "too large", (long long)sb.st_size);
     return NULL;
   }
-  FILE *f = fopen(path, "rb");
-  unsigned char *data = f ? malloc((size_t)sb.st_size) : NULL;
-  if (!f || !data || fread(data, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size ||
-      fgetc(f) != EOF) {
-    const int e = errno;
-    *st = !data && f ? lk_fail_buf(err, errlen, LEAKYCL_OUT_OF_MEMORY,
-                                   "program bundle \"%s\": no memory for %lld bytes", path,
-                                   (long long)sb.st_size)
-                     : lk_fail_buf(err, errlen, LEAKYCL_IO_ERROR,
-                                   "program bundle \"%s\": cannot read it whole: %s", path,
-                                   f ? "it changed while being read" : strerror(e));
+  unsigned char *data = malloc((size_t)sb.st_size);
+  if (!data || fread(data, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size || fgetc(f) != EOF) {
+    *st = !data ? lk_fail_buf(err, errlen, LEAKYCL_OUT_OF_MEMORY,
+                              "program bundle \"%s\": no memory for %lld bytes", path,
+                              (long long)sb.st_size)
+                : lk_fail_buf(err, errlen, LEAKYCL_IO_ERROR,
+                              "program bundle \"%s\": cannot read it whole: it changed while "
+                              "being read",
+                              path);
     free(data);
-    if (f)
-      fclose(f);
+    fclose(f);
     return NULL;
   }
   fclose(f);

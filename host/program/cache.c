@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -28,13 +29,6 @@
 /* Format 2 added the checksum; a format 1 file fails the magic and is a
  * miss that the rebuild replaces. */
 #define LK_CACHE_MAGIC "leakycl-program-binary 2\n"
-
-int lk_cache_dir(char *buf, size_t len) {
-  const char *off = getenv("LEAKYCL_CACHE");
-  if (off && (strcmp(off, "off") == 0 || strcmp(off, "0") == 0))
-    return -1;
-  return lk_user_cache_path("LEAKYCL_CACHE_DIR", "programs", buf, len);
-}
 
 /* The file name's hash: only a name (the key inside is compared in full),
  * and the one every format has used, so an old entry sits where the new
@@ -52,7 +46,7 @@ static unsigned long long fnv1a(const char *s) {
 static int cache_entry(const leakycl_context *ctx, const char *options, char *key, size_t keylen,
                        char *path, size_t pathlen) {
   char dir[1024];
-  if (lk_cache_dir(dir, sizeof dir) != 0 ||
+  if (lk_program_cache_dir(dir, sizeof dir) != 0 ||
       lk_binary_identity(&ctx->info, options, key, keylen) != 0)
     return -1;
   const int w = snprintf(path, pathlen, "%s/%016llx.bin", dir, fnv1a(key));
@@ -61,7 +55,8 @@ static int cache_entry(const leakycl_context *ctx, const char *options, char *ke
 
 /* What reading an entry found. */
 typedef enum entry_state {
-  ENTRY_NONE,    /* no file, or another key's or format's: a plain miss */
+  ENTRY_NONE,    /* no file, another key's or format's, or not a regular file (a
+                    FIFO, a directory: the store's rename replaces what it can) */
   ENTRY_DAMAGED, /* the right head, but cut, padded or failing its checksum */
   ENTRY_OK,
 } entry_state;
@@ -71,8 +66,9 @@ typedef enum entry_state {
 static entry_state read_entry(const char *path, const char *key, unsigned char **binary,
                               size_t *binary_len) {
   *binary = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  FILE *f;
+  struct stat sb;
+  if (lk_open_regular(path, &f, &sb) != 0)
     return ENTRY_NONE;
   const size_t magic_len = strlen(LK_CACHE_MAGIC), key_len = strlen(key);
   char *head = malloc(magic_len + key_len);
@@ -97,6 +93,13 @@ static entry_state read_entry(const char *path, const char *key, unsigned char *
   return state;
 }
 
+/* Removes an unusable entry; the library prints nothing, so the count is
+ * where a damaged entry shows (tests read it). */
+static void drop_entry(leakycl_context *ctx, const char *path) {
+  if (unlink(path) == 0)
+    ctx->test.cache_drops++;
+}
+
 cl_program lk_cache_load(leakycl_context *ctx, const char *options) {
   char key[2048], path[1200];
   if (cache_entry(ctx, options, key, sizeof key, path, sizeof path) != 0)
@@ -105,7 +108,7 @@ cl_program lk_cache_load(leakycl_context *ctx, const char *options) {
   unsigned char *binary = NULL;
   const entry_state state = read_entry(path, key, &binary, &len);
   if (state == ENTRY_DAMAGED)
-    unlink(path);
+    drop_entry(ctx, path);
   if (state != ENTRY_OK)
     return NULL;
   cl_program program = NULL;
@@ -114,7 +117,7 @@ cl_program lk_cache_load(leakycl_context *ctx, const char *options) {
   if (rc != CL_SUCCESS) {
     /* Whole but refused by the driver (stale): drop it; the source build
      * rewrites it. */
-    unlink(path);
+    drop_entry(ctx, path);
     return NULL;
   }
   return program;
@@ -123,7 +126,7 @@ cl_program lk_cache_load(leakycl_context *ctx, const char *options) {
 void lk_cache_drop(leakycl_context *ctx, const char *options) {
   char key[2048], path[1200];
   if (cache_entry(ctx, options, key, sizeof key, path, sizeof path) == 0)
-    unlink(path);
+    drop_entry(ctx, path);
 }
 
 void lk_cache_store(leakycl_context *ctx, const char *options, cl_program program) {

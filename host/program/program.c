@@ -137,6 +137,7 @@ leakycl_status lk_program_get(leakycl_context *ctx, const lk_program_key *key, l
     return lk_fail(&ctx->error, LEAKYCL_OUT_OF_MEMORY, "no memory for a program");
   memcpy(p->options, options, sizeof options);
   const bool fault = lk_fault_take(ctx, LK_FAULT_BUILD);
+  lk_runtime_cache_keep();
   /* With a bundle loaded, programs come from it alone: the devices that
    * need bundles (FPGAs) have no compiler to fall back on. */
   leakycl_status st = LEAKYCL_OK;

@@ -120,8 +120,7 @@ leakycl_status lk_bundle_write(leakycl_context *ctx, const char *path, const cha
                                unsigned char *const *binaries, const size_t *lens, size_t count);
 
 /* ---- the on-disk program cache (cache.c; best effort: failures are misses) ---- */
-/* The cache directory, or -1 when caching is off or no directory is known. */
-int lk_cache_dir(char *buf, size_t len);
+/* (Its directory: lk_program_cache_dir, core/paths.c.) */
 /* A program built from the cached binary for these options, or NULL (a
  * damaged entry, or one the driver refuses, is removed). */
 cl_program lk_cache_load(leakycl_context *ctx, const char *options);

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "user_text.h"
@@ -60,9 +61,85 @@ static size_t lkd_tag_placeholders(const lkt_splice_keys *keys, cJSON *node, siz
   return next;
 }
 
+/* The offset of the first \u0000 escape in the JSON text p[0, len), or
+ * len. cJSON keeps such a string only up to the NUL ("relu\u0000xyz" would
+ * run relu) while other readers keep all of it, so the daemon refuses it.
+ * Outside strings a backslash is a syntax error anyway, so pairing every
+ * backslash with the character after it, left to right, reads each escape
+ * as the string holding it does; the whole body is scanned because the
+ * splice lifts base64 strings before cJSON ever sees them. */
+static size_t lkd_escaped_nul(const char *p, size_t len) {
+  for (const char *b = memchr(p, '\\', len); b; b = memchr(b, '\\', (size_t)(p + len - b))) {
+    if ((size_t)(p + len - b) >= 6 && memcmp(b + 1, "u0000", 5) == 0)
+      return (size_t)(b - p);
+    if ((b += 2) >= p + len)
+      break;
+  }
+  return len;
+}
+
+/* Members that share a key in one object; qsort wants a plain comparison. */
+static int lkd_key_order(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sets *dup to the first key that appears twice in obj, or NULL; -1 when
+ * memory runs out. Small objects (every job) compare pairs; big ones sort
+ * their keys, so that a body of many keys stays n log n. */
+static int lkd_duplicate_in(const cJSON *obj, const char **dup) {
+  enum { PAIRWISE = 16 };
+  *dup = NULL;
+  size_t n = 0;
+  for (const cJSON *c = obj->child; c; c = c->next)
+    n++;
+  if (n <= PAIRWISE) {
+    for (const cJSON *a = obj->child; a && !*dup; a = a->next)
+      for (const cJSON *b = a->next; b && !*dup; b = b->next)
+        if (strcmp(a->string, b->string) == 0)
+          *dup = a->string;
+    return 0;
+  }
+  const char **keys = malloc(n * sizeof *keys);
+  if (!keys)
+    return -1;
+  n = 0;
+  for (const cJSON *c = obj->child; c; c = c->next)
+    keys[n++] = c->string;
+  qsort(keys, n, sizeof *keys, lkd_key_order);
+  for (size_t i = 1; i < n && !*dup; i++)
+    if (strcmp(keys[i - 1], keys[i]) == 0)
+      *dup = keys[i];
+  free(keys);
+  return 0;
+}
+
+/* Refuses a key given twice in any object of the tree: cJSON's lookups
+ * take the first, Python and JavaScript the last, so a gateway that
+ * validated the body would have checked another request than the one run.
+ * Recursion depth is bounded by the splice's nesting limit. */
+static int lkd_no_duplicate_keys(const cJSON *node, lkd_error *e) {
+  const char *dup = NULL;
+  if (cJSON_IsObject(node) && lkd_duplicate_in(node, &dup) != 0)
+    return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory checking the keys of an object");
+  if (dup) {
+    char t[64];
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "duplicate key \"%s\": a key may appear once in an object",
+                    lkd_user_text(dup, t, sizeof t));
+  }
+  for (const cJSON *c = node->child; c; c = c->next)
+    if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && lkd_no_duplicate_keys(c, e) != 0)
+      return -1;
+  return 0;
+}
+
 int lkd_envelope_decode(const lkd_envelope_spec *spec, char *json, size_t len, size_t max_depth,
                         lkd_envelope *out, lkd_error *e) {
   memset(out, 0, sizeof *out);
+  const size_t nul = lkd_escaped_nul(json, len);
+  if (nul < len)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "a string holds an escaped NUL (\\u0000) at offset %zu", nul);
   /* Each element takes at least two characters, so a body within --max-body
    * can never hit this count; the per-tensor limit is checked afterwards so
    * that it answers 413, not a parse error. */
@@ -88,6 +165,8 @@ int lkd_envelope_decode(const lkd_envelope_spec *spec, char *json, size_t len, s
   }
   if (!cJSON_IsObject(out->root))
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", spec->not_an_object);
+  if (lkd_no_duplicate_keys(out->root, e) != 0)
+    return -1;
   /* A literal {} under a tensor key would shift the tensors' order. */
   if (lkd_tag_placeholders(spec->keys, out->root, 0, out->table.count) != out->table.count)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", spec->placeholder_collision);

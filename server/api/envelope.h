@@ -33,8 +33,10 @@ typedef struct lkd_envelope {
 
 /* Decodes json[0, len) (NUL at json[len]; modified in place, and must
  * outlive out) with the splice's nesting limit max_depth. Returns 0, or -1
- * with e set (400, 413, or 503 when memory runs out). Either way, release
- * out with lkd_envelope_free. */
+ * with e set (400, 413, or 503 when memory runs out). JSON that readers
+ * disagree on is a 400: a key given twice in one object, or a \u0000
+ * escape in any string or key. Either way, release out with
+ * lkd_envelope_free. */
 int lkd_envelope_decode(const lkd_envelope_spec *spec, char *json, size_t len, size_t max_depth,
                         lkd_envelope *out, lkd_error *e);
 void lkd_envelope_free(lkd_envelope *env);

@@ -1,13 +1,15 @@
 /* bufpool.c - big buffers kept for reuse: a registry of mmap'd blocks
  * (in use or idle), best fit on allocation, idle blocks kept up to a byte
- * limit. Blocks start on a 2 MiB boundary and are marked for transparent
- * huge pages, so that even a first touch faults once per 2 MiB. */
+ * limit and unmapped when idle too long. Blocks start on a 2 MiB boundary
+ * and are marked for transparent huge pages, so that even a first touch
+ * faults once per 2 MiB. */
 #include "bufpool.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "buffer.h"
 
@@ -19,6 +21,7 @@ typedef struct lkd_block {
   char *data; /* LKD_BUFPOOL_ALIGN-aligned; the mapping */
   size_t cap; /* mapped bytes, a multiple of LKD_BUFPOOL_ALIGN */
   int in_use;
+  int64_t idle_since; /* CLOCK_MONOTONIC ns of its release, when idle */
 } lkd_block;
 
 static struct {
@@ -78,7 +81,7 @@ void *lkd_bufpool_alloc(size_t size, size_t *cap) {
   pthread_mutex_lock(&lkd_pool.lock);
   const int registered = lkd_pool.count < LKD_BUFPOOL_SLOTS;
   if (registered)
-    lkd_pool.blocks[lkd_pool.count++] = (lkd_block){data, rounded, 1};
+    lkd_pool.blocks[lkd_pool.count++] = (lkd_block){data, rounded, 1, 0};
   pthread_mutex_unlock(&lkd_pool.lock);
   if (!registered) { /* the registry is full: an unpooled buffer instead */
     munmap(data, rounded);
@@ -89,6 +92,14 @@ void *lkd_bufpool_alloc(size_t size, size_t *cap) {
   if (cap)
     *cap = rounded;
   return data;
+}
+
+/* Takes block i out of the registry into the unmap list (lock held). */
+static void lkd_forget_locked(size_t i, char **unmap, size_t *unmap_len, size_t *n) {
+  unmap[*n] = lkd_pool.blocks[i].data;
+  unmap_len[(*n)++] = lkd_pool.blocks[i].cap;
+  lkd_pool.idle_bytes -= lkd_pool.blocks[i].cap;
+  lkd_pool.blocks[i] = lkd_pool.blocks[--lkd_pool.count];
 }
 
 /* Unmaps idle blocks, largest first, until idle_bytes <= keep_bytes. Called
@@ -102,11 +113,14 @@ static void lkd_trim_locked(char **unmap, size_t *unmap_len, size_t *n, size_t m
         worst = i;
     if (worst == lkd_pool.count)
       return;
-    unmap[*n] = lkd_pool.blocks[worst].data;
-    unmap_len[(*n)++] = lkd_pool.blocks[worst].cap;
-    lkd_pool.idle_bytes -= lkd_pool.blocks[worst].cap;
-    lkd_pool.blocks[worst] = lkd_pool.blocks[--lkd_pool.count];
+    lkd_forget_locked(worst, unmap, unmap_len, n);
   }
+}
+
+static int64_t lkd_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 static void lkd_unmap_all(char **unmap, const size_t *unmap_len, size_t n) {
@@ -130,6 +144,7 @@ void lkd_bufpool_release(void *p) {
     lkd_block *b = &lkd_pool.blocks[i];
     if (b->data == p && b->in_use) {
       b->in_use = 0;
+      b->idle_since = lkd_now_ns();
       lkd_pool.idle_bytes += b->cap;
       found = 1;
       break;
@@ -151,6 +166,20 @@ void lkd_bufpool_set_limit(size_t keep_bytes) {
   lkd_trim_locked(unmap, unmap_len, &n, LKD_BUFPOOL_SLOTS);
   pthread_mutex_unlock(&lkd_pool.lock);
   lkd_unmap_all(unmap, unmap_len, n);
+}
+
+size_t lkd_bufpool_decay(int64_t now_ns, int64_t max_idle_ns) {
+  char *unmap[LKD_BUFPOOL_SLOTS];
+  size_t unmap_len[LKD_BUFPOOL_SLOTS], n = 0, bytes = 0;
+  pthread_mutex_lock(&lkd_pool.lock);
+  for (size_t i = lkd_pool.count; i-- > 0;)
+    if (!lkd_pool.blocks[i].in_use && now_ns - lkd_pool.blocks[i].idle_since >= max_idle_ns) {
+      bytes += lkd_pool.blocks[i].cap;
+      lkd_forget_locked(i, unmap, unmap_len, &n);
+    }
+  pthread_mutex_unlock(&lkd_pool.lock);
+  lkd_unmap_all(unmap, unmap_len, n);
+  return bytes;
 }
 
 void lkd_bufpool_install(void) {

@@ -6,6 +6,7 @@
 #define LEAKYCLD_BUFPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Smallest size served from the pool; smaller ones are plain malloc. */
 #define LKD_BUFPOOL_MIN ((size_t)1 << 20)
@@ -25,6 +26,11 @@ void lkd_bufpool_release(void *p);
 /* Sets how many bytes of idle blocks the pool may keep (default 512 MiB)
  * and unmaps idle blocks over it; 0 keeps nothing. */
 void lkd_bufpool_set_limit(size_t keep_bytes);
+
+/* Unmaps the blocks idle for max_idle_ns or longer at now_ns (both
+ * CLOCK_MONOTONIC): a burst's memory goes back to the system once it is
+ * over. Returns the bytes unmapped. */
+size_t lkd_bufpool_decay(int64_t now_ns, int64_t max_idle_ns);
 
 /* Installs the pool as the codec's memory hooks (lkt_set_memory_hooks). */
 void lkd_bufpool_install(void);

@@ -1,8 +1,10 @@
 /* http.c - the libmicrohttpd lifecycle (after doc/examples/largepost.c):
- * per-request state in *req_cls, the status decided as early as possible,
- * a body accumulated up to --max-body and never parsed when truncated, the
- * rest drained, state freed in the completion callback; our own count of
- * open connections (503 over --max-connections) and a graceful stop. */
+ * per-request state in *req_cls, the status decided as early as possible
+ * (strictness, limits, token, route, size, memory budget), a body
+ * accumulated up to --max-body and never parsed when truncated, the rest
+ * drained, the body freed once handled, state freed in the completion
+ * callback; connections tracked by the watch (watch.c) and a graceful
+ * stop. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -21,10 +23,9 @@
 #include <unistd.h>
 
 #include "bufpool.h"
-#include "errors.h"
 #include "metrics.h"
+#include "request.h"
 #include "routes.h"
-#include "user_text.h"
 
 /* Bytes drained past --max-body before the connection is simply closed: a
  * client that keeps sending after its 413 is decided gets cut off. */
@@ -36,41 +37,10 @@
  * gives the worker time to pick it up instead of cutting it off. */
 #define LKD_STOP_QUIET_NS 250000000L
 
-struct lkd_http {
-  lkd_server *server;
-  struct MHD_Daemon *daemon;
-  /* Connections open now, counted by us: libmicrohttpd's own limit drops a
-   * connection without a word, ours answers 503 first. */
-  atomic_uint open_connections;
-  atomic_int stopping; /* set on a stop: every response closes its connection */
-  pthread_mutex_t lock;
-  pthread_cond_t changed;        /* signalled when inflight drops to 0 */
-  size_t inflight;               /* requests between their headers and completion */
-  struct timespec last_activity; /* CLOCK_MONOTONIC: a request's begin or end */
-};
-
-/* The socket context of a connection accepted over --max-connections; its
- * requests are answered 503 and it is closed. */
-static char lkd_over_limit;
-
-/* One request, from its first call to its completion. */
-typedef struct lkd_http_request {
-  lkd_http *http;
-  lkd_server *server;
-  const lkd_route *route;
-  lkd_error early; /* decided before the body: 401, 404, 405, 413, 503 */
-  char *body;      /* from lkt_mem_alloc (the buffer pool) */
-  size_t len, cap;
-  size_t declared; /* Content-Length when given and within --max-body, else 0 */
-  size_t received;
-  const char *allow; /* the Allow header of a 405 */
-  int responded;
-  int status;
-  size_t bytes;
-  struct timespec start;
-  char method[16];
-  char path[128];
-} lkd_http_request;
+/* The most the buffer pool keeps idle: enough for a few of the biggest
+ * bodies to be reused without page faults, never more than half the
+ * in-flight budget (idle pooled memory is memory too). */
+#define LKD_POOL_KEEP ((size_t)512 << 20)
 
 static double lkd_seconds_since(const struct timespec *t0) {
   struct timespec t1;
@@ -78,30 +48,12 @@ static double lkd_seconds_since(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-9;
 }
 
-int lkd_token_matches(const char *header, const char *token, size_t token_len) {
-  static const char prefix[] = "Bearer ";
-  if (!header || strncasecmp(header, prefix, sizeof prefix - 1) != 0)
-    return 0;
-  const char *given = header + sizeof prefix - 1;
-  size_t given_len = strlen(given);
-  /* Touch every byte of the token whatever the given length, so that the
-   * time does not depend on where the first difference is. */
-  unsigned char diff = (unsigned char)(given_len != token_len);
-  for (size_t i = 0; i < token_len; i++) {
-    unsigned char g = i < given_len ? (unsigned char)given[i] : 0;
-    diff |= (unsigned char)(g ^ (unsigned char)token[i]);
-  }
-  return diff == 0;
-}
-
-/* Copies text for the access log: printable ASCII without spaces, truncated. */
-static void lkd_log_copy(char *dst, size_t cap, const char *src) {
-  lkt_printable(src, dst, cap, cap, 0, 0);
-}
-
 /* Queues r (taking its body) on the connection; records status and size.
  * The connection is closed after it when the daemon is stopping (so that
- * kept-alive clients send nothing more) or at its connection limit. */
+ * kept-alive clients send nothing more), over a limit, or after a request
+ * broken enough that the next one cannot be trusted to start where it
+ * seems to. The answer counts against the in-flight budget until it is
+ * sent (or the connection closes): a client that does not read holds it. */
 static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req, lkd_response *r,
                                  const char *allow) {
   struct MHD_Response *resp;
@@ -139,7 +91,7 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
   int unavailable = req->early.code == LKD_UNAVAILABLE;
   if (unavailable && MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1") != MHD_YES)
     ok = MHD_NO;
-  if ((unavailable || atomic_load(&req->http->stopping)) &&
+  if ((unavailable || req->close || atomic_load(&req->http->stopping)) &&
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
     ok = MHD_NO;
   if (ok == MHD_YES)
@@ -149,6 +101,9 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
     req->responded = 1;
     req->status = r->status;
     req->bytes = len;
+    lkd_budget_charge(&req->http->budget, len);
+    req->charged += len;
+    lkd_watch_phase(req->http->watch, req->conn, LKD_PHASE_SENDING);
   }
   return ok;
 }
@@ -161,87 +116,60 @@ static enum MHD_Result lkd_queue_error(struct MHD_Connection *c, lkd_http_reques
   return lkd_queue(c, req, &r, allow);
 }
 
-/* The first call of a request: state, connection limit, token, route,
- * declared length. */
+/* The first call of a request: its state (begun at its request line when
+ * it could be allocated then), its phase in the watch, its early checks. */
 static enum MHD_Result lkd_begin(lkd_http *h, struct MHD_Connection *c, const char *url,
-                                 const char *method, void **req_cls) {
-  lkd_server *s = h->server;
-  lkd_http_request *req = calloc(1, sizeof *req);
+                                 const char *method, const char *version, void **req_cls) {
+  lkd_http_request *req = *req_cls ? *req_cls : lkd_request_new(h);
   if (!req)
     return MHD_NO;
-  req->http = h;
-  req->server = s;
-  clock_gettime(CLOCK_MONOTONIC, &req->start);
+  *req_cls = req;
+  req->begun = 1;
   lkd_log_copy(req->method, sizeof req->method, method);
   lkd_log_copy(req->path, sizeof req->path, url);
-  pthread_mutex_lock(&h->lock);
-  h->inflight++;
-  h->last_activity = req->start;
-  pthread_mutex_unlock(&h->lock);
-  *req_cls = req;
-
-  lkd_error_code code = LKD_OK;
-  req->route = lkd_route_find(method, url, &code, &req->allow);
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  if (ci && ci->socket_context == &lkd_over_limit)
-    lkd_fail(&req->early, LKD_UNAVAILABLE,
-             "over the limit of %u open connections (--max-connections); retry later",
-             s->config.max_connections);
-  else if (s->token) {
-    const char *auth =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!lkd_token_matches(auth, s->token, s->token_len))
-      lkd_fail(&req->early, LKD_UNAUTHORIZED,
-               auth ? "wrong bearer token" : "missing Authorization: Bearer token");
-  }
-  if (req->early.code == LKD_OK && !req->route) {
-    char path[64];
-    lkd_log_copy(path, sizeof path, url);
-    if (code == LKD_NOT_FOUND)
-      lkd_fail(&req->early, code, "no such path: %s", path);
-    else
-      lkd_fail(&req->early, code, "%s %s is not allowed (allowed: %s)", req->method, path,
-               req->allow);
-  }
-  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (req->early.code == LKD_OK && req->route && req->route->body != LKD_NO_BODY && cl) {
-    errno = 0;
-    char *end = NULL;
-    unsigned long long declared = strtoull(cl, &end, 10);
-    if (errno == 0 && end != cl && declared > s->config.max_body)
-      lkd_fail(&req->early, LKD_PAYLOAD_TOO_LARGE,
-               "the body has %llu bytes, over the limit of %zu (--max-body)", declared,
-               s->config.max_body);
-    else if (errno == 0 && end != cl && *end == '\0')
-      req->declared = (size_t)declared;
-  }
+  req->conn = ci ? ci->socket_context : NULL;
+  lkd_watch_phase(h->watch, req->conn, LKD_PHASE_BODY);
+  pthread_mutex_lock(&h->lock);
+  h->inflight++;
+  clock_gettime(CLOCK_MONOTONIC, &h->last_activity);
+  pthread_mutex_unlock(&h->lock);
+
+  lkd_strict_verdict verdict = lkd_check_early(h, req, c, url, method, version);
   if (req->early.code == LKD_OK)
     return MHD_YES;
-  /* Answer now when no body will come, or when the client waits for
-   * "100 Continue" (it then never sends the body); otherwise drain it
-   * first: closing on a client still sending would reset the connection
-   * before it reads the answer. */
+  /* Answer now when no body will come, when the client waits for "100
+   * Continue" (it then never sends the body), or when where the body ends
+   * is unknown (the connection closes after); otherwise drain it first:
+   * closing on a client still sending would reset the connection before
+   * it reads the answer. */
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
   const char *te =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
   int no_body = (!cl || strcmp(cl, "0") == 0) && !te;
-  if (no_body || (expect && strcasecmp(expect, "100-continue") == 0))
+  if (no_body || verdict == LKD_STRICT_BAD_NOW ||
+      (expect && strcasecmp(expect, "100-continue") == 0))
     return lkd_queue_error(c, req, &req->early,
                            req->early.code == LKD_METHOD_NOT_ALLOWED ? req->allow : NULL);
   return MHD_YES;
 }
 
-/* Forgets the stored body (413 or out of memory: it is never parsed). */
+/* Forgets the stored body and gives its memory back to the budget: once
+ * handled, or never to be parsed (413, 503, out of memory). */
 static void lkd_drop_body(lkd_http_request *req) {
   lkt_mem_release(req->body);
   req->body = NULL;
   req->len = req->cap = 0;
+  lkd_budget_give(&req->http->budget, req->charged);
+  req->charged = 0;
 }
 
 /* Makes room for need bytes (the body and its NUL): the declared length at
  * once, so that a big body is written once into one (pooled, already
- * faulted-in) buffer; doubling for a chunked body. */
+ * faulted-in) buffer; doubling for a chunked body, each step taken from
+ * the in-flight budget. -1 when out of memory, -2 over the budget. */
 static int lkd_body_reserve(lkd_server *s, lkd_http_request *req, size_t need) {
   if (need <= req->cap)
     return 0;
@@ -252,6 +180,11 @@ static int lkd_body_reserve(lkd_server *s, lkd_http_request *req, size_t need) {
       want = need;
     if (want > s->config.max_body + 1)
       want = s->config.max_body + 1;
+  }
+  if (want > req->charged) {
+    if (lkd_budget_take(&req->http->budget, req->charged, want - req->charged) != 0)
+      return -2;
+    req->charged = want;
   }
   size_t cap = 0;
   char *grown = lkt_mem_alloc(want, &cap);
@@ -269,7 +202,8 @@ static int lkd_body_reserve(lkd_server *s, lkd_http_request *req, size_t need) {
 static enum MHD_Result lkd_take_body(lkd_server *s, lkd_http_request *req, const char *data,
                                      size_t size) {
   req->received += size;
-  if (req->early.code != LKD_OK || !req->route || !req->route->body != LKD_NO_BODY) {
+  lkd_watch_body(req->conn, size);
+  if (req->early.code != LKD_OK || !req->route || req->route->body == LKD_NO_BODY) {
     return req->received > s->config.max_body + LKD_DRAIN_EXTRA ? MHD_NO : MHD_YES;
   }
   if (req->len + size > s->config.max_body) {
@@ -279,8 +213,15 @@ static enum MHD_Result lkd_take_body(lkd_server *s, lkd_http_request *req, const
     lkd_drop_body(req);
     return MHD_YES;
   }
-  if (lkd_body_reserve(s, req, req->len + size + 1) != 0) {
-    lkd_fail(&req->early, LKD_OUT_OF_MEMORY, "out of memory reading the body");
+  int reserved = lkd_body_reserve(s, req, req->len + size + 1);
+  if (reserved != 0) {
+    if (reserved == -2)
+      lkd_fail(&req->early, LKD_UNAVAILABLE,
+               "the daemon holds %zu bytes of request and answer bodies: this chunked body "
+               "would pass the %zu of --max-inflight-bytes; retry later",
+               lkd_budget_used(&req->http->budget), req->http->budget.limit);
+    else
+      lkd_fail(&req->early, LKD_OUT_OF_MEMORY, "out of memory reading the body");
     lkd_drop_body(req);
     return MHD_YES;
   }
@@ -295,8 +236,8 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
                                       void **req_cls) {
   lkd_http *h = cls;
   lkd_server *s = h->server;
-  if (!*req_cls)
-    return lkd_begin(h, c, url, method, req_cls);
+  if (!*req_cls || !((lkd_http_request *)*req_cls)->begun)
+    return lkd_begin(h, c, url, method, version, req_cls);
   lkd_http_request *req = *req_cls;
   if (*upload_data_size > 0) {
     size_t size = *upload_data_size;
@@ -324,6 +265,10 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
   }
   const lkd_request_info info = {
       url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Inference-Header-Content-Length")};
+  /* While the handler runs, this thread serves none of its other
+   * connections: their clocks stand still meanwhile. */
+  lkd_watch_phase(h->watch, req->conn, LKD_PHASE_WORKING);
+  lkd_watch_busy(req->conn, 1);
   /* A big job body holds one of the few big slots while it decodes, runs
    * and answers: workers are many (small requests need them to share
    * launches), big tensors' memory must stay bounded. */
@@ -335,6 +280,8 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
   req->route->handler(s, &info, body, req->len, &r);
   if (big)
     sem_post(&s->big_slots);
+  lkd_watch_busy(req->conn, 0);
+  lkd_drop_body(req); /* used: its memory goes before the answer is sent */
   return lkd_queue(c, req, &r, NULL);
 }
 
@@ -347,15 +294,28 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
     return;
   *req_cls = NULL;
   double seconds = lkd_seconds_since(&req->start);
-  if (!s->config.quiet)
-    fprintf(stderr, "%s %s %d %zu %.3fms%s\n", req->method, req->path, req->status, req->bytes,
-            seconds * 1e3,
+  /* A request libmicrohttpd answered itself (a header too big, a bad
+   * chunk) is logged with its status; one whose headers never came
+   * whole is not a request. */
+  const union MHD_ConnectionInfo *mhd_status =
+      req->responded ? NULL : MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+  if (mhd_status)
+    req->status = (int)mhd_status->http_status;
+  if (!s->config.quiet && (req->begun || mhd_status))
+    fprintf(stderr, "%s %s %d %zu %.3fms%s%s\n", req->method, req->path, req->status, req->bytes,
+            seconds * 1e3, mhd_status ? " (answered by libmicrohttpd)" : "",
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? ""
             : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
                                                             : " (aborted)");
-  lkd_metrics_request(s->metrics, req->route ? req->route->path : "other", req->status, seconds);
-  lkt_mem_release(req->body);
+  if (req->begun || mhd_status)
+    lkd_metrics_request(s->metrics, req->route ? req->route->path : "other", req->status, seconds);
+  lkd_drop_body(req); /* and the answer's share of the budget, sent or abandoned */
+  int begun = req->begun;
+  if (begun && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    lkd_watch_phase(h->watch, req->conn, LKD_PHASE_IDLE);
   free(req);
+  if (!begun)
+    return;
   pthread_mutex_lock(&h->lock);
   h->inflight--;
   clock_gettime(CLOCK_MONOTONIC, &h->last_activity);
@@ -364,16 +324,22 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
   pthread_mutex_unlock(&h->lock);
 }
 
-/* Counts connections as they open and close. One that opens over
- * --max-connections is marked: its request gets a 503 and it is closed. */
+/* Enters connections in the watch as they open (one over a limit is
+ * marked: its request gets a 503 and it is closed) and takes them out as
+ * they close. */
 static void lkd_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                               enum MHD_ConnectionNotificationCode code) {
   lkd_http *h = cls;
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-    unsigned open = atomic_fetch_add(&h->open_connections, 1) + 1;
-    *socket_context = open > h->server->config.max_connections ? &lkd_over_limit : NULL;
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    *socket_context =
+        fd ? lkd_watch_open(h->watch, fd->connect_fd, addr ? addr->client_addr : NULL) : NULL;
   } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-    atomic_fetch_sub(&h->open_connections, 1);
+    lkd_watch_close(h->watch, *socket_context);
+    *socket_context = NULL;
   }
 }
 
@@ -417,6 +383,27 @@ static int lkd_resolve(const char *host, unsigned port, struct sockaddr_storage 
   return 0;
 }
 
+static void lkd_housekeep(void *arg) { lkd_budget_housekeep(&((lkd_http *)arg)->budget); }
+
+/* The budget (--max-inflight-bytes, else a quarter of memory), the pool's
+ * idle cap under it, and the watch with its clocks and limits. */
+static int lkd_http_limits(lkd_http *h, char *err, size_t errlen) {
+  const lkd_config *cfg = &h->server->config;
+  lkd_budget_init(&h->budget,
+                  cfg->max_inflight_bytes ? cfg->max_inflight_bytes : lkd_budget_default());
+  lkd_bufpool_set_limit(h->budget.limit / 2 < LKD_POOL_KEEP ? h->budget.limit / 2 : LKD_POOL_KEEP);
+  const lkd_watch_config wc = {.max_connections = cfg->max_connections,
+                               .max_per_address = cfg->max_per_address,
+                               .header_timeout_s = cfg->header_timeout_s,
+                               .min_rate = cfg->min_rate,
+                               .workers = cfg->threads,
+                               .quiet = cfg->quiet,
+                               .tick = lkd_housekeep,
+                               .tick_arg = h};
+  h->watch = lkd_watch_start(&wc, err, errlen);
+  return h->watch ? 0 : -1;
+}
+
 int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, size_t errlen) {
   struct sockaddr_storage addr;
   socklen_t addrlen = 0;
@@ -431,21 +418,20 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
   /* Big bodies, tensors and responses from a pool reused across requests
    * (first, before any thread allocates). */
   lkd_bufpool_install();
-  atomic_init(&h->open_connections, 0);
   atomic_init(&h->stopping, 0);
   /* The stop waits on a monotonic clock: a wall-clock jump must not cut
    * requests short or hold the stop. */
-  pthread_condattr_t cattr;
-  int cond_ok = pthread_condattr_init(&cattr) == 0;
-  if (cond_ok) {
-    cond_ok = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&h->changed, &cattr) == 0;
-    pthread_condattr_destroy(&cattr);
-  }
+  int cond_ok = lkd_cond_init_monotonic(&h->changed) == 0;
   if (!cond_ok || pthread_mutex_init(&h->lock, NULL) != 0) {
     if (cond_ok)
       pthread_cond_destroy(&h->changed);
     snprintf(err, errlen, "cannot create the HTTP layer's lock");
+    free(h);
+    return -1;
+  }
+  if (lkd_http_limits(h, err, errlen) != 0) {
+    pthread_cond_destroy(&h->changed);
+    pthread_mutex_destroy(&h->lock);
     free(h);
     return -1;
   }
@@ -461,13 +447,21 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
    * (the thread pool splits the limit among its workers, hence the fixed
    * part). */
   unsigned mhd_limit = s->config.max_connections + s->config.max_connections / 4 + 64;
-  struct MHD_OptionItem opts[10];
+  lkd_watch_check_files(mhd_limit, s->config.threads);
+  struct MHD_OptionItem opts[12];
   size_t n = 0;
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, mhd_limit, NULL};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, s->config.timeout_s, NULL};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)lkd_on_completed, h};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)lkd_on_connection, h};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)lkd_on_target, h};
+  /* The same margin per address: one client past ours still gets its
+   * 503s, and cannot hold every socket. */
+  if (s->config.max_per_address)
+    opts[n++] = (struct MHD_OptionItem){
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        s->config.max_per_address + s->config.max_per_address / 4 + 16, NULL};
   if (s->config.threads > 1)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, s->config.threads, NULL};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
@@ -476,6 +470,7 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
   if (!h->daemon) {
     snprintf(err, errlen, "cannot listen on %s:%u (in use, or not an address of this host?)",
              s->config.host, s->config.port);
+    lkd_watch_stop(h->watch);
     pthread_cond_destroy(&h->changed);
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -518,7 +513,7 @@ void lkd_http_stop(lkd_http *h, unsigned grace_s) {
        * for a while (idle kept-alive connections would otherwise hold the
        * stop for their whole --timeout). */
       int64_t quiet_left = LKD_STOP_QUIET_NS - lkd_ns_between(&now, &h->last_activity);
-      if (atomic_load(&h->open_connections) == 0 || quiet_left <= 0)
+      if (lkd_watch_open_count(h->watch) == 0 || quiet_left <= 0)
         break;
       struct timespec wake = now;
       wake.tv_nsec += (long)quiet_left;
@@ -530,7 +525,8 @@ void lkd_http_stop(lkd_http *h, unsigned grace_s) {
     pthread_cond_timedwait(&h->changed, &h->lock, &until);
   }
   pthread_mutex_unlock(&h->lock);
-  MHD_stop_daemon(h->daemon);
+  MHD_stop_daemon(h->daemon); /* closes every connection: the watch is empty */
+  lkd_watch_stop(h->watch);
   pthread_cond_destroy(&h->changed);
   pthread_mutex_destroy(&h->lock);
   free(h);

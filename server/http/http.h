@@ -1,7 +1,7 @@
 /* http.h - leakycld's HTTP layer on libmicrohttpd: the request lifecycle
- * (bounded body, early 401/404/405/413 with the rest drained), the
- * connection limit (503), the token check, the access log, and a graceful
- * stop. */
+ * (strict HTTP/1.1, bounded body, early 400/401/404/405/413/503 with the
+ * rest drained), the in-flight byte budget, the connection limits and
+ * clocks, the token check, the access log, and a graceful stop. */
 #ifndef LEAKYCLD_HTTP_H
 #define LEAKYCLD_HTTP_H
 
@@ -12,10 +12,14 @@
 typedef struct lkd_http lkd_http;
 
 /* Starts serving s->config.host:port with a pool of s->config.threads.
- * A connection that opens while s->config.max_connections are open gets a
- * 503 "unavailable" (Retry-After: 1) to its request and is closed; one idle
- * for s->config.timeout_s seconds is closed. Warns on stderr when the
- * address is not loopback and no token is set. Writes the bound port (the
+ * A connection that opens while s->config.max_connections are open (and
+ * none of them is slow enough to drop), or over max_per_address from its
+ * address, gets a 503 "unavailable" (Retry-After: 1) to its request and is
+ * closed; so does a body that would pass max_inflight_bytes. One idle for
+ * s->config.timeout_s seconds is closed, and so is one whose headers take
+ * over header_timeout_s or whose body or answer moves slower than
+ * min_rate. Warns on stderr when the address is not loopback and no token
+ * is set, and when RLIMIT_NOFILE is too low. Writes the bound port (the
  * real one for port 0) to *port. Returns 0, or -1 with a message in err. */
 int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, size_t errlen);
 

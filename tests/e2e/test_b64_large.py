@@ -185,8 +185,10 @@ def main():
         for name, bad_text, message in [
                 ("bad_char_deep", text[:10000003] + "*" + text[10000004:],
                  "x_b64: invalid base64 character at offset 10000003"),
+                # refused before the splice: an escaped NUL anywhere in a body (its offset in the body)
                 ("nul_escape_deep", text[:9999999] + "\\u0000" + text[10000000:],
-                 "x_b64: base64 length 9999999 is not a multiple of 4"),
+                 "a string holds an escaped NUL (\\u0000) at offset %d"
+                 % (len('{"activation":"relu","x_b64":"') + 9999999)),
                 ("bad_padding_end", text[:-4] + "AB==",
                  "x_b64: non-zero bits before base64 padding at offset %d" % (len(text) - 3)),
                 ("length_not_multiple_of_4", text[:-1],

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import Checks, Daemon, b64_floats, daemon_builds  # noqa: E402
+from harness import Checks, b64_floats, on_each_build  # noqa: E402
 
 MAX_BODY = 1 << 20
 MAX_ELEMENTS = 1000
@@ -170,18 +170,8 @@ def run(ck, d, tag):
 
 def main():
     ck = Checks()
-    builds = daemon_builds(ck)
-    for tag, binary in builds:
-        d = Daemon("--max-body", str(MAX_BODY), "--max-elements", str(MAX_ELEMENTS), "--timeout", "2",
-                   "--threads", "2", binary=binary)
-        try:
-            run(ck, d, tag)
-        finally:
-            rc = d.stop()
-            err = d.stderr()
-            ck.check(tag + "clean_exit_0", rc == 0, "exit status %s\n%s" % (rc, err[-3000:]))
-            ck.check(tag + "no_sanitizer_report", "Sanitizer" not in err and "runtime error" not in err,
-                     err[-3000:])
+    on_each_build(ck, ("--max-body", str(MAX_BODY), "--max-elements", str(MAX_ELEMENTS), "--timeout", "2",
+                       "--threads", "2"), run)
     return ck.done()
 
 

@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """test_lifecycle.py - end-to-end: bearer-token auth (401 without or with a
-wrong token), the access log and --quiet, flags that must be rejected, and
-SIGTERM/SIGINT with a request in flight (it completes, the daemon exits 0)."""
+wrong token), the access log and --quiet, flags that must be rejected,
+SIGTERM/SIGINT with a request in flight (it completes, the daemon exits 0),
+SIGHUP in the middle of 12 big responses (all complete, the daemon serves
+on), and a second SIGTERM/SIGINT during a stop held by a slow client (the
+daemon exits at once, 128 + the signal)."""
+import base64
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from harness import Checks, Daemon, daemon_binary  # noqa: E402
+from harness import Checks, Daemon, daemon_binary, http_request_bytes, read_response  # noqa: E402
 
 
 def token_checks(ck):
@@ -111,12 +118,99 @@ def shutdown_checks(ck):
     ck.check("sigterm_in_flight_exit_0", rc == 0, (rc, d.stderr()[-1000:]))
 
 
+def hup_checks(ck):
+    """12 clients each take the first bytes of an 11 MB answer and stop
+    reading, so that every answer is mid-send when SIGHUP comes."""
+    d = Daemon()
+    n = 1 << 21
+    x = np.where(np.arange(n) % 3 == 0, -1.5, 2.25).astype("<f4") * np.linspace(1, 2, n, dtype="<f4")
+    want = np.maximum(x, 0).astype("<f4").tobytes()
+    req = http_request_bytes("POST", "/v1/forward", '{"activation":"relu","x_b64":"%s"}' %
+                             base64.b64encode(x.tobytes()).decode())
+    started, go, results = threading.Semaphore(0), threading.Event(), [None] * 12
+
+    def client(i):
+        try:
+            s = socket.socket()
+            # A small receive window keeps most of the answer in the daemon.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            s.settimeout(120)
+            s.connect(("127.0.0.1", d.port))
+            try:
+                s.sendall(req)
+                s.recv(1, socket.MSG_PEEK)  # the answer has begun
+                started.release()
+                go.wait(60)
+                st, _, body = read_response(s)
+                results[i] = (st, base64.b64decode(body.split(b'"y_b64":"', 1)[1].split(b'"', 1)[0])
+                              if st == 200 else body[:200])
+            finally:
+                s.close()
+        except Exception as e:  # noqa: BLE001 - any failure is this client's result
+            results[i] = ("error", repr(e))
+            started.release()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    begun = sum(started.acquire(timeout=120) for _ in threads)
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    go.set()
+    for t in threads:
+        t.join(120)
+    ok = [r for r in results if r and r[0] == 200 and r[1] == want]
+    ck.check("sighup_12_answers_mid_send_complete", begun == 12 and len(ok) == 12,
+             [(r[0], len(r[1]) if r and r[0] == 200 else r) for r in results])
+    try:
+        st, _, data = d.request("POST", "/v1/forward", '{"activation":"relu","x":[-1,1]}')
+    except OSError as e:
+        st, data = None, repr(e)
+    ck.check("sighup_serves_on", d.proc.poll() is None and st == 200 and data == b'{"y":[0,1]}', (st, data))
+    err = d.stderr()
+    ck.check("sighup_logged", "SIGHUP" in err, err[-500:])
+    rc = d.stop()
+    ck.check("sighup_then_sigterm_exit_0", rc == 0, (rc, d.stderr()[-1000:]))
+
+
+def force_checks(ck, sig, status):
+    """A client that sends half a body holds the stop for --timeout + 10 s;
+    a SIGHUP changes nothing, a second stop signal ends it at once."""
+    name = signal.Signals(sig).name.lower()
+    d = Daemon("--timeout", "30")
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+    s.sendall(b"POST /v1/forward HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"activation\"")
+    time.sleep(0.3)
+    d.proc.send_signal(sig)
+    time.sleep(0.5)
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    held = d.proc.poll() is None
+    ck.check(name + "_stop_held_by_slow_client", held, d.stderr()[-500:])
+    t0 = time.time()
+    d.proc.send_signal(sig)
+    try:
+        rc = d.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    took = time.time() - t0
+    s.close()
+    d.stop()
+    ck.check(name + "_twice_exits_within_1s_status_%d" % status, held and rc == status and took < 1.0,
+             "exit %s after %.2fs\n%s" % (rc, took, d.stderr()[-1000:]))
+
+
 def main():
     ck = Checks()
     token_checks(ck)
     log_checks(ck)
     flag_checks(ck)
     shutdown_checks(ck)
+    hup_checks(ck)
+    force_checks(ck, signal.SIGTERM, 143)
+    force_checks(ck, signal.SIGINT, 130)
     return ck.done()
 
 

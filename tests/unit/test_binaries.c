@@ -333,6 +333,13 @@ static void test_damaged_files_are_errors(void) {
   snprintf(scratch + strlen(scratch), 8, ".none");
   CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_IO_ERROR);
   scratch[strlen(scratch) - 5] = '\0';
+  /* A FIFO: refused at once, never an open that waits for a writer. */
+  snprintf(scratch + strlen(scratch), 8, ".fifo");
+  CHECK(mkfifo(scratch, 0600) == 0);
+  CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_IO_ERROR);
+  CHECK_CONTAINS(msg, "not a regular file");
+  unlink(scratch);
+  scratch[strlen(scratch) - 5] = '\0';
   write_file(scratch, "", 0);
   CHECK_INT_EQ(load_fresh(scratch, msg, sizeof msg), LEAKYCL_INVALID_ARGUMENT);
   CHECK_CONTAINS(msg, "empty");

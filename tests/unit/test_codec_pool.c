@@ -1,9 +1,11 @@
 /* test_codec_pool.c - the codec's memory hooks with the daemon's buffer
  * pool (server/http/bufpool.c): big blocks reused and aligned, small sizes and
- * foreign pointers handed to malloc and free, the idle limit, lkt_buf and
- * base64 tensors on pooled memory, and threads sharing the pool. */
+ * foreign pointers handed to malloc and free, the idle limit, idle blocks
+ * unmapped after a time, lkt_buf and base64 tensors on pooled memory, and
+ * threads sharing the pool. */
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bufpool.h"
 #include "splice.h"
@@ -60,6 +62,34 @@ static void test_pool_limit(void) {
   b[cap - 1] = 2;
   lkd_bufpool_release(b);
   lkd_bufpool_set_limit((size_t)512 << 20);
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Idle blocks go back to the system once idle long enough; blocks in use
+ * and blocks idle for less stay. */
+static void test_pool_decay(void) {
+  const int64_t second = 1000000000;
+  lkd_bufpool_decay(now_ns() + 1000 * second, 0); /* no idle block left by other tests */
+  size_t cap_a = 0, cap_b = 0, cap_c = 0;
+  char *a = lkd_bufpool_alloc(4 * MIB, &cap_a);
+  char *b = lkd_bufpool_alloc(2 * MIB, &cap_b);
+  char *c = lkd_bufpool_alloc(6 * MIB, &cap_c);
+  CHECK(a && b && c);
+  lkd_bufpool_release(a);
+  lkd_bufpool_release(b);
+  const int64_t t = now_ns();
+  CHECK_INT_EQ(lkd_bufpool_decay(t, 5 * second), 0); /* idle for less */
+  CHECK_INT_EQ(lkd_bufpool_decay(t + 6 * second, 5 * second), cap_a + cap_b);
+  CHECK_INT_EQ(lkd_bufpool_decay(t + 60 * second, 5 * second), 0); /* gone already */
+  /* in use: still mapped */
+  memset(c, 3, cap_c);
+  lkd_bufpool_release(c);
+  CHECK_INT_EQ(lkd_bufpool_decay(now_ns() + 6 * second, 5 * second), cap_c);
 }
 
 /* With the pool as the codec's hooks: lkt_buf grows on pooled memory, one
@@ -133,6 +163,7 @@ int main(void) {
   RUN_TEST(test_pool_reuses_big_blocks);
   RUN_TEST(test_pool_small_and_foreign);
   RUN_TEST(test_pool_limit);
+  RUN_TEST(test_pool_decay);
   RUN_TEST(test_hooks_buf_and_base64);
   RUN_TEST(test_pool_threads);
   return TEST_SUMMARY();

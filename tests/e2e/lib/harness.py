@@ -215,3 +215,18 @@ def daemon_builds(ck):
     else:
         ck.skip("asan_daemon", "no build-san/bin/leakycld")
     return builds
+
+
+def on_each_build(ck, args, run):
+    """Runs run(ck, daemon, tag) against a daemon started with args on each of
+    daemon_builds; each must then exit 0 with no sanitizer report."""
+    for tag, binary in daemon_builds(ck):
+        d = Daemon(*args, binary=binary)
+        try:
+            run(ck, d, tag)
+        finally:
+            rc = d.stop()
+            err = d.stderr()
+            ck.check(tag + "clean_exit_0", rc == 0, "exit status %s\n%s" % (rc, err[-3000:]))
+            ck.check(tag + "no_sanitizer_report", "Sanitizer" not in err and "runtime error" not in err,
+                     err[-3000:])
