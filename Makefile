@@ -82,6 +82,15 @@ lib: $(LIB_A) $(LIB_INTERNAL_A) $(LIB_SO) $(LIB_PC)
 # ---- the text library the CLI and the daemon share (text/text.mk) ----
 -include text/text.mk
 
+# ---- the float64 oracle: leakycl's semantics and the comparisons with their
+# tolerances, shared by the CLI (check, bench --verify/--compare) and the
+# daemon (POST /v1/compare). Pure C: no OpenCL. ----
+ORACLE_INC  := -Ioracle
+ORACLE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard oracle/*.c))
+$(BUILD)/obj/oracle/%.o: oracle/%.c host/include/leakycl.h $(wildcard oracle/*.h) $(TEXT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEXT_INC) $(ORACLE_INC) -c -o $@ $<
+
 # ---- the command-line client ----
 CLI_SRCS := $(wildcard clients/cli/*.c)
 # `leakycl bench` embeds tests/bench/refs.py (its Python references), so the
@@ -92,16 +101,16 @@ CLI_OPENMP ?= -fopenmp
 $(CLI_OBJS): CFLAGS += $(CLI_OPENMP)
 # Lets GCC vectorize the reference loops' selects; values are unchanged.
 $(BUILD)/obj/clients/cli/bench_refs.o: CFLAGS += -fno-trapping-math
-$(BUILD)/obj/clients/%.o: clients/%.c host/include/leakycl.h $(wildcard clients/cli/*.h) $(TEXT_HDRS)
+$(BUILD)/obj/clients/%.o: clients/%.c host/include/leakycl.h $(wildcard clients/cli/*.h oracle/*.h) $(TEXT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEXT_INC) -c -o $@ $<
+	$(CC) $(CFLAGS) $(TEXT_INC) $(ORACLE_INC) -c -o $@ $<
 $(BUILD)/gen/bench_refs_py.c: $(BUILD)/tools/embed tests/bench/refs.py
 	@mkdir -p $(dir $@)
 	$(BUILD)/tools/embed lk_bench_refs_py tests/bench/refs.py > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/gen/bench_refs_py.o: $(BUILD)/gen/bench_refs_py.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
-$(BUILD)/bin/leakycl: $(CLI_OBJS) $(TEXT_A) $(LIB_A)
+$(BUILD)/bin/leakycl: $(CLI_OBJS) $(ORACLE_OBJS) $(TEXT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(CLI_OPENMP) -lcjson $(CL_LIBS)
 cli: $(BUILD)/bin/leakycl
@@ -111,7 +120,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(LIB_INTERNAL_A) $(CLI_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LIB_INC) -Iclients/cli -Iserver -Itext -o $@ $< $(UNIT_EXTRA_$*) $(LIB_INTERNAL_A) $(LDFLAGS) $(CL_LIBS)
+	$(CC) $(CFLAGS) $(LIB_INC) -Iclients/cli $(ORACLE_INC) -Iserver -Itext -o $@ $< $(UNIT_EXTRA_$*) $(LIB_INTERNAL_A) $(LDFLAGS) $(CL_LIBS)
 test-unit: $(UNIT_BINS)
 
 # The daemon and its tests bring their own rules.
@@ -202,7 +211,7 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-C_SOURCES = $(wildcard host/include/*.h $(LIB_DIRS:%=host/%/*.[ch]) clients/cli/*.[ch] server/*.[ch] server/*/*.[ch] text/*.[ch] \
+C_SOURCES = $(wildcard host/include/*.h $(LIB_DIRS:%=host/%/*.[ch]) clients/cli/*.[ch] oracle/*.[ch] server/*.[ch] server/*/*.[ch] text/*.[ch] \
               tests/unit/*.[ch] tests/bench/*.c tests/fuzz/*.[ch] tools/*.c)
 
 format:
@@ -211,4 +220,4 @@ format:
 lint:
 	clang-format --dry-run --Werror $(C_SOURCES)
 	cppcheck --quiet --inline-suppr --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem -Ihost/include -Ihost $(SERVER_INC) $(LIB_DIRS:%=host/%) clients/cli server text
+	  --suppress=missingIncludeSystem -Ihost/include -Ihost $(SERVER_INC) $(LIB_DIRS:%=host/%) clients/cli oracle server text

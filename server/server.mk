@@ -22,15 +22,14 @@ $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# POST /v1/compare measures with the CLI's float64 oracle and agreement
-# (clients/cli/check_oracle.c, bench_measure.c: pure C, no OpenCL), so the
-# daemon and `leakycl bench --compare` hold devices to the same reference.
-SERVER_CLI_OBJS := $(BUILD)/obj/clients/cli/check_oracle.o $(BUILD)/obj/clients/cli/bench_measure.o
-$(BUILD)/obj/server/api/v1_compare.o: SERVER_INC += -Iclients/cli
+# POST /v1/compare measures with the float64 oracle and agreement of oracle/
+# (the Makefile's ORACLE_OBJS), so the daemon and `leakycl bench --compare`
+# hold devices to the same reference.
+$(BUILD)/obj/server/api/v1_compare.o: SERVER_INC += $(ORACLE_INC)
 
-$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(SERVER_CLI_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A)
+$(BUILD)/bin/leakycld: $(SERVER_OBJS) $(ORACLE_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(SERVER_OBJS) $(SERVER_CLI_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
+	$(CC) -o $@ $(SERVER_OBJS) $(ORACLE_OBJS) $(BUILD)/obj/gen/openapi.o $(TEXT_A) $(LIB_A) $(LDFLAGS) $(SERVER_LIBS) $(CL_LIBS)
 
 all: $(BUILD)/bin/leakycld
 # The end-to-end tests run the sanitized daemon too: build it with the

@@ -2,7 +2,7 @@
  * block of resident leakycl calls, warmed up and calibrated as the sweep's,
  * sampled round-robin across the devices (a drift of the machine hits them
  * alike), then each case's output captured on every device and held against
- * the first device's and the float64 oracle (bench_measure.c). */
+ * the first device's and the float64 oracle (oracle/bench_measure.c). */
 #include "bench_compare.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* bench_verify.c - `leakycl bench --verify`: a timed call's output against
- * the float64 oracle (check_oracle.c), element by element and for dalpha. */
+ * the float64 oracle (oracle/check_oracle.c), element by element and for dalpha. */
 #include "bench_verify.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* check_cases.c - the cases of `leakycl check`: their data, the quick and
  * full suites, and running one case through the public API (one call or a
- * leakycl_run_jobs batch) against the oracle of check_oracle.c. */
+ * leakycl_run_jobs batch) against the oracle of oracle/check_oracle.c. */
 #include "check_cases.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* cmd_check.c - `leakycl check`: the conformance suite run as a command, as
  * clpeak or the OpenCL CTS are, on the user's own devices. Every case goes
  * through the public API under each chosen variant and is compared with the
- * float64 oracle (check_oracle.c); a failure is shrunk to the smallest input
+ * float64 oracle (oracle/check_oracle.c); a failure is shrunk to the smallest input
  * that still fails and printed exactly (%a). */
 #include <math.h>
 #include <stdlib.h>

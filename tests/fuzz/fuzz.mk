@@ -8,7 +8,7 @@
 # CL_LIBS, LIB_A and the generated kernel source.
 
 FUZZ_TARGETS := request float spec npy
-FUZZ_INC     := -Ihost/include -Ihost $(SERVER_INC) -Iclients/cli -Itests/fuzz
+FUZZ_INC     := -Ihost/include -Ihost $(SERVER_INC) -Iclients/cli $(ORACLE_INC) -Itests/fuzz
 # The daemon's modules the targets reach (no http, routes or main): /v1's
 # decoder and the envelope, the error table, the job, the device SPEC match
 # (and the coalescer devices.c links against); the text library whole.

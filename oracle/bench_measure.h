@@ -2,8 +2,8 @@
  * /v1/compare measure of one call on one device: the median and range of its
  * timed samples, and how far its outputs are from the first device's and
  * from the float64 oracle (check_oracle.h). Pure C: no OpenCL call. */
-#ifndef LEAKYCL_CLI_BENCH_MEASURE_H
-#define LEAKYCL_CLI_BENCH_MEASURE_H
+#ifndef LEAKYCL_ORACLE_BENCH_MEASURE_H
+#define LEAKYCL_ORACLE_BENCH_MEASURE_H
 
 #include <stddef.h>
 #include <stdint.h>
