@@ -17,6 +17,7 @@
 
 #include "devices.h"
 #include "http.h"
+#include "memory.h"
 #include "metrics.h"
 #include "probe.h"
 #include "server.h"
@@ -113,6 +114,7 @@ static void lkd_usage(FILE *f) {
           "                [--max-connections N] [--timeout S] [--token-file FILE]\n"
           "                [--max-inflight-bytes BYTES] [--header-timeout S] [--min-rate BYTES]\n"
           "                [--max-per-address N] [--program-binary FILE]... [--quiet]\n"
+          "       leakycld --version | --help\n"
           "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080, loopback only;\n"
           "                         port 0 picks a free port and prints it)\n"
           "  --device SPEC          auto, cpu, gpu, accelerator, gpu:1, P:D, a name substring,\n"
@@ -124,8 +126,9 @@ static void lkd_usage(FILE *f) {
           "  --max-elements N       largest tensor, in elements (default 16777216): 413\n"
           "  --max-depth N          deepest JSON nesting of a body (default %d): 400\n"
           "  --max-jobs N           most jobs in one batch (default %d): 413\n"
-          "  --max-connections N    connections open at once (default 256); more are\n"
-          "                         answered 503 and closed\n"
+          "  --max-connections N    connections open at once (default 256); when full,\n"
+          "                         an idle or slow one is dropped for the new client,\n"
+          "                         else it is answered 503 and closed\n"
           "  --timeout S            close a connection idle (nothing received or sent)\n"
           "                         for S seconds (default 30)\n"
           "  --max-inflight-bytes BYTES  request and answer bodies held at once, k/m/g\n"
@@ -145,7 +148,9 @@ static void lkd_usage(FILE *f) {
           "                         (leakycl compile) from FILE, never from source;\n"
           "                         repeatable, one per device; a bundle that matches no\n"
           "                         opened device stops the start (exit 2)\n"
-          "  --quiet                no access log on stderr\n",
+          "  --quiet                no access log on stderr\n"
+          "  --version              print leakycld's version and exit\n"
+          "  --help, -h             print this text and exit\n",
           LKD_DEFAULT_MAX_DEPTH, LKD_DEFAULT_MAX_JOBS, LKD_DEFAULT_HEADER_TIMEOUT,
           LKD_DEFAULT_MIN_RATE);
 }
@@ -404,6 +409,7 @@ static int lkd_warm_up(lkd_server *s) {
 }
 
 int main(int argc, char **argv) {
+  lkd_malloc_tune(); /* before any thread */
   lkd_server s;
   memset(&s, 0, sizeof s);
   int parsed = lkd_parse_args(argc, argv, &s.config);

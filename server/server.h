@@ -40,7 +40,7 @@ typedef struct lkd_config {
   size_t max_jobs;          /* jobs in one batch */
   unsigned max_connections; /* open at once; more are answered 503 and closed */
   unsigned timeout_s;       /* a connection idle this long is closed */
-  /* The HTTP layer's protections (server/http/watch.c, budget.c). */
+  /* The HTTP layer's protections (server/http/watch.c, budget.c, memory.c). */
   size_t max_inflight_bytes; /* bodies and answers held at once; 0: a quarter of memory */
   unsigned header_timeout_s; /* a request's headers must arrive within it */
   size_t min_rate;           /* bytes/s of a body or an answer read, after the grace; 0: off */

@@ -67,13 +67,13 @@ static npy_result npy_read_string(npy_cursor *c, const unsigned char **s, size_t
                                   size_t errlen) {
   if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
     return lkt_fail(err, errlen, "header: expected a quoted string at offset %zu",
-                       (size_t)(c->p - c->start));
+                    (size_t)(c->p - c->start));
   const unsigned char quote = *c->p++;
   const unsigned char *begin = c->p;
   while (c->p < c->end && *c->p != quote) {
     if (*c->p == '\\' || *c->p == '\n')
       return lkt_fail(err, errlen, "header: unsupported character in a string at offset %zu",
-                         (size_t)(c->p - c->start));
+                      (size_t)(c->p - c->start));
     c->p++;
   }
   if (c->p >= c->end)
@@ -106,7 +106,7 @@ static npy_result npy_read_dim(npy_cursor *c, size_t *out, char *err, size_t err
     return lkt_fail(err, errlen, "header: negative dimension in shape");
   if (c->p >= c->end || *c->p < '0' || *c->p > '9')
     return lkt_fail(err, errlen, "header: expected a dimension at offset %zu",
-                       (size_t)(c->p - c->start));
+                    (size_t)(c->p - c->start));
   size_t v = 0;
   while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
     const size_t digit = (size_t)(*c->p - '0');
@@ -137,7 +137,7 @@ static npy_result npy_read_shape(npy_cursor *c, npy_header *h, char *err, size_t
     }
     if (h->rank > 0 && !saw_comma)
       return lkt_fail(err, errlen, "header: expected ',' or ')' in shape at offset %zu",
-                         (size_t)(c->p - c->start));
+                      (size_t)(c->p - c->start));
     if (h->rank == NPY_MAX_RANK)
       return lkt_fail(err, errlen, "rank is over the maximum of %d", NPY_MAX_RANK);
     size_t dim = 0;
@@ -176,8 +176,7 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       return NPY_BAD;
     npy_skip_space(&c);
     if (c.p >= c.end || *c.p != ':')
-      return lkt_fail(err, errlen, "header: expected ':' at offset %zu",
-                         (size_t)(c.p - c.start));
+      return lkt_fail(err, errlen, "header: expected ':' at offset %zu", (size_t)(c.p - c.start));
     c.p++;
     npy_skip_space(&c);
     unsigned which;
@@ -208,14 +207,13 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
         char shown[32];
         npy_printable(d, dn, shown, sizeof shown);
         return lkt_fail(err, errlen,
-                           "dtype '%s' is not supported (only little-endian float32 '<f4' or "
-                           "float16 '<f2')",
-                           shown);
+                        "dtype '%s' is not supported (only little-endian float32 '<f4' or "
+                        "float16 '<f2')",
+                        shown);
       }
     } else if (which == NPY_KEY_FORTRAN) {
       if (npy_take_word(&c, "True"))
-        return lkt_fail(err, errlen,
-                           "fortran_order True is not supported (save a C-order array)");
+        return lkt_fail(err, errlen, "fortran_order True is not supported (save a C-order array)");
       if (!npy_take_word(&c, "False"))
         return lkt_fail(err, errlen, "header: fortran_order is neither True nor False");
     } else if (npy_read_shape(&c, h, err, errlen) != NPY_OK) {
@@ -231,12 +229,12 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
       break;
     }
     return lkt_fail(err, errlen, "header: expected ',' or '}' at offset %zu",
-                       (size_t)(c.p - c.start));
+                    (size_t)(c.p - c.start));
   }
   npy_skip_space(&c);
   if (c.p != c.end)
     return lkt_fail(err, errlen, "header: unexpected text after the dictionary at offset %zu",
-                       (size_t)(c.p - c.start));
+                    (size_t)(c.p - c.start));
   if (!(seen & NPY_KEY_DESCR))
     return lkt_fail(err, errlen, "header: missing key 'descr'");
   if (!(seen & NPY_KEY_FORTRAN))
@@ -262,7 +260,7 @@ npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *ou
   const unsigned major = buf[6], minor = buf[7];
   if (major < 1 || major > 3 || minor != 0)
     return lkt_fail(err, errlen, "unsupported .npy format version %u.%u (1.0, 2.0, 3.0)", major,
-                       minor);
+                    minor);
   const size_t len_bytes = major == 1 ? 2 : 4;
   const size_t text_start = 8 + len_bytes;
   if (len < text_start) {
@@ -275,7 +273,7 @@ npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *ou
     hlen |= (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
   if (hlen > NPY_MAX_HEADER_LEN)
     return lkt_fail(err, errlen, "header length %zu is over the limit of %u bytes", hlen,
-                       NPY_MAX_HEADER_LEN);
+                    NPY_MAX_HEADER_LEN);
   if (len < text_start + hlen) {
     if (needed)
       *needed = text_start + hlen;

@@ -116,7 +116,7 @@ int outfile_commit(outfile_set *set, char *err, size_t errlen) {
     const int saved = errno;
     if (fclose(f) != 0 || !flushed) {
       rc = lkt_fail(err, errlen, "cannot write %s: %s", o->final_path,
-                       strerror(flushed ? errno : saved));
+                    strerror(flushed ? errno : saved));
       break;
     }
   }

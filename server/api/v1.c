@@ -10,6 +10,7 @@
 
 #include "devices.h"
 #include "json_write.h"
+#include "memory.h"
 #include "metrics.h"
 #include "run.h"
 #include "v1_answer.h"
@@ -80,6 +81,7 @@ LKD_HANDLER(lkd_v1_metrics) {
   r->content_type = "text/plain; version=0.0.4; charset=utf-8";
   lkd_metrics_render(s->metrics, &r->body);
   lkd_metrics_render_devices(s, &r->body);
+  lkd_memory_render(&r->body);
 }
 
 /* docs/openapi.json, embedded by tools/embed.c (build/gen/openapi.c): a

@@ -146,7 +146,7 @@ unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx
   unsigned led = 0;
   pthread_mutex_lock(&c->lock);
   me.waiter = waiter_take(c);
-  if (!me.waiter) { /* no memory for a slot: run alone, outside the queue */
+  if (!me.waiter) {      /* no memory for a slot: run alone, outside the queue */
     while (c->running) { /* never woken for us: poll the running flag */
       pthread_mutex_unlock(&c->lock);
       sched_yield();

@@ -182,6 +182,17 @@ size_t lkd_bufpool_decay(int64_t now_ns, int64_t max_idle_ns) {
   return bytes;
 }
 
+void lkd_bufpool_stats(size_t *blocks, size_t *in_use_bytes, size_t *idle_bytes) {
+  size_t mapped = 0;
+  pthread_mutex_lock(&lkd_pool.lock);
+  for (size_t i = 0; i < lkd_pool.count; i++)
+    mapped += lkd_pool.blocks[i].cap;
+  *blocks = lkd_pool.count;
+  *idle_bytes = lkd_pool.idle_bytes;
+  *in_use_bytes = mapped - lkd_pool.idle_bytes;
+  pthread_mutex_unlock(&lkd_pool.lock);
+}
+
 void lkd_bufpool_install(void) {
   static const lkt_memory_hooks hooks = {lkd_bufpool_alloc, lkd_bufpool_release};
   lkt_set_memory_hooks(&hooks);

@@ -32,6 +32,9 @@ void lkd_bufpool_set_limit(size_t keep_bytes);
  * over. Returns the bytes unmapped. */
 size_t lkd_bufpool_decay(int64_t now_ns, int64_t max_idle_ns);
 
+/* The pool's blocks and mapped bytes now, in use and idle (for /metrics). */
+void lkd_bufpool_stats(size_t *blocks, size_t *in_use_bytes, size_t *idle_bytes);
+
 /* Installs the pool as the codec's memory hooks (lkt_set_memory_hooks). */
 void lkd_bufpool_install(void);
 

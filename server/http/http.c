@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bufpool.h"
+#include "memory.h"
 #include "metrics.h"
 #include "request.h"
 #include "routes.h"
@@ -392,6 +393,7 @@ static int lkd_http_limits(lkd_http *h, char *err, size_t errlen) {
   lkd_budget_init(&h->budget,
                   cfg->max_inflight_bytes ? cfg->max_inflight_bytes : lkd_budget_default());
   lkd_bufpool_set_limit(h->budget.limit / 2 < LKD_POOL_KEEP ? h->budget.limit / 2 : LKD_POOL_KEEP);
+  lkd_memory_show_budget(&h->budget);
   const lkd_watch_config wc = {.max_connections = cfg->max_connections,
                                .max_per_address = cfg->max_per_address,
                                .header_timeout_s = cfg->header_timeout_s,
@@ -529,5 +531,6 @@ void lkd_http_stop(lkd_http *h, unsigned grace_s) {
   lkd_watch_stop(h->watch);
   pthread_cond_destroy(&h->changed);
   pthread_mutex_destroy(&h->lock);
+  lkd_memory_show_budget(NULL);
   free(h);
 }

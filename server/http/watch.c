@@ -19,9 +19,14 @@
 #define LKD_NS ((int64_t)1000000000)
 /* How often the reaper looks: the resolution of every deadline. */
 #define LKD_REAP_NS (LKD_NS / 5)
-/* How long a connection must have waited for its headers or body before
- * it may be dropped for a new client: a request just begun is not slow. */
-#define LKD_SLOW_NS LKD_NS
+/* How long a connection must have waited for its body before it may be
+ * dropped for a new client: sending a body may take a while. One waiting
+ * for its headers may be dropped at once: a client's headers come in one
+ * packet right after the connect, so only the slow are found waiting. A
+ * refused connection that has not sent its headers after LKD_REFUSED_NS is
+ * closed unanswered. */
+#define LKD_SLOW_BODY_NS LKD_NS
+#define LKD_REFUSED_NS (LKD_NS / 10)
 /* Files besides the connections: the listening socket, one wake-up fd per
  * thread, the OpenCL runtime's, the token and log files. */
 #define LKD_FILE_MARGIN 64
@@ -145,7 +150,12 @@ static void lkd_reap_one(lkd_watch *w, lkd_conn *k, int64_t now) {
     }
     break;
   case LKD_PHASE_HEADERS:
-    if (lkd_waited(k, now) > grace) {
+    /* A refused connection holds a slot of libmicrohttpd's until its 503
+     * is sent, after its headers: one that does not send them at once is
+     * closed unanswered, or a flood of them would stop the accepts. */
+    if (k->refused && lkd_waited(k, now) > LKD_REFUSED_NS) {
+      lkd_cut(w, k, "refused (a connection limit), and its headers did not come at once");
+    } else if (lkd_waited(k, now) > grace) {
       snprintf(why, sizeof why, "its request headers took over %u s (--header-timeout)",
                w->cfg.header_timeout_s);
       lkd_cut(w, k, why);
@@ -305,21 +315,44 @@ static lkd_address *lkd_address_add(lkd_watch *w, const lkd_address *key) {
   return a;
 }
 
-/* The connection to drop for a new client: the one that has waited
- * longest for its headers or body, after a second at least (lock held). */
-static lkd_conn *lkd_slowest(lkd_watch *w, int64_t now) {
-  lkd_conn *slowest = NULL;
-  int64_t longest = LKD_SLOW_NS;
+/* Which connections may be dropped for a new client, best first: kept
+ * alive with no request (as nginx reuses them), waiting for its headers,
+ * waiting for its body for LKD_SLOW_BODY_NS or more. -1: not droppable. */
+static int lkd_drop_rank(const lkd_conn *k, int64_t waited) {
+  if (k->cut)
+    return -1;
+  switch (k->phase) {
+  case LKD_PHASE_IDLE:
+    return 0;
+  case LKD_PHASE_HEADERS:
+    return 1;
+  case LKD_PHASE_BODY:
+    return waited >= LKD_SLOW_BODY_NS ? 2 : -1;
+  default:
+    return -1;
+  }
+}
+
+/* The connection to drop for newcomer: of the best rank, the one that has
+ * waited longest (lock held). NULL when none may be dropped. */
+static lkd_conn *lkd_droppable(lkd_watch *w, const lkd_conn *newcomer, int64_t now) {
+  lkd_conn *best = NULL;
+  int best_rank = -1;
+  int64_t best_waited = 0;
   for (lkd_conn *k = w->head; k; k = k->next) {
-    if (k->cut || (k->phase != LKD_PHASE_HEADERS && k->phase != LKD_PHASE_BODY))
+    if (k == newcomer)
       continue;
     int64_t waited = lkd_waited(k, now);
-    if (waited >= longest) {
-      longest = waited;
-      slowest = k;
+    int rank = lkd_drop_rank(k, waited);
+    if (rank < 0)
+      continue;
+    if (!best || rank < best_rank || (rank == best_rank && waited > best_waited)) {
+      best = k;
+      best_rank = rank;
+      best_waited = waited;
     }
   }
-  return slowest;
+  return best;
 }
 
 /* The worker running the calling thread, registered on its first call
@@ -361,14 +394,14 @@ lkd_conn *lkd_watch_open(lkd_watch *w, int fd, const struct sockaddr *addr) {
   if (w->cfg.max_per_address && k->address && k->address->count > w->cfg.max_per_address) {
     k->refused = 2; /* answered 503 soon: no other connection is dropped for it */
   } else if (w->open - w->doomed > w->cfg.max_connections) {
-    lkd_conn *slowest = lkd_slowest(w, now);
-    if (slowest) {
+    lkd_conn *victim = lkd_droppable(w, k, now);
+    if (victim) {
       char why[160];
-      snprintf(why, sizeof why,
-               "the oldest slow connection, dropped to make room for a new client "
-               "(--max-connections %u)",
+      snprintf(why, sizeof why, "%s, dropped to make room for a new client (--max-connections %u)",
+               victim->phase == LKD_PHASE_IDLE ? "the longest idle kept-alive connection"
+                                               : "the oldest slow connection",
                w->cfg.max_connections);
-      lkd_cut(w, slowest, why);
+      lkd_cut(w, victim, why);
     } else {
       k->refused = 1;
     }

@@ -47,10 +47,12 @@ lkd_watch *lkd_watch_start(const lkd_watch_config *cfg, char *err, size_t errlen
 void lkd_watch_stop(lkd_watch *w);
 
 /* A connection accepted on socket fd from addr, called on the thread that
- * will serve it. When the table is full it first drops the oldest slow
- * connection (waiting for its headers or body for a second or more); with
- * none to drop, or over the per-address limit, the new one is marked
- * refused. NULL when out of memory. */
+ * will serve it. When the table is full it first drops another: the
+ * longest idle kept-alive one, else the one waiting longest for its
+ * headers, else for its body (a second or more); with none to drop, or
+ * over the per-address limit, the new one is marked refused (answered 503
+ * once its headers are in, closed if they do not come at once). NULL when
+ * out of memory. */
 lkd_conn *lkd_watch_open(lkd_watch *w, int fd, const struct sockaddr *addr);
 /* Forgets k (libmicrohttpd closes the socket after this). */
 void lkd_watch_close(lkd_watch *w, lkd_conn *k);

@@ -19,9 +19,9 @@
 #define RUNS 5
 
 static float *values;
-static lkt_buf text;            /* our print of values: the input of both parsers */
-static lkt_buf out;             /* reused output buffer */
-static lkt_buf base64;          /* base64 of values */
+static lkt_buf text;           /* our print of values: the input of both parsers */
+static lkt_buf out;            /* reused output buffer */
+static lkt_buf base64;         /* base64 of values */
 static unsigned char *decoded; /* base64_decode's output, allocated once */
 static volatile double sink;
 

@@ -157,6 +157,29 @@ def burst_checks(ck, d):
              ((rss - base) / MIB, (peak - base) / MIB))
 
 
+def metrics_checks(ck, d):
+    """The memory gauges of /metrics agree with /proc and the flags."""
+    st, _, data = d.request("GET", "/metrics")
+    gauges = {}
+    for line in data.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            gauges[name] = float(value)
+    rss = status_kb(d.proc.pid, "VmRSS")
+    shown = gauges.get("process_resident_memory_bytes", -1)
+    ck.check("metrics_rss_matches_proc", st == 200 and abs(shown - rss) <= 8 * MIB,
+             (shown, rss))
+    ck.check("metrics_peak_at_least_rss",
+             gauges.get("leakycld_resident_memory_peak_bytes", -1) >= shown > 0, gauges)
+    ck.check("metrics_inflight_limit_is_the_flag",
+             gauges.get("leakycld_inflight_limit_bytes") == BUDGET and
+             gauges.get("leakycld_inflight_bytes") == 0, gauges)
+    have = [k for k in ('leakycld_pool_bytes{state="in_use"}', 'leakycld_pool_bytes{state="idle"}',
+                        "leakycld_pool_blocks", 'leakycld_malloc_bytes{state="in_use"}',
+                        'leakycld_malloc_bytes{state="free"}') if k in gauges]
+    ck.check("metrics_pool_and_malloc_gauges", len(have) == 5, sorted(gauges))
+
+
 def main():
     ck = Checks()
     d = Daemon("--max-inflight-bytes", "16m", "--quiet")
@@ -164,6 +187,7 @@ def main():
         # Warm: the first big job's buffers and the runtime's.
         held_budget_checks(ck, d)
         burst_checks(ck, d)
+        metrics_checks(ck, d)
         ck.check("budget_daemon_alive", d.alive())
     finally:
         rc = d.stop()

@@ -7,8 +7,10 @@ answer read below it are cut after the grace, a kept-alive connection idle
 past the header timeout still serves its next request, and clients at
 speed are served throughout. --max-per-address 2: the third connection
 from 127.0.0.1 gets a JSON 503, one from 127.0.0.2 is served. At
---max-connections 3, a new client makes room by dropping the oldest slow
-connection instead of getting a 503. Start-up warns when RLIMIT_NOFILE is
+--max-connections 3, a new client makes room by dropping the longest idle
+kept-alive connection, else the oldest slow one, instead of getting a 503;
+with nothing to drop it gets a 503, or is closed at once if it sends no
+headers. Start-up warns when RLIMIT_NOFILE is
 below what --max-connections needs."""
 import json
 import os
@@ -200,6 +202,61 @@ def make_room_checks(ck):
         d.stop()
 
 
+def idle_first_checks(ck):
+    """A kept-alive connection with no request is dropped before slow ones."""
+    d = Daemon("--max-connections", "3", "--header-timeout", "30", "--timeout", "60", "--quiet")
+    try:
+        slow = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(b"POST /v1/forward HTTP/1.1\r\nHost: x\r\nContent-Le")
+            slow.append(s)
+        time.sleep(0.3)
+        idle = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        idle.sendall(http_request_bytes("POST", "/v1/forward", FORWARD))
+        st, _, _ = read_response(idle)
+        time.sleep(0.2)
+        ok, detail = forward_ok(d)
+        ck.check("full_table_new_client_served_past_idle", st == 200 and ok, (st, detail))
+        closed = [closed_by_peer(idle, 2)[0]] + [closed_by_peer(s, 0.2)[0] for s in slow]
+        ck.check("full_table_dropped_idle_keepalive_first", closed == [True, False, False], closed)
+        for s in slow + [idle]:
+            s.close()
+    finally:
+        d.stop()
+
+
+def refused_checks(ck):
+    """With nothing to drop (both slots read bodies, under a second), a new
+    connection is refused: answered 503 if its headers come at once, closed
+    within a moment if they do not (not at --header-timeout)."""
+    d = Daemon("--max-connections", "2", "--header-timeout", "30", "--quiet")
+    try:
+        busy = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(b"POST /v1/forward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                      b"\r\nContent-Length: 100\r\n\r\n{")
+            busy.append(s)
+        time.sleep(0.1)
+        loud = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        loud.sendall(http_request_bytes("POST", "/v1/forward", FORWARD))
+        st, _, data = read_response(loud)
+        ck.check("refused_with_headers_gets_503", st == 503 and b"max-connections" in data,
+                 (st, data[:200]))
+        t0 = time.time()
+        silent = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        closed, _ = closed_by_peer(silent, 5)
+        took = time.time() - t0
+        ck.check("refused_silent_closed_at_once", closed and took < 2, (closed, took))
+        for s in busy + [silent, loud]:
+            s.close()
+        ok, detail = forward_ok(d)
+        ck.check("refused_then_served_after_close", ok, detail)
+    finally:
+        d.stop()
+
+
 def rlimit_checks(ck):
     def low_files():
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
@@ -219,6 +276,8 @@ def main():
     clock_checks(ck)
     per_address_checks(ck)
     make_room_checks(ck)
+    idle_first_checks(ck)
+    refused_checks(ck)
     rlimit_checks(ck)
     return ck.done()
 

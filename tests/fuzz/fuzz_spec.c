@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "devices.h"
 #include "fuzz.h"
-#include "core/core.h"
 
 #include "../unit/fake_device.h"
 

@@ -1,5 +1,6 @@
 # soak.mk - `make soak`: the daemon under a timed wrk load on loopback
-# (tests/soak/soak.sh); fails on any unexpected answer or RSS growth over 5 %.
+# (tests/soak/soak.sh), then a slowloris and an overload scenario; fails on any
+# unexpected answer, or an RSS slope that would add over 5 % in 30 minutes.
 # A fragment the top-level Makefile includes; uses its BUILD.
 SOAK_SECONDS     ?= 300
 SOAK_WARMUP      ?= 30

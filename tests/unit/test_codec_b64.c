@@ -440,8 +440,8 @@ static void test_splice_big_base64(void) {
   lkt_splice_table table = {0};
   size_t env_len = 0;
   char err[160];
-  CHECK_INT_EQ(lkt_splice_body(body.data, body.len, &daemon_keys, &limits, 64, &table, &env_len, err,
-                              sizeof err),
+  CHECK_INT_EQ(lkt_splice_body(body.data, body.len, &daemon_keys, &limits, 64, &table, &env_len,
+                               err, sizeof err),
                0);
   CHECK_STR_EQ(body.data, "{\"activation\":\"relu\",\"x_b64\":\"\",\"dtype\":\"float32\"}");
   CHECK_INT_EQ(env_len, strlen(body.data));

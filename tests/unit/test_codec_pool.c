@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base64.h"
 #include "bufpool.h"
 #include "splice.h"
-#include "base64.h"
 #include "test.h"
 
 #define MIB ((size_t)1 << 20)

@@ -1,8 +1,8 @@
 /* test_server_devices.c - unit tests of the daemon's pure helpers: the
  * device SPEC match among opened devices, the error table and the JSON
  * string escaping of error messages. */
-#include "../../server/exec/devices.c"
 #include "../../server/api/errors.c"
+#include "../../server/exec/devices.c"
 #include "fake_device.h"
 #include "test.h"
 
