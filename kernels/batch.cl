@@ -50,10 +50,9 @@
 #define LK_BATCH_FWD_RELU(T, M, x, dy, a, t) LK_FORWARD_RELU(T, M, x, a, t)
 #define LK_BATCH_FWD_LEAKY(T, M, x, dy, a, t) LK_FORWARD_LEAKY(T, M, x, a, t)
 #define LK_BATCH_FWD_PHASED(T, M, x, dy, a, t) LK_FORWARD_PHASED(T, M, x, a, t)
-#define LK_BATCH_BWD_RELU(T, M, x, dy, a, t) LK_BACKWARD_OF(LK_DERIV_DY_RELU, T, M, x, dy, a, t)
-#define LK_BATCH_BWD_LEAKY(T, M, x, dy, a, t) LK_BACKWARD_OF(LK_DERIV_DY_LEAKY, T, M, x, dy, a, t)
-#define LK_BATCH_BWD_PHASED(T, M, x, dy, a, t)                                 \
-  LK_BACKWARD_OF(LK_DERIV_DY_PHASED, T, M, x, dy, a, t)
+#define LK_BATCH_BWD_RELU LK_DX_RELU
+#define LK_BATCH_BWD_LEAKY LK_DX_LEAKY
+#define LK_BATCH_BWD_PHASED LK_DX_PHASED
 
 /* out = F(x, dy) over len elements from p: vectors, then one by one. The
  * formulas are the very ones of activation.cl, so every element gets the

@@ -11,6 +11,7 @@
  *   LK_NT           1: streaming stores for the big outputs (LK_STORE_OUT)
  *   LK_DTYPE        how tensors are stored: 0 float32, 1 float16, 2 bfloat16
  *                   (computing in float32 always; see LK_LOAD_T below)
+ *   LK_CONV         the conventions profile: 0 pytorch, 1 ieee, 2 jax
  *   LK_FAMILY       the kernels a program holds: 0 element-wise (lk_forward,
  *                   lk_backward; activation.cl), 1 the reduction
  *                   (lk_reduce_partials, lk_reduce_finish; reduce.cl), 2 packed
@@ -184,53 +185,109 @@ lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_T
 /* The formulas below are macros so that one text serves float and floatN:
  * T is the value type (float or lk_vec) and M the matching mask type (int or
  * lk_mask); select() and the comparisons are component-wise for vectors.
- * Every branch is a select, never a multiply by a mask: relu(-1) is +0, not
- * -0, and NaN in x comes out as NaN. */
-
-/* Each activation's formulas exist under their own names (_RELU, _LEAKY for
+ * Branches are selects, never a multiply by a mask.
+ *
+ * LK_CONV, the conventions profile (leakycl_conventions), decides the
+ * corners: the sign of zero, NaN in x, Inf times a zero gradient.
+ *   0 pytorch  what torch autograd gives for nn.ReLU, nn.LeakyReLU,
+ *              nn.PReLU and seed 003's PhasedReLU module, bit for bit in
+ *              float32: the same operations in the same order (torch's
+ *              where() backward adds +0 fills, so some -0 become +0 and
+ *              0 * Inf becomes NaN)
+ *   1 ieee     NaN in x gives NaN out, relu(-0) = +0, no fills
+ *   2 jax      the identity branch at x >= 0, as jax.nn.leaky_relu and its
+ *              autodiff have it; jax.nn.relu's derivative (0 at 0 and NaN)
+ * Each activation's formulas exist under their own names (_RELU, _LEAKY for
  * leaky_relu and prelu, _PHASED) so that the packed-job kernels (batch.cl)
  * can choose one at run time; LK_FORWARD and the rest below pick one by
- * LK_ACT for the other kernels. */
+ * LK_ACT for the other kernels. a is alpha, t = -beta/alpha (phased_relu
+ * only). */
+#ifndef LK_CONV
+#define LK_CONV 0
+#endif
+#if LK_CONV < 0 || LK_CONV > 2
+#error "LK_CONV must be 0 (pytorch), 1 (ieee) or 2 (jax)"
+#endif
 
-/* y = f(x); a is alpha, t = -beta/alpha (phased_relu only). */
+/* Where the band of phased_relu's alpha branch is: t <= x < 0. */
+#define LK_IN_BAND(x, t) (((x) < 0.0f) & ((x) >= (t)))
+
+#if LK_CONV == 0
+/* torch.relu is clamp_min(x, 0) (-0 and NaN pass) and its backward
+ * threshold_backward(dy, y, 0): y <= 0 ? 0 : dy. leaky_relu and prelu:
+ * x > 0 ? x : a*x, x > 0 ? dy : a*dy, dalpha term x > 0 ? 0 : x*dy.
+ * PhasedReLU: where(x >= 0, x, where(x >= t, a*x, 0)), differentiated
+ * through both where()s: dx = where(x >= 0, dy, 0) + where(band, dy, 0)*a,
+ * dalpha term where(band, dy, 0)*x. */
+/* The redundant signbit() keeps PoCL's LLVM from folding x < 0 ? 0 : x
+ * into a max(), which loses -0 (seen with float16 stores on the GPU
+ * strategy). */
+#define LK_FORWARD_RELU(T, M, x, a, t)                                         \
+  select((x), (T)0.0f, (M)(((x) < 0.0f) & signbit(x)))
+#define LK_FORWARD_LEAKY(T, M, x, a, t) select((a) * (x), (x), (M)((x) > 0.0f))
+#define LK_DX_RELU(T, M, x, dy, a, t) select((T)0.0f, (dy), (M)(((x) > 0.0f) | isnan(x)))
+#define LK_DX_LEAKY(T, M, x, dy, a, t) select((a) * (dy), (dy), (M)((x) > 0.0f))
+#define LK_ALPHA_TERM_PRELU(T, M, x, dy, t) select((x) * (dy), (T)0.0f, (M)((x) > 0.0f))
+#elif LK_CONV == 1
+/* NaN in x is carried to y and dx, and poisons dalpha. */
 #define LK_FORWARD_RELU(T, M, x, a, t) select((T)0.0f, (x), (M)(((x) > 0.0f) | isnan(x)))
 #define LK_FORWARD_LEAKY(T, M, x, a, t) select((a) * (x), (x), (M)((x) > 0.0f))
+#define LK_DX_RELU(T, M, x, dy, a, t)                                          \
+  select(select((T)0.0f, (dy), (M)((x) > 0.0f)), (x), (M)isnan(x))
+#define LK_DX_LEAKY(T, M, x, dy, a, t)                                         \
+  select(select((a) * (dy), (dy), (M)((x) > 0.0f)), (x), (M)isnan(x))
+#define LK_ALPHA_TERM_PRELU(T, M, x, dy, t) select((dy) * (x), (T)0.0f, (M)((x) > 0.0f))
+#else
+/* jax.nn.relu: max(x, 0), derivative x > 0 ? dy : 0. jax.nn.leaky_relu
+ * (and flax's PReLU): where(x >= 0, x, a*x), whose transpose gives
+ * where(x >= 0, dy, 0) + a*where(x >= 0, 0, dy), and the slope's term
+ * where(x >= 0, 0, dy)*x. */
+#define LK_FORWARD_RELU(T, M, x, a, t) select((T)0.0f, (x), (M)(((x) > 0.0f) | isnan(x)))
+#define LK_FORWARD_LEAKY(T, M, x, a, t) select((a) * (x), (x), (M)((x) >= 0.0f))
+#define LK_DX_RELU(T, M, x, dy, a, t) select((T)0.0f, (dy), (M)((x) > 0.0f))
+#define LK_DX_LEAKY(T, M, x, dy, a, t)                                         \
+  (select((T)0.0f, (dy), (M)((x) >= 0.0f)) +                                   \
+   (a) * select((T)0.0f, (dy), (M)(((x) < 0.0f) | isnan(x))))
+#define LK_ALPHA_TERM_PRELU(T, M, x, dy, t)                                    \
+  (select((T)0.0f, (dy), (M)(((x) < 0.0f) | isnan(x))) * (x))
+#endif
+
+#if LK_CONV == 1
 #define LK_FORWARD_PHASED(T, M, x, a, t)                                       \
   select(select((T)0.0f, (a) * (x), (M)((x) >= (t))), (x),                     \
          (M)(((x) >= 0.0f) | isnan(x)))
+#define LK_DX_PHASED(T, M, x, dy, a, t)                                        \
+  select(select(select((T)0.0f, (a) * (dy), (M)((x) >= (t))), (dy),            \
+                (M)((x) >= 0.0f)),                                             \
+         (x), (M)isnan(x))
+#define LK_ALPHA_TERM_PHASED(T, M, x, dy, t)                                   \
+  select((T)0.0f, (dy) * (x), (M)(LK_IN_BAND(x, t) | isnan(x)))
+#else
+/* The seed's module, through torch's or jax's where(): NaN takes the zero
+ * branch. */
+#define LK_FORWARD_PHASED(T, M, x, a, t)                                       \
+  select(select((T)0.0f, (a) * (x), (M)((x) >= (t))), (x), (M)((x) >= 0.0f))
+#define LK_DX_PHASED(T, M, x, dy, a, t)                                        \
+  (select((T)0.0f, (dy), (M)((x) >= 0.0f)) +                                   \
+   select((T)0.0f, (dy), (M)LK_IN_BAND(x, t)) * (a))
+#define LK_ALPHA_TERM_PHASED(T, M, x, dy, t)                                   \
+  (select((T)0.0f, (dy), (M)LK_IN_BAND(x, t)) * (x))
+#endif
+
+/* y = f(x) and dx = f'(x) * dy of the activation LK_ACT. */
 #if LK_ACT == 0
 #define LK_FORWARD LK_FORWARD_RELU
+#define LK_BACKWARD LK_DX_RELU
 #elif LK_ACT == 1 || LK_ACT == 2
 #define LK_FORWARD LK_FORWARD_LEAKY
+#define LK_BACKWARD LK_DX_LEAKY
 #else
 #define LK_FORWARD LK_FORWARD_PHASED
+#define LK_BACKWARD LK_DX_PHASED
 #endif
 
-/* f'(x) * dy, before LK_BACKWARD carries NaN in x over to dx. */
-#define LK_DERIV_DY_RELU(T, M, x, dy, a, t) select((T)0.0f, (dy), (M)((x) > 0.0f))
-#define LK_DERIV_DY_LEAKY(T, M, x, dy, a, t) select((a) * (dy), (dy), (M)((x) > 0.0f))
-#define LK_DERIV_DY_PHASED(T, M, x, dy, a, t)                                  \
-  select(select((T)0.0f, (a) * (dy), (M)((x) >= (t))), (dy), (M)((x) >= 0.0f))
-#if LK_ACT == 0
-#define LK_DERIV_DY LK_DERIV_DY_RELU
-#elif LK_ACT == 1 || LK_ACT == 2
-#define LK_DERIV_DY LK_DERIV_DY_LEAKY
-#else
-#define LK_DERIV_DY LK_DERIV_DY_PHASED
-#endif
-/* dx: f'(x) * dy, and NaN in x carried over. */
-#define LK_BACKWARD_OF(DERIV, T, M, x, dy, a, t)                               \
-  select(DERIV(T, M, x, dy, a, t), (x), (M)isnan(x))
-#define LK_BACKWARD(T, M, x, dy, a, t)                                         \
-  select(LK_DERIV_DY(T, M, x, dy, a, t), (x), (M)isnan(x))
-
-/* The term of dalpha: d f/d alpha * dy. prelu: x > 0 ? 0 : dy*x (NaN x
- * gives NaN by the arithmetic). phased_relu: dy*x on the band t <= x < 0,
- * and NaN x is let through so that it poisons its channel's sum. relu and
- * leaky_relu have no learnable alpha; the host never asks for them. */
-#define LK_ALPHA_TERM_PRELU(T, M, x, dy, t) select((dy) * (x), (T)0.0f, (M)((x) > 0.0f))
-#define LK_ALPHA_TERM_PHASED(T, M, x, dy, t)                                   \
-  select((T)0.0f, (dy) * (x), (M)((((x) < 0.0f) & ((x) >= (t))) | isnan(x)))
+/* The term of dalpha: d f/d alpha * dy, for prelu and phased_relu (relu
+ * and leaky_relu have no learnable alpha; the host never asks for them). */
 #define LK_ALPHA_TERM_NONE(T, M, x, dy, t) ((T)0.0f)
 #if LK_ACT == 2
 #define LK_ALPHA_TERM LK_ALPHA_TERM_PRELU
@@ -343,10 +400,10 @@ void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
 #define LK_REDUCE_TERMS(T, M, phased, xv, dyv, a, t)                     \
   do {                                                                         \
     if (phased) {                                                              \
-      dxv_ = LK_BACKWARD_OF(LK_DERIV_DY_PHASED, T, M, xv, dyv, a, t);          \
+      dxv_ = LK_DX_PHASED(T, M, xv, dyv, a, t);                                \
       term_ = LK_ALPHA_TERM_PHASED(T, M, xv, dyv, t);                          \
     } else {                                                                   \
-      dxv_ = LK_BACKWARD_OF(LK_DERIV_DY_LEAKY, T, M, xv, dyv, a, t);           \
+      dxv_ = LK_DX_LEAKY(T, M, xv, dyv, a, t);                                 \
       term_ = LK_ALPHA_TERM_PRELU(T, M, xv, dyv, t);                           \
     }                                                                          \
   } while (0)

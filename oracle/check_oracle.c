@@ -116,35 +116,67 @@ float ck_threshold(float alpha, float beta) {
 }
 
 static float product(float a, float b) { return (float)((double)a * (double)b); }
+/* where(c, v, 0): the +0 that torch's and jax's where() backward put in the
+ * branch not taken. */
+static float fill(int c, float v) { return c ? v : 0.0f; }
+/* The sum of two gradients of which one is always a zero: exact. */
+static float sum2(float a, float b) { return (float)((double)a + (double)b); }
 
-float ck_backward(leakycl_activation act, float x, float dy, float a, float t) {
-  if (isnan(x))
-    return x;
+float ck_forward(leakycl_conventions conv, leakycl_activation act, float x, float a, float t) {
   switch (act) {
-  case LEAKYCL_RELU:
-    return x > 0 ? dy : 0.0f;
+  case LEAKYCL_RELU: /* torch's clamp_min(x, 0) lets -0 and NaN through */
+    if (conv == LEAKYCL_CONVENTIONS_PYTORCH)
+      return x < 0 ? 0.0f : x;
+    return x > 0 || isnan(x) ? x : 0.0f;
   case LEAKYCL_LEAKY_RELU:
-  case LEAKYCL_PRELU:
-    return x > 0 ? dy : product(a, dy);
+  case LEAKYCL_PRELU: /* a*NaN is NaN */
+    if (conv == LEAKYCL_CONVENTIONS_JAX)
+      return x >= 0 ? x : product(a, x);
+    return x > 0 ? x : product(a, x);
   default:
+    if (isnan(x) && conv == LEAKYCL_CONVENTIONS_IEEE)
+      return x;
     if (x >= 0)
-      return dy;
-    return x >= t ? product(a, dy) : 0.0f;
+      return x;
+    return x >= t ? product(a, x) : 0.0f; /* NaN: the zero branch */
   }
 }
 
-/* y = f(x) is the backward formula with dy = x: every branch of the table is
- * the identity or a multiple of its input (x for y, dy for dx). */
-float ck_forward(leakycl_activation act, float x, float a, float t) {
-  return ck_backward(act, x, x, a, t);
+float ck_backward(leakycl_conventions conv, leakycl_activation act, float x, float dy, float a,
+                  float t) {
+  if (isnan(x) && conv == LEAKYCL_CONVENTIONS_IEEE)
+    return x;
+  switch (act) {
+  case LEAKYCL_RELU: /* pytorch: threshold_backward on y, y <= 0 ? 0 : dy */
+    if (conv == LEAKYCL_CONVENTIONS_PYTORCH)
+      return x > 0 || isnan(x) ? dy : 0.0f;
+    return x > 0 ? dy : 0.0f;
+  case LEAKYCL_LEAKY_RELU:
+  case LEAKYCL_PRELU:
+    if (conv == LEAKYCL_CONVENTIONS_JAX)
+      return sum2(fill(x >= 0, dy), product(a, fill(!(x >= 0), dy)));
+    return x > 0 ? dy : product(a, dy);
+  default:
+    if (conv == LEAKYCL_CONVENTIONS_IEEE) {
+      if (x >= 0)
+        return dy;
+      return x >= t ? product(a, dy) : 0.0f;
+    }
+    return sum2(fill(x >= 0, dy), product(fill(x < 0 && x >= t, dy), a));
+  }
 }
 
-float ck_alpha_term(leakycl_activation act, float x, float dy, float t) {
-  if (act == LEAKYCL_PRELU)
+float ck_alpha_term(leakycl_conventions conv, leakycl_activation act, float x, float dy, float t) {
+  if (act == LEAKYCL_PRELU) {
+    if (conv == LEAKYCL_CONVENTIONS_JAX)
+      return product(fill(!(x >= 0), dy), x);
     return x > 0 ? 0.0f : product(dy, x);
-  if (act == LEAKYCL_PHASED_RELU)
+  }
+  if (act != LEAKYCL_PHASED_RELU)
+    return 0.0f;
+  if (conv == LEAKYCL_CONVENTIONS_IEEE)
     return (x < 0 && x >= t) || isnan(x) ? product(dy, x) : 0.0f;
-  return 0.0f;
+  return product(fill(x < 0 && x >= t, dy), x); /* 0 * Inf is NaN */
 }
 
 /* ---- element comparison ---- */
@@ -167,8 +199,8 @@ int ck_check_elem(const ck_elem *e, uint32_t got, int denormals, uint32_t *want)
   int ok = 0;
   for (int i = 0; i < nx && ok != 1; i++) {
     for (int j = 0; j < ndy && ok != 1; j++) {
-      const float r = e->backward ? ck_backward(e->act, xs[i], dys[j], e->a, e->t)
-                                  : ck_forward(e->act, xs[i], e->a, e->t);
+      const float r = e->backward ? ck_backward(e->conv, e->act, xs[i], dys[j], e->a, e->t)
+                                  : ck_forward(e->conv, e->act, xs[i], e->a, e->t);
       const uint32_t w = ck_pattern(e->dtype, r);
       if (i == 0 && j == 0)
         *want = w;
@@ -184,8 +216,9 @@ int ck_check_elem(const ck_elem *e, uint32_t got, int denormals, uint32_t *want)
 
 /* ---- gradients ---- */
 
-void ck_grad_add(ck_grad_sums *g, leakycl_activation act, float x, float dy, float t) {
-  const float term = ck_alpha_term(act, x, dy, t);
+void ck_grad_add(ck_grad_sums *g, leakycl_conventions conv, leakycl_activation act, float x,
+                 float dy, float t) {
+  const float term = ck_alpha_term(conv, act, x, dy, t);
   g->sum += term;
   g->sum_abs += isfinite(term) ? fabs((double)term) : 0.0;
   if (x < 0) {
@@ -194,7 +227,7 @@ void ck_grad_add(ck_grad_sums *g, leakycl_activation act, float x, float dy, flo
   }
   /* No denormals: subnormal inputs read as zeros, subnormal products as 0. */
   const float fx = flushed(x), fdy = flushed(dy);
-  const float fterm = flushed(ck_alpha_term(act, fx, fdy, t));
+  const float fterm = flushed(ck_alpha_term(conv, act, fx, fdy, t));
   g->f_sum += fterm;
   g->f_sum_abs += isfinite(fterm) ? fabs((double)fterm) : 0.0;
   if (fx < 0) {
@@ -321,7 +354,8 @@ ck_elem ck_call_elem(const ck_call *c, size_t i) {
                      c->x[i],
                      c->backward ? c->dy[i] : 0.0f,
                      ck_call_alpha(c, ch),
-                     ck_call_threshold(c, ch)};
+                     ck_call_threshold(c, ch),
+                     c->conventions};
   return e;
 }
 
@@ -359,7 +393,7 @@ ck_grad_sums *ck_call_grad_sums(const ck_call *c) {
   ck_grad_sums *sums = calloc(ck_call_channels(c), sizeof *sums);
   for (size_t i = 0; sums && i < c->n; i++) {
     const size_t ch = ck_call_channel(c, i);
-    ck_grad_add(&sums[ch], c->act, c->x[i], c->dy[i], ck_call_threshold(c, ch));
+    ck_grad_add(&sums[ch], c->conventions, c->act, c->x[i], c->dy[i], ck_call_threshold(c, ch));
   }
   return sums;
 }

@@ -31,13 +31,18 @@ uint64_t ck_ulp_distance(leakycl_dtype dtype, uint32_t a, uint32_t b);
 /* phased_relu's threshold exactly as the host computes it: -beta / alpha in
  * float32 arithmetic (one correctly rounded float division). */
 float ck_threshold(float alpha, float beta);
-/* y = f(x) and dx = f'(x) * dy in float32: alpha products are the float32
- * product, (float)((double)a * (double)x), which is exact rounding once. */
-float ck_forward(leakycl_activation act, float x, float a, float t);
-float ck_backward(leakycl_activation act, float x, float dy, float a, float t);
+/* y = f(x) and dx = f'(x) * dy in float32 under a conventions profile (the
+ * README's tables): alpha products are the float32 product,
+ * (float)((double)a * (double)x), which is exact rounding once; where
+ * pytorch and jax add two gradients one of them is a zero (exact). */
+float ck_forward(leakycl_conventions conv, leakycl_activation act, float x, float a, float t);
+float ck_backward(leakycl_conventions conv, leakycl_activation act, float x, float dy, float a,
+                  float t);
 /* d y / d alpha * dy: the float32 product dy*x on the activation's band
- * (prelu: x <= 0 or NaN; phased_relu: t <= x < 0 or NaN), else 0. */
-float ck_alpha_term(leakycl_activation act, float x, float dy, float t);
+ * (prelu: x <= 0, or x < 0 for jax; phased_relu: t <= x < 0), else 0 (or,
+ * in pytorch and jax, 0 * x, which is NaN for an infinite x); NaN x gives
+ * NaN. */
+float ck_alpha_term(leakycl_conventions conv, leakycl_activation act, float x, float dy, float t);
 
 /* One element to check: the inputs (already the exact values the device
  * reads), the activation's alpha and threshold for its channel. */
@@ -46,6 +51,7 @@ typedef struct ck_elem {
   leakycl_dtype dtype;
   int backward; /* 0: y = f(x); 1: dx = f'(x) * dy (x is y for FROM_Y) */
   float x, dy, a, t;
+  leakycl_conventions conv;
 } ck_elem;
 
 /* Whether `got` (a storage pattern) is the oracle's result: 1 bit-exact (NaN
@@ -74,7 +80,8 @@ typedef struct ck_grad_sums {
   size_t n;
 } ck_grad_sums;
 
-void ck_grad_add(ck_grad_sums *g, leakycl_activation act, float x, float dy, float t);
+void ck_grad_add(ck_grad_sums *g, leakycl_conventions conv, leakycl_activation act, float x,
+                 float dy, float t);
 
 /* What one gradient output was measured against. */
 typedef struct ck_grad_result {
@@ -110,6 +117,7 @@ typedef struct ck_call {
   float beta;
   size_t n;
   const float *x, *dy;
+  leakycl_conventions conventions;
 } ck_call;
 
 /* alpha and threshold of channel c (0 when alpha is shared). */

@@ -154,7 +154,8 @@ static int compare_case(bench_sweep *s, bench_block *blocks, bench_candidate *ca
                         LEAKYCL_DEFAULT_PHASED_BETA,
                         n,
                         s->hx,
-                        s->hdy};
+                        s->hdy,
+                        LEAKYCL_CONVENTIONS_PYTORCH};
   const int with_dalpha = c0->row.op == BENCH_REDUCE || c0->row.fused_dalpha;
   bench_oracle oracle;
   compare_cell cells[BENCH_MAX_DEVICES];

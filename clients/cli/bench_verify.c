@@ -15,8 +15,14 @@ int bench_verify(const bench_verify_call *call, char *err, size_t errlen) {
   /* bench data is finite and normal: denormal support does not matter. */
   const int denormals = 1;
   for (size_t i = 0; call->out && i < call->n; i++) {
-    const ck_elem e = {act, LEAKYCL_FLOAT32, call->op == BENCH_BACKWARD, call->x[i], call->dy[i], a,
-                       t};
+    const ck_elem e = {act,
+                       LEAKYCL_FLOAT32,
+                       call->op == BENCH_BACKWARD,
+                       call->x[i],
+                       call->dy[i],
+                       a,
+                       t,
+                       LEAKYCL_CONVENTIONS_PYTORCH};
     uint32_t want = 0;
     if (!ck_check_elem(&e, ck_bits(call->out[i]), denormals, &want)) {
       snprintf(err, errlen,
@@ -33,7 +39,7 @@ int bench_verify(const bench_verify_call *call, char *err, size_t errlen) {
   ck_grad_sums g;
   memset(&g, 0, sizeof g);
   for (size_t i = 0; i < call->n; i++)
-    ck_grad_add(&g, act, call->x[i], call->dy[i], t);
+    ck_grad_add(&g, LEAKYCL_CONVENTIONS_PYTORCH, act, call->x[i], call->dy[i], t);
   ck_grad_result bad;
   if (!ck_grad_check(&g, denormals, *call->dalpha, NULL, NULL, &bad, NULL)) {
     snprintf(err, errlen, "%s %s n=%zu: %s is %.9g, the oracle gives %.17g (allowed error %.3g)",

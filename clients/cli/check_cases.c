@@ -34,7 +34,7 @@ ck_call ck_job_call(const ck_job *j) {
   const ck_call c = {j->act,         j->dtype,       j->op != CK_FORWARD && j->op != CK_REDUCE,
                      ck_job_view(j), j->alpha_count, j->alpha,
                      j->beta,        j->n,           j->x,
-                     j->dy};
+                     j->dy,          j->conventions};
   return c;
 }
 
@@ -53,8 +53,8 @@ void ck_job_describe(const ck_job *j, char *buf, size_t len) {
   if (len == 0)
     return;
   buf[0] = '\0';
-  PUT("%s %s %s [", leakycl_activation_name(j->act), ck_op_name(j->op),
-      leakycl_dtype_name(j->dtype));
+  PUT("%s (%s) %s %s [", leakycl_activation_name(j->act), leakycl_conventions_name(j->conventions),
+      ck_op_name(j->op), leakycl_dtype_name(j->dtype));
   for (size_t d = 0; d < j->rank; d++)
     PUT("%s%zu", d ? ", " : "", j->shape[d]);
   PUT("]");
@@ -159,7 +159,8 @@ static float src_value(const ck_job *j, const ck_call *call, size_t i) {
   if (j->op != CK_FROM_Y)
     return j->x[i];
   const size_t c = ck_call_channel(call, i);
-  const float y = ck_forward(j->act, j->x[i], ck_call_alpha(call, c), ck_call_threshold(call, c));
+  const float y = ck_forward(j->conventions, j->act, j->x[i], ck_call_alpha(call, c),
+                             ck_call_threshold(call, c));
   return ck_round_to(j->dtype, y);
 }
 
@@ -202,6 +203,7 @@ static int io_prepare(const ck_job *j, job_io *io) {
 static leakycl_params params_of(const ck_job *j) {
   leakycl_params p;
   leakycl_params_init(&p, j->act);
+  p.conventions = j->conventions;
   p.alpha_count = j->alpha_count;
   p.alpha = j->alpha_count ? j->alpha : NULL;
   if (j->act == LEAKYCL_PHASED_RELU)
@@ -443,6 +445,7 @@ static void set_alphas(ck_job *j, int per_channel, uint64_t k) {
   const size_t np = positive ? COUNT_OF(positive_alphas) : COUNT_OF(prelu_alphas);
   const size_t pair = (size_t)(k % COUNT_OF(phased_pairs));
   j->beta = j->act == LEAKYCL_PHASED_RELU ? phased_pairs[pair][1] : 0.0f;
+  j->conventions = (leakycl_conventions)(splitmix(k) % LEAKYCL_CONVENTIONS_COUNT);
   if (j->act == LEAKYCL_RELU) {
     j->alpha_count = 0;
   } else if (per_channel) {

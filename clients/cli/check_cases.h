@@ -37,7 +37,8 @@ typedef struct ck_job {
   size_t alpha_count; /* 0: the default; 1: shared; the channel count: per channel */
   float alpha[CK_MAX_CHANNELS];
   float beta;
-  int inplace; /* the output overwrites its input (x, or dy for dx) */
+  leakycl_conventions conventions; /* every profile is checked, one a job */
+  int inplace;                     /* the output overwrites its input (x, or dy for dx) */
   size_t n;
   float *x, *dy;
 } ck_job;

@@ -391,8 +391,10 @@ static void json_failure_fields(FILE *o, const ck_case *c, const ck_failure *f) 
   ck_job_describe(j, desc, sizeof desc);
   fprintf(o, ",\"case\":");
   jsonw_string(o, desc);
-  fprintf(o, ",\"activation\":\"%s\",\"op\":\"%s\",\"dtype\":\"%s\",\"shape\":[",
-          leakycl_activation_name(j->act), ck_op_name(j->op), leakycl_dtype_name(j->dtype));
+  fprintf(
+      o, ",\"activation\":\"%s\",\"conventions\":\"%s\",\"op\":\"%s\",\"dtype\":\"%s\",\"shape\":[",
+      leakycl_activation_name(j->act), leakycl_conventions_name(j->conventions), ck_op_name(j->op),
+      leakycl_dtype_name(j->dtype));
   for (size_t d = 0; d < j->rank; d++)
     fprintf(o, "%s%zu", d ? "," : "", j->shape[d]);
   fprintf(o, "],\"channel_axis\":%ld,\"alpha\":[", j->axis);

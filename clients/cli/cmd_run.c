@@ -16,6 +16,7 @@
 static const char run_usage[] =
     "usage: leakycl run --activation A --op forward|backward --x x.npy --out DIR\n"
     "                   [--alpha A | --alpha-file a.npy] [--beta B] [--channel-axis K]\n"
+    "                   [--conventions pytorch|ieee|jax]\n"
     "                   [--dy dy.npy] [--from x|y] [--y y.npy] [--device SPEC]\n"
     "                   [--variant cpu|gpu] [--vector-width N] [--program-binary FILE]\n"
     "\n"
@@ -36,6 +37,9 @@ static const char run_usage[] =
     "                     phased_relu 0.1; relu takes none)\n"
     "  --alpha-file FILE  a 1-D float32 .npy of 1 (shared) or C (per-channel) slopes\n"
     "  --beta B           phased_relu's offset (default 0.5); threshold -beta/alpha\n"
+    "  --conventions C    the formulas' corners (-0, NaN, Inf): pytorch (default;\n"
+    "                     torch autograd's bits), ieee (NaN in, NaN out) or jax\n"
+    "                     (the identity branch at x >= 0)\n"
     "  --channel-axis K   the channel axis, negative from the end (default 1 when\n"
     "                     the rank is at least 2, else 0)\n"
     "  --from x|y         backward reads the sign from x (default) or from\n"
@@ -59,6 +63,7 @@ typedef struct run_args {
   const char *alpha;
   const char *alpha_file;
   const char *beta;
+  const char *conventions;
   const char *channel_axis;
   const char *device;
   const char *from;
@@ -80,6 +85,7 @@ typedef struct run_plan {
   float alpha;
   int has_beta;
   float beta;
+  leakycl_conventions conventions;
   int has_axis;
   long axis;
   int has_strategy;
@@ -122,6 +128,7 @@ static int parse_args(int argc, char **argv, run_args *a, int *exit_status) {
       {"--alpha", .value = &a->alpha},
       {"--alpha-file", .value = &a->alpha_file},
       {"--beta", .value = &a->beta},
+      {"--conventions", .value = &a->conventions},
       {"--channel-axis", .value = &a->channel_axis},
       {"--device", .value = &a->device},
       {"--from", .value = &a->from},
@@ -230,6 +237,11 @@ static int plan_run(const run_args *a, run_plan *p) {
   }
   if (plan_float("--beta", a->beta, &p->beta, &p->has_beta) != 0)
     return -1;
+  if (a->conventions &&
+      leakycl_conventions_from_name(a->conventions, &p->conventions) != LEAKYCL_OK) {
+    cli_error("--conventions: \"%s\" is not pytorch, ieee or jax", a->conventions);
+    return -1;
+  }
   if (a->channel_axis) {
     if (cli_parse_long(a->channel_axis, &p->axis) != 0) {
       cli_error("--channel-axis: \"%s\" is not an integer", a->channel_axis);
@@ -400,6 +412,7 @@ static int compute(const run_plan *p, run_state *s) {
   }
   if (p->has_beta)
     params.beta = p->beta;
+  params.conventions = p->conventions;
   /* Output dtype = input dtype: float16 arrays go through the typed calls
    * (float32 arithmetic, results rounded to nearest even). */
   const leakycl_dtype dtype = s->src.dtype == NPY_FLOAT16 ? LEAKYCL_FLOAT16 : LEAKYCL_FLOAT32;

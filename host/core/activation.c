@@ -14,16 +14,34 @@ const char *leakycl_activation_name(leakycl_activation activation) {
   return LK_NAME_OF(activation_names, activation, NULL);
 }
 
+/* The index of name in names[0..count), or -1. */
+static int name_index(const char *const *names, unsigned count, const char *name) {
+  for (unsigned i = 0; name && i < count; i++)
+    if (strcmp(name, names[i]) == 0)
+      return (int)i;
+  return -1;
+}
+
 leakycl_status leakycl_activation_from_name(const char *name, leakycl_activation *out) {
-  if (!name || !out)
+  const int i = name_index(activation_names, LEAKYCL_ACTIVATION_COUNT, name);
+  if (i < 0 || !out)
     return LEAKYCL_INVALID_ARGUMENT;
-  for (unsigned i = 0; i < LEAKYCL_ACTIVATION_COUNT; i++) {
-    if (strcmp(name, activation_names[i]) == 0) {
-      *out = (leakycl_activation)i;
-      return LEAKYCL_OK;
-    }
-  }
-  return LEAKYCL_INVALID_ARGUMENT;
+  *out = (leakycl_activation)i;
+  return LEAKYCL_OK;
+}
+
+static const char *const conventions_names[LEAKYCL_CONVENTIONS_COUNT] = {"pytorch", "ieee", "jax"};
+
+const char *leakycl_conventions_name(leakycl_conventions conventions) {
+  return LK_NAME_OF(conventions_names, conventions, NULL);
+}
+
+leakycl_status leakycl_conventions_from_name(const char *name, leakycl_conventions *out) {
+  const int i = name_index(conventions_names, LEAKYCL_CONVENTIONS_COUNT, name);
+  if (i < 0 || !out)
+    return LEAKYCL_INVALID_ARGUMENT;
+  *out = (leakycl_conventions)i;
+  return LEAKYCL_OK;
 }
 
 int leakycl_activation_has_gradient(leakycl_activation activation) {
@@ -95,8 +113,12 @@ leakycl_status lk_resolve(lk_error *err, const leakycl_params *params, leakycl_v
   }
   if (act == LEAKYCL_PHASED_RELU && !isfinite(params->beta))
     return lk_fail(err, LEAKYCL_INVALID_ARGUMENT, "beta is not finite");
+  if ((unsigned)params->conventions >= LEAKYCL_CONVENTIONS_COUNT)
+    return lk_fail(err, LEAKYCL_INVALID_ARGUMENT,
+                   "unknown conventions %d (pytorch 0, ieee 1, jax 2)", (int)params->conventions);
 
   out->activation = act;
+  out->conventions = params->conventions;
   out->dtype = LEAKYCL_FLOAT32;
   out->elem_size = sizeof(float);
   out->n = n;

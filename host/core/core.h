@@ -65,6 +65,7 @@ leakycl_status lk_spec_match(const lk_spec *spec, const leakycl_device_info *dev
 /* ---- parameters resolved for one call (activation.c) ---- */
 typedef struct lk_resolved {
   leakycl_activation activation;
+  leakycl_conventions conventions;
   size_t alpha_count; /* 1 (shared) or C */
   bool per_channel;
   float alpha;               /* shared */

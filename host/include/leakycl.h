@@ -90,6 +90,37 @@ LEAKYCL_API float leakycl_default_alpha(leakycl_activation activation);
 /* Initialisation gain for a slope alpha (seed 002): sqrt(2 / (1 + alpha^2)). */
 LEAKYCL_API double leakycl_init_gain(double alpha);
 
+/* The conventions profile: what the formulas give in their corners (the
+ * sign of zero, NaN in x, Inf times a zero gradient). The README has each
+ * profile's table.
+ *   PYTORCH (the default)  bit for bit what torch autograd gives in float32
+ *                          for nn.ReLU, nn.LeakyReLU, nn.PReLU and seed
+ *                          003's PhasedReLU module: relu(-0) = -0, NaN in x
+ *                          passes dy (relu) or a*dy (leaky_relu, prelu),
+ *                          phased_relu sends NaN to its zero branch, and
+ *                          where()'s +0 fills (dx +0 for dy -0; dalpha NaN
+ *                          for Inf in x)
+ *   IEEE                   NaN in x gives NaN in y, dx and dalpha;
+ *                          relu(-0) = +0; no fills
+ *   JAX                    the identity branch at x >= 0, as jax.nn.leaky_relu
+ *                          and its autodiff have it (with where()'s fills);
+ *                          relu's derivative is 0 at 0 and at NaN
+ * A profile costs no speed: each is its own kernel build, made when first
+ * used. */
+typedef enum leakycl_conventions {
+  LEAKYCL_CONVENTIONS_PYTORCH = 0,
+  LEAKYCL_CONVENTIONS_IEEE = 1,
+  LEAKYCL_CONVENTIONS_JAX = 2
+} leakycl_conventions;
+
+#define LEAKYCL_CONVENTIONS_COUNT 3
+
+/* "pytorch", "ieee", "jax"; NULL for an unknown value. */
+LEAKYCL_API const char *leakycl_conventions_name(leakycl_conventions conventions);
+/* Parses one of the names above (exact, lower case). */
+LEAKYCL_API leakycl_status leakycl_conventions_from_name(const char *name,
+                                                         leakycl_conventions *out);
+
 /* Parameters of one call. Initialise with leakycl_params_init(), then
  * override. alpha_count is 0 (the activation's default), 1 (one shared
  * alpha) or the view's channel count (one alpha per channel). relu takes no
@@ -101,6 +132,7 @@ typedef struct leakycl_params {
   size_t alpha_count;
   const float *alpha;
   float beta;
+  leakycl_conventions conventions; /* LEAKYCL_CONVENTIONS_PYTORCH after init */
 } leakycl_params;
 
 LEAKYCL_API leakycl_status leakycl_params_init(leakycl_params *params,

@@ -55,12 +55,13 @@ typedef struct batch_item {
   size_t channel_first; /* first row of finals */
 } batch_item;
 
-/* One launch's worth of items (all of one dtype) and the sizes of its
- * tables; elems counts elements of that dtype. */
+/* One launch's worth of items (all of one dtype and conventions profile)
+ * and the sizes of its tables; elems counts elements of that dtype. */
 typedef struct segment {
   batch_item *items;
   size_t count;
   leakycl_dtype dtype;
+  leakycl_conventions conventions;
   size_t elem_size;
   size_t elems, nparams, ntiles, nblocks, nchannels;
   size_t tile_elems, block;
@@ -419,7 +420,8 @@ static leakycl_status run_segment(leakycl_context *ctx, segment *s, leakycl_job 
   const lk_program_key key = {.family = LK_FAMILY_BATCH,
                               .vector_width = v->vector_width,
                               .wide_index = s->wide,
-                              .dtype = s->dtype};
+                              .dtype = s->dtype,
+                              .conventions = s->conventions};
   leakycl_status st = lk_program_get(ctx, &key, &s->prog);
   if (st != LEAKYCL_OK)
     return st;
@@ -470,11 +472,14 @@ static size_t segment_capacity(const leakycl_context *ctx, size_t elem_size) {
   return (size_t)(ctx->info.max_alloc_bytes / elem_size);
 }
 
-/* Packed items by dtype, then in the caller's order within one. */
+/* Packed items by dtype and profile (each its own program), then in the
+ * caller's order within one. */
 static int compare_items(const void *a, const void *b) {
   const batch_item *x = a, *y = b;
   if (x->r.dtype != y->r.dtype)
     return x->r.dtype < y->r.dtype ? -1 : 1;
+  if (x->r.conventions != y->r.conventions)
+    return x->r.conventions < y->r.conventions ? -1 : 1;
   return (x->job > y->job) - (x->job < y->job);
 }
 
@@ -519,10 +524,12 @@ static leakycl_status run_job_list(leakycl_context *ctx, leakycl_job *const *job
   for (size_t k = 0; k < nitems;) {
     segment s = {.items = items + k,
                  .dtype = items[k].r.dtype,
+                 .conventions = items[k].r.conventions,
                  .elem_size = items[k].r.elem_size,
                  .block = ctx->variant.reduce_block};
     const size_t capacity = segment_capacity(ctx, s.elem_size);
-    while (k + s.count < nitems && items[k + s.count].r.dtype == s.dtype) {
+    while (k + s.count < nitems && items[k + s.count].r.dtype == s.dtype &&
+           items[k + s.count].r.conventions == s.conventions) {
       /* No overflow: n * elem_size fits in size_t (checked), and elems <=
        * capacity. */
       const size_t add = lk_round_up(items[k + s.count].r.n, LK_BATCH_ALIGN);

@@ -70,7 +70,8 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
   const bool streaming = r->dtype == LEAKYCL_FLOAT32 && use_streaming(ctx, r->n, vw, out);
   lk_program *prog;
   const lk_program_key key = {
-      LK_FAMILY_ELEMENTWISE, r->activation, vw, r->per_channel, wide, streaming, r->dtype};
+      LK_FAMILY_ELEMENTWISE, r->activation, vw, r->per_channel, wide, streaming, r->dtype,
+      r->conventions};
   leakycl_status st = lk_program_get(ctx, &key, &prog);
   if (st != LEAKYCL_OK)
     return st;
@@ -141,8 +142,8 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   const bool streaming = dx && r->dtype == LEAKYCL_FLOAT32 && ctx->variant.reduce_block % vw == 0 &&
                          use_streaming(ctx, r->n, vw, dx);
   lk_program *prog;
-  const lk_program_key key = {LK_FAMILY_REDUCE, r->activation, vw, r->per_channel, wide,
-                              streaming,        r->dtype};
+  const lk_program_key key = {LK_FAMILY_REDUCE, r->activation, vw, r->per_channel, wide, streaming,
+                              r->dtype,         r->conventions};
   leakycl_status st = lk_program_get(ctx, &key, &prog);
   if (st != LEAKYCL_OK)
     return st;

@@ -77,8 +77,16 @@ static leakycl_status compile_set(leakycl_context *ctx, compiled *c, leakycl_pro
         for (unsigned vw = v->vector_width; vw >= 1 && st == LEAKYCL_OK; vw /= 2) {
           for (int w = 0; w < nwidths && st == LEAKYCL_OK; w++) {
             for (int nt = 0; nt < nstores && st == LEAKYCL_OK; nt++) {
-              const lk_program_key key = {
-                  (lk_family)f, act, vw, per_channel != 0, widths[w], nt == 1, LEAKYCL_FLOAT32};
+              /* The default profile only: a bundle is what a device without
+               * a compiler runs, and it takes leakycl_params_init's. */
+              const lk_program_key key = {(lk_family)f,
+                                          act,
+                                          vw,
+                                          per_channel != 0,
+                                          widths[w],
+                                          nt == 1,
+                                          LEAKYCL_FLOAT32,
+                                          LEAKYCL_CONVENTIONS_PYTORCH};
               st = compile_one(ctx, &key, c, progress, user);
             }
           }

@@ -44,6 +44,7 @@ typedef struct lk_program_key {
   bool wide_index;
   bool streaming; /* LK_NT: streaming stores for the big outputs (float32 only) */
   leakycl_dtype dtype;
+  leakycl_conventions conventions; /* LK_CONV */
 } lk_program_key;
 
 typedef struct lk_program {

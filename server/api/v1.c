@@ -42,9 +42,26 @@ LKD_HANDLER(lkd_v1_activations) {
        "[{\"name\":\"alpha\",\"type\":\"number\",\"per_channel\":true,\"learnable\":true,"
        "\"default\":"},
   };
+  /* The conventions profiles, by leakycl_conventions value. */
+  static const char *const profiles[LEAKYCL_CONVENTIONS_COUNT] = {
+      "bit for bit what torch autograd gives in float32 for nn.ReLU, nn.LeakyReLU, nn.PReLU and "
+      "seed 003's PhasedReLU: relu(-0) = -0, NaN in x passes dy (relu) or alpha*dy, "
+      "phased_relu sends NaN to its zero branch, where()'s +0 fills",
+      "NaN in x gives NaN in y, dx and dalpha; relu(-0) = +0; no fills",
+      "the identity branch at x >= 0 (jax.nn.leaky_relu) with where()'s fills; relu's "
+      "derivative is 0 at 0 and at NaN"};
   lkd_response_json(r);
   lkt_buf *b = &r->body;
-  lkt_buf_append_str(b, "{\"init_gain_formula\":\"sqrt(2/(1+alpha^2))\",\"activations\":[");
+  lkt_buf_append_str(b, "{\"init_gain_formula\":\"sqrt(2/(1+alpha^2))\",\"conventions\":[");
+  for (int c = 0; c < LEAKYCL_CONVENTIONS_COUNT; c++) {
+    lkt_buf_append_str(b, c ? ",{\"name\":" : "{\"name\":");
+    lkt_json_string(b, leakycl_conventions_name((leakycl_conventions)c));
+    lkt_buf_append_str(b, c == LEAKYCL_CONVENTIONS_PYTORCH ? ",\"default\":true,\"description\":"
+                                                           : ",\"default\":false,\"description\":");
+    lkt_json_string(b, profiles[c]);
+    lkt_buf_append(b, "}", 1);
+  }
+  lkt_buf_append_str(b, "],\"activations\":[");
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     leakycl_activation a = rows[i].activation;
     float alpha = leakycl_default_alpha(a);

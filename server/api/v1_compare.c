@@ -147,7 +147,8 @@ static int lkd_compare_oracle(const lkd_job *job, float **wx, float **wdy, bench
   }
   const ck_call call = {
       run->params.activation, run->dtype,       backward,   run->view, run->params.alpha_count,
-      run->params.alpha,      run->params.beta, job->count, x,         dy};
+      run->params.alpha,      run->params.beta, job->count, x,         dy,
+      run->params.conventions};
   return bench_oracle_init(o, &call, job->want_grads);
 }
 

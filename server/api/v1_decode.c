@@ -100,8 +100,9 @@ static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, const l
 
 /* A job's fields; the last LKD_COMPARE_FIELDS are POST /v1/compare's own. */
 static const char *const lkd_job_fields[] = {
-    "op",     "activation", "alpha", "beta",  "shape", "channel_axis", "x",  "x_b64",   "dy",
-    "dy_b64", "y",          "y_b64", "dtype", "from",  "device",       "id", "devices", "repeats"};
+    "op",   "activation", "conventions", "alpha",   "beta",   "shape", "channel_axis",
+    "x",    "x_b64",      "dy",          "dy_b64",  "y",      "y_b64", "dtype",
+    "from", "device",     "id",          "devices", "repeats"};
 #define LKD_COMPARE_FIELDS 2
 
 /* Fills job from one job object. op_fixed is the endpoint's op, or -1 when
@@ -157,6 +158,15 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
                                         : "(not a string)");
   if (leakycl_params_init(&job->run.params, activation) != LEAKYCL_OK)
     return lkd_fail(e, LKD_INTERNAL, "cannot initialise parameters");
+
+  /* conventions: the profile of the formulas' corners (default pytorch) */
+  const cJSON *conv = cJSON_GetObjectItemCaseSensitive(obj, "conventions");
+  if (conv && (!cJSON_IsString(conv) ||
+               leakycl_conventions_from_name(conv->valuestring, &job->run.params.conventions) !=
+                   LEAKYCL_OK))
+    return lkd_fail(
+        e, LKD_INVALID_ARGUMENT, "unknown conventions \"%s\" (expected pytorch, ieee or jax)",
+        cJSON_IsString(conv) ? lkd_user_text(conv->valuestring, t1, sizeof t1) : "(not a string)");
 
   /* device */
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(obj, "device");

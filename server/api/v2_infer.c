@@ -268,7 +268,7 @@ static int lkd_outputs_decode(lkd_kserve_infer *q, const cJSON *outputs, lkd_err
   return 0;
 }
 
-/* The request-level parameters: alpha, beta, channel_axis,
+/* The request-level parameters: alpha, beta, channel_axis, conventions,
  * binary_data_output; Triton's scheduling hints are accepted and ignored. */
 static int lkd_params_decode(lkd_kserve_infer *q, const cJSON *params, int *have_axis, long *axis,
                              lkd_error *e) {
@@ -301,14 +301,19 @@ static int lkd_params_decode(lkd_kserve_infer *q, const cJSON *params, int *have
         return lkd_fail(e, LKD_INVALID_ARGUMENT, "parameter channel_axis must be an integer");
       *have_axis = 1;
       *axis = (long)v;
+    } else if (strcmp(key, "conventions") == 0) {
+      if (!cJSON_IsString(p) ||
+          leakycl_conventions_from_name(p->valuestring, &lp->conventions) != LEAKYCL_OK)
+        return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                        "parameter conventions must be \"pytorch\", \"ieee\" or \"jax\"");
     } else if (strcmp(key, "binary_data_output") == 0) {
       if (!cJSON_IsBool(p))
         return lkd_fail(e, LKD_INVALID_ARGUMENT, "binary_data_output must be true or false");
       q->binary_output = cJSON_IsTrue(p);
     } else if (!(strcmp(key, ignored[0]) == 0 || strcmp(key, ignored[1]) == 0)) {
       return lkd_fail(e, LKD_INVALID_ARGUMENT,
-                      "unknown parameter \"%s\" (expected alpha, beta, channel_axis or "
-                      "binary_data_output)",
+                      "unknown parameter \"%s\" (expected alpha, beta, channel_axis, "
+                      "conventions or binary_data_output)",
                       lkd_user_text(key, t1, sizeof t1));
     }
   }

@@ -198,9 +198,14 @@ def run(ck, d, rnd):
     ok = st == 200 and all(same_f32(a, b) for a, b in zip(body["y"], want)) and len(body["y"]) == 12
     ck.check("forward_flat_shape_nhwc_axis_minus1", ok, raw)
 
-    # NaN and infinities travel as strings, both ways; relu(-Inf) = +0.
+    # NaN and infinities travel as strings, both ways; relu(-Inf) = +0;
+    # relu(-0) is -0 under pytorch (the default), +0 under ieee.
     st, body, raw = d.call("POST", "/v1/forward", raw='{"activation":"relu","x":["NaN","Infinity","-Infinity",-1,-0.0]}')
-    ck.check("nan_inf_transport_relu", st == 200 and raw == b'{"y":["NaN","Infinity",0,0,0]}', raw)
+    ck.check("nan_inf_transport_relu", st == 200 and raw == b'{"y":["NaN","Infinity",0,0,-0]}', raw)
+    st, body, raw = d.call("POST", "/v1/forward", raw='{"activation":"relu","conventions":"ieee","x":["NaN","Infinity","-Infinity",-1,-0.0]}')
+    ck.check("nan_inf_transport_relu_ieee", st == 200 and raw == b'{"y":["NaN","Infinity",0,0,0]}', raw)
+    st, body, raw = d.call("POST", "/v1/forward", raw='{"activation":"relu","conventions":"numpy","x":[1]}')
+    ck.check("unknown_conventions_400", st == 400 and b"pytorch, ieee or jax" in raw, raw)
     st, body, raw = d.call("POST", "/v1/forward", raw='{"activation":"leaky_relu","x":["-Infinity",-0.0,"NaN"]}')
     ck.check("nan_inf_transport_leaky", st == 200 and raw == b'{"y":["-Infinity",-0,"NaN"]}', raw)
 
@@ -261,7 +266,7 @@ def run(ck, d, rnd):
              all(same_f32(u, v) for u, v in zip(got, want)), raw[:300])
     dy = [f32(rnd.uniform(-1, 1)) for _ in range(len(x))]
     st, body, raw = d.call("POST", "/v1/backward", {"activation": "prelu", "x_b64": b64_floats(x),
-                                                    "dy": dy})
+                                                    "dy": dy, "conventions": "ieee"})
     want = oracle_forward("prelu", x, 0.25, 0, len(x), 1, grad_input=dy)
     got = floats_b64(body["dx_b64"]) if st == 200 and "dx_b64" in body else []
     ck.check("base64_backward_dx_b64_and_json_dalpha",

@@ -84,8 +84,9 @@ def oracle_dalpha(act, x, dy, t, rows):
         prod = dy.astype(F64) * x.astype(F64)
         if act == "prelu":
             term = np.where(x > 0, 0.0, prod)
-        else:
-            term = np.where(((x < 0) & (x >= t)) | np.isnan(x), prod, 0.0)
+        else:  # pytorch: where(band, dy, +0) * x (0 * Inf is NaN)
+            band = (x < 0) & (x >= t)
+            term = np.where(band, dy.astype(F64), 0.0) * x.astype(F64)
         r = rows(term)
         return r.sum(1), np.abs(r).sum(1)
 

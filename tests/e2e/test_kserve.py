@@ -52,8 +52,9 @@ def slopes(activation, alpha, ch):
 
 
 def oracle(activation, x, dy, alpha, beta, ch):
-    """y (dy None) or dx, flat float32: the branch picked in float64, the
-    product a*v rounded once to float32 (exact as a float64 product)."""
+    """y (dy None) or dx, flat float32 under the default profile (pytorch):
+    the branch picked in float64, the product a*v rounded once to float32
+    (exact as a float64 product), where()'s +0 fills added in."""
     x = x.reshape(-1).astype(np.float64)
     g = x if dy is None else dy.reshape(-1).astype(np.float64)
     a = slopes(activation, alpha, ch).astype(np.float64)
@@ -61,12 +62,16 @@ def oracle(activation, x, dy, alpha, beta, ch):
         scaled = (a * g).astype(F32)
         if activation == "phased_relu":
             t = np.float64(F32(-F32(beta)) / F32(alpha))
-            out = np.where(x >= 0, g.astype(F32), np.where(x >= t, scaled, F32(0)))
-        elif activation == "relu":
-            out = np.where(x > 0, g.astype(F32), F32(0))
-        else:
-            out = np.where(x > 0, g.astype(F32), scaled)
-    return np.where(np.isnan(x), F32(np.nan), out).astype(F32)
+            if dy is None:  # NaN takes the zero branch
+                return np.where(x >= 0, g.astype(F32), np.where(x >= t, scaled, F32(0))).astype(F32)
+            band = (x < 0) & (x >= t)
+            return (np.where(x >= 0, g, 0.0) +
+                    (np.where(band, g, 0.0) * a).astype(F32).astype(np.float64)).astype(F32)
+        if activation == "relu":
+            if dy is None:  # clamp_min: -0 and NaN pass
+                return np.where(x < 0, F32(0), g.astype(F32)).astype(F32)
+            return np.where((x > 0) | np.isnan(x), g.astype(F32), F32(0)).astype(F32)
+        return np.where(x > 0, g.astype(F32), scaled).astype(F32)
 
 
 def oracle_dalpha(activation, x, dy, alpha, beta, ch, n_ch):
@@ -74,11 +79,12 @@ def oracle_dalpha(activation, x, dy, alpha, beta, ch, n_ch):
     x = x.reshape(-1).astype(np.float64)
     terms = x * dy.reshape(-1).astype(np.float64)
     if activation == "prelu":
-        inside = ~(x > 0)
-    else:
+        terms = np.where(~(x > 0), terms, 0.0)
+    else:  # where(band, dy, +0) * x: 0 * Inf is NaN
         t = np.float64(F32(-F32(beta)) / F32(alpha))
         inside = (x >= t) & (x < 0)
-    terms = np.where(inside, terms, 0.0)
+        with np.errstate(invalid="ignore"):
+            terms = np.where(inside, dy.reshape(-1).astype(np.float64), 0.0) * x
     idx = ch if n_ch > 1 else np.zeros(len(ch), dtype=np.int64)
     return (np.bincount(idx, weights=terms, minlength=n_ch),
             np.bincount(idx, weights=np.abs(terms), minlength=n_ch))

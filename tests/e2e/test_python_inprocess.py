@@ -3,9 +3,10 @@
 installs with pip and finds its bundled library; NumPy arrays go in without
 a copy (checked by pointer); every storage dtype and shape comes back as it
 went in, 0-d included; DLPack producers pass; out= and in place; run_jobs;
-errors are leakycl.Error; threads share a context. Values are checked
-against float64 formulas written here, rounded as the semantics say, on
-whatever device LEAKYCL_TEST_DEVICE names."""
+errors are leakycl.Error; threads share a context; the conventions
+profiles (pytorch, ieee, jax) on the corners (-0, NaN, Inf, subnormals, the
+phased threshold). Values are checked against float64 formulas written here,
+rounded as the semantics say, on whatever device LEAKYCL_TEST_DEVICE names."""
 import os
 import subprocess
 import sys
@@ -77,6 +78,192 @@ class Producer:
 
     def __dlpack_device__(self):
         return self.arr.__dlpack_device__()
+
+
+# ---- the conventions profiles (float32; a = alpha, t = -beta/alpha) ----
+def ref_profile(conv, act, x, dy, alpha, beta=None):
+    """(y, dx, dalpha term) of profile conv, from its formulas in float64:
+    each product of float32 operands rounded once to float32 (exact, then
+    one rounding, as a float32 multiply), each sum of two float32 values too.
+    alpha: one value or one per element. +0 is written 0.0."""
+    X, D = x.astype(np.float64), dy.astype(np.float64)
+    A = np.broadcast_to(np.asarray(alpha, np.float32).astype(np.float64), X.shape)
+    nan = np.isnan(X)
+
+    def r(v):  # one rounding to float32, back in float64
+        return np.asarray(v, np.float64).astype(np.float32).astype(np.float64)
+
+    with np.errstate(all="ignore"):
+        if act == "relu":
+            if conv == "pytorch":
+                y = np.where(X < 0, 0.0, X)  # -0 and NaN pass
+                dx = np.where((X > 0) | nan, D, 0.0)
+            else:
+                y = np.where((X > 0) | nan, X, 0.0)  # relu(-0) = +0
+                dx = np.where(nan, X, np.where(X > 0, D, 0.0)) if conv == "ieee" else np.where(X > 0, D, 0.0)
+            term = np.zeros_like(X)
+        elif act in ("leaky_relu", "prelu"):
+            if conv == "jax":
+                y = np.where(X >= 0, X, r(A * X))
+                below = np.where(~(X >= 0), D, 0.0)
+                dx = r(np.where(X >= 0, D, 0.0) + r(A * below))
+                term = r(below * X)
+            else:
+                y = np.where(X > 0, X, r(A * X))
+                dx = np.where(X > 0, D, r(A * D))
+                if conv == "ieee":
+                    dx = np.where(nan, X, dx)
+                term = np.where(X > 0, 0.0, r(X * D))
+        else:  # phased_relu
+            T = np.broadcast_to(np.float64(-np.asarray(beta, np.float32) / np.asarray(alpha, np.float32)), X.shape)
+            band = (X < 0) & (X >= T)
+            if conv == "ieee":
+                y = np.where((X >= 0) | nan, X, np.where(X >= T, r(A * X), 0.0))
+                dx = np.where(nan, X, np.where(X >= 0, D, np.where(X >= T, r(A * D), 0.0)))
+                term = np.where(band | nan, r(D * X), 0.0)
+            else:  # pytorch and jax: the seed's where()s, NaN to the zero branch
+                y = np.where(X >= 0, X, np.where(X >= T, r(A * X), 0.0))
+                in_band = np.where(band, D, 0.0)
+                dx = r(np.where(X >= 0, D, 0.0) + r(in_band * A))
+                term = r(in_band * X)
+        return y.astype(np.float32), dx.astype(np.float32), term.astype(np.float32)
+
+
+def same_bits_nan(a, b):
+    """Same float32 bits, any NaN equal to any NaN."""
+    a, b = np.asarray(a, np.float32).reshape(-1), np.asarray(b, np.float32).reshape(-1)
+    return a.shape == b.shape and bool(np.all((a.view(np.uint32) == b.view(np.uint32)) |
+                                              (np.isnan(a) & np.isnan(b))))
+
+
+def diff_report(got, want, x, dy):
+    """The first differences: x, dy and the got and wanted bits."""
+    got, want = np.asarray(got, np.float32).reshape(-1), np.asarray(want, np.float32).reshape(-1)
+    bad = ~((got.view(np.uint32) == want.view(np.uint32)) | (np.isnan(got) & np.isnan(want)))
+    return "\n".join("x=%r (0x%08x) dy=%r: got 0x%08x (%r) want 0x%08x (%r)" % (
+        float(x[i]), x.view(np.uint32)[i], float(dy[i]), got.view(np.uint32)[i], float(got[i]),
+        want.view(np.uint32)[i], float(want[i])) for i in np.flatnonzero(bad)[:8])
+
+
+TINY = np.float32(1.4e-45)  # the smallest subnormal
+CORNER_X = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, np.nan, np.inf, -np.inf, TINY, -TINY, 3.4e38, -3.4e38, -0.3, -5.0,
+            -1.25]
+CORNER_DY = [1.0, -1.0, 0.0, -0.0, 0.5, np.inf, -np.inf, np.nan]
+NEGATIVE_NAN = np.array([0xffc00001], np.uint32).view(np.float32)[0]  # sign and payload set
+
+
+def corner_grid(thresholds=()):
+    """x and dy: every pair of the corner values (x with each threshold t and
+    its float32 neighbours, and a negative NaN), flat float32 arrays."""
+    xs = [np.float32(v) for v in CORNER_X] + [NEGATIVE_NAN]
+    for t in thresholds:
+        t = np.float32(t)
+        xs += [t, np.nextafter(t, np.float32(-np.inf)), np.nextafter(t, np.float32(np.inf))]
+    xs = np.array(xs, np.float32)
+    dys = np.array(CORNER_DY, np.float32)
+    return np.repeat(xs, dys.size), np.tile(dys, xs.size)
+
+
+# (activation, alpha, beta): negative and zero slopes flip the sign of a*(+-0)
+PROFILE_CASES = [("relu", None, None), ("leaky_relu", 0.01, None), ("leaky_relu", 0.2, None),
+                 ("leaky_relu", -0.5, None), ("prelu", 0.25, None), ("prelu", 0.0, None),
+                 ("phased_relu", 0.1, 0.5), ("phased_relu", 0.4, 0.5)]
+
+
+def check_conventions(ck, ctx):
+    thresholds = [np.float32(-np.float32(b) / np.float32(a)) for _, a, b in PROFILE_CASES if b is not None]
+    x, dy = corner_grid(thresholds)
+    for conv in ("pytorch", "ieee", "jax"):
+        for act, alpha, beta in PROFILE_CASES:
+            name = "conventions_%s_%s_%s" % (conv, act, alpha)
+            y_want, dx_want, term_want = ref_profile(conv, act, x, dy, 0.0 if alpha is None else alpha, beta)
+            y = ctx.forward(act, x, alpha=alpha, beta=beta, conventions=conv)
+            ck.check(name + "_y", same_bits_nan(y, y_want), diff_report(y, y_want, x, dy))
+            g = ctx.backward(act, x, dy, alpha=alpha, beta=beta, conventions=conv)
+            ck.check(name + "_dx", same_bits_nan(g.dx, dx_want), diff_report(g.dx, dx_want, x, dy))
+            if act in ("prelu", "phased_relu"):
+                # one alpha per element (channel_axis 0): each channel's dalpha is
+                # the sum of its one term, begun at +0 (so a -0 term sums to +0)
+                per = np.full(x.size, alpha, np.float32)
+                sum_want = (term_want.astype(np.float64) + 0.0).astype(np.float32)
+                g1 = ctx.backward(act, x, dy, alpha=per, beta=beta, channel_axis=0, conventions=conv)
+                ck.check(name + "_dalpha_terms", same_bits_nan(g1.dalpha, sum_want) and
+                         same_bits_nan(g1.dx, dx_want), diff_report(g1.dalpha, sum_want, x, dy))
+                r = ctx.reduce(act, x, dy, alpha=per, beta=beta, channel_axis=0, conventions=conv)
+                ck.check(name + "_reduce_as_backward", bits(r.dalpha) == bits(g1.dalpha),
+                         diff_report(r.dalpha, g1.dalpha, x, dy))
+    # the module-level functions pass it on
+    y = leakycl.forward("relu", x, conventions="ieee", device=DEVICE)
+    ck.check("conventions_module_forward", same_bits_nan(y, ref_profile("ieee", "relu", x, dy, 0.0)[0]))
+    g = leakycl.backward("leaky_relu", x, dy, alpha=0.2, conventions="jax", device=DEVICE)
+    ck.check("conventions_module_backward",
+             same_bits_nan(g.dx, ref_profile("jax", "leaky_relu", x, dy, 0.2)[1]))
+    r = leakycl.reduce("prelu", x, dy, alpha=np.full(x.size, 0.25, np.float32), channel_axis=0,
+                       conventions="jax", device=DEVICE)
+    ck.check("conventions_module_reduce",
+             same_bits_nan(r.dalpha, ref_profile("jax", "prelu", x, dy, 0.25)[2].astype(np.float64) + 0.0))
+    # the default is pytorch: relu(-0) = -0, NaN in x passes dy
+    z = np.array([-0.0, np.nan], np.float32)
+    ck.check("conventions_default_is_pytorch",
+             bits(ctx.forward("relu", z)) == bits(ctx.forward("relu", z, conventions="pytorch")) and
+             bits(ctx.forward("relu", z))[:4] == bits(np.float32(-0.0)) and
+             ctx.backward("relu", z, np.float32([3, 3])).dx.tolist() == [0.0, 3.0])
+    for bad in ("PyTorch", "numpy", "", None, 1):
+        try:
+            ctx.forward("relu", x, conventions=bad)
+            ck.check("conventions_unknown_%r" % (bad,), False, "no error")
+        except leakycl.Error as e:
+            ck.check("conventions_unknown_%r" % (bad,), e.status == "INVALID_ARGUMENT" and
+                     all(n in e.message for n in ("pytorch", "ieee", "jax")), e)
+    for fn in (lambda: ctx.backward("relu", x, dy, conventions="tf"),
+               lambda: ctx.reduce("prelu", x, dy, conventions="tf"),
+               lambda: leakycl.forward("relu", x, conventions="tf", device=DEVICE)):
+        try:
+            fn()
+            ck.check("conventions_unknown_every_call", False, "no error")
+        except leakycl.Error as e:
+            ck.check("conventions_unknown_every_call", e.status == "INVALID_ARGUMENT" and "jax" in e.message, e)
+
+
+def check_conventions_jobs(ck, ctx):
+    """Jobs of different profiles in one run_jobs (the packed launch and a big
+    job of its own), each as its formulas say; a bad one fails alone."""
+    x, dy = corner_grid([-5.0])
+    big_x = np.tile(x, 800)  # over the packing limit: a launch of its own
+    big_dy = np.tile(dy, 800)
+    jobs, wants = [], []
+    for conv in ("pytorch", "ieee", "jax"):
+        jobs += [leakycl.Job("forward", "relu", x, conventions=conv),
+                 leakycl.Job("backward", "leaky_relu", x, dy, alpha=0.2, conventions=conv),
+                 {"op": "backward", "activation": "phased_relu", "x": x, "dy": dy, "alpha": 0.1, "beta": 0.5,
+                  "conventions": conv},
+                 leakycl.Job("backward", "relu", big_x, big_dy, conventions=conv)]
+        wants += [ref_profile(conv, "relu", x, dy, 0.0)[0], ref_profile(conv, "leaky_relu", x, dy, 0.2)[1],
+                  ref_profile(conv, "phased_relu", x, dy, 0.1, 0.5)[1],
+                  ref_profile(conv, "relu", big_x, big_dy, 0.0)[1]]
+    jobs.append(leakycl.Job("forward", "relu", x, conventions="tf"))
+    res = ctx.run_jobs(jobs, return_errors=True)
+    for i, (job, want) in enumerate(zip(jobs, wants)):
+        got = res[i] if job_op(job) == "forward" else res[i].dx
+        jx, jdy = (job.x, job.dy) if isinstance(job, leakycl.Job) else (job["x"], job["dy"])
+        ck.check("run_jobs_conventions_%d_%s" % (i, job_conv(job)), same_bits_nan(got, want),
+                 diff_report(got, want, jx, jdy if jdy is not None else jx))
+    err = res[-1]
+    ck.check("run_jobs_conventions_unknown", isinstance(err, leakycl.Error) and err.status == "INVALID_ARGUMENT"
+             and err.job_index == len(jobs) - 1 and "jax" in err.message, err)
+    # positional jobs written before the field mean what they meant; it is last
+    j = leakycl.Job("backward", "prelu", x, dy, 0.25, None, None, "x")
+    ck.check("job_conventions_last_default_pytorch", j.conventions == "pytorch" and
+             leakycl.Job._fields[-1] == "conventions" and
+             same_bits_nan(ctx.run_jobs([j])[0].dx, ref_profile("pytorch", "prelu", x, dy, 0.25)[1]))
+
+
+def job_op(job):
+    return job.op if isinstance(job, leakycl.Job) else job["op"]
+
+
+def job_conv(job):
+    return job.conventions if isinstance(job, leakycl.Job) else job["conventions"]
 
 
 def check_install(ck):
@@ -311,6 +498,8 @@ def main():
     check_dlpack(ck, ctx)
     check_buffer_protocol(ck, ctx)
     check_jobs(ck, ctx)
+    check_conventions(ck, ctx)
+    check_conventions_jobs(ck, ctx)
     check_errors(ck, ctx)
     check_threads(ck, ctx)
     ck.check("module_functions_share_context", leakycl.context(DEVICE) is leakycl.context(DEVICE))

@@ -7,7 +7,8 @@ in-process API on the same device (bit for bit: NaN payloads, infinities,
 (binary); and its transport: one kept-alive connection, a reconnect after
 the daemon closed it, errors as leakycl.Error with the daemon's code and
 HTTP status, bad arguments refused before anything is sent, run_jobs with a
-bad job in the middle, a token.
+bad job in the middle, a token; the conventions profiles (ieee, jax and the
+default pytorch) give the in-process bits on the corners over both wires.
 
   LEAKYCL_BUILD=build build/test-venv/bin/python tests/e2e/test_python_remote.py
 """
@@ -236,6 +237,81 @@ def check_backward(ck, remote, json_remote, v2, local, rng):
         ck.check("remote_out_%s" % wname, y is buf and same(buf, local.forward("leaky_relu", x, alpha=0.1)))
 
 
+def corner_grid():
+    """Every pair of x and dy corner values (signed zeros, NaNs of both signs,
+    infinities, subnormals, extremes, phased_relu's threshold -5 and its
+    neighbours), flat float32."""
+    xs = np.array([0.0, -0.0, 1.0, -1.0, 2.0, -2.0, np.nan, np.inf, -np.inf, 1.4e-45, -1.4e-45, 3.4e38, -3.4e38,
+                   -0.3, -5.0, np.nextafter(F32(-5), F32(-6)), np.nextafter(F32(-5), F32(0))], dtype=F32)
+    xs = np.append(xs, np.array([0xffc00001], np.uint32).view(F32))
+    dys = np.array([1.0, -1.0, 0.0, -0.0, 0.5, np.inf, -np.inf, np.nan], dtype=F32)
+    return np.repeat(xs, dys.size), np.tile(dys, xs.size)
+
+
+def check_conventions(ck, remote, json_remote, v2, local):
+    """conventions= over /v1 (base64 and the JSON-numbers remote) and /v2:
+    the in-process Context's bits, y and dx exact (NaN payloads included),
+    dalpha per element (one alpha per element: each channel's sum is its one
+    term) by value (/v1's JSON numbers drop a NaN's payload)."""
+    x, dy = corner_grid()
+    per = np.full(x.size, 0.25, dtype=F32)
+    cases = [("relu", None, None, None), ("leaky_relu", 0.2, None, None), ("leaky_relu", -0.5, None, None),
+             ("prelu", per, None, 0), ("phased_relu", 0.1, 0.5, None), ("phased_relu", per * 0.4, 0.5, 0)]
+    wires = (("v1", remote), ("json", json_remote), ("v2", v2))
+    for conv in ("ieee", "jax", "pytorch"):
+        for act, alpha, beta, axis in cases:
+            name = "remote_conventions_%s_%s%s" % (conv, act, "_per_element" if axis is not None else "")
+            y_here = local.forward(act, x, alpha=alpha, beta=beta, channel_axis=axis, conventions=conv)
+            g_here = local.backward(act, x, dy, alpha=alpha, beta=beta, channel_axis=axis, conventions=conv)
+            for wname, r in wires:
+                y = r.forward(act, x, alpha=alpha, beta=beta, channel_axis=axis, conventions=conv)
+                ck.check("%s_%s_forward" % (name, wname), same(y, y_here), show(y, y_here))
+                g = r.backward(act, x, dy, alpha=alpha, beta=beta, channel_axis=axis, conventions=conv)
+                ok = same(g.dx, g_here.dx)
+                if g_here.dalpha is not None:
+                    ok = ok and g.dalpha is not None and same_values(g.dalpha, g_here.dalpha)
+                ck.check("%s_%s_backward" % (name, wname), ok, show(g.dx, g_here.dx))
+        # the profiles differ on these inputs: the parameter is not lost on the way
+        y_relu = v2.forward("relu", x, conventions=conv)
+        ck.check("remote_conventions_%s_v2_not_default" % conv, conv == "pytorch" or
+                 not same(y_relu, local.forward("relu", x)), show(y_relu, local.forward("relu", x)))
+        # /v2 with dalpha as an output (the helper's own parameters) and per-element alpha as a tensor
+        out = v2.infer_v2("prelu_backward", {"x": x, "dy": dy, "alpha": per}, {"conventions": conv})
+        g_here = local.backward("prelu", x, dy, alpha=per, channel_axis=0, conventions=conv)
+        ck.check("remote_conventions_%s_infer_v2_prelu_backward" % conv,
+                 same(out["dx"], g_here.dx) and same(out["dalpha"], g_here.dalpha), show(out["dx"], g_here.dx))
+        # run_jobs: /v1/batch, each job with its own profile
+        jobs = [leakycl.Job("forward", "relu", x, conventions=conv),
+                leakycl.Job("backward", "leaky_relu", x, dy, alpha=0.2, conventions=conv),
+                {"op": "backward", "activation": "phased_relu", "x": x, "dy": dy, "alpha": 0.1, "beta": 0.5,
+                 "conventions": conv}]
+        got, want = remote.run_jobs(jobs), local.run_jobs(jobs)
+        ck.check("remote_conventions_%s_run_jobs" % conv, same(got[0], want[0]) and same(got[1].dx, want[1].dx)
+                 and same(got[2].dx, want[2].dx) and same_values(got[2].dalpha, want[2].dalpha),
+                 show(got[2].dx, want[2].dx))
+    # the default goes unsaid on the wire (older daemons refuse unknown fields); the others are sent
+    from leakycl import remote as remote_module
+    wire = {}
+    for conv in ("pytorch", "jax"):
+        job = remote_module._Job("forward", "relu", x[:4], None, None, None, None, "x", None, None, conv)
+        wire[conv] = (b"".join(job.v1_pieces(1 << 30, True)), job.v2_call()[2])
+    ck.check("remote_conventions_default_not_sent", b"conventions" not in wire["pytorch"][0] and
+             "conventions" not in wire["pytorch"][1] and b'"conventions": "jax"' in wire["jax"][0] and
+             wire["jax"][1].get("conventions") == "jax", wire)
+    # an unknown value the daemon itself refuses (this client refuses it before sending)
+    expect_error(ck, "remote_conventions_daemon_refuses_v2",
+                 lambda: v2.infer_v2("relu", {"x": x}, {"conventions": "tf"}), "INVALID_ARGUMENT", 400)
+    job = remote_module._Job("forward", "relu", x, None, None, None, None, "x", None, None, "ieee")
+    job.conventions = "tf"
+    expect_error(ck, "remote_conventions_daemon_refuses_v1", lambda: remote._post_v1("/v1/forward", [job]),
+                 "INVALID_ARGUMENT", 400)
+    res = remote.run_jobs([leakycl.Job("forward", "relu", x), leakycl.Job("forward", "relu", x, conventions="tf")],
+                          return_errors=True)
+    ck.check("remote_conventions_unknown_job", same(res[0], local.forward("relu", x)) and
+             isinstance(res[1], leakycl.Error) and res[1].job_index == 1 and res[1].status == "INVALID_ARGUMENT",
+             res[1])
+
+
 def check_jobs(ck, remote, local, rng):
     x = edge_values(rng, (2, 3, 10))
     dy = edge_values(rng, (2, 3, 10))
@@ -270,7 +346,9 @@ def check_errors(ck, url, remote, v2, local):
                        ("float64_input", lambda c: c.forward("relu", x.astype(np.float64))),
                        ("dy_mismatch", lambda c: c.backward("relu", x, x[:1])),
                        ("bad_source", lambda c: c.backward("relu", x, x, source="z")),
-                       ("reduce_relu", lambda c: c.reduce("relu", x, x))):
+                       ("reduce_relu", lambda c: c.reduce("relu", x, x)),
+                       ("unknown_conventions", lambda c: c.forward("relu", x, conventions="tf")),
+                       ("unknown_conventions_backward", lambda c: c.backward("relu", x, x, conventions="IEEE"))):
         want = local_error(lambda: call(local))
         ck.check("remote_%s_local_error_exists" % name, want is not None)
         if want is not None:
@@ -394,6 +472,7 @@ def main():
         section(ck, "values", check_values, remote, json_remote, v2, local, rng)
         section(ck, "backward", check_backward, remote, json_remote, v2, local, rng)
         section(ck, "jobs", check_jobs, remote, local, rng)
+        section(ck, "conventions", check_conventions, remote, json_remote, v2, local)
         section(ck, "errors", check_errors, url, remote, v2, local)
         section(ck, "transport", check_transport, remote)
         section(ck, "torch", check_torch, remote, v2, local)

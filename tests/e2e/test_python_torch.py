@@ -4,7 +4,11 @@ give torch's own modules' outputs and input gradients bit for bit and their
 parameter gradients within the reduction's bound; torch.autograd.gradcheck
 (float64 reference, through float32 casts) passes; torch tensors of every
 storage dtype go in without a copy and come back as torch tensors; the
-example training loop learns. Skipped when PyTorch is not installed
+example training loop learns; leakycl.forward/backward with the default
+conventions ("pytorch") are torch autograd's bits for nn.ReLU,
+nn.LeakyReLU, nn.PReLU and the seed's PhasedReLU on every pair of corner
+values (-0, NaN, Inf, subnormals, extremes, the threshold and its
+neighbours), and so are the leakycl.torch modules. Skipped when PyTorch is not installed
 (`make test-torch` installs Debian's and runs this file)."""
 import os
 import subprocess
@@ -111,6 +115,107 @@ def check_against_torch(ck, lt):
     ck.check("torch_leaky_inplace", same_bits(ya.detach(), yb.detach()) and same_bits(a.grad, b.grad))
 
 
+def grad_agrees(ours, theirs, terms):
+    """A parameter gradient (a sum: its order may differ) against torch's:
+    NaN exactly where torch's is NaN, the same infinities, finite values
+    within 1e-6 of the sum of the finite |terms| (the reduction's bound)."""
+    a = torch.as_tensor(ours).double().reshape(-1)
+    b = theirs.detach().double().reshape(-1)
+    if a.shape != b.shape or not torch.equal(a.isnan(), b.isnan()):
+        return False
+    inf = b.isinf()
+    if not torch.equal(a.isinf(), inf) or not torch.equal(a[inf], b[inf]):
+        return False
+    t = terms.double().abs()
+    scale = t[t.isfinite()].sum().item()
+    fin = b.isfinite()
+    return bool(((a[fin] - b[fin]).abs() <= 1e-6 * scale + 1e-30).all())
+
+
+def first_differences(a, b, x, dy):
+    """The first elements whose bits differ: x, dy and both values."""
+    ab, bb = a.reshape(-1).view(torch.int32), b.reshape(-1).view(torch.int32)
+    xs, dys = x.reshape(-1), dy.reshape(-1)
+    bad = (ab != bb).nonzero().reshape(-1)[:6].tolist()
+    return "; ".join("x=%r dy=%r: 0x%08x vs torch 0x%08x" % (xs[i].item(), dys[i].item(), ab[i].item() & 0xffffffff,
+                                                             bb[i].item() & 0xffffffff) for i in bad)
+
+
+def corner_pairs(thresholds):
+    """Every pair of corner x and dy, then 10,000 random normal pairs: flat float32 tensors."""
+    xs = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, float("nan"), float("inf"), float("-inf"), 1.4e-45, -1.4e-45,
+          3.4e38, -3.4e38, -0.3, -5.0]
+    xs = torch.tensor(xs, dtype=torch.float32)
+    for t in thresholds:  # t and its float32 neighbours
+        t = torch.tensor([t], dtype=torch.float32)
+        xs = torch.cat([xs, t, torch.nextafter(t, t - 1), torch.nextafter(t, t + 1)])
+    dys = torch.tensor([1.0, -1.0, 0.0, -0.0, 0.5, float("inf"), float("-inf"), float("nan")], dtype=torch.float32)
+    g = torch.Generator().manual_seed(31)
+    x = torch.cat([xs.repeat_interleave(dys.numel()), torch.randn(10000, generator=g) * 3])
+    dy = torch.cat([dys.repeat(xs.numel()), torch.randn(10000, generator=g)])
+    return x, dy
+
+
+def check_conventions_corners(ck, lt):
+    """leakycl.forward/backward with the default conventions against torch
+    autograd of torch's own modules: y and x.grad bit for bit on the corner
+    grid; weight.grad (a sum) NaN where torch's is, else within the bound.
+    The leakycl.torch modules on the same data, too."""
+    import leakycl
+
+    seeds = [(0.1, 0.5), (0.3, 0.5)]
+    thresholds = [(-torch.tensor(b) / torch.tensor(a)).item() for a, b in seeds]  # as the seed computes it
+    x, dy = corner_pairs(thresholds)
+    finite = torch.isfinite(x) & torch.isfinite(dy) & (x.abs() < 1e38)  # sums that cannot overflow
+
+    def torch_grads(module, xx, dd):
+        for p in module.parameters():
+            p.grad = None  # one backward's gradient, not a sum over runs
+        xx = xx.detach().clone().requires_grad_(True)
+        y = module(xx)
+        y.backward(dd)
+        return y.detach(), xx.grad, [p.grad for p in module.parameters()]
+
+    # (name, torch module, leakycl activation, alpha, beta, channels, leakycl.torch module or None)
+    cases = [("relu", nn.ReLU(), "relu", None, None, 0, None),
+             ("leaky_relu_0.01", nn.LeakyReLU(0.01), "leaky_relu", 0.01, None, 0, lt.LeakyReLU(0.01)),
+             ("leaky_relu_0.2", nn.LeakyReLU(0.2), "leaky_relu", 0.2, None, 0, lt.LeakyReLU(0.2)),
+             ("prelu_shared", nn.PReLU(1, 0.25), "prelu", 0.25, None, 0, lt.PReLU(1, 0.25))]
+    w = torch.tensor([0.2, -0.5, 1.5, 0.0])
+    cases.append(("prelu_per_channel", nn.PReLU(4), "prelu", w, None, 4, lt.PReLU(4)))
+    for a, b in seeds:
+        cases.append(("phased_relu_%s_%s" % (a, b), SeedPhasedReLU(a, b), "phased_relu", a, b, 0,
+                      lt.PhasedReLU(a, b)))
+    for name, theirs, act, alpha, beta, channels, ours in cases:
+        if channels:  # every pair meets every channel: (N, C), channel axis 1 as torch's
+            with torch.no_grad():
+                theirs.weight.copy_(alpha)
+                ours.weight.copy_(alpha)
+            xx, dd = x[:, None].repeat(1, channels), dy[:, None].repeat(1, channels)
+        else:
+            xx, dd = x, dy
+        for subset, sx, sd in (("corners", xx, dd), ("finite", xx[finite], dd[finite])):
+            if subset == "finite" and act in ("relu", "leaky_relu"):
+                continue  # no parameter gradient: the corners say it all
+            y2, dx2, p2 = torch_grads(theirs, sx, sd)
+            label = "torch_conventions_%s_%s" % (name, subset)
+            y1 = leakycl.forward(act, sx, alpha=alpha, beta=beta)
+            g = leakycl.backward(act, sx, sd, alpha=alpha, beta=beta)
+            ck.check(label + "_y_bits", same_bits(y1, y2), first_differences(y1, y2, sx, sd))
+            ck.check(label + "_dx_bits", same_bits(g.dx, dx2), first_differences(g.dx, dx2, sx, sd))
+            terms = sx.double() * sd.double()
+            if p2:
+                ck.check(label + "_param_grad", grad_agrees(g.dalpha, p2[0], terms), (g.dalpha, p2[0]))
+            if ours is not None:
+                y3, dx3, p3 = torch_grads(ours, sx, sd)
+                ok = same_bits(y3, y2) and same_bits(dx3, dx2)
+                if p2:
+                    ok = ok and grad_agrees(p3[0], p2[0], terms)
+                ck.check(label + "_leakycl_torch_module", ok, first_differences(dx3, dx2, sx, sd))
+            if subset == "corners" and p2:
+                ck.check(label + "_param_grad_nan_like_torch", bool(p2[0].isnan().all()), p2[0])
+
+
 def check_gradcheck(ck, lt):
     g = torch.Generator().manual_seed(9)
 
@@ -193,6 +298,7 @@ def main():
     import leakycl.torch as lt
 
     check_against_torch(ck, lt)
+    check_conventions_corners(ck, lt)
     check_gradcheck(ck, lt)
     check_storage(ck, lt)
     check_example(ck)

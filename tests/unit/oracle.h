@@ -1,6 +1,6 @@
-/* oracle.h - the unit tests' independent reference: DESIGN.md's semantics
- * table in float64, rounded once to float32, and a small deterministic
- * random source. Shared by test_ops.c and test_batch.c. */
+/* oracle.h - the unit tests' independent reference: the README's semantics
+ * tables, one per conventions profile, in float64, rounded once to float32,
+ * and a small deterministic random source. Shared by test_ops.c and test_batch.c. */
 #ifndef LEAKYCL_TEST_ORACLE_H
 #define LEAKYCL_TEST_ORACLE_H
 
@@ -13,44 +13,74 @@
 #include "leakycl.h"
 
 /* Products of two floats are exact in double, so rounding them once gives
- * the float32 product the table asks for. t is phased_relu's threshold. */
-static inline float ref_forward(leakycl_activation act, float x, float a, float t) {
-  if (isnan(x))
-    return x;
+ * the float32 product the table asks for. t is phased_relu's threshold.
+ * conv is the profile (the README's tables): pytorch is what torch
+ * autograd computes, where() filling the branch it does not take with +0
+ * and the gradients of a value used twice added; ieee carries NaN in x
+ * over; jax takes the identity branch at x >= 0. */
+static inline float ref_mul(float a, float b) { return (float)((double)a * (double)b); }
+/* where(c, v, 0): the +0 torch's and jax's where() backward put in the
+ * branch not taken. */
+static inline float ref_fill(bool c, float v) { return c ? v : 0.0f; }
+/* The sum of two gradients where one is always a zero: exact. */
+static inline float ref_sum(float a, float b) { return (float)((double)a + (double)b); }
+
+static inline float ref_forward(leakycl_conventions conv, leakycl_activation act, float x, float a,
+                                float t) {
   switch (act) {
-  case LEAKYCL_RELU:
-    return x > 0 ? x : 0.0f;
+  case LEAKYCL_RELU: /* torch's clamp_min(x, 0) lets -0 and NaN through */
+    if (conv == LEAKYCL_CONVENTIONS_PYTORCH)
+      return x < 0 ? 0.0f : x;
+    return x > 0 || isnan(x) ? x : 0.0f;
   case LEAKYCL_LEAKY_RELU:
-  case LEAKYCL_PRELU:
-    return x > 0 ? x : (float)((double)a * (double)x);
+  case LEAKYCL_PRELU: /* a*NaN is NaN in every profile */
+    if (conv == LEAKYCL_CONVENTIONS_JAX)
+      return x >= 0 ? x : ref_mul(a, x);
+    return x > 0 ? x : ref_mul(a, x);
   default:
+    if (isnan(x) && conv == LEAKYCL_CONVENTIONS_IEEE)
+      return x;
     if (x >= 0)
       return x;
-    return x >= t ? (float)((double)a * (double)x) : 0.0f;
+    return x >= t ? ref_mul(a, x) : 0.0f; /* NaN: the zero branch */
   }
 }
 
-static inline float ref_backward(leakycl_activation act, float x, float dy, float a, float t) {
-  if (isnan(x))
+static inline float ref_backward(leakycl_conventions conv, leakycl_activation act, float x,
+                                 float dy, float a, float t) {
+  if (isnan(x) && conv == LEAKYCL_CONVENTIONS_IEEE)
     return x;
   switch (act) {
   case LEAKYCL_RELU:
+    if (conv == LEAKYCL_CONVENTIONS_PYTORCH) /* threshold_backward on y: y <= 0 ? 0 : dy */
+      return x > 0 || isnan(x) ? dy : 0.0f;
     return x > 0 ? dy : 0.0f;
   case LEAKYCL_LEAKY_RELU:
   case LEAKYCL_PRELU:
-    return x > 0 ? dy : (float)((double)a * (double)dy);
+    if (conv == LEAKYCL_CONVENTIONS_JAX)
+      return ref_sum(ref_fill(x >= 0, dy), ref_mul(a, ref_fill(!(x >= 0), dy)));
+    return x > 0 ? dy : ref_mul(a, dy);
   default:
-    if (x >= 0)
-      return dy;
-    return x >= t ? (float)((double)a * (double)dy) : 0.0f;
+    if (conv == LEAKYCL_CONVENTIONS_IEEE) {
+      if (x >= 0)
+        return dy;
+      return x >= t ? ref_mul(a, dy) : 0.0f;
+    }
+    return ref_sum(ref_fill(x >= 0, dy), ref_mul(ref_fill(x < 0 && x >= t, dy), a));
   }
 }
 
 /* d f / d alpha * dy, exact in double. */
-static inline double ref_alpha_term(leakycl_activation act, float x, float dy, float t) {
-  if (act == LEAKYCL_PRELU)
+static inline double ref_alpha_term(leakycl_conventions conv, leakycl_activation act, float x,
+                                    float dy, float t) {
+  if (act == LEAKYCL_PRELU) {
+    if (conv == LEAKYCL_CONVENTIONS_JAX)
+      return (double)ref_fill(!(x >= 0), dy) * (double)x;
     return x > 0 ? 0.0 : (double)dy * (double)x;
-  return (x < 0 && x >= t) || isnan(x) ? (double)dy * (double)x : 0.0;
+  }
+  if (conv == LEAKYCL_CONVENTIONS_IEEE)
+    return (x < 0 && x >= t) || isnan(x) ? (double)dy * (double)x : 0.0;
+  return (double)ref_fill(x < 0 && x >= t, dy) * (double)x; /* 0 * Inf is NaN */
 }
 
 /* phased_relu's threshold -beta/alpha in float32, as the host computes it. */

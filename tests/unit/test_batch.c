@@ -88,6 +88,8 @@ static void job_setup(test_job *j, leakycl_activation act, leakycl_op op, int al
                LEAKYCL_OK);
   CHECK_INT_EQ(leakycl_view_count(j->view, &j->n), LEAKYCL_OK);
   leakycl_params_init(&j->params, act);
+  /* Mixed profiles in one batch: each is a segment of its own. */
+  j->params.conventions = (leakycl_conventions)(rng_next() % LEAKYCL_CONVENTIONS_COUNT);
   if (act == LEAKYCL_PHASED_RELU)
     j->params.beta = 0.75f;
   const size_t C = j->view.channels ? j->view.channels : 1;
@@ -196,8 +198,9 @@ static void job_check(const test_job *j, const leakycl_job *e) {
     if (bits_of(out[i]) != bits_of(j->single[i]))
       report(j, "vs single", i, out[i], j->single[i]);
     const float a = alpha_of(j, i), t = threshold(a, j->params.beta);
-    const float want = j->op == LEAKYCL_OP_FORWARD ? ref_forward(j->act, j->x[i], a, t)
-                                                   : ref_backward(j->act, j->x[i], j->dy[i], a, t);
+    const float want = j->op == LEAKYCL_OP_FORWARD
+                           ? ref_forward(j->params.conventions, j->act, j->x[i], a, t)
+                           : ref_backward(j->params.conventions, j->act, j->x[i], j->dy[i], a, t);
     if (!same_float(out[i], want))
       report(j, "vs oracle", i, out[i], want);
   }
@@ -207,8 +210,8 @@ static void job_check(const test_job *j, const leakycl_job *e) {
   channel_ref *ref = calloc(j->nalpha, sizeof *ref);
   for (size_t i = 0; i < j->n; i++) {
     channel_ref *r = &ref[j->nalpha > 1 ? (i / j->view.inner) % j->view.channels : 0];
-    const double term =
-        ref_alpha_term(j->act, j->x[i], j->dy[i], threshold(alpha_of(j, i), j->params.beta));
+    const double term = ref_alpha_term(j->params.conventions, j->act, j->x[i], j->dy[i],
+                                       threshold(alpha_of(j, i), j->params.beta));
     r->poisoned |= isnan(term) || isinf(term);
     r->sum += term;
     r->sum_abs += fabs(term);
@@ -475,10 +478,13 @@ static bool same_reduction(const test_job *j) {
     vw /= 2;
   if (v->strategy == LEAKYCL_STRATEGY_CPU)
     return vw == v->vector_width;
-  const lk_program_key single_key = {LK_FAMILY_REDUCE, j->act, vw, per_channel, false, false,
-                                     LEAKYCL_FLOAT32};
-  const lk_program_key batch_key = {
-      .family = LK_FAMILY_BATCH, .vector_width = v->vector_width, .dtype = LEAKYCL_FLOAT32};
+  const lk_program_key single_key = {
+      LK_FAMILY_REDUCE,     j->act, vw, per_channel, false, false, LEAKYCL_FLOAT32,
+      j->params.conventions};
+  const lk_program_key batch_key = {.family = LK_FAMILY_BATCH,
+                                    .vector_width = v->vector_width,
+                                    .dtype = LEAKYCL_FLOAT32,
+                                    .conventions = j->params.conventions};
   lk_program *single, *batch;
   if (lk_program_get(ctx, &single_key, &single) != LEAKYCL_OK ||
       lk_program_get(ctx, &batch_key, &batch) != LEAKYCL_OK)
@@ -582,7 +588,8 @@ static void *thread_main(void *p) {
     if (leakycl_run_jobs(ctx, jobs, 8) != LEAKYCL_OK)
       a->ok = 0;
     for (int i = 0; i < 4096; i++)
-      if (!same_float(a->y[i], a->x[i] > 0 || isnan(a->x[i]) ? a->x[i] : 0.0f))
+      if (!same_float(a->y[i],
+                      ref_forward(LEAKYCL_CONVENTIONS_PYTORCH, LEAKYCL_RELU, a->x[i], 0, 0)))
         a->ok = 0;
   }
   return NULL;

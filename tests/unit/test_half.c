@@ -174,8 +174,9 @@ static void check_output(const char *what, leakycl_dtype d, const call_setup *cs
   for (size_t i = 0; i < cs->n; i++) {
     float a, t;
     params_at(cs, i, &a, &t);
-    const float ref = dyf ? ref_backward(cs->params.activation, xf[i], dyf[i], a, t)
-                          : ref_forward(cs->params.activation, xf[i], a, t);
+    const float ref =
+        dyf ? ref_backward(cs->params.conventions, cs->params.activation, xf[i], dyf[i], a, t)
+            : ref_forward(cs->params.conventions, cs->params.activation, xf[i], a, t);
     const uint16_t want = ref_narrow(d, ref);
     if (!same_half(d, got[i], want))
       report_half(what, d, i, got[i], want);
@@ -193,7 +194,8 @@ static void check_grads_bound(const call_setup *cs, const float *xf, const float
     const size_t c = nalpha > 1 ? (i / cs->view.inner) % cs->view.channels : 0;
     float a, t;
     params_at(cs, i, &a, &t);
-    const double term = ref_alpha_term(cs->params.activation, xf[i], dyf[i], t);
+    const double term =
+        ref_alpha_term(cs->params.conventions, cs->params.activation, xf[i], dyf[i], t);
     /* NaN or Inf terms, or a float32 product beyond FLT_MAX (raw bfloat16
      * patterns reach 2^127): float32 arithmetic then gives Inf or NaN by
      * design, and only the bit-for-bit check above applies. */

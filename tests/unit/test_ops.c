@@ -59,7 +59,7 @@ static void check_forward(const call_setup *cs, const float *x, const float *y) 
   for (size_t i = 0; i < cs->n; i++) {
     float a, t;
     params_at(cs, i, &a, &t);
-    float want = ref_forward(cs->params.activation, x[i], a, t);
+    float want = ref_forward(cs->params.conventions, cs->params.activation, x[i], a, t);
     if (!same_float(y[i], want))
       report_mismatch("y", i, y[i], want);
   }
@@ -70,7 +70,7 @@ static void check_backward(const call_setup *cs, const float *src, const float *
   for (size_t i = 0; i < cs->n; i++) {
     float a, t;
     params_at(cs, i, &a, &t);
-    float want = ref_backward(cs->params.activation, src[i], dy[i], a, t);
+    float want = ref_backward(cs->params.conventions, cs->params.activation, src[i], dy[i], a, t);
     if (!same_float(dx[i], want))
       report_mismatch("dx", i, dx[i], want);
   }
@@ -92,7 +92,7 @@ static void check_grads(const call_setup *cs, const float *x, const float *dy, c
     channel_ref *r = &ref[nalpha > 1 ? (i / cs->view.inner) % cs->view.channels : 0];
     float a, t;
     params_at(cs, i, &a, &t);
-    double term = ref_alpha_term(cs->params.activation, x[i], dy[i], t);
+    double term = ref_alpha_term(cs->params.conventions, cs->params.activation, x[i], dy[i], t);
     r->poisoned |= isnan(term) || isinf(term);
     r->sum += term;
     r->sum_abs += fabs(term);
@@ -131,9 +131,11 @@ static void check_grads(const call_setup *cs, const float *x, const float *dy, c
 
 /* Runs every op of one activation, shape and alpha mode on the current
  * variant, through host pointers. */
-static void run_case(leakycl_activation act, const shape_case *sc, int alpha_mode, bool specials) {
+static void run_case(leakycl_conventions conv, leakycl_activation act, const shape_case *sc,
+                     int alpha_mode, bool specials) {
   call_setup cs;
   setup_call(&cs, act, sc, alpha_mode);
+  cs.params.conventions = conv;
   const size_t n = cs.n, nb = (n ? n : 1) * sizeof(float);
   float *x = malloc(nb), *dy = malloc(nb), *y = malloc(nb), *dx = malloc(nb), *inplace = malloc(nb);
   float t0 =
@@ -196,34 +198,38 @@ static void run_case(leakycl_activation act, const shape_case *sc, int alpha_mod
     char desc[128];
     leakycl_variant_describe(&ctx->variant, desc, sizeof desc);
     fprintf(stderr,
-            "  ^ %zu mismatches: %s, shape rank %zu axis %ld n %zu, alpha mode %d, "
+            "  ^ %zu mismatches: %s (%s), shape rank %zu axis %ld n %zu, alpha mode %d, "
             "specials %d, variant %s\n",
-            mismatches, leakycl_activation_name(act), sc->rank, sc->axis, n, alpha_mode, specials,
-            desc);
+            mismatches, leakycl_activation_name(act), leakycl_conventions_name(conv), sc->rank,
+            sc->axis, n, alpha_mode, specials, desc);
     test_case_failed_ = 1;
   }
   free(x), free(dy), free(y), free(dx), free(inplace), free(cs.alpha);
 }
 
-/* Every activation, shape, alpha mode and data kind on the current variant. */
-static void run_matrix(void) {
-  for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-      for (int mode = 0; mode < ALPHA_MODES; mode++) {
-        if (act == LEAKYCL_RELU && mode != ALPHA_DEFAULT)
-          continue;
-        run_case((leakycl_activation)act, &shapes[s], mode, false);
-        run_case((leakycl_activation)act, &shapes[s], mode, true);
+/* Every activation, shape, alpha mode and data kind on the current variant,
+ * under the default profile (pytorch), or under every profile. */
+static void run_matrix_profiles(int profiles) {
+  for (int conv = 0; conv < profiles; conv++) {
+    for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
+      for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        for (int mode = 0; mode < ALPHA_MODES; mode++) {
+          if (act == LEAKYCL_RELU && mode != ALPHA_DEFAULT)
+            continue;
+          run_case((leakycl_conventions)conv, (leakycl_activation)act, &shapes[s], mode, false);
+          run_case((leakycl_conventions)conv, (leakycl_activation)act, &shapes[s], mode, true);
+        }
       }
     }
   }
 }
+static void run_matrix(void) { run_matrix_profiles(1); }
 
 static void test_default_variant(void) {
   leakycl_variant v;
   CHECK_INT_EQ(leakycl_get_variant(ctx, &v), LEAKYCL_OK);
   CHECK_INT_EQ(v.strategy, device_default_strategy(ctx));
-  run_matrix();
+  run_matrix_profiles(LEAKYCL_CONVENTIONS_COUNT);
 }
 static void test_cpu_vw16_small_blocks(void) {
   use_variant(ctx, LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
@@ -231,11 +237,11 @@ static void test_cpu_vw16_small_blocks(void) {
 }
 static void test_cpu_scalar(void) {
   use_variant(ctx, LEAKYCL_STRATEGY_CPU, 1, 1, 1, 7);
-  run_matrix();
+  run_matrix_profiles(LEAKYCL_CONVENTIONS_COUNT);
 }
 static void test_gpu_default_shape(void) {
   use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
-  run_matrix();
+  run_matrix_profiles(LEAKYCL_CONVENTIONS_COUNT);
 }
 static void test_gpu_odd_block(void) {
   use_variant(ctx, LEAKYCL_STRATEGY_GPU, 2, 8, 1, 37);
@@ -246,9 +252,9 @@ static void test_gpu_odd_block(void) {
 static void test_copy_path(void) {
   lk_context_set_zero_copy(ctx, false);
   use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
-  run_case(LEAKYCL_PRELU, &shapes[7], ALPHA_PER_CHANNEL, true);
-  run_case(LEAKYCL_PHASED_RELU, &shapes[10], ALPHA_LARGE, false);
-  run_case(LEAKYCL_LEAKY_RELU, &shapes[3], ALPHA_NEGATIVE, true);
+  run_case(LEAKYCL_CONVENTIONS_PYTORCH, LEAKYCL_PRELU, &shapes[7], ALPHA_PER_CHANNEL, true);
+  run_case(LEAKYCL_CONVENTIONS_PYTORCH, LEAKYCL_PHASED_RELU, &shapes[10], ALPHA_LARGE, false);
+  run_case(LEAKYCL_CONVENTIONS_PYTORCH, LEAKYCL_LEAKY_RELU, &shapes[3], ALPHA_NEGATIVE, true);
   lk_context_set_zero_copy(ctx, true);
 }
 
@@ -257,10 +263,12 @@ static void test_wide_index(void) {
   lk_context_force_wide_index(ctx, true);
   use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
   for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++)
-    run_case((leakycl_activation)act, &shapes[7], act ? ALPHA_PER_CHANNEL : ALPHA_DEFAULT, true);
+    run_case(LEAKYCL_CONVENTIONS_PYTORCH, (leakycl_activation)act, &shapes[7],
+             act ? ALPHA_PER_CHANNEL : ALPHA_DEFAULT, true);
   use_variant(ctx, LEAKYCL_STRATEGY_GPU, 4, 64, 1, 1024);
   for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++)
-    run_case((leakycl_activation)act, &shapes[10], ALPHA_DEFAULT, false);
+    run_case(LEAKYCL_CONVENTIONS_PYTORCH, (leakycl_activation)act, &shapes[10], ALPHA_DEFAULT,
+             false);
   lk_context_force_wide_index(ctx, false);
 }
 
@@ -306,8 +314,9 @@ static void test_build_failure_reports_log(void) {
   /* The full log of the same failing build, for what to expect. */
   lk_context_set_extra_build_options(ctx, "-DLK_IDX=float");
   char options[256];
-  const lk_program_key key = {LK_FAMILY_ELEMENTWISE, LEAKYCL_RELU, 8, false, false, false,
-                              LEAKYCL_FLOAT32};
+  const lk_program_key key = {
+      LK_FAMILY_ELEMENTWISE,      LEAKYCL_RELU, 8, false, false, false, LEAKYCL_FLOAT32,
+      LEAKYCL_CONVENTIONS_PYTORCH};
   lk_program_options(ctx, &key, options, sizeof options);
   const char *src = (const char *)lk_kernel_source;
   cl_int rc;
@@ -388,10 +397,14 @@ static void test_resident_buffers(void) {
 
 /* ---- the seeds' worked examples ---- */
 
+/* The profile forward_values runs under. */
+static leakycl_conventions forward_conventions = LEAKYCL_CONVENTIONS_PYTORCH;
+
 static void forward_values(leakycl_activation act, float alpha, float beta, const float *x,
                            float *y, size_t n) {
   leakycl_params p;
   leakycl_params_init(&p, act);
+  p.conventions = forward_conventions;
   p.beta = beta;
   if (act != LEAKYCL_RELU) {
     p.alpha = &alpha;
@@ -520,6 +533,7 @@ static void test_seed003_phased_relu(void) {
 static void test_special_values(void) {
   const float x[6] = {NAN, -1, -INFINITY, 2, -0.0f, INFINITY};
   float y[6];
+  forward_conventions = LEAKYCL_CONVENTIONS_IEEE;
   forward_values(LEAKYCL_RELU, 0, 0, x, y, 6);
   CHECK(isnan(y[0]) && y[1] == 0 && !signbit(y[1]) && y[2] == 0 && !signbit(y[2]));
   CHECK(y[3] == 2 && y[4] == 0 && !signbit(y[4]) && isinf(y[5]));
@@ -534,6 +548,7 @@ static void test_special_values(void) {
   CHECK_INT_EQ(leakycl_view_from_shape(shape, 2, 1, &v, NULL, 0), LEAKYCL_OK);
   leakycl_params p;
   leakycl_params_init(&p, LEAKYCL_PRELU);
+  p.conventions = LEAKYCL_CONVENTIONS_IEEE;
   float alphas[2] = {0.25f, 0.5f}, da[2], nf[2], ma[2], dx[6];
   p.alpha = alphas;
   p.alpha_count = 2;
@@ -542,6 +557,79 @@ static void test_special_values(void) {
   CHECK(isnan(da[0]));
   CHECK(da[1] == -9.0f); /* -1 - 3 - 5 */
   CHECK(isnan(dx[0]) && dx[1] == 0.5f && dx[4] == 1.0f);
+  /* pytorch: NaN in x passes a*dy to dx; dalpha is NaN still (x*dy). */
+  p.conventions = LEAKYCL_CONVENTIONS_PYTORCH;
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x2, dy2, dx, &g), LEAKYCL_OK);
+  CHECK(isnan(da[0]) && da[1] == -9.0f && dx[0] == 0.25f && dx[1] == 0.5f && dx[4] == 1.0f);
+  forward_conventions = LEAKYCL_CONVENTIONS_PYTORCH;
+}
+
+/* The corners the profiles differ on, each written out: what torch 1.13
+ * autograd gives for them (checked against torch itself by make
+ * test-torch), what ieee and jax give. */
+static void test_profile_corners(void) {
+  const float tiny = -FLT_TRUE_MIN;
+  /* relu: -0 and NaN. */
+  const float xr[2] = {-0.0f, NAN}, dyr[2] = {3.0f, 3.0f};
+  float y[2], dx[2];
+  leakycl_params p;
+  leakycl_params_init(&p, LEAKYCL_RELU);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(2), xr, y), LEAKYCL_OK);
+  CHECK(y[0] == 0 && signbit(y[0]) && isnan(y[1])); /* clamp_min: -0 and NaN pass */
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(2), LEAKYCL_FROM_X, xr, dyr, dx, NULL),
+               LEAKYCL_OK);
+  CHECK(dx[0] == 0 && !signbit(dx[0]) && dx[1] == 3.0f); /* NaN passes dy */
+  p.conventions = LEAKYCL_CONVENTIONS_IEEE;
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(2), xr, y), LEAKYCL_OK);
+  CHECK(y[0] == 0 && !signbit(y[0]) && isnan(y[1]));
+  p.conventions = LEAKYCL_CONVENTIONS_JAX;
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(2), LEAKYCL_FROM_X, xr, dyr, dx, NULL),
+               LEAKYCL_OK);
+  CHECK(dx[0] == 0 && dx[1] == 0); /* derivative 0 at 0 and at NaN */
+
+  /* phased_relu (alpha 0.1, beta 0.5: t = -5): where()'s +0 fills. */
+  const float xp[5] = {tiny, 2.0f, NAN, -1.0f, INFINITY};
+  const float dyp[5] = {-0.0f, -0.0f, 1.0f, -0.0f, 1.0f};
+  float yp[5], dxp[5], da;
+  leakycl_grads g = {&da, NULL, NULL};
+  leakycl_params_init(&p, LEAKYCL_PHASED_RELU);
+  CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(5), xp, yp), LEAKYCL_OK);
+  CHECK(yp[2] == 0 && !signbit(yp[2])); /* NaN takes the zero branch */
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(5), LEAKYCL_FROM_X, xp, dyp, dxp, &g),
+               LEAKYCL_OK);
+  for (int i = 0; i < 4; i++)
+    CHECK(dxp[i] == 0 && !signbit(dxp[i])); /* +0 where ieee gives -0 (and NaN for i 2) */
+  CHECK(isnan(da));                         /* 0 * Inf in where()'s backward */
+  p.conventions = LEAKYCL_CONVENTIONS_IEEE;
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(5), LEAKYCL_FROM_X, xp, dyp, dxp, &g),
+               LEAKYCL_OK);
+  CHECK(signbit(dxp[0]) && signbit(dxp[1]) && isnan(dxp[2]) && signbit(dxp[3]) && isnan(da));
+  const float xf[4] = {tiny, 2.0f, -1.0f, INFINITY}, dyf[4] = {1, 1, 1, 1};
+  CHECK_INT_EQ(leakycl_reduce(ctx, &p, leakycl_view_flat(4), xf, dyf, &g), LEAKYCL_OK);
+  CHECK(!isnan(da)); /* ieee: Inf outside the band adds nothing */
+  p.conventions = LEAKYCL_CONVENTIONS_PYTORCH;
+  CHECK_INT_EQ(leakycl_reduce(ctx, &p, leakycl_view_flat(4), xf, dyf, &g), LEAKYCL_OK);
+  CHECK(isnan(da));
+
+  /* alpha 0 with dy < 0 in the band: +0 * ... gives +0, not -0. */
+  const float a0 = 0.0f, xb[1] = {-1.0f}, dyb[1] = {-2.0f};
+  p.alpha = &a0;
+  p.alpha_count = 1;
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(1), LEAKYCL_FROM_X, xb, dyb, dxp, NULL),
+               LEAKYCL_OK);
+  CHECK(dxp[0] == 0 && !signbit(dxp[0]));
+
+  /* leaky_relu at x = -0: jax takes the identity branch (dx = dy), torch
+   * the slope (dx = a*dy). */
+  const float xl[1] = {-0.0f}, dyl[1] = {4.0f};
+  leakycl_params_init(&p, LEAKYCL_LEAKY_RELU);
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(1), LEAKYCL_FROM_X, xl, dyl, dxp, NULL),
+               LEAKYCL_OK);
+  CHECK(dxp[0] == 0.04f);
+  p.conventions = LEAKYCL_CONVENTIONS_JAX;
+  CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(1), LEAKYCL_FROM_X, xl, dyl, dxp, NULL),
+               LEAKYCL_OK);
+  CHECK(dxp[0] == 4.0f);
 }
 
 /* ---- the accuracy and determinism bound at 2^26 elements ---- */
@@ -610,6 +698,7 @@ int main(void) {
   RUN_TEST(test_seed002_prelu_alpha_gradient);
   RUN_TEST(test_seed003_phased_relu);
   RUN_TEST(test_special_values);
+  RUN_TEST(test_profile_corners);
   RUN_TEST(test_accuracy_cpu_2p26);
   RUN_TEST(test_accuracy_gpu_2p26);
   leakycl_context_release(ctx);

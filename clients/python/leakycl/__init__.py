@@ -14,6 +14,9 @@ Over HTTP, the same calls on a daemon (leakycld):
     ctx = leakycl.Remote("http://127.0.0.1:8080")
     y = ctx.forward("leaky_relu", x, alpha=0.01)
 
+Every call that takes an activation also takes conventions="pytorch" (the
+default: torch autograd's bits at -0, NaN and Inf), "ieee" or "jax".
+
 Every failure raises leakycl.Error (status, message). PyTorch modules:
 leakycl.torch (LeakyReLU, PReLU, PhasedReLU).
 """
@@ -54,22 +57,27 @@ def context(device=None):
     return ctx
 
 
-def forward(activation, x, *, alpha=None, beta=None, channel_axis=None, out=None, device=None):
-    """y = f(x) on the device SPEC's shared context; see Context.forward."""
-    return context(device).forward(activation, x, alpha=alpha, beta=beta, channel_axis=channel_axis, out=out)
+def forward(activation, x, *, alpha=None, beta=None, channel_axis=None, out=None, device=None,
+            conventions="pytorch"):
+    """y = f(x) on the device SPEC's shared context; see Context.forward
+    (conventions: "pytorch", the default, "ieee" or "jax")."""
+    return context(device).forward(activation, x, alpha=alpha, beta=beta, channel_axis=channel_axis, out=out,
+                                   conventions=conventions)
 
 
-def backward(activation, x, dy, *, alpha=None, beta=None, channel_axis=None, source="x", out=None, device=None):
+def backward(activation, x, dy, *, alpha=None, beta=None, channel_axis=None, source="x", out=None, device=None,
+             conventions="pytorch"):
     """Backward(dx, dalpha, neg_fraction, mean_abs_grad); see Context.backward."""
     return context(device).backward(activation, x, dy, alpha=alpha, beta=beta, channel_axis=channel_axis,
-                                    source=source, out=out)
+                                    source=source, out=out, conventions=conventions)
 
 
-def reduce(activation, x, dy, *, alpha=None, beta=None, channel_axis=None, device=None):
+def reduce(activation, x, dy, *, alpha=None, beta=None, channel_axis=None, device=None, conventions="pytorch"):
     """Reduce(dalpha, neg_fraction, mean_abs_grad); see Context.reduce."""
-    return context(device).reduce(activation, x, dy, alpha=alpha, beta=beta, channel_axis=channel_axis)
+    return context(device).reduce(activation, x, dy, alpha=alpha, beta=beta, channel_axis=channel_axis,
+                                  conventions=conventions)
 
 
 def run_jobs(jobs, return_errors=False, device=None):
-    """Many jobs in one launch; see Context.run_jobs."""
+    """Many jobs in one launch, each with its own Job.conventions; see Context.run_jobs."""
     return context(device).run_jobs(jobs, return_errors=return_errors)

@@ -21,9 +21,12 @@ c_size = ctypes.c_size_t
 
 class Params(ctypes.Structure):
     # alpha (const float *) as an address: set from a NumPy array's pointer
-    # without building ctypes pointer objects on every call
+    # without building ctypes pointer objects on every call. conventions (an
+    # enum, int-sized) is the last field: without it the library reads past
+    # the struct (Job embeds Params, so its layout follows).
     _fields_ = [("activation", ctypes.c_int), ("alpha_count", c_size),
-                ("alpha", ctypes.c_void_p), ("beta", ctypes.c_float)]
+                ("alpha", ctypes.c_void_p), ("beta", ctypes.c_float),
+                ("conventions", ctypes.c_int)]
 
 
 class View(ctypes.Structure):
@@ -53,6 +56,7 @@ class DeviceInfo(ctypes.Structure):
 
 
 ACTIVATIONS = {"relu": 0, "leaky_relu": 1, "prelu": 2, "phased_relu": 3}
+CONVENTIONS = {"pytorch": 0, "ieee": 1, "jax": 2}  # leakycl_conventions
 OP_FORWARD, OP_BACKWARD = 0, 1
 FROM_X, FROM_Y = 0, 1
 MAX_RANK = 16

@@ -32,15 +32,20 @@ Backward = collections.namedtuple("Backward", "dx dalpha neg_fraction mean_abs_g
 Reduce = collections.namedtuple("Reduce", "dalpha neg_fraction mean_abs_grad")
 
 
-class Job(collections.namedtuple("Job", "op activation x dy alpha beta channel_axis source")):
+class Job(collections.namedtuple("Job", "op activation x dy alpha beta channel_axis source conventions")):
     """One job of run_jobs: op is "forward" or "backward"; the rest are the
-    arguments of forward()/backward() of the same names."""
+    arguments of forward()/backward() of the same names. conventions comes
+    last so that positional jobs written before it still mean the same."""
 
-    def __new__(cls, op, activation, x, dy=None, alpha=None, beta=None, channel_axis=None, source="x"):
-        return super().__new__(cls, op, activation, x, dy, alpha, beta, channel_axis, source)
+    def __new__(cls, op, activation, x, dy=None, alpha=None, beta=None, channel_axis=None, source="x",
+                conventions="pytorch"):
+        return super().__new__(cls, op, activation, x, dy, alpha, beta, channel_axis, source, conventions)
 
 
 ACTIVATIONS = ("relu", "leaky_relu", "prelu", "phased_relu")
+# The conventions profiles (what the formulas give at -0, NaN and Inf; the
+# library's leakycl_conventions, in its order); the first is the default.
+CONVENTIONS = ("pytorch", "ieee", "jax")
 DTYPES = ("float32", "float16", "bfloat16")
 
 
@@ -71,3 +76,10 @@ def check_activation(activation):
     if activation not in ACTIVATIONS:
         raise Error("INVALID_ARGUMENT", "unknown activation %r (one of %s)" % (activation, ", ".join(ACTIVATIONS)))
     return activation
+
+
+def check_conventions(conventions):
+    if not isinstance(conventions, str) or conventions not in CONVENTIONS:
+        raise Error("INVALID_ARGUMENT", "unknown conventions %r (one of %s)" % (
+            conventions, ", ".join(CONVENTIONS)))
+    return conventions

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from . import _arrays, _native
-from ._types import Backward, Error, Reduce, as_job, check_activation, check_source
+from ._types import Backward, Error, Reduce, as_job, check_activation, check_conventions, check_source
 
 _SHAPE_T = ctypes.c_size_t * _native.MAX_RANK
 
@@ -17,10 +17,11 @@ class _Call:
 
     __slots__ = ("params", "view", "count", "alpha", "has_grads")
 
-    def __init__(self, lib, activation, shape, alpha, beta, channel_axis):
+    def __init__(self, lib, activation, shape, alpha, beta, channel_axis, conventions):
         code = _native.ACTIVATIONS[check_activation(activation)]
         self.params = _native.Params()
         lib.leakycl_params_init(ctypes.byref(self.params), code)
+        self.params.conventions = _native.CONVENTIONS[check_conventions(conventions)]
         self.alpha = _arrays.as_alpha(alpha)
         if self.alpha is not None:
             self.params.alpha_count = self.alpha.size
@@ -107,23 +108,27 @@ class Context:
             self.trace.append((name, pointers))
 
     # ---- operations ----
-    def forward(self, activation, x, *, alpha=None, beta=None, channel_axis=None, out=None):
-        """y = f(x), an array of x's kind, dtype and shape (or out, which may be x)."""
+    def forward(self, activation, x, *, alpha=None, beta=None, channel_axis=None, out=None, conventions="pytorch"):
+        """y = f(x), an array of x's kind, dtype and shape (or out, which may be x).
+        conventions: the profile of the corners (-0, NaN, Inf): "pytorch" (the
+        default: torch autograd's bits), "ieee" (NaN in x gives NaN) or "jax"."""
         xt = _arrays.as_input(x, "x")
-        call = _Call(self._lib, activation, xt.shape, alpha, beta, channel_axis)
+        call = _Call(self._lib, activation, xt.shape, alpha, beta, channel_axis, conventions)
         y, yt = _arrays.new_output(xt) if out is None else _arrays.as_output(out, xt)
         self._record("forward", x=xt.ptr, out=yt.ptr)
         self._native_call(self._lib.leakycl_forward_typed, ctypes.byref(call.params), call.view, xt.dtype,
                           xt.ptr, yt.ptr)
         return y
 
-    def backward(self, activation, x, dy, *, alpha=None, beta=None, channel_axis=None, source="x", out=None):
+    def backward(self, activation, x, dy, *, alpha=None, beta=None, channel_axis=None, source="x", out=None,
+                 conventions="pytorch"):
         """Backward(dx, dalpha, neg_fraction, mean_abs_grad): dx = f'(x) * dy
         (x is y = f(x) when source="y"), and for prelu and phased_relu the
-        fused parameter gradient and diagnostics (None otherwise)."""
+        fused parameter gradient and diagnostics (None otherwise).
+        conventions: as in forward."""
         src = _native.FROM_Y if check_source(source) == "y" else _native.FROM_X
         xt, dyt = _inputs(x, dy)
-        call = _Call(self._lib, activation, xt.shape, alpha, beta, channel_axis)
+        call = _Call(self._lib, activation, xt.shape, alpha, beta, channel_axis, conventions)
         dx, dxt = _arrays.new_output(xt) if out is None else _arrays.as_output(out, xt)
         grads = _GradOut(call.count) if call.has_grads else None
         self._record("backward", x=xt.ptr, dy=dyt.ptr, out=dxt.ptr)
@@ -131,10 +136,11 @@ class Context:
                           xt.ptr, dyt.ptr, dxt.ptr, ctypes.byref(grads.struct) if grads else None)
         return Backward(dx, *grads.result()) if grads else Backward(dx, None, None, None)
 
-    def reduce(self, activation, x, dy, *, alpha=None, beta=None, channel_axis=None):
-        """Reduce(dalpha, neg_fraction, mean_abs_grad) without dx (prelu, phased_relu)."""
+    def reduce(self, activation, x, dy, *, alpha=None, beta=None, channel_axis=None, conventions="pytorch"):
+        """Reduce(dalpha, neg_fraction, mean_abs_grad) without dx (prelu,
+        phased_relu); conventions as in forward."""
         xt, dyt = _inputs(x, dy)
-        call = _Call(self._lib, activation, xt.shape, alpha, beta, channel_axis)
+        call = _Call(self._lib, activation, xt.shape, alpha, beta, channel_axis, conventions)
         if not call.has_grads:
             raise Error("UNSUPPORTED", "%s has no parameter gradient (prelu and phased_relu do)" % activation)
         grads = _GradOut(call.count)
@@ -150,9 +156,10 @@ class Context:
 
     def run_jobs(self, jobs, return_errors=False):
         """Runs many jobs (leakycl.Job or dicts) in one launch per storage
-        type; returns their results in order (forward: the array; backward: a
-        Backward). A bad job does not stop the others: with return_errors its
-        place holds its leakycl.Error, else the first one is raised after all ran."""
+        type, each with its own conventions (default "pytorch"); returns their
+        results in order (forward: the array; backward: a Backward). A bad job
+        does not stop the others: with return_errors its place holds its
+        leakycl.Error, else the first one is raised after all ran."""
         jobs = [as_job(j) for j in jobs]
         native = (_native.Job * len(jobs))()
         keep, results = [], []
@@ -195,7 +202,7 @@ class Context:
             xt, dyt = _arrays.as_input(j.x, "x"), None
         else:
             xt, dyt = _inputs(j.x, j.dy)
-        call = _Call(self._lib, j.activation, xt.shape, j.alpha, j.beta, j.channel_axis)
+        call = _Call(self._lib, j.activation, xt.shape, j.alpha, j.beta, j.channel_axis, j.conventions)
         out, outt = _arrays.new_output(xt)
         grads = _GradOut(call.count) if call.has_grads and not forward else None
         nj.op = _native.OP_FORWARD if forward else _native.OP_BACKWARD

@@ -24,6 +24,9 @@ Wire choices:
   the output array (no base64, no copy). Its models have no diagnostics
   outputs, no source="y" and no device choice, so a backward needing one
   (prelu, phased_relu, source="y") and any call with device= go to /v1.
+- conventions: /v1's job field "conventions", /v2's request parameter of
+  that name; the default "pytorch" is not sent, so that a daemon older than
+  the profiles (which refuses unknown fields) still serves default calls.
 - Errors: /v1's {"error": {"code", "message"}} becomes Error(code
   upper-cased, message, http_status); /v2's {"error": "message"} gets its
   code from the status; no answer at all is Error("UNREACHABLE").
@@ -40,7 +43,7 @@ import urllib.parse
 import numpy as np
 
 from . import _arrays
-from ._types import Backward, Error, Reduce, as_job, check_activation, check_source
+from ._types import Backward, Error, Reduce, as_job, check_activation, check_conventions, check_source
 
 try:  # SIMD base64 (pip install pybase64): 3 to 10 times binascii's speed
     from pybase64 import b64decode as _b64decode, b64encode as _b64encode
@@ -117,10 +120,11 @@ class _Job:
     """One forward or backward: its arguments checked as the library checks
     them, its output allocated (or the caller's out= checked)."""
 
-    def __init__(self, op, activation, x, dy, alpha, beta, channel_axis, source, out, device):
+    def __init__(self, op, activation, x, dy, alpha, beta, channel_axis, source, out, device, conventions):
         if op not in ("forward", "backward"):
             raise Error("INVALID_ARGUMENT", 'op must be "forward" or "backward", not %r' % (op,))
         self.op, self.source, self.device = op, check_source(source), device
+        self.conventions = check_conventions(conventions)
         self.xt = xt = _arrays.as_input(x, "x")
         self.dyt = dyt = _arrays.as_input(dy, "dy") if op == "backward" else None
         if dyt and (tuple(xt.shape) != tuple(dyt.shape) or xt.dtype != dyt.dtype):
@@ -151,7 +155,7 @@ class _Job:
         self.out, self.outt = _arrays.new_output(xt) if out is None else _arrays.as_output(out, xt)
 
     def _params(self, fields, shared_alpha_only):
-        """Adds alpha, beta and channel_axis to fields; returns whether alpha is
+        """Adds alpha, beta, channel_axis and conventions to fields; returns whether alpha is
         per-channel (left out when shared_alpha_only: /v2 sends it as a tensor)."""
         per_channel = self.alpha is not None and self.alpha.size > 1
         if self.alpha is not None and not (per_channel and shared_alpha_only):
@@ -161,6 +165,8 @@ class _Job:
             fields["beta"] = self.beta
         if self.channel_axis is not None:
             fields["channel_axis"] = self.channel_axis
+        if self.conventions != "pytorch":  # the default goes unsaid: older daemons know no such field
+            fields["conventions"] = self.conventions
         return per_channel
 
     def tensors(self):
@@ -342,41 +348,44 @@ class Remote:
                                "Inference-Header-Content-Length": str(len(head))}, read)
 
     # ---- operations ----
-    def forward(self, activation, x, *, alpha=None, beta=None, channel_axis=None, out=None, device=None):
-        """y = f(x), an array of x's kind, dtype and shape (or out); device: one of the daemon's (a SPEC)."""
-        job = _Job("forward", activation, x, None, alpha, beta, channel_axis, "x", out, device)
+    def forward(self, activation, x, *, alpha=None, beta=None, channel_axis=None, out=None, device=None,
+                conventions="pytorch"):
+        """y = f(x), an array of x's kind, dtype and shape (or out); device: one of the daemon's (a SPEC);
+        conventions: "pytorch" (the default), "ieee" or "jax", as Context.forward."""
+        job = _Job("forward", activation, x, None, alpha, beta, channel_axis, "x", out, device, conventions)
         if self.protocol == "v2" and device is None:
             self._infer(*job.v2_call())
             return job.out
         return job.result(*self._post_v1("/v1/forward", [job]))
 
     def backward(self, activation, x, dy, *, alpha=None, beta=None, channel_axis=None, source="x", out=None,
-                 device=None):
-        """Backward(dx, dalpha, neg_fraction, mean_abs_grad), as Context.backward."""
-        job = _Job("backward", activation, x, dy, alpha, beta, channel_axis, source, out, device)
+                 device=None, conventions="pytorch"):
+        """Backward(dx, dalpha, neg_fraction, mean_abs_grad), as Context.backward (conventions included)."""
+        job = _Job("backward", activation, x, dy, alpha, beta, channel_axis, source, out, device, conventions)
         if self.protocol == "v2" and device is None and source == "x" and not job.has_grads:
             self._infer(*job.v2_call())
             return Backward(job.out, None, None, None)
         return job.result(*self._post_v1("/v1/backward", [job]))
 
-    def reduce(self, activation, x, dy, *, alpha=None, beta=None, channel_axis=None, device=None):
+    def reduce(self, activation, x, dy, *, alpha=None, beta=None, channel_axis=None, device=None,
+               conventions="pytorch"):
         """Reduce(dalpha, neg_fraction, mean_abs_grad) (prelu, phased_relu): a /v1
         backward whose dx is dropped (the daemon has no reduce of its own)."""
-        job = _Job("backward", activation, x, dy, alpha, beta, channel_axis, "x", None, device)
+        job = _Job("backward", activation, x, dy, alpha, beta, channel_axis, "x", None, device, conventions)
         if not job.has_grads:
             raise Error("UNSUPPORTED", "%s has no parameter gradient (prelu and phased_relu do)" % activation)
         return _grads(self._post_v1("/v1/backward", [job])[0])
 
     def run_jobs(self, jobs, return_errors=False):
-        """Many jobs (leakycl.Job or dicts) in one POST /v1/batch; results in
-        order (forward: the array; backward: a Backward). A bad job does not
+        """Many jobs (leakycl.Job or dicts, each with its own conventions) in
+        one POST /v1/batch; results in order (forward: the array; backward: a Backward). A bad job does not
         stop the others: with return_errors its place holds its leakycl.Error
         (job_index set), else the first one is raised after all ran."""
         results = []
         for i, j in enumerate([as_job(j) for j in jobs]):
             try:
                 results.append(_Job(j.op, j.activation, j.x, j.dy, j.alpha, j.beta, j.channel_axis, j.source,
-                                    None, None))
+                                    None, None, j.conventions))
             except Error as e:
                 e.job_index = i
                 results.append(e)
@@ -415,7 +424,7 @@ class Remote:
     def infer_v2(self, model, inputs, parameters=None):
         """POST /v2/models/{model}/infer: inputs {name: array} (float32, float16,
         bfloat16: sent as binary data), parameters the request's (alpha, beta,
-        channel_axis). Returns {output name: NumPy array}."""
+        channel_axis, conventions). Returns {output name: NumPy array}."""
         return self._infer(model, [(name, _arrays.as_input(v, name)) for name, v in inputs.items()], parameters)
 
     def model_metadata(self, name):

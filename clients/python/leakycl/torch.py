@@ -12,6 +12,9 @@ seed's module.
     import torch, leakycl.torch as lt
     model = torch.nn.Sequential(torch.nn.Linear(8, 8), lt.PReLU(8))
 
+They run leakycl's default conventions, "pytorch" (torch autograd's bits
+at -0, NaN and Inf), and pass no conventions of their own.
+
 cl_device picks the OpenCL device by SPEC (default: leakycl.context()'s).
 Parameters and their gradients are float32 inside leakycl whatever the
 module's dtype; a half-precision module's grads are rounded to its dtype.
