@@ -30,7 +30,8 @@ all: lib cli
 
 # ---- kernels embedded at build time ----
 KERNEL_COMMON := kernels/common.cl
-KERNEL_SRCS   := $(KERNEL_COMMON) kernels/activation.cl kernels/reduce.cl kernels/batch.cl
+KERNEL_SRCS   := $(KERNEL_COMMON) kernels/activation.cl kernels/reduce.cl kernels/batch.cl \
+                 kernels/mask.cl
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<

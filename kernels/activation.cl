@@ -17,7 +17,8 @@
  * find an empty range. Work-item 0 also does the n % LK_VW tail, element by
  * element, with the very same formulas. */
 
-#if LK_FAMILY == 0
+/* What the element-wise kernels and the mask kernels (mask.cl) share. */
+#if LK_FAMILY == 0 || LK_FAMILY == 3
 
 #if LK_STRATEGY == 0
 /* CPU: each work-item walks its own contiguous chunk of vectors. */
@@ -42,6 +43,10 @@
   float a = alpha;                                                             \
   float t = thresh
 #endif
+
+#endif /* LK_FAMILY == 0 || LK_FAMILY == 3 */
+
+#if LK_FAMILY == 0
 
 __kernel void lk_forward(LK_IDX n, __global const lk_elem_t *x, __global lk_elem_t *y, float alpha,
                          float thresh, __global const float *alpha_c,

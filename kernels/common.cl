@@ -15,7 +15,8 @@
  *   LK_FAMILY       the kernels a program holds: 0 element-wise (lk_forward,
  *                   lk_backward; activation.cl), 1 the reduction
  *                   (lk_reduce_partials, lk_reduce_finish; reduce.cl), 2 packed
- *                   jobs (lk_batch_tiles, lk_batch_finish; batch.cl)
+ *                   jobs (lk_batch_tiles, lk_batch_finish; batch.cl), 3 the
+ *                   packed masks (lk_forward_mask, lk_backward_mask; mask.cl)
  * Everything else (n, alpha, beta's threshold, C, inner) is a run-time
  * argument, so one build serves every shape. */
 
@@ -25,8 +26,8 @@
 #ifndef LK_FAMILY
 #define LK_FAMILY 0
 #endif
-#if LK_FAMILY < 0 || LK_FAMILY > 2
-#error "LK_FAMILY must be 0 (element-wise), 1 (reduction) or 2 (packed jobs)"
+#if LK_FAMILY < 0 || LK_FAMILY > 3
+#error "LK_FAMILY must be 0 (element-wise), 1 (reduction), 2 (packed jobs) or 3 (masks)"
 #endif
 
 #ifndef LK_ACT
@@ -286,6 +287,28 @@ lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_T
 #define LK_BACKWARD LK_DX_PHASED
 #endif
 
+/* Whether x takes the identity branch (dx = dy) as each profile's backward
+ * decides it: plane 0 of the packed mask (mask.cl). phased_relu's band is
+ * LK_IN_BAND. */
+#if LK_CONV == 0
+#define LK_ID_RELU(x) (((x) > 0.0f) | isnan(x))
+#else
+#define LK_ID_RELU(x) ((x) > 0.0f)
+#endif
+#if LK_CONV == 2
+#define LK_ID_LEAKY(x) ((x) >= 0.0f)
+#else
+#define LK_ID_LEAKY(x) ((x) > 0.0f)
+#endif
+#define LK_ID_PHASED(x) ((x) >= 0.0f)
+#if LK_ACT == 0
+#define LK_ID LK_ID_RELU
+#elif LK_ACT == 1 || LK_ACT == 2
+#define LK_ID LK_ID_LEAKY
+#else
+#define LK_ID LK_ID_PHASED
+#endif
+
 /* The term of dalpha: d f/d alpha * dy, for prelu and phased_relu (relu
  * and leaky_relu have no learnable alpha; the host never asks for them). */
 #define LK_ALPHA_TERM_NONE(T, M, x, dy, t) ((T)0.0f)
@@ -317,7 +340,7 @@ lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_T
 
 /* ---- the parameter-gradient reduction: one body for lk_reduce_partials
  * (reduce.cl) and the packed jobs' reduction tiles (batch.cl) ---- */
-#if LK_FAMILY != 0
+#if LK_FAMILY == 1 || LK_FAMILY == 2
 
 /* CPU strategy: the terms of LK_GROUP consecutive vectors are summed plainly
  * (|error| <= (LK_GROUP-1) u of their sum |terms| per lane: 4.2e-7 for 8),
@@ -553,4 +576,4 @@ void lk_finish_channel(__global const float *partials, LK_IDX first, LK_IDX bloc
   row[3] = as - ac;
 }
 
-#endif /* LK_FAMILY != 0 */
+#endif /* LK_FAMILY == 1 || LK_FAMILY == 2 */

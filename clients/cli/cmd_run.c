@@ -17,7 +17,8 @@ static const char run_usage[] =
     "usage: leakycl run --activation A --op forward|backward --x x.npy --out DIR\n"
     "                   [--alpha A | --alpha-file a.npy] [--beta B] [--channel-axis K]\n"
     "                   [--conventions pytorch|ieee|jax]\n"
-    "                   [--dy dy.npy] [--from x|y] [--y y.npy] [--device SPEC]\n"
+    "                   [--dy dy.npy] [--from x|y|mask] [--y y.npy] [--mask m.npy]\n"
+    "                   [--mask-out FILE] [--device SPEC]\n"
     "                   [--variant cpu|gpu] [--vector-width N] [--program-binary FILE]\n"
     "\n"
     "Reads float32 or float16 C-order .npy files ('<f4' or '<f2', rank 0..16; x\n"
@@ -42,10 +43,17 @@ static const char run_usage[] =
     "                     (the identity branch at x >= 0)\n"
     "  --channel-axis K   the channel axis, negative from the end (default 1 when\n"
     "                     the rank is at least 2, else 0)\n"
-    "  --from x|y         backward reads the sign from x (default) or from\n"
+    "  --from x|y|mask    backward reads the branch from x (default), from\n"
     "                     y = forward(x), given as --y (relu, and leaky_relu/prelu\n"
-    "                     with alpha > 0; no dalpha then)\n"
+    "                     with alpha > 0), or from the packed mask a forward wrote\n"
+    "                     with --mask-out, given as --mask (every activation and\n"
+    "                     alpha; the shape comes from --dy); no dalpha from y or mask\n"
     "  --y FILE           y = forward(x) for --from y (implies --from y)\n"
+    "  --mask FILE        the mask for --from mask (implies --from mask)\n"
+    "  --mask-out FILE    forward also writes the packed mask of the branches taken:\n"
+    "                     a uint32 .npy ('<u4') of shape [planes, ceil(n/32)], bit\n"
+    "                     i % 32 of word i / 32 for element i (C order); plane 0 the\n"
+    "                     identity branch, plane 1 phased_relu's alpha band\n"
     "  --device SPEC      auto, cpu, gpu, accelerator, gpu:N, P:D or a name substring\n"
     "                     (default $LEAKYCL_DEVICE, else auto)\n"
     "  --variant S        kernel strategy: cpu (contiguous chunks) or gpu (coalesced,\n"
@@ -67,6 +75,8 @@ typedef struct run_args {
   const char *channel_axis;
   const char *device;
   const char *from;
+  const char *mask;
+  const char *mask_out;
   const char *x;
   const char *y;
   const char *dy;
@@ -95,7 +105,7 @@ typedef struct run_plan {
 
 /* Everything loaded or allocated for one run; freed by run_state_free. */
 typedef struct run_state {
-  npy_array src; /* x, or y for --from y */
+  npy_array src; /* x, y for --from y, the mask for --from mask */
   npy_array dy;
   npy_array alpha_file;
   leakycl_view view;
@@ -104,6 +114,9 @@ typedef struct run_state {
   float *dalpha;  /* n_grads each, or NULL */
   float *neg_fraction;
   float *mean_abs_grad;
+  uint32_t *mask_out; /* the mask a forward writes (--mask-out), or NULL */
+  size_t mask_words;
+  size_t mask_planes; /* 2 for phased_relu (its band), else 1 */
   leakycl_context *ctx;
 } run_state;
 
@@ -114,6 +127,7 @@ static void run_state_free(run_state *s) {
   free(s->dalpha);
   free(s->neg_fraction);
   free(s->mean_abs_grad);
+  free(s->mask_out);
   leakycl_context_release(s->ctx);
   memset(s, 0, sizeof *s);
 }
@@ -132,6 +146,8 @@ static int parse_args(int argc, char **argv, run_args *a, int *exit_status) {
       {"--channel-axis", .value = &a->channel_axis},
       {"--device", .value = &a->device},
       {"--from", .value = &a->from},
+      {"--mask", .value = &a->mask},
+      {"--mask-out", .value = &a->mask_out},
       {"--x", .value = &a->x},
       {"--y", .value = &a->y},
       {"--dy", .value = &a->dy},
@@ -155,6 +171,58 @@ static int plan_float(const char *option, const char *value, float *out, int *gi
     return -1;
   }
   *given = 1;
+  return 0;
+}
+
+/* The option each source reads its input from. */
+static const char *const source_option[] = {"--x", "--y", "--mask"};
+
+/* Where backward reads the branch from: --from y needs y itself, as --y;
+ * --from mask the mask, as --mask. Returns 0, or prints why and -1. */
+static int plan_source(const run_args *a, run_plan *p) {
+  p->source = LEAKYCL_FROM_X;
+  if (a->from) {
+    if (strcmp(a->from, "y") == 0) {
+      p->source = LEAKYCL_FROM_Y;
+    } else if (strcmp(a->from, "mask") == 0) {
+      p->source = LEAKYCL_FROM_MASK;
+    } else if (strcmp(a->from, "x") != 0) {
+      cli_error("--from: unknown source \"%s\" (x, y, mask)", a->from);
+      return -1;
+    }
+  } else if (a->y || a->mask) {
+    p->source = a->y ? LEAKYCL_FROM_Y : LEAKYCL_FROM_MASK;
+  }
+  if ((a->from || a->y || a->mask) && !p->backward) {
+    cli_error("%s is only for --op backward", a->from ? "--from" : a->y ? "--y" : "--mask");
+    return -1;
+  }
+  if (a->mask_out && p->backward) {
+    cli_error("--mask-out is only for --op forward");
+    return -1;
+  }
+  /* The source's own input is required, the others refused. */
+  const char *const given[] = {a->x, a->y, a->mask};
+  const char *const names[] = {"x", "y", "mask"};
+  for (int k = 0; k < 3; k++) {
+    if (k != (int)p->source && given[k]) {
+      if (p->source == LEAKYCL_FROM_X)
+        cli_error("%s is only for --from %s", source_option[k], names[k]);
+      else
+        cli_error("--from %s reads %s from %s; %s is not used (give one of them)", names[p->source],
+                  names[p->source], source_option[p->source], source_option[k]);
+      return -1;
+    }
+  }
+  if (!given[p->source]) {
+    if (p->source == LEAKYCL_FROM_X)
+      cli_error("--x FILE is required");
+    else if (p->source == LEAKYCL_FROM_Y)
+      cli_error("--from y needs --y FILE (y = forward(x))");
+    else
+      cli_error("--from mask needs --mask FILE (written by a forward with --mask-out)");
+    return -1;
+  }
   return 0;
 }
 
@@ -186,33 +254,8 @@ static int plan_run(const run_args *a, run_plan *p) {
     cli_error("--out DIR is required");
     return -1;
   }
-  /* Where the sign comes from: --from y needs y itself, as --y. */
-  p->source = LEAKYCL_FROM_X;
-  if (a->from) {
-    if (strcmp(a->from, "y") == 0) {
-      p->source = LEAKYCL_FROM_Y;
-    } else if (strcmp(a->from, "x") != 0) {
-      cli_error("--from: unknown source \"%s\" (x, y)", a->from);
-      return -1;
-    }
-  } else if (a->y) {
-    p->source = LEAKYCL_FROM_Y;
-  }
-  if ((a->from || a->y) && !p->backward) {
-    cli_error("%s is only for --op backward", a->from ? "--from" : "--y");
+  if (plan_source(a, p) != 0)
     return -1;
-  }
-  /* The source's own input is required, the other one refused. */
-  const int from_y = p->source == LEAKYCL_FROM_Y;
-  if (from_y ? a->x != NULL : a->y != NULL) {
-    cli_error("%s", from_y ? "--from y reads y from --y; --x is not used (give one of them)"
-                           : "--y is only for --from y");
-    return -1;
-  }
-  if (from_y ? !a->y : !a->x) {
-    cli_error("%s", from_y ? "--from y needs --y FILE (y = forward(x))" : "--x FILE is required");
-    return -1;
-  }
   if (p->backward && !a->dy) {
     cli_error("--op backward needs --dy FILE");
     return -1;
@@ -285,12 +328,31 @@ static int load_input(const char *option, const char *path, npy_array *out) {
 /* Loads the inputs and checks shapes, the view and the alphas. Returns 0,
  * or prints the error and returns -1 (all bad input: exit 2). */
 static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
-  const char *src_option = p->source == LEAKYCL_FROM_Y ? "--y" : "--x";
-  if (load_input(src_option, p->source == LEAKYCL_FROM_Y ? a->y : a->x, &s->src) != 0)
+  const char *src_option = source_option[p->source];
+  const char *const src_path[] = {a->x, a->y, a->mask};
+  if (load_input(src_option, src_path[p->source], &s->src) != 0)
     return -1;
+  const int from_mask = p->source == LEAKYCL_FROM_MASK;
+  if (from_mask && s->src.dtype != NPY_UINT32) {
+    cli_error("--mask: %s is %s; a mask is uint32 ('<u4')", a->mask, npy_dtype_name(s->src.dtype));
+    return -1;
+  }
+  if (!from_mask && s->src.dtype == NPY_UINT32) {
+    cli_error("%s: %s is uint32; tensors are float32 ('<f4') or float16 ('<f2')", src_option,
+              src_path[p->source]);
+    return -1;
+  }
   if (a->dy) {
     if (load_input("--dy", a->dy, &s->dy) != 0)
       return -1;
+    if (s->dy.dtype == NPY_UINT32) {
+      cli_error("--dy: %s is uint32; tensors are float32 ('<f4') or float16 ('<f2')", a->dy);
+      return -1;
+    }
+  }
+  /* The tensors' shape: x's or y's, or dy's when the source is a mask. */
+  const npy_array *shaped = from_mask ? &s->dy : &s->src;
+  if (a->dy && !from_mask) {
     if (s->dy.rank != s->src.rank ||
         memcmp(s->dy.shape, s->src.shape, s->src.rank * sizeof s->src.shape[0]) != 0) {
       char ds[400], xs[400];
@@ -306,12 +368,27 @@ static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
       return -1;
     }
   }
-  const long axis = p->has_axis ? p->axis : s->src.rank >= 2 ? 1 : 0;
+  const long axis = p->has_axis ? p->axis : shaped->rank >= 2 ? 1 : 0;
   char err[512];
-  if (leakycl_view_from_shape(s->src.shape, s->src.rank, axis, &s->view, err, sizeof err) !=
+  if (leakycl_view_from_shape(shaped->shape, shaped->rank, axis, &s->view, err, sizeof err) !=
       LEAKYCL_OK) {
     cli_error("--channel-axis: %s", err);
     return -1;
+  }
+  const size_t words = leakycl_mask_words(p->activation, shaped->count);
+  if (from_mask && s->src.count != words) {
+    cli_error("--mask: %s holds %zu words; %s of %zu elements needs %zu", a->mask, s->src.count,
+              leakycl_activation_name(p->activation), shaped->count, words);
+    return -1;
+  }
+  if (a->mask_out) {
+    s->mask_words = words;
+    s->mask_planes = p->activation == LEAKYCL_PHASED_RELU ? 2 : 1;
+    s->mask_out = calloc(words ? words : 1, sizeof *s->mask_out);
+    if (!s->mask_out) {
+      cli_error("out of memory for a mask of %zu words", words);
+      return -1;
+    }
   }
   if (a->alpha_file) {
     if (load_input("--alpha-file", a->alpha_file, &s->alpha_file) != 0)
@@ -415,9 +492,12 @@ static int compute(const run_plan *p, run_state *s) {
   params.conventions = p->conventions;
   /* Output dtype = input dtype: float16 arrays go through the typed calls
    * (float32 arithmetic, results rounded to nearest even). */
-  const leakycl_dtype dtype = s->src.dtype == NPY_FLOAT16 ? LEAKYCL_FLOAT16 : LEAKYCL_FLOAT32;
+  const npy_array *shaped = p->source == LEAKYCL_FROM_MASK ? &s->dy : &s->src;
+  const leakycl_dtype dtype = shaped->dtype == NPY_FLOAT16 ? LEAKYCL_FLOAT16 : LEAKYCL_FLOAT32;
   void *src = (void *)npy_array_bytes(&s->src), *dy = (void *)npy_array_bytes(&s->dy);
-  if (!p->backward) {
+  if (!p->backward && s->mask_out) {
+    st = leakycl_forward_mask(s->ctx, &params, s->view, dtype, src, src, s->mask_out);
+  } else if (!p->backward) {
     st = leakycl_forward_typed(s->ctx, &params, s->view, dtype, src, src);
   } else {
     const int want_grads =
@@ -459,9 +539,30 @@ static int write_stats(FILE *f, const run_state *s) {
   return 0;
 }
 
+/* Adds the mask file at `path` (its directory must exist) to the set: a
+ * uint32 .npy of shape [planes, words a plane]. Returns 0 or -1 (err set). */
+static int write_mask(outfile_set *set, const char *path, const run_state *s, FILE **f, char *err,
+                      size_t errlen) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  const size_t dir_len = slash ? (size_t)(slash - path) + (slash == path) : 1;
+  if (!*name || dir_len >= sizeof dir) {
+    snprintf(err, errlen, "--mask-out: \"%s\" is not a file name", path);
+    return -1;
+  }
+  memcpy(dir, slash ? path : ".", dir_len);
+  dir[dir_len] = '\0';
+  const size_t shape[2] = {s->mask_planes, s->mask_words / s->mask_planes};
+  if (outfile_begin(set, dir, name, f, err, errlen) != 0)
+    return -1;
+  return npy_write_typed(*f, shape, 2, NPY_UINT32, s->mask_out, err, errlen) == NPY_OK ? 0 : -1;
+}
+
 /* Writes every result of the run into dir, all or nothing. Returns an exit
  * status (the error printed). */
-static int write_outputs(const char *dir, const run_plan *p, const run_state *s) {
+static int write_outputs(const char *dir, const char *mask_path, const run_plan *p,
+                         const run_state *s) {
   outfile_set set;
   memset(&set, 0, sizeof set);
   char err[512] = "";
@@ -470,6 +571,8 @@ static int write_outputs(const char *dir, const run_plan *p, const run_state *s)
   if (outfile_begin(&set, dir, p->backward ? "dx.npy" : "y.npy", &f, err, sizeof err) != 0 ||
       npy_write_typed(f, result->shape, result->rank, result->dtype, npy_array_bytes(result), err,
                       sizeof err) != NPY_OK)
+    goto fail;
+  if (s->mask_out && write_mask(&set, mask_path, s, &f, err, sizeof err) != 0)
     goto fail;
   if (s->dalpha) {
     const size_t shape[1] = {s->n_grads};
@@ -518,7 +621,7 @@ static int cmd_run(int argc, char **argv) {
   if (rc == CLI_EXIT_OK)
     rc = compute(&p, &s);
   if (rc == CLI_EXIT_OK)
-    rc = write_outputs(a.out, &p, &s);
+    rc = write_outputs(a.out, a.mask_out, &p, &s);
 done:
   run_state_free(&s);
   return rc;

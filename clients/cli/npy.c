@@ -14,15 +14,21 @@
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 size_t npy_dtype_size(npy_dtype dtype) {
-  return dtype == NPY_FLOAT32 ? 4 : dtype == NPY_FLOAT16 ? 2 : 0;
+  return dtype == NPY_FLOAT32 || dtype == NPY_UINT32 ? 4 : dtype == NPY_FLOAT16 ? 2 : 0;
 }
 
 const char *npy_dtype_descr(npy_dtype dtype) {
-  return dtype == NPY_FLOAT32 ? "<f4" : dtype == NPY_FLOAT16 ? "<f2" : NULL;
+  return dtype == NPY_FLOAT32   ? "<f4"
+         : dtype == NPY_FLOAT16 ? "<f2"
+         : dtype == NPY_UINT32  ? "<u4"
+                                : NULL;
 }
 
 const char *npy_dtype_name(npy_dtype dtype) {
-  return dtype == NPY_FLOAT32 ? "float32" : dtype == NPY_FLOAT16 ? "float16" : "unknown";
+  return dtype == NPY_FLOAT32   ? "float32"
+         : dtype == NPY_FLOAT16 ? "float16"
+         : dtype == NPY_UINT32  ? "uint32"
+                                : "unknown";
 }
 
 /* Failures read `return lkt_fail(...)` (text/error_text.h): its -1 is NPY_BAD. */
@@ -203,12 +209,14 @@ static npy_result npy_parse_dict(const unsigned char *text, size_t n, npy_header
         h->dtype = NPY_FLOAT32;
       } else if (dn == 3 && memcmp(d, "<f2", 3) == 0) {
         h->dtype = NPY_FLOAT16;
+      } else if (dn == 3 && memcmp(d, "<u4", 3) == 0) {
+        h->dtype = NPY_UINT32;
       } else {
         char shown[32];
         npy_printable(d, dn, shown, sizeof shown);
         return lkt_fail(err, errlen,
-                        "dtype '%s' is not supported (only little-endian float32 '<f4' or "
-                        "float16 '<f2')",
+                        "dtype '%s' is not supported (only little-endian float32 '<f4', "
+                        "float16 '<f2' or, for masks, uint32 '<u4')",
                         shown);
       }
     } else if (which == NPY_KEY_FORTRAN) {

@@ -1,6 +1,6 @@
 /* npy.h - a strict reader and writer of NumPy .npy files holding float32
- * ('<f4') or float16 ('<f2'), C order, rank 0..16; format versions 1.0, 2.0
- * and 3.0. */
+ * ('<f4'), float16 ('<f2') or uint32 ('<u4': packed masks), C order, rank
+ * 0..16; format versions 1.0, 2.0 and 3.0. */
 #ifndef LEAKYCL_CLI_NPY_H
 #define LEAKYCL_CLI_NPY_H
 
@@ -16,14 +16,16 @@
 #define NPY_PREAMBLE_MAX 12u
 
 /* The element types we read and write. float16 values stay IEEE binary16
- * bit patterns (uint16_t): the library computes on them as they are. */
-typedef enum npy_dtype { NPY_FLOAT32 = 0, NPY_FLOAT16 = 1 } npy_dtype;
+ * bit patterns (uint16_t): the library computes on them as they are.
+ * uint32 words (packed masks) travel as 4-byte patterns in `data`, as
+ * float32 values do: read them through npy_array_bytes(). */
+typedef enum npy_dtype { NPY_FLOAT32 = 0, NPY_FLOAT16 = 1, NPY_UINT32 = 2 } npy_dtype;
 
-/* Bytes per element: 4 or 2 (0 for an unknown value). */
+/* Bytes per element: 4, 2 or 4 (0 for an unknown value). */
 size_t npy_dtype_size(npy_dtype dtype);
-/* The descr numpy writes: "<f4" or "<f2" (NULL for an unknown value). */
+/* The descr numpy writes: "<f4", "<f2" or "<u4" (NULL for an unknown value). */
 const char *npy_dtype_descr(npy_dtype dtype);
-/* "float32" or "float16" ("unknown" for an unknown value). */
+/* "float32", "float16" or "uint32" ("unknown" for an unknown value). */
 const char *npy_dtype_name(npy_dtype dtype);
 
 /* What a .npy header says. count is the product of the shape (1 for rank 0)
@@ -56,7 +58,7 @@ typedef struct npy_array {
 typedef enum npy_result { NPY_OK = 0, NPY_BAD = -1, NPY_NEED_MORE = -2 } npy_result;
 
 /* Parses the preamble and header at the start of buf[0..len). Accepts only
- * descr '<f4' or '<f2' and fortran_order False, with the three keys in any order,
+ * descr '<f4', '<f2' or '<u4' and fortran_order False, with the three keys in any order,
  * either quote style, any spacing and an optional trailing comma. Does not
  * look at the data. On NPY_BAD a one-line reason is written into err. */
 npy_result npy_parse_header(const unsigned char *buf, size_t len, npy_header *out, size_t *needed,
@@ -90,8 +92,8 @@ size_t npy_format_header_typed(const size_t *shape, size_t rank, npy_dtype dtype
  * caller closes f and checks that close. */
 npy_result npy_write(FILE *f, const size_t *shape, size_t rank, const float *data, char *err,
                      size_t errlen);
-/* The same for `dtype`: data holds float values (NPY_FLOAT32) or float16
- * bit patterns (NPY_FLOAT16). */
+/* The same for `dtype`: data holds float values (NPY_FLOAT32), float16
+ * bit patterns (NPY_FLOAT16) or uint32 words (NPY_UINT32). */
 npy_result npy_write_typed(FILE *f, const size_t *shape, size_t rank, npy_dtype dtype,
                            const void *data, char *err, size_t errlen);
 /* The array's data as written by npy_write_typed (data or data_f16). */

@@ -384,9 +384,37 @@ LEAKYCL_API leakycl_status leakycl_load_program_bundle(leakycl_context *ctx, con
 LEAKYCL_API const char *leakycl_program_bundle_path(const leakycl_context *ctx);
 
 /* ---- Operations ---- */
-/* Where backward reads the sign from: x (always valid) or y = forward(x)
- * (seed 004's mask; relu, and leaky_relu/prelu with every alpha > 0). */
-typedef enum leakycl_source { LEAKYCL_FROM_X = 0, LEAKYCL_FROM_Y = 1 } leakycl_source;
+/* Where backward reads the branch from: x (always valid), y = forward(x)
+ * (relu, and leaky_relu/prelu with every alpha > 0), or the packed mask a
+ * forward wrote (seed 004; every activation and alpha; see below). */
+typedef enum leakycl_source {
+  LEAKYCL_FROM_X = 0,
+  LEAKYCL_FROM_Y = 1,
+  LEAKYCL_FROM_MASK = 2
+} leakycl_source;
+
+/* ---- Packed masks (seed 004) ----
+ * A forward may also write a mask of the branches it took, so that backward
+ * needs only dy and the mask: it moves 8n + n/8 bytes instead of 12n (float32),
+ * and works where backward from y cannot (alpha <= 0, phased_relu).
+ *
+ * Layout: bit planes of ceil(n/32) 32-bit words each; bit i of the tensor is
+ * bit (i % 32) of word i / 32 (least significant bit first; the words are
+ * uint32_t in host order, which every OpenCL device shares with its host for
+ * these buffers). Bits past n in the last word are 0.
+ *   plane 0  1 where the identity branch is taken: dx[i] = dy[i]. As the
+ *            profile's backward sees it: x > 0 (pytorch and ieee), x >= 0
+ *            (jax), and for relu under pytorch also NaN (dy passes).
+ *   plane 1  phased_relu only, right after plane 0: 1 where x is in the
+ *            alpha band t <= x < 0 (dx = alpha*dy).
+ * Backward from the mask gives bit for bit what backward from x gives, under
+ * every profile, except where x was NaN under ieee (a bit cannot carry NaN:
+ * dx then follows the bit, e.g. alpha*dy for leaky_relu). It cannot compute
+ * the parameter gradient (that needs x). The mask depends on alpha only
+ * through phased_relu's band: backward takes the same params as forward. */
+/* uint32_t words of a mask for n elements: ceil(n/32) a plane, two planes
+ * for phased_relu; 0 for an unknown activation. */
+LEAKYCL_API size_t leakycl_mask_words(leakycl_activation activation, size_t n);
 
 /* Parameter-gradient outputs, one value per alpha (alpha_count values; 1 for
  * the default alpha). dalpha is required; the diagnostics may be NULL.
@@ -482,6 +510,23 @@ LEAKYCL_API leakycl_status leakycl_backward_buffers_typed(
     leakycl_context *ctx, const leakycl_params *params, leakycl_view view, leakycl_dtype dtype,
     leakycl_source source, cl_mem src, cl_mem dy, cl_mem dx, const leakycl_grads *grads);
 
+/* ---- Forward with a mask ---- */
+/* leakycl_forward_typed that also writes the packed mask of the branches
+ * taken (leakycl_mask_words(activation, n) words; see Packed masks). y may
+ * equal x; the mask must not overlap x or y. Backward from it is
+ * leakycl_backward_typed with LEAKYCL_FROM_MASK, src = the mask, the same
+ * params and view, and grads NULL. */
+LEAKYCL_API leakycl_status leakycl_forward_mask(leakycl_context *ctx, const leakycl_params *params,
+                                                leakycl_view view, leakycl_dtype dtype,
+                                                const void *x, void *y, uint32_t *mask);
+/* The same on device buffers (mask: a buffer of at least that many words);
+ * only enqueued, as leakycl_forward_buffers. Backward from a mask buffer is
+ * leakycl_backward_buffers_typed with LEAKYCL_FROM_MASK. */
+LEAKYCL_API leakycl_status leakycl_forward_mask_buffers(leakycl_context *ctx,
+                                                        const leakycl_params *params,
+                                                        leakycl_view view, leakycl_dtype dtype,
+                                                        cl_mem x, cl_mem y, cl_mem mask);
+
 /* ---- Packed jobs: many small calls in one launch ---- */
 /* One launch plus clFinish costs tens of microseconds, far more than a small
  * kernel; leakycl_run_jobs runs many jobs (any mix of activations, ops,
@@ -499,9 +544,12 @@ LEAKYCL_API leakycl_status leakycl_backward_buffers_typed(
 typedef enum leakycl_op { LEAKYCL_OP_FORWARD = 0, LEAKYCL_OP_BACKWARD = 1 } leakycl_op;
 
 /* One job: the arguments of a leakycl_forward or leakycl_backward call, and
- * its outcome. Forward reads x and writes out (= y); source, dy and grads
- * must be FROM_X, anything and NULL. Backward is leakycl_backward(params,
- * view, source, x, dy, out, grads). out may equal x or dy (in place). */
+ * its outcome. Forward reads x and writes out (= y), and the packed mask
+ * when mask is not NULL (leakycl_forward_mask); source, dy and grads must
+ * be FROM_X, anything and NULL. Backward is leakycl_backward(params, view,
+ * source, x, dy, out, grads), with x the mask for LEAKYCL_FROM_MASK, and
+ * mask NULL. out may equal x or dy (in place). Mask jobs (either way) run
+ * as their single calls, never packed. */
 typedef struct leakycl_job {
   leakycl_op op;
   leakycl_params params;
@@ -510,10 +558,11 @@ typedef struct leakycl_job {
   /* How x, dy and out are stored (LEAKYCL_FLOAT32, 0, when left zero); they
    * hold view-count elements of it. */
   leakycl_dtype dtype;
-  const void *x; /* y when source is LEAKYCL_FROM_Y */
+  const void *x; /* y when source is LEAKYCL_FROM_Y, the mask for FROM_MASK */
   const void *dy;
   void *out;                  /* y or dx */
   const leakycl_grads *grads; /* optional: backward of prelu and phased_relu */
+  uint32_t *mask;             /* optional: forward also writes the packed mask */
   leakycl_status status;      /* out: the job's own result */
   char error[256];            /* out: why, when status is not LEAKYCL_OK ("" else) */
 } leakycl_job;

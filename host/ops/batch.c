@@ -89,7 +89,8 @@ static lk_host_call host_call_of(const leakycl_job *job) {
                              job->dy,
                              job->out,
                              job->grads,
-                             job->dtype};
+                             job->dtype,
+                             job->mask};
   return call;
 }
 
@@ -103,6 +104,9 @@ static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resol
   } else if (job->op == LEAKYCL_OP_FORWARD && (job->grads || job->source != LEAKYCL_FROM_X)) {
     st = lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
                  "a forward job takes no grads and reads x (source must be LEAKYCL_FROM_X)");
+  } else if (job->op == LEAKYCL_OP_BACKWARD && job->mask) {
+    st = lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                 "a backward job writes no mask (it reads one as x with LEAKYCL_FROM_MASK)");
   } else {
     const lk_host_call call = host_call_of(job);
     st = lk_check_host_call(ctx, &call, r);
@@ -113,7 +117,8 @@ static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resol
 }
 
 /* Whether a valid job runs as its single call would (zero-copy where the
- * device allows) rather than packed: when it is too big to gain from
+ * device allows) rather than packed (mask jobs always do; the packed
+ * kernels have no mask): when it is too big to gain from
  * packing (copying it into a packed buffer and back costs more than its own
  * launch), and for a float16 job whose single call lowers the vector width
  * (per-channel alpha with inner not a multiple of the variant's width). The
@@ -502,7 +507,7 @@ static leakycl_status run_job_list(leakycl_context *ctx, leakycl_job *const *job
     memset(it, 0, sizeof *it);
     if (check_job(ctx, job, &it->r) != LEAKYCL_OK)
       continue;
-    if (runs_alone(ctx, &it->r)) {
+    if (runs_alone(ctx, &it->r) || job->mask || job->source == LEAKYCL_FROM_MASK) {
       lk_resolved_free(&it->r);
       ctx->error.text[0] = '\0';
       run_lone_job(ctx, job);

@@ -4,23 +4,39 @@
  * (non-NULL, exactly equal or disjoint) and device buffers (this context's,
  * large enough). */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "device/device.h"
 #include "ops/ops.h"
 
-/* backward from y is valid where the sign of y is the sign of x. */
+size_t leakycl_mask_words(leakycl_activation activation, size_t n) {
+  if (!leakycl_activation_name(activation))
+    return 0;
+  const size_t plane = n / 32 + (n % 32 != 0);
+  return activation == LEAKYCL_PHASED_RELU ? 2 * plane : plane;
+}
+
+size_t lk_mask_bytes(const lk_resolved *r) {
+  return leakycl_mask_words(r->activation, r->n) * sizeof(uint32_t);
+}
+
+/* backward from y is valid where the sign of y is the sign of x; from the
+ * mask always, without the gradient. */
 static leakycl_status check_source(leakycl_context *ctx, const lk_resolved *r,
                                    leakycl_source source, const leakycl_grads *grads) {
   if (source == LEAKYCL_FROM_X)
     return LEAKYCL_OK;
-  if (source != LEAKYCL_FROM_Y)
-    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "source %d is neither x (0) nor y (1)",
-                   (int)source);
+  if (source != LEAKYCL_FROM_Y && source != LEAKYCL_FROM_MASK)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "source %d is not x (0), y (1) or mask (2)", (int)source);
   if (grads)
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
-                   "the parameter gradient needs x: backward from y cannot compute dalpha");
+                   "the parameter gradient needs x: backward from %s cannot compute dalpha",
+                   source == LEAKYCL_FROM_Y ? "y" : "the mask");
+  if (source == LEAKYCL_FROM_MASK)
+    return LEAKYCL_OK;
   if (r->activation == LEAKYCL_PHASED_RELU)
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
                    "phased_relu cannot run backward from y (its band is lost in y)");
@@ -106,25 +122,48 @@ static leakycl_status check_pointers(leakycl_context *ctx, const lk_resolved *r,
   return LEAKYCL_OK;
 }
 
+/* The mask of a call: non-NULL, and apart from the call's arrays a and b
+ * (n elements each). */
+static leakycl_status check_mask_pointer(leakycl_context *ctx, const lk_resolved *r,
+                                         const void *mask, const void *a, const void *b) {
+  if (r->n == 0)
+    return LEAKYCL_OK;
+  if (!mask)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "mask is NULL for %zu elements", r->n);
+  const char *m = mask, *pa = a, *pb = b;
+  const size_t mbytes = lk_mask_bytes(r), bytes = r->n * r->elem_size;
+  if ((m < pa + bytes && pa < m + mbytes) || (m < pb + bytes && pb < m + mbytes))
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "the mask overlaps another array");
+  return LEAKYCL_OK;
+}
+
 leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call, lk_resolved *r) {
   leakycl_status st = lk_check_call(ctx, call->op, call->params, call->view, call->source,
                                     call->grads, call->dtype, r);
   if (st != LEAKYCL_OK)
     return st;
-  if (call->op == LK_CALL_FORWARD)
+  const bool from_mask = call->op != LK_CALL_FORWARD && call->source == LEAKYCL_FROM_MASK;
+  if (call->op == LK_CALL_FORWARD) {
     st = check_pointers(ctx, r, call->src, "x", call->out, "y", NULL, NULL);
-  else
+    if (st == LEAKYCL_OK && call->mask)
+      st = check_mask_pointer(ctx, r, call->mask, call->src, call->out);
+  } else if (from_mask) {
+    st = check_pointers(ctx, r, call->dy, "dy", call->out, "dx", NULL, NULL);
+    if (st == LEAKYCL_OK)
+      st = check_mask_pointer(ctx, r, call->src, call->dy, call->out);
+  } else {
     st = check_pointers(ctx, r, call->src, call->source == LEAKYCL_FROM_Y ? "y" : "x", call->dy,
                         "dy", call->op == LK_CALL_BACKWARD ? call->out : NULL,
                         call->op == LK_CALL_BACKWARD ? "dx" : NULL);
+  }
   if (st != LEAKYCL_OK)
     lk_resolved_free(r);
   return st;
 }
 
-leakycl_status lk_check_buffer(leakycl_context *ctx, cl_mem m, const char *name,
-                               const lk_resolved *r) {
-  const size_t n = r->n;
+/* A buffer of this context holding `need` bytes; `what` says what they are. */
+static leakycl_status check_mem(leakycl_context *ctx, cl_mem m, const char *name, size_t need,
+                                const char *what) {
   if (!m)
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "buffer %s is NULL", name);
   size_t size = 0;
@@ -138,9 +177,25 @@ leakycl_status lk_check_buffer(leakycl_context *ctx, cl_mem m, const char *name,
   if (owner != ctx->cl_ctx)
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
                    "buffer %s belongs to another cl_context than this leakycl context", name);
-  if (size / r->elem_size < n)
+  if (size < need)
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
-                   "buffer %s holds %zu bytes; the view needs %zu %s", name, size, n,
-                   r->dtype == LEAKYCL_FLOAT32 ? "floats" : "half values");
+                   "buffer %s holds %zu bytes; the view needs %s", name, size, what);
   return LEAKYCL_OK;
+}
+
+leakycl_status lk_check_buffer(leakycl_context *ctx, cl_mem m, const char *name,
+                               const lk_resolved *r) {
+  char what[96];
+  snprintf(what, sizeof what, "%zu %s", r->n,
+           r->dtype == LEAKYCL_FLOAT32 ? "floats" : "half values");
+  /* n * elem_size cannot overflow for a buffer that exists; compare counts. */
+  const size_t need = r->n <= SIZE_MAX / r->elem_size ? r->n * r->elem_size : SIZE_MAX;
+  return check_mem(ctx, m, name, need, what);
+}
+
+leakycl_status lk_check_mask_buffer(leakycl_context *ctx, cl_mem m, const lk_resolved *r) {
+  char what[96];
+  const size_t bytes = lk_mask_bytes(r);
+  snprintf(what, sizeof what, "%zu (%zu words)", bytes, bytes / sizeof(uint32_t));
+  return check_mem(ctx, m, "mask", bytes, what);
 }

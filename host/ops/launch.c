@@ -60,18 +60,27 @@ static leakycl_status upload_params(leakycl_context *ctx, const lk_resolved *r, 
   return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(&ctx->error, rc, "clEnqueueWriteBuffer(alpha)");
 }
 
-/* Shared body of forward and backward: `inputs` are x, or src and dy. */
+/* Shared body of the element-wise kernels: `bufs` are their buffer
+ * arguments in order (x, y; src, dy, dx; x, y, mask; mask, dy, dx) and `out`
+ * the big output among them. The mask kernels walk 32-element words
+ * (mask.cl) rather than vectors. */
 static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved *r, int which,
-                                         const cl_mem *inputs, int ninputs, cl_mem out) {
+                                         const cl_mem *bufs, int nbufs, cl_mem out) {
   if (r->n == 0)
     return LEAKYCL_OK;
+  const bool mask = which == LK_KERNEL_FORWARD_MASK || which == LK_KERNEL_BACKWARD_MASK;
   const unsigned vw = lk_call_vector_width(ctx, r);
   const bool wide = lk_needs_wide_index(ctx, r->n);
   const bool streaming = r->dtype == LEAKYCL_FLOAT32 && use_streaming(ctx, r->n, vw, out);
   lk_program *prog;
-  const lk_program_key key = {
-      LK_FAMILY_ELEMENTWISE, r->activation, vw, r->per_channel, wide, streaming, r->dtype,
-      r->conventions};
+  const lk_program_key key = {mask ? LK_FAMILY_MASK : LK_FAMILY_ELEMENTWISE,
+                              r->activation,
+                              vw,
+                              r->per_channel,
+                              wide,
+                              streaming,
+                              r->dtype,
+                              r->conventions};
   leakycl_status st = lk_program_get(ctx, &key, &prog);
   if (st != LEAKYCL_OK)
     return st;
@@ -80,39 +89,54 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
   if (st != LEAKYCL_OK)
     return st;
   const leakycl_variant *v = &ctx->variant;
-  const size_t nvec = r->n / vw;
+  /* What a work-item walks: vectors, or whole 32-element words. */
+  const size_t units = mask ? r->n / 32 : r->n / vw;
+  size_t per_item = v->vectors_per_item;
+  if (mask)
+    per_item = per_item * vw / 32 > 0 ? per_item * vw / 32 : 1;
   lk_args a = {prog->kernels[which], 0, CL_SUCCESS};
   lk_arg_idx(&a, wide, r->n);
-  for (int i = 0; i < ninputs; i++)
-    lk_arg_mem(&a, inputs[i]);
-  lk_arg_mem(&a, out);
+  for (int i = 0; i < nbufs; i++)
+    lk_arg_mem(&a, bufs[i]);
   arg_params(&a, r, alpha_c, thresh_c);
   lk_arg_idx(&a, wide, r->inner);
   lk_arg_uint(&a, (cl_uint)r->channels);
-  lk_arg_idx(&a, wide, v->vectors_per_item);
+  lk_arg_idx(&a, wide, per_item);
   const size_t wg = lk_kernel_wg(ctx, prog, which);
   size_t items;
   if (v->strategy == LEAKYCL_STRATEGY_CPU) {
-    items = (nvec + v->vectors_per_item - 1) / v->vectors_per_item;
+    items = (units + per_item - 1) / per_item;
   } else {
     /* Enough work-groups to fill the device several times over; the grid
      * stride covers the rest. */
     const size_t cap = (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1) * wg * 16;
-    items = nvec < cap ? nvec : cap;
+    items = units < cap ? units : cap;
   }
   const size_t global = lk_round_up(items > 0 ? items : 1, wg);
-  return lk_enqueue_args(ctx, &a, global, wg,
-                         which == LK_KERNEL_FORWARD ? "lk_forward" : "lk_backward");
+  return lk_enqueue_args(ctx, &a, global, wg, lk_kernel_name(which));
 }
 
 leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y) {
-  return launch_elementwise(ctx, r, LK_KERNEL_FORWARD, &x, 1, y);
+  const cl_mem bufs[2] = {x, y};
+  return launch_elementwise(ctx, r, LK_KERNEL_FORWARD, bufs, 2, y);
 }
 
 leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src, cl_mem dy,
                                   cl_mem dx) {
-  const cl_mem inputs[2] = {src, dy};
-  return launch_elementwise(ctx, r, LK_KERNEL_BACKWARD, inputs, 2, dx);
+  const cl_mem bufs[3] = {src, dy, dx};
+  return launch_elementwise(ctx, r, LK_KERNEL_BACKWARD, bufs, 3, dx);
+}
+
+leakycl_status lk_launch_forward_mask(leakycl_context *ctx, const lk_resolved *r, cl_mem x,
+                                      cl_mem y, cl_mem mask) {
+  const cl_mem bufs[3] = {x, y, mask};
+  return launch_elementwise(ctx, r, LK_KERNEL_FORWARD_MASK, bufs, 3, y);
+}
+
+leakycl_status lk_launch_backward_mask(leakycl_context *ctx, const lk_resolved *r, cl_mem mask,
+                                       cl_mem dy, cl_mem dx) {
+  const cl_mem bufs[3] = {mask, dy, dx};
+  return launch_elementwise(ctx, r, LK_KERNEL_BACKWARD_MASK, bufs, 3, dx);
 }
 
 void lk_write_grads(const lk_resolved *r, const float *finals, size_t count_per_channel,

@@ -99,38 +99,44 @@ static leakycl_status fetch(leakycl_context *ctx, cl_mem mem, void *p, size_t by
  * copies, or the pipeline for big calls on discrete devices), launched,
  * fetched. */
 static leakycl_status forward_host(leakycl_context *ctx, const lk_resolved *r, const void *x,
-                                   void *y) {
+                                   void *y, uint32_t *mask) {
   if (r->n == 0)
     return LEAKYCL_OK;
-  if (lk_pipeline_applies(ctx, r, false)) /* big, on a discrete device */
+  if (!mask && lk_pipeline_applies(ctx, r, false)) /* big, on a discrete device */
     return lk_pipeline_elementwise(ctx, r, LK_KERNEL_FORWARD, x, NULL, y);
   const size_t bytes = r->n * r->elem_size;
   staging s = {0};
-  cl_mem xm, ym;
+  cl_mem xm, ym, mm = NULL;
   leakycl_status st = stage(ctx, &s, x, bytes, LK_POOL_IN, true, &xm);
   if (st == LEAKYCL_OK)
     st = stage(ctx, &s, y, bytes, LK_POOL_OUT, false, &ym);
+  if (st == LEAKYCL_OK && mask) /* the dy slot: forward has no dy */
+    st = stage(ctx, &s, mask, lk_mask_bytes(r), LK_POOL_DY, false, &mm);
   if (st == LEAKYCL_OK)
-    st = lk_launch_forward(ctx, r, xm, ym);
+    st = mask ? lk_launch_forward_mask(ctx, r, xm, ym, mm) : lk_launch_forward(ctx, r, xm, ym);
   if (st == LEAKYCL_OK)
     st = fetch(ctx, ym, y, bytes);
+  if (st == LEAKYCL_OK && mask)
+    st = fetch(ctx, mm, mask, lk_mask_bytes(r));
   if (st != LEAKYCL_OK)
     clFinish(ctx->queue); /* nothing may still use the caller's memory */
   staging_release(&s);
   return st;
 }
 
-/* The same for backward and reduce: dx NULL means reduce only. */
-static leakycl_status backward_host(leakycl_context *ctx, const lk_resolved *r, const void *src,
-                                    const void *dy, void *dx, const leakycl_grads *grads) {
-  if (dx && lk_pipeline_applies(ctx, r, grads != NULL))
+/* The same for backward and reduce: dx NULL means reduce only; src is the
+ * packed mask when from_mask. */
+static leakycl_status backward_host(leakycl_context *ctx, const lk_resolved *r, bool from_mask,
+                                    const void *src, const void *dy, void *dx,
+                                    const leakycl_grads *grads) {
+  if (dx && !from_mask && lk_pipeline_applies(ctx, r, grads != NULL))
     return lk_pipeline_elementwise(ctx, r, LK_KERNEL_BACKWARD, src, dy, dx);
   const size_t bytes = r->n * r->elem_size;
   staging s = {0};
   cl_mem sm = NULL, dym = NULL, dxm = NULL;
   leakycl_status st = LEAKYCL_OK;
   if (r->n > 0) {
-    st = stage(ctx, &s, src, bytes, LK_POOL_IN, true, &sm);
+    st = stage(ctx, &s, src, from_mask ? lk_mask_bytes(r) : bytes, LK_POOL_IN, true, &sm);
     if (st == LEAKYCL_OK)
       st = stage(ctx, &s, dy, bytes, LK_POOL_DY, true, &dym);
     if (st == LEAKYCL_OK && dx)
@@ -141,7 +147,8 @@ static leakycl_status backward_host(leakycl_context *ctx, const lk_resolved *r, 
       /* One pass writes dx and reduces; grads arrive when it is done. */
       st = lk_launch_reduce(ctx, r, sm, dym, dxm, grads);
     } else if (r->n > 0) {
-      st = lk_launch_backward(ctx, r, sm, dym, dxm);
+      st = from_mask ? lk_launch_backward_mask(ctx, r, sm, dym, dxm)
+                     : lk_launch_backward(ctx, r, sm, dym, dxm);
     }
   }
   if (st == LEAKYCL_OK && dx && r->n > 0)
@@ -158,9 +165,10 @@ leakycl_status lk_run_host_call(leakycl_context *ctx, const lk_host_call *call) 
   if (st != LEAKYCL_OK)
     return st;
   if (call->op == LK_CALL_FORWARD)
-    st = forward_host(ctx, &r, call->src, (void *)call->out);
+    st = forward_host(ctx, &r, call->src, (void *)call->out, call->mask);
   else
-    st = backward_host(ctx, &r, call->src, call->dy, (void *)call->out, call->grads);
+    st = backward_host(ctx, &r, call->source == LEAKYCL_FROM_MASK, call->src, call->dy,
+                       (void *)call->out, call->grads);
   lk_resolved_free(&r);
   return st;
 }
@@ -179,7 +187,7 @@ static leakycl_status host_call(leakycl_context *ctx, const lk_host_call *call) 
 leakycl_status leakycl_forward(leakycl_context *ctx, const leakycl_params *params,
                                leakycl_view view, const float *x, float *y) {
   const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL,
-                             LEAKYCL_FLOAT32};
+                             LEAKYCL_FLOAT32, NULL};
   return host_call(ctx, &call);
 }
 
@@ -187,21 +195,23 @@ leakycl_status leakycl_backward(leakycl_context *ctx, const leakycl_params *para
                                 leakycl_view view, leakycl_source source, const float *src,
                                 const float *dy, float *dx, const leakycl_grads *grads) {
   const lk_host_call call = {LK_CALL_BACKWARD, params, view, source, src, dy, dx, grads,
-                             LEAKYCL_FLOAT32};
+                             LEAKYCL_FLOAT32,  NULL};
   return host_call(ctx, &call);
 }
 
 leakycl_status leakycl_reduce(leakycl_context *ctx, const leakycl_params *params, leakycl_view view,
                               const float *x, const float *dy, const leakycl_grads *grads) {
-  const lk_host_call call = {LK_CALL_REDUCE, params, view,           LEAKYCL_FROM_X, x, dy,
-                             NULL,           grads,  LEAKYCL_FLOAT32};
+  const lk_host_call call = {LK_CALL_REDUCE, params,          view, LEAKYCL_FROM_X, x, dy, NULL,
+                             grads,          LEAKYCL_FLOAT32, NULL};
   return host_call(ctx, &call);
 }
 
 /* ---- device-resident buffers ---- */
 
+/* mask NULL: the plain forward. */
 static leakycl_status forward_buffers(leakycl_context *ctx, const leakycl_params *params,
-                                      leakycl_view view, leakycl_dtype dtype, cl_mem x, cl_mem y) {
+                                      leakycl_view view, leakycl_dtype dtype, cl_mem x, cl_mem y,
+                                      cl_mem mask, bool want_mask) {
   if (!ctx)
     return LEAKYCL_INVALID_ARGUMENT;
   lk_resolved r;
@@ -211,8 +221,10 @@ static leakycl_status forward_buffers(leakycl_context *ctx, const leakycl_params
   st = lk_check_buffer(ctx, x, "x", &r);
   if (st == LEAKYCL_OK)
     st = lk_check_buffer(ctx, y, "y", &r);
+  if (st == LEAKYCL_OK && want_mask)
+    st = lk_check_mask_buffer(ctx, mask, &r);
   if (st == LEAKYCL_OK)
-    st = lk_launch_forward(ctx, &r, x, y);
+    st = want_mask ? lk_launch_forward_mask(ctx, &r, x, y, mask) : lk_launch_forward(ctx, &r, x, y);
   return end(ctx, &r, st);
 }
 
@@ -227,14 +239,18 @@ static leakycl_status backward_buffers(leakycl_context *ctx, const leakycl_param
                             grads, dtype, &r);
   if (st != LEAKYCL_OK)
     return st;
-  st = lk_check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", &r);
+  const bool from_mask = source == LEAKYCL_FROM_MASK;
+  st = from_mask ? lk_check_mask_buffer(ctx, src, &r)
+                 : lk_check_buffer(ctx, src, source == LEAKYCL_FROM_Y ? "y" : "x", &r);
   if (st == LEAKYCL_OK)
     st = lk_check_buffer(ctx, dy, "dy", &r);
   if (st == LEAKYCL_OK && want_dx)
     st = lk_check_buffer(ctx, dx, "dx", &r);
-  if (st == LEAKYCL_OK)
-    st = grads ? lk_launch_reduce(ctx, &r, src, dy, want_dx ? dx : NULL, grads)
-               : lk_launch_backward(ctx, &r, src, dy, dx);
+  if (st == LEAKYCL_OK && grads)
+    st = lk_launch_reduce(ctx, &r, src, dy, want_dx ? dx : NULL, grads);
+  else if (st == LEAKYCL_OK)
+    st = from_mask ? lk_launch_backward_mask(ctx, &r, src, dy, dx)
+                   : lk_launch_backward(ctx, &r, src, dy, dx);
   return end(ctx, &r, st);
 }
 
@@ -253,7 +269,7 @@ leakycl_status leakycl_reduce_buffers(leakycl_context *ctx, const leakycl_params
 
 leakycl_status leakycl_forward_buffers(leakycl_context *ctx, const leakycl_params *params,
                                        leakycl_view view, cl_mem x, cl_mem y) {
-  return forward_buffers(ctx, params, view, LEAKYCL_FLOAT32, x, y);
+  return forward_buffers(ctx, params, view, LEAKYCL_FLOAT32, x, y, NULL, false);
 }
 
 /* ---- half-precision storage (float32 arithmetic) ---- */
@@ -266,8 +282,8 @@ leakycl_status leakycl_forward_typed(leakycl_context *ctx, const leakycl_params 
                                      void *y) {
   if (dtype == LEAKYCL_FLOAT32)
     return leakycl_forward(ctx, params, view, x, y);
-  const lk_host_call call = {
-      LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL, dtype};
+  const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL,
+                             dtype,           NULL};
   return host_call(ctx, &call);
 }
 
@@ -277,14 +293,37 @@ leakycl_status leakycl_backward_typed(leakycl_context *ctx, const leakycl_params
                                       const leakycl_grads *grads) {
   if (dtype == LEAKYCL_FLOAT32)
     return leakycl_backward(ctx, params, view, source, src, dy, dx, grads);
-  const lk_host_call call = {LK_CALL_BACKWARD, params, view, source, src, dy, dx, grads, dtype};
+  const lk_host_call call = {
+      LK_CALL_BACKWARD, params, view, source, src, dy, dx, grads, dtype, NULL};
   return host_call(ctx, &call);
 }
 
 leakycl_status leakycl_forward_buffers_typed(leakycl_context *ctx, const leakycl_params *params,
                                              leakycl_view view, leakycl_dtype dtype, cl_mem x,
                                              cl_mem y) {
-  return forward_buffers(ctx, params, view, dtype, x, y);
+  return forward_buffers(ctx, params, view, dtype, x, y, NULL, false);
+}
+
+/* ---- forward with a packed mask ---- */
+
+leakycl_status leakycl_forward_mask(leakycl_context *ctx, const leakycl_params *params,
+                                    leakycl_view view, leakycl_dtype dtype, const void *x, void *y,
+                                    uint32_t *mask) {
+  if (!mask && ctx) {
+    pthread_mutex_lock(&ctx->lock);
+    const leakycl_status st = lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "mask is NULL");
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+  }
+  const lk_host_call call = {LK_CALL_FORWARD, params, view, LEAKYCL_FROM_X, x, NULL, y, NULL,
+                             dtype,           mask};
+  return host_call(ctx, &call);
+}
+
+leakycl_status leakycl_forward_mask_buffers(leakycl_context *ctx, const leakycl_params *params,
+                                            leakycl_view view, leakycl_dtype dtype, cl_mem x,
+                                            cl_mem y, cl_mem mask) {
+  return forward_buffers(ctx, params, view, dtype, x, y, mask, true);
 }
 
 leakycl_status leakycl_backward_buffers_typed(leakycl_context *ctx, const leakycl_params *params,

@@ -18,11 +18,12 @@ typedef struct lk_host_call {
   const leakycl_params *params;
   leakycl_view view;
   leakycl_source source; /* backward and reduce */
-  const void *src;       /* x, or y when source is FROM_Y */
+  const void *src;       /* x, y when source is FROM_Y, the mask for FROM_MASK */
   const void *dy;        /* backward and reduce */
   const void *out;       /* y or dx; NULL for reduce */
   const leakycl_grads *grads;
   leakycl_dtype dtype; /* how src, dy and out are stored */
+  uint32_t *mask;      /* forward: also writes the packed mask (NULL: no mask) */
 } lk_host_call;
 
 /* Resolves the parameters and makes the checks of every call of `op`, host
@@ -39,6 +40,10 @@ leakycl_status lk_check_host_call(leakycl_context *ctx, const lk_host_call *call
 /* A buffer of this context holding at least r->n elements of r's dtype. */
 leakycl_status lk_check_buffer(leakycl_context *ctx, cl_mem m, const char *name,
                                const lk_resolved *r);
+/* A buffer of this context holding r's mask (leakycl_mask_words). */
+leakycl_status lk_check_mask_buffer(leakycl_context *ctx, cl_mem m, const lk_resolved *r);
+/* Bytes of r's packed mask. */
+size_t lk_mask_bytes(const lk_resolved *r);
 
 /* ---- host-pointer calls (ops.c) ---- */
 /* Checks and runs one host-pointer call (context locked): what
@@ -86,6 +91,12 @@ unsigned lk_call_vector_width(const leakycl_context *ctx, const lk_resolved *r);
 leakycl_status lk_launch_forward(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem y);
 leakycl_status lk_launch_backward(leakycl_context *ctx, const lk_resolved *r, cl_mem src, cl_mem dy,
                                   cl_mem dx);
+/* The packed-mask kernels (mask.cl): forward writing y and the mask, and
+ * dx from the mask and dy. */
+leakycl_status lk_launch_forward_mask(leakycl_context *ctx, const lk_resolved *r, cl_mem x,
+                                      cl_mem y, cl_mem mask);
+leakycl_status lk_launch_backward_mask(leakycl_context *ctx, const lk_resolved *r, cl_mem mask,
+                                       cl_mem dy, cl_mem dx);
 /* dx may be NULL (reduce only). Blocks until grads are on the host. */
 leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem dy,
                                 cl_mem dx, const leakycl_grads *grads);

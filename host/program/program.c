@@ -14,10 +14,15 @@
 #include "program/program.h"
 
 static const char *const kernel_names[LK_KERNEL_COUNT] = {
-    [LK_KERNEL_FORWARD] = "lk_forward",          [LK_KERNEL_BACKWARD] = "lk_backward",
-    [LK_KERNEL_PARTIALS] = "lk_reduce_partials", [LK_KERNEL_FINISH] = "lk_reduce_finish",
-    [LK_KERNEL_BATCH_TILES] = "lk_batch_tiles",  [LK_KERNEL_BATCH_FINISH] = "lk_batch_finish",
+    [LK_KERNEL_FORWARD] = "lk_forward",           [LK_KERNEL_BACKWARD] = "lk_backward",
+    [LK_KERNEL_PARTIALS] = "lk_reduce_partials",  [LK_KERNEL_FINISH] = "lk_reduce_finish",
+    [LK_KERNEL_BATCH_TILES] = "lk_batch_tiles",   [LK_KERNEL_BATCH_FINISH] = "lk_batch_finish",
+    [LK_KERNEL_FORWARD_MASK] = "lk_forward_mask", [LK_KERNEL_BACKWARD_MASK] = "lk_backward_mask",
 };
+
+const char *lk_kernel_name(int which) {
+  return which >= 0 && which < LK_KERNEL_COUNT ? kernel_names[which] : "?";
+}
 
 /* Releases the kernels and the program (p itself stays). */
 static void program_clear(lk_program *p) {

@@ -21,6 +21,7 @@ typedef enum lk_family {
   LK_FAMILY_ELEMENTWISE, /* lk_forward, lk_backward (activation.cl) */
   LK_FAMILY_REDUCE,      /* lk_reduce_partials, lk_reduce_finish (reduce.cl) */
   LK_FAMILY_BATCH,       /* lk_batch_tiles, lk_batch_finish (batch.cl) */
+  LK_FAMILY_MASK,        /* lk_forward_mask, lk_backward_mask (mask.cl) */
   LK_FAMILY_COUNT
 } lk_family;
 
@@ -29,9 +30,14 @@ typedef enum lk_family {
 #define LK_KERNEL_BACKWARD 1
 #define LK_KERNEL_PARTIALS 2
 #define LK_KERNEL_FINISH 3
-#define LK_KERNEL_BATCH_TILES 4  /* packed jobs, one launch */
-#define LK_KERNEL_BATCH_FINISH 5 /* their per-channel sums */
-#define LK_KERNEL_COUNT 6
+#define LK_KERNEL_BATCH_TILES 4   /* packed jobs, one launch */
+#define LK_KERNEL_BATCH_FINISH 5  /* their per-channel sums */
+#define LK_KERNEL_FORWARD_MASK 6  /* forward that also writes the packed mask */
+#define LK_KERNEL_BACKWARD_MASK 7 /* dx from the mask and dy */
+#define LK_KERNEL_COUNT 8
+
+/* The kernel's name in the source ("lk_forward", ...). */
+const char *lk_kernel_name(int which);
 
 /* What makes a program: its family, and the variant macros. The packed-job
  * family takes no activation, alpha layout or streaming stores (each job
