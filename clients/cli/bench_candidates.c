@@ -30,7 +30,10 @@ static leakycl_status run_candidate(bench_block *b, const bench_candidate *c, si
     case HOW_LEAKYCL_RESIDENT:
       /* Forward and backward without grads are only enqueued: a stream of
        * calls, one wait at the end. Calls with grads wait themselves. */
-      if (c->row.op == BENCH_FORWARD)
+      if (c->row.from_mask)
+        st = leakycl_backward_buffers(b->ctx, &c->params, view, LEAKYCL_FROM_MASK, b->mask, b->dy,
+                                      b->out, NULL);
+      else if (c->row.op == BENCH_FORWARD)
         st = leakycl_forward_buffers(b->ctx, &c->params, view, b->x, b->out);
       else if (c->row.op == BENCH_BACKWARD)
         st = leakycl_backward_buffers(b->ctx, &c->params, view, LEAKYCL_FROM_X, b->x, b->dy, b->out,
@@ -39,7 +42,10 @@ static leakycl_status run_candidate(bench_block *b, const bench_candidate *c, si
         st = leakycl_reduce_buffers(b->ctx, &c->params, view, b->x, b->dy, &grads);
       break;
     case HOW_LEAKYCL_HOST:
-      if (c->row.op == BENCH_FORWARD)
+      if (c->row.from_mask)
+        st = leakycl_backward(b->ctx, &c->params, view, LEAKYCL_FROM_MASK, (const float *)b->hmask,
+                              b->hdy, b->hout, NULL);
+      else if (c->row.op == BENCH_FORWARD)
         st = leakycl_forward(b->ctx, &c->params, view, b->hx, b->hout);
       else if (c->row.op == BENCH_BACKWARD)
         st = leakycl_backward(b->ctx, &c->params, view, LEAKYCL_FROM_X, b->hx, b->hdy, b->hout, g);
@@ -81,11 +87,27 @@ int bench_candidate_failure(const bench_block *b, const bench_candidate *c, leak
   return cli_exit_for_status(st);
 }
 
+/* Backward from the mask reads the mask of its own activation: a forward
+ * writes it first (into the block's output, overwritten by the call). */
+static leakycl_status prepare_mask(bench_block *b, const bench_candidate *c) {
+  if (!c->row.from_mask)
+    return LEAKYCL_OK;
+  const leakycl_view view = leakycl_view_flat(b->n);
+  if (c->how == HOW_LEAKYCL_HOST)
+    return leakycl_forward_mask(b->ctx, &c->params, view, LEAKYCL_FLOAT32, b->hx, b->hout,
+                                b->hmask);
+  const leakycl_status st = leakycl_forward_mask_buffers(b->ctx, &c->params, view, LEAKYCL_FLOAT32,
+                                                         b->x, b->out, b->mask);
+  return st == LEAKYCL_OK ? leakycl_finish(b->ctx) : st;
+}
+
 /* Two warm-up calls (program builds, first launches, page faults), then
  * batches of growing size until one lasts a sample's minimum: that batch
  * size is the candidate's calls per sample. */
 leakycl_status bench_calibrate(bench_block *b, bench_candidate *c) {
-  leakycl_status st = run_candidate(b, c, 1, NULL);
+  leakycl_status st = prepare_mask(b, c);
+  if (st == LEAKYCL_OK)
+    st = run_candidate(b, c, 1, NULL);
   if (st == LEAKYCL_OK)
     st = run_candidate(b, c, 1, NULL);
   size_t calls = 1;
@@ -110,10 +132,10 @@ leakycl_status bench_calibrate(bench_block *b, bench_candidate *c) {
 leakycl_status bench_capture(bench_block *b, const bench_candidate *c, float *dalpha) {
   const size_t bytes = b->n * sizeof(float);
   *dalpha = 0;
+  leakycl_status st = prepare_mask(b, c);
   /* A poison pattern first: a call that writes nothing cannot pass. */
   memset(b->hout, 0xA5, bytes);
-  leakycl_status st = LEAKYCL_OK;
-  if (c->how == HOW_LEAKYCL_RESIDENT &&
+  if (st == LEAKYCL_OK && c->how == HOW_LEAKYCL_RESIDENT &&
       clEnqueueFillBuffer(b->queue, b->out, b->hout, sizeof(float), 0, bytes, 0, NULL, NULL) !=
           CL_SUCCESS)
     st = LEAKYCL_OPENCL_ERROR;
@@ -182,6 +204,7 @@ typedef struct bench_case {
   leakycl_activation activation;
   bench_op op;
   int fused;
+  int from_mask; /* backward from the packed mask (leakycl only) */
 } bench_case;
 
 static size_t list_cases(const bench_options *o, bench_case *out, size_t cap) {
@@ -193,7 +216,11 @@ static size_t list_cases(const bench_options *o, bench_case *out, size_t cap) {
         continue;
       for (int fused = 0; fused <= (op == BENCH_BACKWARD && gradient); fused++)
         if (count < cap)
-          out[count++] = (bench_case){(leakycl_activation)a, (bench_op)op, fused};
+          out[count++] = (bench_case){(leakycl_activation)a, (bench_op)op, fused, 0};
+      /* Backward from the mask beside backward from x (not in --compare's
+       * one-column-per-device table). */
+      if (op == BENCH_BACKWARD && !o->compare && count < cap)
+        out[count++] = (bench_case){(leakycl_activation)a, BENCH_BACKWARD, 0, 1};
     }
   }
   return count;
@@ -208,7 +235,7 @@ size_t bench_list_candidates(const bench_options *o, const bench_device *d, size
     const bench_case *cs = &cases[k];
     static const bench_how hows[] = {HOW_LEAKYCL_RESIDENT, HOW_LEAKYCL_HOST, HOW_OPENMP};
     for (size_t h = 0; h < 3 && count < cap; h++) {
-      if ((hows[h] == HOW_OPENMP && o->no_references) ||
+      if ((hows[h] == HOW_OPENMP && (o->no_references || cs->from_mask)) ||
           (hows[h] == HOW_LEAKYCL_HOST && o->compare))
         continue;
       bench_candidate *c = &cands[count++];
@@ -220,10 +247,14 @@ size_t bench_list_candidates(const bench_options *o, const bench_device *d, size
                leakycl_activation_name(cs->activation));
       c->row.op = cs->op;
       c->row.fused_dalpha = cs->fused;
+      c->row.from_mask = cs->from_mask;
       c->row.resident = hows[h] != HOW_LEAKYCL_HOST;
       snprintf(c->row.variant, sizeof c->row.variant, "%s",
                lk ? d->variant : bench_ref_description());
-      c->row.bytes = bench_bytes(cs->op, cs->fused, n);
+      /* From the mask: dy in, dx out, and the mask's words. */
+      c->row.bytes = cs->from_mask
+                         ? 8.0 * (double)n + 4.0 * (double)leakycl_mask_words(cs->activation, n)
+                         : bench_bytes(cs->op, cs->fused, n);
       leakycl_params_init(&c->params, cs->activation);
       bench_ref_params_default(&c->ref, cs->activation);
     }
@@ -251,13 +282,20 @@ int bench_block_open(bench_block *b, const bench_device *d, size_t n, const floa
   *b = (bench_block){.ctx = d->ctx, .n = n, .hx = hx, .hdy = hdy, .hout = hout};
   cl_context cl = NULL;
   leakycl_context_cl(d->ctx, &cl, NULL, &b->queue);
-  cl_int e1 = CL_SUCCESS, e2 = CL_SUCCESS, e3 = CL_SUCCESS;
+  cl_int e1 = CL_SUCCESS, e2 = CL_SUCCESS, e3 = CL_SUCCESS, e4 = CL_SUCCESS;
   const size_t bytes = n * sizeof(float);
+  /* Room for the largest mask: phased_relu's two planes. */
+  const size_t mask_bytes = (leakycl_mask_words(LEAKYCL_PHASED_RELU, n) + 1) * sizeof(uint32_t);
   b->x = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, (void *)hx, &e1);
   b->dy = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, (void *)hdy, &e2);
   b->out = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &e3);
-  if (e1 == CL_SUCCESS && e2 == CL_SUCCESS && e3 == CL_SUCCESS)
+  b->mask = clCreateBuffer(cl, CL_MEM_READ_WRITE, mask_bytes, NULL, &e4);
+  if (e4 == CL_SUCCESS)
+    e4 = posix_memalign((void **)&b->hmask, 64, mask_bytes) == 0 ? CL_SUCCESS
+                                                                 : CL_OUT_OF_HOST_MEMORY;
+  if (e1 == CL_SUCCESS && e2 == CL_SUCCESS && e3 == CL_SUCCESS && e4 == CL_SUCCESS)
     return CLI_EXIT_OK;
+  e3 = e3 != CL_SUCCESS ? e3 : e4;
   cli_error("bench: clCreateBuffer of %zu bytes failed on %s: %s", bytes, d->info.name,
             leakycl_cl_error_name(e1 != CL_SUCCESS   ? e1
                                   : e2 != CL_SUCCESS ? e2
@@ -272,5 +310,9 @@ void bench_block_close(bench_block *b) {
     clReleaseMemObject(b->dy);
   if (b->out)
     clReleaseMemObject(b->out);
-  b->x = b->dy = b->out = NULL;
+  if (b->mask)
+    clReleaseMemObject(b->mask);
+  free(b->hmask);
+  b->x = b->dy = b->out = b->mask = NULL;
+  b->hmask = NULL;
 }

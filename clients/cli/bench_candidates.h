@@ -40,7 +40,9 @@ typedef struct bench_block {
   const float *hx, *hdy; /* inputs: the first n of the sweep's data */
   float *hout;           /* outputs of host-memory calls and references */
   cl_mem x, dy, out;
-  double sink; /* keeps the references' sums alive */
+  cl_mem mask;     /* the packed mask of backward from the mask (resident) */
+  uint32_t *hmask; /* the same on host memory */
+  double sink;     /* keeps the references' sums alive */
 } bench_block;
 
 /* Fills cands (capacity cap) for one block of device d at size n, in table

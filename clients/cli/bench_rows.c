@@ -65,9 +65,21 @@ const bench_row *bench_rows_leakycl_match(const bench_rows *rows, const bench_ro
   for (size_t i = 0; i < rows->count; i++) {
     const bench_row *r = &rows->items[i];
     if (strcmp(r->kind, "leakycl") == 0 && r->resident && r->op == ref->op &&
-        r->fused_dalpha == ref->fused_dalpha && r->n == ref->n &&
+        r->fused_dalpha == ref->fused_dalpha && !r->from_mask && r->n == ref->n &&
         strcmp(r->device_index, ref->device_index) == 0 &&
         strcmp(r->activation, ref->activation) == 0 && r->seconds > 0)
+      return r;
+  }
+  return NULL;
+}
+
+const bench_row *bench_rows_from_x_match(const bench_rows *rows, const bench_row *mask_row) {
+  for (size_t i = 0; i < rows->count; i++) {
+    const bench_row *r = &rows->items[i];
+    if (strcmp(r->kind, "leakycl") == 0 && r->op == BENCH_BACKWARD && !r->fused_dalpha &&
+        !r->from_mask && r->resident == mask_row->resident && r->n == mask_row->n &&
+        strcmp(r->device_index, mask_row->device_index) == 0 &&
+        strcmp(r->activation, mask_row->activation) == 0 && r->seconds > 0)
       return r;
   }
   return NULL;
@@ -100,7 +112,11 @@ int bench_row_print_json(FILE *f, const bench_row *row, const bench_rows *all) {
   rc |= jsonw_string(f, row->name);
   rc |= fputs(",\"device_index\":", f) < 0;
   rc |= jsonw_string(f, row->device_index);
-  rc |= fprintf(f, ",\"fused_dalpha\":%s", row->fused_dalpha ? "true" : "false") < 0;
+  rc |= fprintf(f, ",\"fused_dalpha\":%s,\"from\":\"%s\"", row->fused_dalpha ? "true" : "false",
+                row->from_mask ? "mask" : "x") < 0;
+  const bench_row *from_x = row->from_mask ? bench_rows_from_x_match(all, row) : NULL;
+  if (from_x && row->seconds > 0)
+    rc |= fprintf(f, ",\"speedup_vs_x\":%.6g", from_x->seconds / row->seconds) < 0;
   const bench_row *lk =
       strcmp(row->kind, "reference") == 0 ? bench_rows_leakycl_match(all, row) : NULL;
   if (lk && row->seconds > 0)
@@ -110,7 +126,7 @@ int bench_row_print_json(FILE *f, const bench_row *row, const bench_rows *all) {
 }
 
 void bench_table_header(FILE *f) {
-  fprintf(f, "%-12s %-11s %9s  %-11s %-8s %8s  %-15s %10s  %s\n", "OP", "ACTIVATION", "N", "IMPL",
+  fprintf(f, "%-13s %-11s %9s  %-11s %-8s %8s  %-15s %10s  %s\n", "OP", "ACTIVATION", "N", "IMPL",
           "DATA", "GB/S", "RANGE", "MS", "LEAKYCL/REF");
 }
 
@@ -127,7 +143,10 @@ void bench_format_count(size_t n, char *buf, size_t buflen) {
 void bench_table_row(FILE *f, const bench_row *row, const bench_rows *all) {
   char count[32], op[24], range[40], ratio[32] = "";
   bench_format_count(row->n, count, sizeof count);
-  snprintf(op, sizeof op, "%s%s", bench_op_name(row->op), row->fused_dalpha ? "+da" : "");
+  snprintf(op, sizeof op, "%s%s", bench_op_name(row->op),
+           row->fused_dalpha ? "+da"
+           : row->from_mask  ? "-mask"
+                             : "");
   const double lo = row->max_seconds > 0 ? row->bytes / row->max_seconds / 1e9 : 0;
   const double hi = row->min_seconds > 0 ? row->bytes / row->min_seconds / 1e9 : 0;
   snprintf(range, sizeof range, "%.2f-%.2f", lo, hi);
@@ -135,7 +154,11 @@ void bench_table_row(FILE *f, const bench_row *row, const bench_rows *all) {
       strcmp(row->kind, "reference") == 0 ? bench_rows_leakycl_match(all, row) : NULL;
   if (lk && row->seconds > 0)
     snprintf(ratio, sizeof ratio, "%.2fx", bench_row_gbps(lk) / bench_row_gbps(row));
-  fprintf(f, "%-12s %-11s %9s  %-11s %-8s %8.2f  %-15s %10.4f  %s\n", op, row->activation, count,
+  /* Backward from the mask: its speed-up over backward from x, in time. */
+  const bench_row *from_x = row->from_mask ? bench_rows_from_x_match(all, row) : NULL;
+  if (from_x && row->seconds > 0)
+    snprintf(ratio, sizeof ratio, "%.2fx faster than from x", from_x->seconds / row->seconds);
+  fprintf(f, "%-13s %-11s %9s  %-11s %-8s %8.2f  %-15s %10.4f  %s\n", op, row->activation, count,
           row->name, row->resident ? "resident" : "host", bench_row_gbps(row), range,
           1e3 * row->seconds, ratio);
 }
@@ -150,6 +173,8 @@ static int row_order(const void *pa, const void *pb) {
     return (int)a->op - (int)b->op;
   if (a->fused_dalpha != b->fused_dalpha)
     return a->fused_dalpha - b->fused_dalpha;
+  if (a->from_mask != b->from_mask)
+    return a->from_mask - b->from_mask;
   leakycl_activation x = LEAKYCL_ACTIVATION_COUNT, y = LEAKYCL_ACTIVATION_COUNT;
   leakycl_activation_from_name(a->activation, &x);
   leakycl_activation_from_name(b->activation, &y);

@@ -31,6 +31,7 @@ typedef struct bench_row {
   char activation[16];   /* relu ... phased_relu; "none" for copies */
   bench_op op;
   int fused_dalpha; /* backward that also computes dalpha in the same call */
+  int from_mask;    /* backward from the packed mask a forward wrote (seed 004) */
   size_t n;
   char variant[128]; /* leakycl's variant description, or how the reference runs */
   int resident;      /* data stays where it is computed (transfers excluded) */
@@ -53,9 +54,12 @@ void bench_rows_free(bench_rows *rows);
 /* GB/s of a row: bytes / median seconds / 1e9 (0 when not timed). */
 double bench_row_gbps(const bench_row *row);
 
-/* The leakycl row (resident, the same device, activation, op, fusion and n)
- * that a reference row is compared with; NULL when there is none. */
+/* The leakycl row (resident, the same device, activation, op, fusion and n,
+ * from x) that a reference row is compared with; NULL when there is none. */
 const bench_row *bench_rows_leakycl_match(const bench_rows *rows, const bench_row *ref);
+/* For a backward-from-mask row: the leakycl backward from x it replaces
+ * (same device, activation, n and data placement); NULL when none. */
+const bench_row *bench_rows_from_x_match(const bench_rows *rows, const bench_row *mask_row);
 
 /* Median, min and max of samples[0..count) (sorted in place) into row. */
 void bench_row_set_stats(bench_row *row, double *samples, int count);
@@ -63,8 +67,11 @@ void bench_row_set_stats(bench_row *row, double *samples, int count);
 /* One JSON object on one line: DESIGN.md's keys {"device", "activation",
  * "op", "n", "dtype", "variant", "resident", "seconds", "gbps"} then
  * "min_seconds", "max_seconds", "bytes", "samples", "kind", "name",
- * "device_index", "fused_dalpha", and for references "leakycl_ratio" (the
- * matching leakycl gbps / this gbps) when a match exists. Returns 0 or -1. */
+ * "device_index", "fused_dalpha", "from" ("x", or "mask": backward from
+ * the packed mask, whose bytes are 8n + the mask's), for references
+ * "leakycl_ratio" (the matching leakycl gbps / this gbps) when a match
+ * exists, and for backward from the mask "speedup_vs_x" (the backward from
+ * x's seconds / this row's). Returns 0 or -1. */
 int bench_row_print_json(FILE *f, const bench_row *row, const bench_rows *all);
 
 /* 4096 -> "4Ki", 67108864 -> "64Mi"; other sizes as plain numbers. */

@@ -90,6 +90,12 @@ void lkd_v1_append_result(lkt_buf *b, const lkd_job *job) {
   lkt_buf_append(b, "{", 1);
   lkd_append_id(b, job);
   lkd_append_tensor(b, job, job->run.op == LEAKYCL_OP_FORWARD ? "y" : "dx", job->run.out);
+  if (job->run.mask) { /* always base64: little-endian uint32 words */
+    lkt_buf_append_str(b, ",\"mask_b64\":\"");
+    lkd_append_b64(b, job->run.mask, leakycl_mask_words(job->run.params.activation, job->count),
+                   sizeof(uint32_t));
+    lkt_buf_append(b, "\"", 1);
+  }
   if (job->want_grads) {
     size_t c = job->grad_count;
     lkt_buf_append_str(b, ",\"dalpha\":");

@@ -237,6 +237,9 @@ LKD_HANDLER(lkd_v1_compare) {
     e = req.err;
   else if (req.jobs[0].err.code != LKD_OK)
     e = req.jobs[0].err;
+  else if (req.jobs[0].want_mask || req.jobs[0].run.source == LEAKYCL_FROM_MASK)
+    lkd_fail(&e, LKD_INVALID_ARGUMENT,
+             "compare takes jobs on x or y: its oracle needs x, which a mask job lacks");
   else
     lkd_compare_options(s, infos, req.envelope.root, &c, &e);
   if (e.code != LKD_OK) {

@@ -98,11 +98,35 @@ static int lkd_tensor_field(const lkd_decode_cfg *cfg, const cJSON *obj, const l
   return 0;
 }
 
+/* mask_b64: the packed mask of backward from the mask, little-endian
+ * uint32 words, as many as leakycl_mask_words gives for the job's
+ * activation and element count (job->count, from dy). */
+static int lkd_decode_mask(const cJSON *item, const lkd_envelope *env,
+                           leakycl_activation activation, lkd_job *job, lkd_error *e) {
+  const lkt_tensor *t = lkd_envelope_base64(env, item);
+  if (!t)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "mask_b64 must be a base64 string");
+  if (t->error[0])
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "mask_b64: %s", t->error);
+  const size_t words = leakycl_mask_words(activation, job->count);
+  if (t->nbytes != words * sizeof(uint32_t))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "mask_b64 has %zu bytes; %s of %zu elements needs %zu (%zu uint32 words)",
+                    t->nbytes, leakycl_activation_name(activation), job->count,
+                    words * sizeof(uint32_t), words);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (size_t w = 0; w < words; w++) /* little-endian on the wire */
+    ((uint32_t *)t->values)[w] = __builtin_bswap32(((uint32_t *)t->values)[w]);
+#endif
+  job->run.x = words ? t->values : NULL;
+  return 0;
+}
+
 /* A job's fields; the last LKD_COMPARE_FIELDS are POST /v1/compare's own. */
 static const char *const lkd_job_fields[] = {
-    "op",   "activation", "conventions", "alpha",   "beta",   "shape", "channel_axis",
-    "x",    "x_b64",      "dy",          "dy_b64",  "y",      "y_b64", "dtype",
-    "from", "device",     "id",          "devices", "repeats"};
+    "op",   "activation", "conventions", "alpha",  "beta", "shape",   "channel_axis",
+    "x",    "x_b64",      "dy",          "dy_b64", "y",    "y_b64",   "dtype",
+    "from", "mask",       "mask_b64",    "device", "id",   "devices", "repeats"};
 #define LKD_COMPARE_FIELDS 2
 
 /* Fills job from one job object. op_fixed is the endpoint's op, or -1 when
@@ -204,18 +228,50 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
     if (job->run.op != LEAKYCL_OP_BACKWARD)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "from applies to backward only");
     if (!cJSON_IsString(from) ||
-        (strcmp(from->valuestring, "x") != 0 && strcmp(from->valuestring, "y") != 0))
-      return lkd_fail(e, LKD_INVALID_ARGUMENT, "from must be \"x\" or \"y\"");
+        (strcmp(from->valuestring, "x") != 0 && strcmp(from->valuestring, "y") != 0 &&
+         strcmp(from->valuestring, "mask") != 0))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "from must be \"x\", \"y\" or \"mask\"");
     if (from->valuestring[0] == 'y')
       job->run.source = LEAKYCL_FROM_Y;
+    else if (from->valuestring[0] == 'm')
+      job->run.source = LEAKYCL_FROM_MASK;
   }
+  const int from_mask = job->run.source == LEAKYCL_FROM_MASK;
 
-  /* the sign source: x, or y (or x holding y) when from is "y" */
+  /* mask: a forward asks for it (true); backward from it reads mask_b64 */
+  const cJSON *want_mask = cJSON_GetObjectItemCaseSensitive(obj, "mask");
+  if (want_mask) {
+    if (!cJSON_IsBool(want_mask))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "mask must be true or false");
+    if (job->run.op != LEAKYCL_OP_FORWARD)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "mask (true) asks a forward for the packed mask; backward reads one as "
+                      "mask_b64 with from \"mask\"");
+    job->want_mask = cJSON_IsTrue(want_mask);
+  }
+  const cJSON *mask_b64 = cJSON_GetObjectItemCaseSensitive(obj, "mask_b64");
+  if (mask_b64 && !from_mask)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "mask_b64 is an input only for backward with from \"mask\"");
+  if (from_mask && !mask_b64)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "with from \"mask\" give mask_b64 (the packed mask a forward wrote)");
+
+  /* the sign source: x, or y (or x holding y) when from is "y"; from the
+   * mask, dy gives the shape */
   int found = 0;
   size_t rank = 0, shape[LKT_MAX_RANK];
-  const char *src_name = "x";
-  if (job->run.source == LEAKYCL_FROM_Y && (cJSON_GetObjectItemCaseSensitive(obj, "y") ||
-                                            cJSON_GetObjectItemCaseSensitive(obj, "y_b64"))) {
+  const char *src_name = from_mask ? "dy" : "x";
+  if (from_mask) {
+    if (cJSON_GetObjectItemCaseSensitive(obj, "x") ||
+        cJSON_GetObjectItemCaseSensitive(obj, "x_b64") ||
+        cJSON_GetObjectItemCaseSensitive(obj, "y") ||
+        cJSON_GetObjectItemCaseSensitive(obj, "y_b64"))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "with from \"mask\" give mask_b64 and dy; x and y are not used");
+  } else if (job->run.source == LEAKYCL_FROM_Y &&
+             (cJSON_GetObjectItemCaseSensitive(obj, "y") ||
+              cJSON_GetObjectItemCaseSensitive(obj, "y_b64"))) {
     if (cJSON_GetObjectItemCaseSensitive(obj, "x") ||
         cJSON_GetObjectItemCaseSensitive(obj, "x_b64"))
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "with from \"y\" give y (or x holding y), not both");
@@ -224,13 +280,13 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
              cJSON_GetObjectItemCaseSensitive(obj, "y_b64")) {
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "y is an input only for backward with from \"y\"");
   }
-  if (lkd_tensor_field(cfg, obj, env, src_name, job->run.dtype, &found, &job->run.x, &job->count,
-                       &job->encoding, &rank, shape, e) != 0)
-    return -1;
-  if (!found)
-    return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s (or %s_b64) is required", src_name, src_name);
-  job->out_rank = rank;
-  memcpy(job->out_shape, shape, sizeof shape);
+  if (!from_mask) {
+    if (lkd_tensor_field(cfg, obj, env, src_name, job->run.dtype, &found, &job->run.x, &job->count,
+                         &job->encoding, &rank, shape, e) != 0)
+      return -1;
+    if (!found)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s (or %s_b64) is required", src_name, src_name);
+  }
 
   /* dy */
   size_t dy_count = 0, dy_rank = 0, dy_shape[LKT_MAX_RANK];
@@ -238,6 +294,14 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
   if (lkd_tensor_field(cfg, obj, env, "dy", job->run.dtype, &found, &job->run.dy, &dy_count,
                        &dy_encoding, &dy_rank, dy_shape, e) != 0)
     return -1;
+  if (from_mask && found) { /* the answer follows dy's encoding and shape */
+    job->count = dy_count;
+    job->encoding = dy_encoding;
+    rank = dy_rank;
+    memcpy(shape, dy_shape, sizeof shape);
+  }
+  job->out_rank = rank;
+  memcpy(job->out_shape, shape, sizeof shape);
   if (job->run.op == LEAKYCL_OP_FORWARD && found)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is an input of backward, not forward");
   if (job->run.op == LEAKYCL_OP_BACKWARD) {
@@ -333,6 +397,8 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "beta must be a finite number");
   }
 
+  if (from_mask && lkd_decode_mask(mask_b64, env, activation, job, e) != 0)
+    return -1;
   job->want_grads = job->run.op == LEAKYCL_OP_BACKWARD && job->run.source == LEAKYCL_FROM_X &&
                     leakycl_activation_has_gradient(activation);
   job->grad_count = job->run.params.alpha_count ? job->run.params.alpha_count : 1;
@@ -353,7 +419,7 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
   /* Scalars spliced too, so that they are correctly rounded to float32. */
   static const char *const scalar_keys[] = {"alpha", "beta"};
   /* Base64 decoded straight from the body: cJSON never copies it. */
-  static const char *const b64_keys[] = {"x_b64", "dy_b64", "y_b64"};
+  static const char *const b64_keys[] = {"x_b64", "dy_b64", "y_b64", "mask_b64"};
   static const lkt_splice_keys splice_keys = {
       keys,        sizeof keys / sizeof keys[0],
       scalar_keys, sizeof scalar_keys / sizeof scalar_keys[0],

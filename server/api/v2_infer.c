@@ -3,6 +3,7 @@
  * extension, v2_frame.c) decoded into one lkd_job, run as /v1's jobs are
  * (exec/run.c: the same limits, coalescing and metrics), and answered. */
 #include "v2_infer.h"
+#include "v2_request.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -21,44 +22,13 @@
 
 /* ---- inference: decoding ---- */
 
-typedef enum lkd_kserve_dtype { LKD_DT_FP32, LKD_DT_FP16, LKD_DT_BF16 } lkd_kserve_dtype;
-
-/* One input tensor of a request. */
-typedef struct lkd_kserve_input {
-  const char *name;
-  lkd_kserve_dtype dtype;
-  size_t rank;
-  size_t shape[LEAKYCL_MAX_RANK];
-  size_t count;
-  const lkt_tensor *json; /* its "data", spliced from the body; or NULL */
-  int binary;             /* its bytes follow the JSON header */
-  size_t binary_size;
-  const float *values; /* FP32: count floats, json->values or owned */
-  float *owned;
-  uint16_t *halves; /* FP16, BF16: count 16-bit patterns (binary only) */
-} lkd_kserve_input;
-
-/* A decoded inference request. */
-typedef struct lkd_kserve_infer {
-  const lkd_kserve_model *model;
-  lkd_envelope envelope;
-  char *json_copy; /* the JSON header when it could not be parsed in place */
-  const cJSON *id;
-  lkd_kserve_input inputs[3];
-  size_t ninputs;
-  lkd_kserve_input *x, *dy, *alpha;
-  const char *outputs[2]; /* in the answer's order */
-  int output_binary[2];
-  size_t noutputs;
-  int binary_output; /* request parameter binary_data_output */
-  lkd_job job;
-} lkd_kserve_infer;
-
 static void lkd_kserve_infer_free(lkd_kserve_infer *q) {
   for (size_t i = 0; i < q->ninputs; i++) {
     free(q->inputs[i].owned);
     free(q->inputs[i].halves);
+    free(q->inputs[i].bytes);
   }
+  free(q->mask_words);
   lkd_job_release(&q->job);
   lkd_envelope_free(&q->envelope);
   free(q->json_copy);
@@ -74,10 +44,6 @@ static int lkd_only_fields(const cJSON *obj, const char *what, const char *const
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "unknown field \"%s\" in %s",
                     lkd_user_text(c->string ? c->string : "", t1, sizeof t1), what);
   return 0;
-}
-
-static const char *lkd_dtype_name(lkd_kserve_dtype dt) {
-  return dt == LKD_DT_FP32 ? "FP32" : dt == LKD_DT_FP16 ? "FP16" : "BF16";
 }
 
 static leakycl_dtype lkd_library_dtype(lkd_kserve_dtype dt) {
@@ -105,7 +71,7 @@ static int lkd_input_decode(const lkd_kserve_infer *q, const cJSON *obj, size_t 
                     q->model->name, nm,
                     q->model->op == LEAKYCL_OP_FORWARD
                         ? (lkd_model_takes_alpha(q->model) ? "x, alpha" : "x")
-                        : (lkd_model_takes_alpha(q->model) ? "x, dy, alpha" : "x, dy"));
+                        : (lkd_model_takes_alpha(q->model) ? "x, dy, alpha, mask" : "x, dy, mask"));
 
   const cJSON *dt = cJSON_GetObjectItemCaseSensitive(obj, "datatype");
   if (!cJSON_IsString(dt))
@@ -116,10 +82,20 @@ static int lkd_input_decode(const lkd_kserve_infer *q, const cJSON *obj, size_t 
     in->dtype = LKD_DT_FP16;
   else if (strcmp(dt->valuestring, "BF16") == 0)
     in->dtype = LKD_DT_BF16;
+  else if (strcmp(dt->valuestring, "UINT8") == 0)
+    in->dtype = LKD_DT_UINT8;
+  else if (strcmp(dt->valuestring, "BOOL") == 0)
+    in->dtype = LKD_DT_BOOL;
   else
     return lkd_fail(e, LKD_INVALID_ARGUMENT,
                     "input %s has datatype %s; expected FP32 (or FP16, BF16 as binary data)", nm,
                     lkd_user_text(dt->valuestring, t1 + 32, sizeof t1 - 32));
+  /* The packed mask is bytes (UINT8, or BOOL unpacked); tensors are floats. */
+  const int is_mask = strcmp(in->name, "mask") == 0;
+  if (is_mask != (in->dtype == LKD_DT_UINT8 || in->dtype == LKD_DT_BOOL))
+    return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s has datatype %s; expected %s", nm,
+                    lkd_v2_dtype_name(in->dtype),
+                    is_mask ? "UINT8 (the packed mask) or BOOL" : "FP32, FP16 or BF16");
 
   const cJSON *shape = cJSON_GetObjectItemCaseSensitive(obj, "shape");
   if (!cJSON_IsArray(shape))
@@ -182,15 +158,21 @@ static int lkd_input_decode(const lkd_kserve_infer *q, const cJSON *obj, size_t 
     return lkd_fail(e, LKD_INVALID_ARGUMENT,
                     "input %s has no data (give \"data\" or parameters.binary_data_size)", nm);
   size_t elem = LKD_KSERVE_FP32_SIZE;
-  if (in->dtype != LKD_DT_FP32) {
+  if (is_mask) {
+    elem = 1;
+    if (in->dtype == LKD_DT_BOOL && !in->binary)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "input mask: BOOL travels only as binary data here; send the packed UINT8 "
+                      "mask as JSON data");
+  } else if (in->dtype != LKD_DT_FP32) {
     if (!in->binary)
       return lkd_fail(e, LKD_INVALID_ARGUMENT,
                       "input %s: datatype %s travels only as binary data (the binary tensor "
                       "data extension), not in JSON",
-                      nm, lkd_dtype_name(in->dtype));
+                      nm, lkd_v2_dtype_name(in->dtype));
     if (strcmp(in->name, "alpha") == 0)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "input alpha must be FP32 (it is %s)",
-                      lkd_dtype_name(in->dtype));
+                      lkd_v2_dtype_name(in->dtype));
     elem = LKD_KSERVE_HALF_SIZE;
   }
   if (in->binary) {
@@ -198,7 +180,8 @@ static int lkd_input_decode(const lkd_kserve_infer *q, const cJSON *obj, size_t 
       return lkd_fail(e, LKD_INVALID_ARGUMENT,
                       "input %s: binary_data_size is %zu bytes, but shape holds %zu %s values "
                       "(%zu bytes)",
-                      nm, in->binary_size, in->count, lkd_dtype_name(in->dtype), in->count * elem);
+                      nm, in->binary_size, in->count, lkd_v2_dtype_name(in->dtype),
+                      in->count * elem);
     return 0;
   }
   in->json = lkd_envelope_tensor(&q->envelope, data);
@@ -210,6 +193,17 @@ static int lkd_input_decode(const lkd_kserve_infer *q, const cJSON *obj, size_t 
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s: shape holds %zu elements but data has %zu",
                     nm, in->count, in->json->count);
   in->values = in->json->values;
+  if (is_mask) { /* UINT8 data: integers 0..255 */
+    in->bytes = malloc(in->count ? in->count : 1);
+    if (!in->bytes)
+      return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", nm);
+    for (size_t i = 0; i < in->count; i++) {
+      const float v = in->values[i];
+      if (!(v >= 0 && v <= 255 && v == (float)(int)v))
+        return lkd_fail(e, LKD_INVALID_ARGUMENT, "input mask: data[%zu] is not a UINT8 value", i);
+      in->bytes[i] = (uint8_t)v;
+    }
+  }
   return 0;
 }
 
@@ -219,6 +213,7 @@ static int lkd_outputs_decode(lkd_kserve_infer *q, const cJSON *outputs, lkd_err
   const char *names[2];
   size_t n = lkd_model_outputs(q->model, names);
   char t1[64];
+  q->outputs_given = outputs != NULL;
   if (!outputs) {
     for (size_t i = 0; i < n; i++) {
       q->outputs[i] = names[i];
@@ -241,10 +236,15 @@ static int lkd_outputs_decode(lkd_kserve_infer *q, const cJSON *outputs, lkd_err
     size_t k = 0;
     while (k < n && strcmp(names[k], name->valuestring) != 0)
       k++;
-    if (k == n)
+    /* A forward's mask comes only when asked for. */
+    const int mask =
+        k == n && q->model->op == LEAKYCL_OP_FORWARD && strcmp(name->valuestring, "mask") == 0;
+    if (mask)
+      names[k] = "mask";
+    if (k == n && !mask)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "model \"%s\" has no output \"%s\" (outputs: %s%s)",
                       q->model->name, lkd_user_text(name->valuestring, t1, sizeof t1), names[0],
-                      n > 1 ? ", dalpha" : "");
+                      n > 1 ? ", dalpha" : ", mask");
     for (size_t j = 0; j < q->noutputs; j++)
       if (strcmp(q->outputs[j], names[k]) == 0)
         return lkd_fail(e, LKD_INVALID_ARGUMENT, "output %s is requested twice", names[k]);
@@ -338,7 +338,12 @@ static int lkd_binary_inputs(lkd_kserve_infer *q, const unsigned char *bin, size
     lkd_kserve_input *in = &q->inputs[i];
     if (!in->binary)
       continue;
-    if (in->dtype == LKD_DT_FP32) {
+    if (in->dtype == LKD_DT_UINT8 || in->dtype == LKD_DT_BOOL) {
+      in->bytes = malloc(in->count ? in->count : 1);
+      if (!in->bytes)
+        return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", in->name);
+      memcpy(in->bytes, bin + at, in->count);
+    } else if (in->dtype == LKD_DT_FP32) {
       in->owned = malloc((in->count ? in->count : 1) * sizeof(float));
       if (!in->owned)
         return lkd_fail(e, LKD_OUT_OF_MEMORY, "out of memory for input %s", in->name);
@@ -359,20 +364,9 @@ static int lkd_same_shape(const lkd_kserve_input *a, const lkd_kserve_input *b) 
   return a->rank == b->rank && memcmp(a->shape, b->shape, a->rank * sizeof a->shape[0]) == 0;
 }
 
-/* Appends "[d0,d1,...]". */
-static void lkd_append_shape(lkt_buf *b, const size_t *shape, size_t rank) {
-  lkt_buf_append(b, "[", 1);
-  for (size_t i = 0; i < rank; i++) {
-    char d[24];
-    int n = snprintf(d, sizeof d, i ? ",%zu" : "%zu", shape[i]);
-    lkt_buf_append(b, d, (size_t)n);
-  }
-  lkt_buf_append(b, "]", 1);
-}
-
 static void lkd_shape_text(const lkd_kserve_input *in, char *out, size_t cap) {
   lkt_buf b = {0};
-  lkd_append_shape(&b, in->shape, in->rank);
+  lkd_v2_append_shape(&b, in->shape, in->rank);
   snprintf(out, cap, "%s", b.data && !b.oom ? b.data : "?");
   lkt_buf_free(&b);
 }
@@ -381,41 +375,57 @@ static void lkd_shape_text(const lkd_kserve_input *in, char *out, size_t cap) {
  * a job: v1_decode.c). */
 static int lkd_job_build(lkd_kserve_infer *q, int have_axis, long axis, lkd_error *e) {
   lkd_job *job = &q->job;
-  if (!q->x)
+  if (q->mask && q->x)
+    return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                    "give input x or input mask (backward from the packed mask), not both");
+  if (!q->x && !q->mask)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "input x is required");
   if (q->model->op == LEAKYCL_OP_BACKWARD && !q->dy)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "input dy is required (model %s)", q->model->name);
-  if (q->dy && !lkd_same_shape(q->x, q->dy)) {
+  /* From the mask, dy's shape and datatype are the tensors'. */
+  q->shaped = q->x ? q->x : q->dy;
+  if (q->x && q->dy && !lkd_same_shape(q->x, q->dy)) {
     char sx[96], sdy[96];
     lkd_shape_text(q->x, sx, sizeof sx);
     lkd_shape_text(q->dy, sdy, sizeof sdy);
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy has shape %s but x has shape %s", sdy, sx);
   }
-  if (q->dy && q->dy->dtype != q->x->dtype)
+  if (q->x && q->dy && q->dy->dtype != q->x->dtype)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "dy is %s but x is %s: give both the same datatype",
-                    lkd_dtype_name(q->dy->dtype), lkd_dtype_name(q->x->dtype));
+                    lkd_v2_dtype_name(q->dy->dtype), lkd_v2_dtype_name(q->x->dtype));
   /* y and dx come back in x's datatype; FP16 and BF16 only as binary. */
+  const lkd_kserve_input *t = q->shaped;
   for (size_t i = 0; i < q->noutputs; i++)
-    if (q->x->dtype != LKD_DT_FP32 && !q->output_binary[i] && strcmp(q->outputs[i], "dalpha") != 0)
+    if (t->dtype != LKD_DT_FP32 && !q->output_binary[i] && strcmp(q->outputs[i], "dalpha") != 0 &&
+        strcmp(q->outputs[i], "mask") != 0)
       return lkd_fail(e, LKD_INVALID_ARGUMENT,
                       "output %s would be %s, which travels only as binary data: ask for it "
                       "with binary_data",
-                      q->outputs[i], lkd_dtype_name(q->x->dtype));
+                      q->outputs[i], lkd_v2_dtype_name(t->dtype));
   job->run.op = q->model->op;
   job->device = LKD_DEVICE_ANY; /* /v2 names none: the scheduler picks */
-  job->run.source = LEAKYCL_FROM_X;
-  job->run.dtype = lkd_library_dtype(q->x->dtype);
-  job->run.x = q->x->dtype == LKD_DT_FP32 ? (const void *)q->x->values : q->x->halves;
+  job->run.source = q->mask ? LEAKYCL_FROM_MASK : LEAKYCL_FROM_X;
+  job->run.dtype = lkd_library_dtype(t->dtype);
+  if (q->x)
+    job->run.x = q->x->dtype == LKD_DT_FP32 ? (const void *)q->x->values : q->x->halves;
   job->run.dy = !q->dy                        ? NULL
                 : q->dy->dtype == LKD_DT_FP32 ? (const void *)q->dy->values
                                               : q->dy->halves;
-  job->count = q->x->count;
+  job->count = t->count;
+  for (size_t i = 0; i < q->noutputs; i++)
+    job->want_mask |= strcmp(q->outputs[i], "mask") == 0;
   if (!have_axis)
-    axis = q->x->rank >= 2 ? 1 : 0;
+    axis = t->rank >= 2 ? 1 : 0;
   char verr[200] = "";
-  if (leakycl_view_from_shape(q->x->shape, q->x->rank, axis, &job->run.view, verr, sizeof verr) !=
+  if (leakycl_view_from_shape(t->shape, t->rank, axis, &job->run.view, verr, sizeof verr) !=
       LEAKYCL_OK)
     return lkd_fail(e, LKD_INVALID_ARGUMENT, "%s", verr[0] ? verr : "bad shape or channel_axis");
+  if (q->mask) {
+    if (lkd_v2_mask_pack(q->model->activation, job->count, q->mask->dtype, q->mask->bytes,
+                         q->mask->count, &q->mask_words, e) != 0)
+      return -1;
+    job->run.x = q->mask_words;
+  }
   if (q->alpha) {
     const lkd_kserve_input *a = q->alpha;
     if (job->run.params.alpha_count)
@@ -429,7 +439,14 @@ static int lkd_job_build(lkd_kserve_infer *q, int have_axis, long axis, lkd_erro
     job->run.params.alpha = a->values;
     job->run.params.alpha_count = a->count;
   }
-  job->want_grads = lkd_model_has_dalpha(q->model);
+  /* No dalpha from a mask: it needs x. */
+  job->want_grads = lkd_model_has_dalpha(q->model) && !q->mask;
+  for (size_t i = 0; q->mask && q->outputs_given && i < q->noutputs; i++)
+    if (strcmp(q->outputs[i], "dalpha") == 0)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "output dalpha needs x: backward from the mask cannot compute it");
+  if (q->mask && !q->outputs_given)
+    q->noutputs = 1; /* dx only: dalpha was a default */
   job->grad_count = job->run.params.alpha_count ? job->run.params.alpha_count : 1;
   return 0;
 }
@@ -494,9 +511,10 @@ static int lkd_infer_decode(lkd_server *s, const lkd_request_info *info, char *b
     lkd_kserve_input *in = &q->inputs[q->ninputs];
     if (lkd_input_decode(q, c, s->config.max_elements, in, e) != 0)
       return -1;
-    lkd_kserve_input **slot = strcmp(in->name, "x") == 0    ? &q->x
-                              : strcmp(in->name, "dy") == 0 ? &q->dy
-                                                            : &q->alpha;
+    lkd_kserve_input **slot = strcmp(in->name, "x") == 0      ? &q->x
+                              : strcmp(in->name, "dy") == 0   ? &q->dy
+                              : strcmp(in->name, "mask") == 0 ? &q->mask
+                                                              : &q->alpha;
     if (*slot)
       return lkd_fail(e, LKD_INVALID_ARGUMENT, "input %s is given twice", in->name);
     *slot = in;
@@ -509,88 +527,7 @@ static int lkd_infer_decode(lkd_server *s, const lkd_request_info *info, char *b
   return lkd_job_build(q, have_axis, axis, e);
 }
 
-/* ---- inference: running and answering ---- */
-
-/* Appends a flat JSON array of floats as the codec prints them, except
- * -0 as "-0.0": JSON readers (Python's json, rapidjson, so tritonclient)
- * read "-0" as the integer 0 and would lose the sign. */
-static void lkd_append_data(lkt_buf *b, const float *values, size_t count) {
-  char text[LKT_FLOAT_TEXT_MAX + 1];
-  if (lkt_buf_reserve(b, count * 4 + 2) != 0)
-    return;
-  lkt_buf_append(b, "[", 1);
-  for (size_t i = 0; i < count; i++) {
-    if (i)
-      lkt_buf_append(b, ",", 1);
-    if (values[i] == 0 && signbit(values[i]))
-      lkt_buf_append(b, "-0.0", 4);
-    else
-      lkt_buf_append(b, text, lkt_float_print(values[i], text));
-  }
-  lkt_buf_append(b, "]", 1);
-}
-
-/* Appends the answer: the JSON header, then the binary outputs' bytes in
- * output order; sets the header length when there are any. */
-static void lkd_infer_answer(const lkd_kserve_infer *q, lkd_response *r) {
-  const lkd_job *job = &q->job;
-  lkt_buf *b = &r->body;
-  lkt_buf_append_str(b, "{\"model_name\":");
-  lkt_json_string(b, q->model->name);
-  lkt_buf_append_str(b, ",\"model_version\":\"" LKD_KSERVE_VERSION "\"");
-  if (q->id) {
-    lkt_buf_append_str(b, ",\"id\":");
-    lkt_json_string(b, q->id->valuestring);
-  }
-  lkt_buf_append_str(b, ",\"outputs\":[");
-  const void *values[2];
-  size_t counts[2];
-  lkd_kserve_dtype dtypes[2];
-  int any_binary = 0;
-  for (size_t i = 0; i < q->noutputs; i++) {
-    int is_dalpha = strcmp(q->outputs[i], "dalpha") == 0;
-    values[i] = is_dalpha ? (const void *)job->grads.dalpha : job->run.out;
-    counts[i] = is_dalpha ? job->grad_count : job->count;
-    dtypes[i] = is_dalpha ? LKD_DT_FP32 : q->x->dtype; /* dalpha is always FP32 */
-    lkt_buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
-    lkt_json_string(b, q->outputs[i]);
-    lkt_buf_append_str(b, ",\"datatype\":\"");
-    lkt_buf_append_str(b, lkd_dtype_name(dtypes[i]));
-    lkt_buf_append_str(b, "\",\"shape\":");
-    if (is_dalpha)
-      lkd_append_shape(b, &counts[i], 1);
-    else
-      lkd_append_shape(b, q->x->shape, q->x->rank);
-    if (q->output_binary[i]) {
-      char size[48];
-      int n = snprintf(
-          size, sizeof size, ",\"parameters\":{\"binary_data_size\":%zu}}",
-          counts[i] * (dtypes[i] == LKD_DT_FP32 ? LKD_KSERVE_FP32_SIZE : LKD_KSERVE_HALF_SIZE));
-      lkt_buf_append(b, size, (size_t)n);
-      any_binary = 1;
-    } else {
-      lkt_buf_append_str(b, ",\"data\":");
-      lkd_append_data(b, (const float *)values[i], counts[i]); /* FP32: checked at decode */
-      lkt_buf_append(b, "}", 1);
-    }
-  }
-  lkt_buf_append_str(b, "]}");
-  r->status = 200;
-  r->content_type = "application/json";
-  if (!any_binary)
-    return;
-  r->content_type = "application/octet-stream";
-  r->extra_header = "Inference-Header-Content-Length";
-  snprintf(r->extra_value, sizeof r->extra_value, "%zu", b->len);
-  for (size_t i = 0; i < q->noutputs; i++) {
-    if (!q->output_binary[i])
-      continue;
-    if (dtypes[i] == LKD_DT_FP32)
-      lkd_kserve_append_le(b, (const float *)values[i], counts[i]);
-    else
-      lkd_kserve_append_le16(b, (const uint16_t *)values[i], counts[i]);
-  }
-}
+/* ---- inference: running ---- */
 
 static void lkd_infer(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
                       lkd_response *r) {
@@ -610,7 +547,7 @@ static void lkd_infer(lkd_server *s, const lkd_request_info *info, char *body, s
     lkd_response_error(r, &e, lkd_kserve_error_body);
   } else {
     lkd_metrics_jobs(s->metrics, 1, 0);
-    lkd_infer_answer(&q, r);
+    lkd_v2_infer_answer(&q, r);
   }
   lkd_kserve_infer_free(&q);
 }

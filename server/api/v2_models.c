@@ -26,10 +26,12 @@ int lkd_model_takes_alpha(const lkd_kserve_model *m) { return m->activation != L
 int lkd_model_has_dalpha(const lkd_kserve_model *m) {
   return m->op == LEAKYCL_OP_BACKWARD && leakycl_activation_has_gradient(m->activation);
 }
-/* Whether name is an input of the model (x; dy for backward; the optional
- * per-channel alpha where the activation has one). */
+/* Whether name is an input of the model (x; dy and, in x's place, the
+ * packed mask for backward; the optional per-channel alpha where the
+ * activation has one). */
 int lkd_model_input(const lkd_kserve_model *m, const char *name) {
-  return strcmp(name, "x") == 0 || (m->op == LEAKYCL_OP_BACKWARD && strcmp(name, "dy") == 0) ||
+  return strcmp(name, "x") == 0 ||
+         (m->op == LEAKYCL_OP_BACKWARD && (strcmp(name, "dy") == 0 || strcmp(name, "mask") == 0)) ||
          (lkd_model_takes_alpha(m) && strcmp(name, "alpha") == 0);
 }
 /* The model's outputs in order: y, or dx (and dalpha). */

@@ -10,10 +10,12 @@ int lkd_job_succeeded(const lkd_job *job) {
 
 void lkd_job_release(lkd_job *job) {
   free(job->run.out);
+  free(job->run.mask);
   free(job->grads.dalpha);
   free(job->grads.neg_fraction);
   free(job->grads.mean_abs_grad);
   job->run.out = NULL;
+  job->run.mask = NULL;
   job->run.grads = NULL;
   job->grads = (leakycl_grads){NULL, NULL, NULL};
 }

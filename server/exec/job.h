@@ -26,15 +26,18 @@ typedef enum lkd_encoding { LKD_ENC_FLAT, LKD_ENC_NESTED, LKD_ENC_B64 } lkd_enco
 /* A decoded job satisfies: count is the view's element count
  * (leakycl_view_count: 0 when any part is 0); params.alpha_count is 0
  * (the default), 1 or view.channels, every alpha finite; beta is set only
- * for phased_relu; source is FROM_Y only for backward; dy (backward only)
- * has count elements of the job's dtype, like x. Inputs are borrowed from
- * the request; out and the gradients are owned (lkd_job_release). */
+ * for phased_relu; source is FROM_Y or FROM_MASK only for backward; dy
+ * (backward only) has count elements of the job's dtype, like x; from the
+ * mask, x holds leakycl_mask_words(activation, count) words. Inputs are
+ * borrowed from the request; out, the mask a forward writes and the
+ * gradients are owned (lkd_job_release). */
 typedef struct lkd_job {
   leakycl_job run;     /* run.out and run.grads are set by lkd_jobs_run */
   size_t device;       /* index into the opened devices, or LKD_DEVICE_ANY */
   size_t count;        /* elements of x, dy and out */
   float alpha_scalar;  /* run.params.alpha points here for one number */
   int want_grads;      /* backward of prelu or phased_relu from x */
+  int want_mask;       /* forward that also writes the packed mask (run.mask) */
   size_t grad_count;   /* values of dalpha and each diagnostic */
   leakycl_grads grads; /* run.grads points here when want_grads */
   /* How the answer is written: the inputs' encoding and nesting, and the

@@ -20,18 +20,23 @@ static void lkd_status_error(lkd_job *job) {
     lkd_fail(&job->err, LKD_DEVICE_ERROR, "%s: %s", leakycl_status_name(st), detail);
 }
 
-/* y or dx, and the gradient when the job wants one. 0, or -1 with the
- * job's error set. */
+/* y or dx, the mask and the gradient when the job wants them. 0, or -1
+ * with the job's error set. */
 static int lkd_job_alloc_outputs(lkd_job *job) {
   job->run.out = malloc((job->count ? job->count : 1) * leakycl_dtype_size(job->run.dtype));
+  if (job->want_mask) {
+    const size_t words = leakycl_mask_words(job->run.params.activation, job->count);
+    job->run.mask = malloc((words ? words : 1) * sizeof(uint32_t));
+  }
   if (job->want_grads) {
     job->grads.dalpha = malloc(job->grad_count * sizeof(float));
     job->grads.neg_fraction = malloc(job->grad_count * sizeof(float));
     job->grads.mean_abs_grad = malloc(job->grad_count * sizeof(float));
     job->run.grads = &job->grads;
   }
-  if (!job->run.out || (job->want_grads && (!job->grads.dalpha || !job->grads.neg_fraction ||
-                                            !job->grads.mean_abs_grad))) {
+  if (!job->run.out || (job->want_mask && !job->run.mask) ||
+      (job->want_grads &&
+       (!job->grads.dalpha || !job->grads.neg_fraction || !job->grads.mean_abs_grad))) {
     lkd_job_release(job);
     return lkd_fail(&job->err, LKD_OUT_OF_MEMORY, "out of memory for %zu elements", job->count);
   }
