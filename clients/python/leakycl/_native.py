@@ -41,8 +41,8 @@ class Grads(ctypes.Structure):
 class Job(ctypes.Structure):
     _fields_ = [("op", ctypes.c_int), ("params", Params), ("view", View), ("source", ctypes.c_int),
                 ("dtype", ctypes.c_int), ("x", ctypes.c_void_p), ("dy", ctypes.c_void_p),
-                ("out", ctypes.c_void_p), ("grads", ctypes.POINTER(Grads)), ("status", ctypes.c_int),
-                ("error", ctypes.c_char * 256)]
+                ("out", ctypes.c_void_p), ("grads", ctypes.POINTER(Grads)),
+                ("mask", ctypes.c_void_p), ("status", ctypes.c_int), ("error", ctypes.c_char * 256)]
 
 
 class DeviceInfo(ctypes.Structure):
