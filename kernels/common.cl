@@ -17,6 +17,9 @@
  *                   (lk_reduce_partials, lk_reduce_finish; reduce.cl), 2 packed
  *                   jobs (lk_batch_tiles, lk_batch_finish; batch.cl), 3 the
  *                   packed masks (lk_forward_mask, lk_backward_mask; mask.cl)
+ *   LK_DBETA        1: the reduction also sums phased_relu's dbeta boundary
+ *                   estimate (LK_FAMILY 1 and LK_ACT 3 only; 0 elsewhere, so
+ *                   the programs without it are what they were)
  * Everything else (n, alpha, beta's threshold, C, inner) is a run-time
  * argument, so one build serves every shape. */
 
@@ -35,6 +38,24 @@
 #endif
 #if LK_ACT < 0 || LK_ACT > 3
 #error "LK_ACT must be 0 (relu), 1 (leaky_relu), 2 (prelu) or 3 (phased_relu)"
+#endif
+
+#ifndef LK_DBETA
+#define LK_DBETA 0
+#endif
+#if LK_DBETA != 0 && LK_DBETA != 1
+#error "LK_DBETA must be 0 or 1"
+#endif
+#if LK_DBETA && (LK_FAMILY != 1 || LK_ACT != 3)
+#error "LK_DBETA applies to phased_relu's reduction only (LK_FAMILY 1, LK_ACT 3)"
+#endif
+/* LK_IF_DBETA(...) is its arguments in the programs with LK_DBETA 1 and
+ * nothing in the others: the dbeta accumulators, parameters and kernel
+ * arguments ride along with dalpha's only where they are asked for. */
+#if LK_DBETA
+#define LK_IF_DBETA(...) __VA_ARGS__
+#else
+#define LK_IF_DBETA(...)
 #endif
 
 #ifndef LK_STRATEGY
@@ -275,6 +296,21 @@ lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_T
   (select((T)0.0f, (dy), (M)LK_IN_BAND(x, t)) * (x))
 #endif
 
+/* The term of phased_relu's dbeta boundary estimate (LK_DBETA) before the
+ * host scales a channel's sum by |alpha|/h: dy*x where x < 0 and
+ * |alpha*x + beta| < h/2, tested as |alpha*x + beta| * 2 < h (the doubling
+ * is exact, h/2 would round; alpha*x + beta is rounded as written, no fma).
+ * The ieee profile lets NaN in x poison it as it does dalpha. */
+#define LK_IN_WINDOW(x, a, beta, h)                                            \
+  (((x) < 0.0f) & (fabs((a) * (x) + (beta)) * 2.0f < (h)))
+#if LK_CONV == 1
+#define LK_BETA_TERM(T, M, x, dy, a, beta, h)                                  \
+  select((T)0.0f, (dy) * (x), (M)(LK_IN_WINDOW(x, a, beta, h) | isnan(x)))
+#else
+#define LK_BETA_TERM(T, M, x, dy, a, beta, h)                                  \
+  select((T)0.0f, (dy) * (x), (M)LK_IN_WINDOW(x, a, beta, h))
+#endif
+
 /* y = f(x) and dx = f'(x) * dy of the activation LK_ACT. */
 #if LK_ACT == 0
 #define LK_FORWARD LK_FORWARD_RELU
@@ -349,6 +385,11 @@ lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_T
  * PoCL). Runs shorter than a group take the per-vector Kahan path. */
 #define LK_GROUP 8
 
+/* Floats a block writes to partials, and a channel to finals: dalpha's
+ * three and four, and dbeta's one more with LK_DBETA. */
+#define LK_PARTS (3 + LK_DBETA)
+#define LK_FINALS (4 + LK_DBETA)
+
 /* Element index of the j-th element (0 <= j < N_c) of channel c. */
 #define LK_CHANNEL_ELEMENT(j, c, inner, channels)                              \
   (((j) / (inner) * (channels) + (c)) * (inner) + (j) % (inner))
@@ -366,46 +407,54 @@ lk_bits16 lk_bf16_of_vec(lk_vec f) { return LK_BF16_OF(lk_bits, LK_AS_BITS, LK_T
 
 #if LK_STRATEGY == 0
 /* Folds a work-item's vector accumulators, lane by lane in lane order, into
- * one compensated scalar each, and writes the block's three partials. */
+ * one compensated scalar each, and writes the block's LK_PARTS partials. */
 void lk_fold_lanes(lk_vec sum_s, lk_vec sum_c, lk_vec cnt, lk_vec abs_s, lk_vec abs_c,
-                   __global float *part) {
-  float lanes[5][LK_VW];
+                   LK_IF_DBETA(lk_vec beta_s, lk_vec beta_c, ) __global float *part) {
+  float lanes[5 + 2 * LK_DBETA][LK_VW];
   LK_STORE(sum_s, lanes[0]);
   LK_STORE(sum_c, lanes[1]);
   LK_STORE(cnt, lanes[2]);
   LK_STORE(abs_s, lanes[3]);
   LK_STORE(abs_c, lanes[4]);
+  LK_IF_DBETA(LK_STORE(beta_s, lanes[5]); LK_STORE(beta_c, lanes[6]);)
   float ss = 0.0f, sc = 0.0f, n_neg = 0.0f, as = 0.0f, ac = 0.0f;
+  LK_IF_DBETA(float bs = 0.0f, bc = 0.0f;)
   for (int l = 0; l < LK_VW; l++) {
     LK_PAIR_COMBINE(ss, sc, lanes[0][l], lanes[1][l]);
     n_neg += lanes[2][l];
     LK_PAIR_COMBINE(as, ac, lanes[3][l], lanes[4][l]);
+    LK_IF_DBETA(LK_PAIR_COMBINE(bs, bc, lanes[5][l], lanes[6][l]);)
   }
   part[0] = ss - sc;
   part[1] = n_neg;
   part[2] = as - ac;
+  LK_IF_DBETA(part[3] = bs - bc;)
 }
 #else
 /* Combines the work-group's (sum, error) pairs and counts by a tree in
- * local memory (5 floats a work-item; the work-group size is a power of
- * two, which the host checks); work-item 0 writes the block's partials.
- * Every work-item of the group must call it (barriers). */
+ * local memory (5 floats a work-item, 7 with LK_DBETA; the work-group size
+ * is a power of two, which the host checks); work-item 0 writes the block's
+ * partials. Every work-item of the group must call it (barriers). */
 void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
-                      __local float *scratch, __global float *part) {
+                      LK_IF_DBETA(float bs, float bc, ) __local float *scratch,
+                      __global float *part) {
   const uint lid = get_local_id(0), wg = get_local_size(0);
   __local float *l_ss = scratch, *l_sc = scratch + wg, *l_n = scratch + 2 * wg;
   __local float *l_as = scratch + 3 * wg, *l_ac = scratch + 4 * wg;
+  LK_IF_DBETA(__local float *l_bs = scratch + 5 * wg, *l_bc = scratch + 6 * wg;)
   l_ss[lid] = ss;
   l_sc[lid] = sc;
   l_n[lid] = n_neg;
   l_as[lid] = as;
   l_ac[lid] = ac;
+  LK_IF_DBETA(l_bs[lid] = bs; l_bc[lid] = bc;)
   barrier(CLK_LOCAL_MEM_FENCE);
   for (uint stride = wg / 2; stride > 0; stride /= 2) {
     if (lid < stride) {
       LK_PAIR_COMBINE(l_ss[lid], l_sc[lid], l_ss[lid + stride], l_sc[lid + stride]);
       l_n[lid] += l_n[lid + stride];
       LK_PAIR_COMBINE(l_as[lid], l_ac[lid], l_as[lid + stride], l_ac[lid + stride]);
+      LK_IF_DBETA(LK_PAIR_COMBINE(l_bs[lid], l_bc[lid], l_bs[lid + stride], l_bc[lid + stride]);)
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
@@ -413,6 +462,7 @@ void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
     part[0] = l_ss[0] - l_sc[0];
     part[1] = l_n[0];
     part[2] = l_as[0] - l_ac[0];
+    LK_IF_DBETA(part[3] = l_bs[0] - l_bc[0];)
   }
 }
 #endif
@@ -431,7 +481,8 @@ void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
     }                                                                          \
   } while (0)
 
-/* One reduction step of type T: dx, and the three sums of reduce.cl. */
+/* One reduction step of type T: dx, and the three sums of reduce.cl (and
+ * with LK_DBETA the dbeta terms, from lk_reduce_block's beta and window). */
 #define LK_REDUCE_STEP(T, M, phased, xv, dyv, a, t, dx_store)            \
   do {                                                                         \
     T dxv_, term_;                                                             \
@@ -440,6 +491,8 @@ void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
     LK_KAHAN_ADD(T, M, sum_s, sum_c, term_);                                   \
     cnt += LK_NEG_COUNT(T, M, xv);                                             \
     LK_KAHAN_ADD(T, M, abs_s, abs_c, LK_NEG_ABS(T, M, xv, dyv));               \
+    LK_IF_DBETA(LK_KAHAN_ADD(T, M, beta_s, beta_c,                             \
+                             LK_BETA_TERM(T, M, xv, dyv, a, beta, window));)   \
   } while (0)
 
 #if LK_VW > 1
@@ -491,18 +544,21 @@ void lk_tree_partials(float ss, float sc, float n_neg, float as, float ac,
 /* One reduction block: elements [j_begin, j_end) of channel c's N_c =
  * outer*inner elements of an [outer, channels, inner] tensor, dx written in
  * the same pass when write_dx, and the block's three sums (the dalpha
- * terms, the count of x < 0, |dy*x| over x < 0) into part[0..2]. phased:
- * phased_relu's formulas, else prelu's (the activations with a parameter
- * gradient). CPU strategy: one work-item walks the block's runs with vector
+ * terms, the count of x < 0, |dy*x| over x < 0) into part[0..2], with
+ * LK_DBETA a fourth (the dbeta terms under beta and the window) into
+ * part[3]. phased: phased_relu's formulas, else prelu's (the activations
+ * with a parameter gradient). CPU strategy: one work-item walks the block's runs with vector
  * loads and vector Kahan accumulators; GPU strategy: the work-group strides
  * over it with coalesced element loads, then lk_tree_partials (every
  * work-item must call it). The order is fixed: bit-identical on repeat. */
 void lk_reduce_block(__global const lk_elem_t *x, __global const lk_elem_t *dy,
                      __global lk_elem_t *dx, int write_dx, int phased, LK_IDX j_begin,
                      LK_IDX j_end, LK_IDX inner, LK_IDX channels, LK_IDX c, float a, float t,
-                     __global float *part, __local float *scratch) {
+                     LK_IF_DBETA(float beta, float window, ) __global float *part,
+                     __local float *scratch) {
 #if LK_STRATEGY == 0
   lk_vec sum_s = 0.0f, sum_c = 0.0f, cnt = 0.0f, abs_s = 0.0f, abs_c = 0.0f;
+  LK_IF_DBETA(lk_vec beta_s = 0.0f, beta_c = 0.0f;)
   for (LK_IDX j = j_begin; j < j_end;) {
     /* A run: the contiguous piece of one [outer] segment inside the block. */
     const LK_IDX off = j % inner;
@@ -512,6 +568,7 @@ void lk_reduce_block(__global const lk_elem_t *x, __global const lk_elem_t *dy,
     /* Groups of LK_GROUP vectors summed plainly, then with Kahan. */
     for (; r + LK_GROUP * LK_VW <= run; r += LK_GROUP * LK_VW) {
       lk_vec grp_s = 0.0f, grp_a = 0.0f;
+      LK_IF_DBETA(lk_vec grp_b = 0.0f;)
       for (int g = 0; g < LK_GROUP; g++) {
         const LK_IDX q = p + r + g * LK_VW;
         const lk_vec xv = LK_LOAD_T(x + q), dyv = LK_LOAD_T(dy + q);
@@ -522,9 +579,11 @@ void lk_reduce_block(__global const lk_elem_t *x, __global const lk_elem_t *dy,
         grp_s += term_;
         cnt += LK_NEG_COUNT(lk_vec, lk_mask, xv);
         grp_a += LK_NEG_ABS(lk_vec, lk_mask, xv, dyv);
+        LK_IF_DBETA(grp_b += LK_BETA_TERM(lk_vec, lk_mask, xv, dyv, a, beta, window);)
       }
       LK_KAHAN_ADD(lk_vec, lk_mask, sum_s, sum_c, grp_s);
       LK_KAHAN_ADD(lk_vec, lk_mask, abs_s, abs_c, grp_a);
+      LK_IF_DBETA(LK_KAHAN_ADD(lk_vec, lk_mask, beta_s, beta_c, grp_b);)
     }
     for (; r + LK_VW <= run; r += LK_VW) {
       const lk_vec xv = LK_LOAD_T(x + p + r), dyv = LK_LOAD_T(dy + p + r);
@@ -545,35 +604,40 @@ void lk_reduce_block(__global const lk_elem_t *x, __global const lk_elem_t *dy,
 #endif
     j += run;
   }
-  lk_fold_lanes(sum_s, sum_c, cnt, abs_s, abs_c, part);
+  lk_fold_lanes(sum_s, sum_c, cnt, abs_s, abs_c, LK_IF_DBETA(beta_s, beta_c, ) part);
 #else
   const uint lid = get_local_id(0), wg = get_local_size(0);
   float sum_s = 0.0f, sum_c = 0.0f, cnt = 0.0f, abs_s = 0.0f, abs_c = 0.0f;
+  LK_IF_DBETA(float beta_s = 0.0f, beta_c = 0.0f;)
   for (LK_IDX j = j_begin + lid; j < j_end; j += wg) {
     const LK_IDX i = LK_CHANNEL_ELEMENT(j, c, inner, channels);
     const float xs = LK_LOAD_T1(x + i), dys = LK_LOAD_T1(dy + i);
     LK_REDUCE_STEP(float, int, phased, xs, dys, a, t, if (write_dx) LK_STORE_T1(dxv_, dx + i));
   }
-  lk_tree_partials(sum_s, sum_c, cnt, abs_s, abs_c, scratch, part);
+  lk_tree_partials(sum_s, sum_c, cnt, abs_s, abs_c, LK_IF_DBETA(beta_s, beta_c, ) scratch, part);
 #endif
 }
 
 /* The finals row of one channel from its `blocks` partial rows starting at
  * `first`, each sum with Kahan in block order: dalpha, the count as (hi,
- * lo) so that hi + lo is exact beyond 2^24, and the |dy*x| sum. */
+ * lo) so that hi + lo is exact beyond 2^24, and the |dy*x| sum; with
+ * LK_DBETA, the channel's sum of dbeta terms fifth. */
 void lk_finish_channel(__global const float *partials, LK_IDX first, LK_IDX blocks,
                        __global float *row) {
   float ss = 0.0f, sc = 0.0f, ns = 0.0f, nc = 0.0f, as = 0.0f, ac = 0.0f;
+  LK_IF_DBETA(float bs = 0.0f, bc = 0.0f;)
   for (LK_IDX k = 0; k < blocks; k++) {
     const LK_IDX b = first + k;
-    LK_KAHAN_ADD(float, int, ss, sc, partials[3 * b + 0]);
-    LK_KAHAN_ADD(float, int, ns, nc, partials[3 * b + 1]);
-    LK_KAHAN_ADD(float, int, as, ac, partials[3 * b + 2]);
+    LK_KAHAN_ADD(float, int, ss, sc, partials[LK_PARTS * b + 0]);
+    LK_KAHAN_ADD(float, int, ns, nc, partials[LK_PARTS * b + 1]);
+    LK_KAHAN_ADD(float, int, as, ac, partials[LK_PARTS * b + 2]);
+    LK_IF_DBETA(LK_KAHAN_ADD(float, int, bs, bc, partials[LK_PARTS * b + 3]);)
   }
   row[0] = ss - sc;
   row[1] = ns;
   row[2] = -nc;
   row[3] = as - ac;
+  LK_IF_DBETA(row[4] = bs - bc;)
 }
 
 #endif /* LK_FAMILY == 1 || LK_FAMILY == 2 */

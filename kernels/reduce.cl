@@ -17,7 +17,13 @@
  *     Kahan and writes finals[4*c ..]: dalpha, the count as (hi, lo) so that
  *     hi + lo is exact beyond 2^24, and the |dy*x| sum.
  * Compensated sums keep |error| near 2 ulp of sum |terms| for any N, plus
- * the groups' 7 ulp at most: inside the 1e-6 * sum |terms| bound. */
+ * the groups' 7 ulp at most: inside the 1e-6 * sum |terms| bound.
+ *
+ * With LK_DBETA (phased_relu only) each block writes a fourth partial and
+ * each channel a fifth final, its sum of dbeta terms (common.cl's
+ * LK_BETA_TERM under the kernel arguments beta and window), compensated
+ * alike; the host scales each channel's by |alpha_c|/window and adds them in
+ * channel order. Without it the kernels are exactly what they were. */
 
 #if LK_FAMILY == 1
 
@@ -27,7 +33,7 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
                                  __global lk_elem_t *dx, int write_dx, float alpha,
                                  float thresh, __global const float *alpha_c,
                                  __global const float *thresh_c, __global float *partials,
-                                 __local float *scratch) {
+                                 __local float *scratch LK_IF_DBETA(, float beta, float window)) {
 #if LK_STRATEGY == 0
   const LK_IDX b = get_global_id(0);
   if (b >= (LK_IDX)channels * blocks_per_channel)
@@ -45,7 +51,7 @@ __kernel void lk_reduce_partials(LK_IDX count_per_channel, LK_IDX inner, uint ch
 #endif
   /* The host asks for the reduction of prelu and phased_relu only. */
   lk_reduce_block(x, dy, dx, write_dx, LK_ACT == 3, j_begin, j_end, inner, channels, c, a, t,
-                  partials + 3 * b, scratch);
+                  LK_IF_DBETA(beta, window, ) partials + LK_PARTS * b, scratch);
 }
 
 __kernel void lk_reduce_finish(uint channels, LK_IDX blocks_per_channel,
@@ -53,7 +59,8 @@ __kernel void lk_reduce_finish(uint channels, LK_IDX blocks_per_channel,
   const uint c = get_global_id(0);
   if (c >= channels)
     return;
-  lk_finish_channel(partials, (LK_IDX)c * blocks_per_channel, blocks_per_channel, finals + 4 * c);
+  lk_finish_channel(partials, (LK_IDX)c * blocks_per_channel, blocks_per_channel,
+                    finals + LK_FINALS * c);
 }
 
 #endif /* LK_FAMILY == 1 */

@@ -22,7 +22,7 @@ static leakycl_status run_candidate(bench_block *b, const bench_candidate *c, si
                                     float *dalpha_out) {
   const leakycl_view view = leakycl_view_flat(b->n);
   float dalpha = 0;
-  const leakycl_grads grads = {&dalpha, NULL, NULL};
+  const leakycl_grads grads = {&dalpha, NULL, NULL, NULL, 0};
   const leakycl_grads *g = c->row.fused_dalpha ? &grads : NULL;
   leakycl_status st = LEAKYCL_OK;
   for (size_t k = 0; k < calls && st == LEAKYCL_OK; k++) {

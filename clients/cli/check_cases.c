@@ -216,7 +216,7 @@ static int has_grads(const ck_job *j) { return j->op == CK_GRADS || j->op == CK_
 static leakycl_status run_single(leakycl_context *ctx, const ck_job *j, job_io *io) {
   const leakycl_params p = params_of(j);
   const leakycl_view v = ck_job_view(j);
-  const leakycl_grads g = {io->dalpha, io->neg, io->mag};
+  const leakycl_grads g = {io->dalpha, io->neg, io->mag, NULL, 0};
   const leakycl_source src = j->op == CK_FROM_Y ? LEAKYCL_FROM_Y : LEAKYCL_FROM_X;
   const int f32 = j->dtype == LEAKYCL_FLOAT32;
   switch (j->op) {
@@ -242,7 +242,7 @@ static leakycl_status run_packed(leakycl_context *ctx, const ck_case *c, job_io 
   memset(jobs, 0, sizeof jobs);
   for (size_t k = 0; k < c->count; k++) {
     const ck_job *j = &c->jobs[k];
-    g[k] = (leakycl_grads){io[k].dalpha, io[k].neg, io[k].mag};
+    g[k] = (leakycl_grads){io[k].dalpha, io[k].neg, io[k].mag, NULL, 0};
     jobs[k].op = j->op == CK_FORWARD ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD;
     jobs[k].params = params_of(j);
     jobs[k].view = ck_job_view(j);

@@ -502,7 +502,7 @@ static int compute(const run_plan *p, run_state *s) {
   } else {
     const int want_grads =
         leakycl_activation_has_gradient(p->activation) && p->source == LEAKYCL_FROM_X;
-    leakycl_grads grads = {NULL, NULL, NULL};
+    leakycl_grads grads = {NULL, NULL, NULL, NULL, 0};
     if (want_grads) {
       s->n_grads = s->n_alpha > 0 ? s->n_alpha : 1;
       s->dalpha = calloc(s->n_grads, sizeof(float));

@@ -136,7 +136,9 @@ void svg_model_build(svg_model *m, const bench_rows *rows) {
   memset(m, 0, sizeof *m);
   for (size_t i = 0; i < rows->count; i++) {
     const bench_row *r = &rows->items[i];
-    if (r->seconds <= 0)
+    /* Backward from the mask moves other bytes: its figures are the
+     * table's (with the speed-up over backward from x), not a line here. */
+    if (r->seconds <= 0 || r->from_mask)
       continue;
     const int device = device_of(m, r), panel = panel_of(r);
     svg_series *s = device < 0 ? NULL : series_of(m, device, impl_of(r), r->name, panel);

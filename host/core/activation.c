@@ -125,6 +125,7 @@ leakycl_status lk_resolve(lk_error *err, const leakycl_params *params, leakycl_v
   out->per_channel = params->alpha_count > 1;
   out->alpha_count = out->per_channel ? params->alpha_count : 1;
   out->alpha = params->alpha_count == 1 ? params->alpha[0] : leakycl_default_alpha(act);
+  out->beta = act == LEAKYCL_PHASED_RELU ? params->beta : 0.0f;
   out->thresh = act == LEAKYCL_PHASED_RELU ? phased_threshold(out->alpha, params->beta) : 0.0f;
   if (out->per_channel) {
     out->channels = view.channels;

@@ -69,6 +69,7 @@ typedef struct lk_resolved {
   size_t alpha_count; /* 1 (shared) or C */
   bool per_channel;
   float alpha;               /* shared */
+  float beta;                /* phased_relu's (0 for the others) */
   float thresh;              /* shared: -beta/alpha in float32 */
   float *alpha_c, *thresh_c; /* per channel (malloc'd, alpha_count each) */
   /* The view the kernels see: [1, 1, n] when alpha is shared. */

@@ -424,11 +424,30 @@ LEAKYCL_API size_t leakycl_mask_words(leakycl_activation activation, size_t n);
  * N_c is the element count of the channel (all elements for a shared
  * alpha); for N_c = 0 dalpha is 0 and both diagnostics are NaN. The sums are
  * deterministic (fixed order: bit-identical on repeat for one device and
- * variant) and compensated: |dalpha - exact| <= 1e-6 * sum |terms|. */
+ * variant) and compensated: |dalpha - exact| <= 1e-6 * sum |terms|.
+ *
+ * dbeta (phased_relu only; NULL, the default, computes nothing and costs
+ * nothing): beta appears only in phased_relu's branch test x >= t, so its
+ * true gradient is zero almost everywhere (torch's beta.grad is None). What
+ * a trainer can use instead is the boundary estimate: the jump of y at
+ * x = t smoothed over a window of width h = dbeta_window (finite, > 0),
+ *   *dbeta = sum over x < 0 with |alpha*x + beta| < h/2 of dy*|alpha|*x/h
+ * (alpha*x + beta in float32, as the kernel tests it; alpha the element's
+ * channel's). beta is one shared scalar, so *dbeta is one float: the sum
+ * over every channel, in a fixed order, with dalpha's bound,
+ * |dbeta - exact| <= 1e-6 * sum |terms|, and 0 for an empty tensor. It is
+ * computed in dalpha's pass (a kernel build of its own) and leaves dx,
+ * dalpha and the diagnostics bit-identical (for the GPU strategy: where the
+ * device runs that build at the same work-group size). dbeta with another
+ * activation, or a window that is not finite and > 0, is INVALID_ARGUMENT
+ * (nothing written). README's "Learnable beta" has the derivation and what
+ * alpha <= 0 gives. */
 typedef struct leakycl_grads {
   float *dalpha;
   float *neg_fraction;
   float *mean_abs_grad;
+  float *dbeta;       /* one float, or NULL (not computed) */
+  float dbeta_window; /* h, when dbeta is not NULL */
 } leakycl_grads;
 
 /* y = f(x) on host memory, x and y of view-count floats; y may equal x (in
@@ -538,7 +557,8 @@ LEAKYCL_API leakycl_status leakycl_forward_mask_buffers(leakycl_context *ctx,
  * float16 job whose single call runs at a lower vector width than the
  * variant's (per-channel alpha with an inner size that the width does not
  * divide), as OpenCL implementations may give a NaN another payload at
- * another width and packed results are the single calls' bits. */
+ * another width and packed results are the single calls' bits; and so does
+ * a job whose grads ask for dbeta (phased_relu's own reduction program). */
 #define LEAKYCL_PACKED_JOB_MAX_ELEMENTS ((size_t)1 << 16)
 
 typedef enum leakycl_op { LEAKYCL_OP_FORWARD = 0, LEAKYCL_OP_BACKWARD = 1 } leakycl_op;

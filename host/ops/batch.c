@@ -126,10 +126,14 @@ static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resol
  * implementations need not give a NaN the same payload at every width
  * (PoCL's vload_half and vload_half4 do not), while packed results must be
  * the single call's bits. bfloat16 and float32 move bits exactly at any
- * width. */
-static bool runs_alone(const leakycl_context *ctx, const lk_resolved *r) {
+ * width. And a job that asks for phased_relu's dbeta: the packed kernel
+ * has no dbeta sum (it is its own program, LK_DBETA, in the single call). */
+static bool runs_alone(const leakycl_context *ctx, const lk_resolved *r,
+                       const leakycl_grads *grads) {
   return r->n > LEAKYCL_PACKED_JOB_MAX_ELEMENTS ||
-         (r->dtype == LEAKYCL_FLOAT16 && lk_call_vector_width(ctx, r) != ctx->variant.vector_width);
+         (r->dtype == LEAKYCL_FLOAT16 &&
+          lk_call_vector_width(ctx, r) != ctx->variant.vector_width) ||
+         (grads && grads->dbeta);
 }
 
 static leakycl_status run_lone_job(leakycl_context *ctx, leakycl_job *job) {
@@ -507,7 +511,7 @@ static leakycl_status run_job_list(leakycl_context *ctx, leakycl_job *const *job
     memset(it, 0, sizeof *it);
     if (check_job(ctx, job, &it->r) != LEAKYCL_OK)
       continue;
-    if (runs_alone(ctx, &it->r) || job->mask || job->source == LEAKYCL_FROM_MASK) {
+    if (runs_alone(ctx, &it->r, job->grads) || job->mask || job->source == LEAKYCL_FROM_MASK) {
       lk_resolved_free(&it->r);
       ctx->error.text[0] = '\0';
       run_lone_job(ctx, job);

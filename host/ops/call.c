@@ -3,6 +3,7 @@
  * jobs: parameters resolved, source and gradient requests, host arrays
  * (non-NULL, exactly equal or disjoint) and device buffers (this context's,
  * large enough). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +62,17 @@ static leakycl_status check_grads(leakycl_context *ctx, const lk_resolved *r,
                    leakycl_activation_name(r->activation));
   if (!grads->dalpha)
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "grads->dalpha is NULL");
+  if (!grads->dbeta)
+    return LEAKYCL_OK;
+  if (r->activation != LEAKYCL_PHASED_RELU)
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "grads->dbeta is phased_relu's boundary estimate; %s has no beta",
+                   leakycl_activation_name(r->activation));
+  const float h = grads->dbeta_window;
+  if (!(isfinite(h) && h > 0.0f))
+    return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT,
+                   "grads->dbeta_window must be finite and > 0 (the window's width), not %g",
+                   (double)h);
   return LEAKYCL_OK;
 }
 

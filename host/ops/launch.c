@@ -80,7 +80,8 @@ static leakycl_status launch_elementwise(leakycl_context *ctx, const lk_resolved
                               wide,
                               streaming,
                               r->dtype,
-                              r->conventions};
+                              r->conventions,
+                              false};
   leakycl_status st = lk_program_get(ctx, &key, &prog);
   if (st != LEAKYCL_OK)
     return st;
@@ -139,17 +140,40 @@ leakycl_status lk_launch_backward_mask(leakycl_context *ctx, const lk_resolved *
   return launch_elementwise(ctx, r, LK_KERNEL_BACKWARD_MASK, bufs, 3, dx);
 }
 
+size_t lk_finals_width(const leakycl_grads *g) { return g->dbeta ? 5 : 4; }
+
 void lk_write_grads(const lk_resolved *r, const float *finals, size_t count_per_channel,
                     const leakycl_grads *g) {
+  const size_t width = lk_finals_width(g);
+  /* dbeta: each channel's sum of dy*x over its window, times |alpha_c|,
+   * added in channel order in double, then divided by h: one rounding to
+   * float32 at the end. */
+  double dbeta = 0.0;
   for (size_t c = 0; c < r->alpha_count; c++) {
-    const float *f = finals ? finals + 4 * c : NULL;
+    const float *f = finals ? finals + width * c : NULL;
     g->dalpha[c] = f ? f[0] : 0.0f;
     const double nc = (double)count_per_channel;
     if (g->neg_fraction)
       g->neg_fraction[c] = f ? (float)(((double)f[1] + (double)f[2]) / nc) : NAN;
     if (g->mean_abs_grad)
       g->mean_abs_grad[c] = f ? (float)((double)f[3] / nc) : NAN;
+    if (f && g->dbeta)
+      dbeta += fabs((double)(r->per_channel ? r->alpha_c[c] : r->alpha)) * (double)f[4];
   }
+  if (g->dbeta)
+    *g->dbeta = (float)(dbeta / (double)g->dbeta_window);
+}
+
+/* The reduction's work-group size: the kernel's, halved while the tree's
+ * floats a work-item (5, or 7 with dbeta) overflow local memory. The
+ * variant is checked for 5, so only dbeta's programs can halve it here;
+ * the CPU strategy keeps no tree. */
+static size_t reduce_wg(const leakycl_context *ctx, const lk_program *prog, size_t floats) {
+  size_t wg = lk_kernel_wg(ctx, prog, LK_KERNEL_PARTIALS);
+  while (ctx->variant.strategy == LEAKYCL_STRATEGY_GPU && wg > 1 &&
+         floats * wg * sizeof(float) > ctx->info.local_mem_bytes)
+    wg /= 2;
+  return wg;
 }
 
 leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem dy,
@@ -165,9 +189,13 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
    * only when blocks are whole vectors. */
   const bool streaming = dx && r->dtype == LEAKYCL_FLOAT32 && ctx->variant.reduce_block % vw == 0 &&
                          use_streaming(ctx, r->n, vw, dx);
+  /* dbeta rides in the same pass, in a program of its own. */
+  const bool dbeta = grads->dbeta != NULL;
+  const size_t parts = dbeta ? 4 : 3, width = lk_finals_width(grads);
   lk_program *prog;
-  const lk_program_key key = {LK_FAMILY_REDUCE, r->activation, vw, r->per_channel, wide, streaming,
-                              r->dtype,         r->conventions};
+  const lk_program_key key = {LK_FAMILY_REDUCE, r->activation,  vw,
+                              r->per_channel,   wide,           streaming,
+                              r->dtype,         r->conventions, dbeta};
   leakycl_status st = lk_program_get(ctx, &key, &prog);
   if (st != LEAKYCL_OK)
     return st;
@@ -178,14 +206,15 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   const size_t blocks_per_channel = (count_per_channel + block - 1) / block;
   const size_t nblocks = r->channels * blocks_per_channel;
   if (st == LEAKYCL_OK)
-    st = lk_pool_get(ctx, LK_POOL_PARTIALS, 3 * nblocks * sizeof(float), &partials);
+    st = lk_pool_get(ctx, LK_POOL_PARTIALS, parts * nblocks * sizeof(float), &partials);
   if (st == LEAKYCL_OK)
-    st = lk_pool_get(ctx, LK_POOL_FINALS, 4 * r->channels * sizeof(float), &finals);
+    st = lk_pool_get(ctx, LK_POOL_FINALS, width * r->channels * sizeof(float), &finals);
   if (st != LEAKYCL_OK)
     return st;
 
   lk_args a = {prog->kernels[LK_KERNEL_PARTIALS], 0, CL_SUCCESS};
-  const size_t wg = lk_kernel_wg(ctx, prog, LK_KERNEL_PARTIALS);
+  const size_t tree_floats = dbeta ? 7 : 5;
+  const size_t wg = reduce_wg(ctx, prog, tree_floats);
   const cl_int write_dx = dx != NULL;
   lk_arg_idx(&a, wide, count_per_channel);
   lk_arg_idx(&a, wide, r->inner);
@@ -198,7 +227,11 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   lk_arg(&a, sizeof write_dx, &write_dx);
   arg_params(&a, r, alpha_c, thresh_c);
   lk_arg_mem(&a, partials);
-  lk_arg(&a, (v->strategy == LEAKYCL_STRATEGY_GPU ? 5 * wg : 1) * sizeof(float), NULL);
+  lk_arg(&a, (v->strategy == LEAKYCL_STRATEGY_GPU ? tree_floats * wg : 1) * sizeof(float), NULL);
+  if (dbeta) { /* the window test's beta and h (LK_IN_WINDOW) */
+    lk_arg_float(&a, r->beta);
+    lk_arg_float(&a, grads->dbeta_window);
+  }
   /* CPU: a work-item per block; GPU: a work-group per block. */
   const size_t global =
       v->strategy == LEAKYCL_STRATEGY_CPU ? lk_round_up(nblocks, wg) : nblocks * wg;
@@ -216,12 +249,12 @@ leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_m
   if (st != LEAKYCL_OK)
     return st;
 
-  float *host = malloc(4 * r->channels * sizeof(float));
+  float *host = malloc(width * r->channels * sizeof(float));
   if (!host)
     return lk_fail(&ctx->error, LEAKYCL_OUT_OF_MEMORY, "no memory for %zu channel results",
                    r->channels);
   const cl_int rc = clEnqueueReadBuffer(ctx->queue, finals, CL_TRUE, 0,
-                                        4 * r->channels * sizeof(float), host, 0, NULL, NULL);
+                                        width * r->channels * sizeof(float), host, 0, NULL, NULL);
   if (rc == CL_SUCCESS)
     lk_write_grads(r, host, count_per_channel, grads);
   free(host);

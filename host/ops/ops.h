@@ -97,13 +97,20 @@ leakycl_status lk_launch_forward_mask(leakycl_context *ctx, const lk_resolved *r
                                       cl_mem y, cl_mem mask);
 leakycl_status lk_launch_backward_mask(leakycl_context *ctx, const lk_resolved *r, cl_mem mask,
                                        cl_mem dy, cl_mem dx);
-/* dx may be NULL (reduce only). Blocks until grads are on the host. */
+/* dx may be NULL (reduce only). Blocks until grads are on the host;
+ * grads->dbeta (phased_relu, checked) builds the LK_DBETA program. */
 leakycl_status lk_launch_reduce(leakycl_context *ctx, const lk_resolved *r, cl_mem x, cl_mem dy,
                                 cl_mem dx, const leakycl_grads *grads);
-/* The gradient from a call's finals rows (4 floats a channel, as
- * lk_reduce_finish and lk_batch_finish write them): dalpha, and the
- * diagnostics as per-channel means in double from the exact counts. finals
- * NULL is an empty tensor's: dalpha 0, NaN diagnostics. */
+/* Floats a channel's finals row holds for grads g: 4 (dalpha, the count as
+ * hi and lo, the |dy*x| sum), and a fifth, the channel's sum of dbeta terms,
+ * when g asks for dbeta (then only lk_reduce_finish writes them: packed
+ * jobs with dbeta run alone). */
+size_t lk_finals_width(const leakycl_grads *g);
+/* The gradient from a call's finals rows (lk_finals_width(g) floats a
+ * channel, as lk_reduce_finish and lk_batch_finish write them): dalpha, the
+ * diagnostics as per-channel means in double from the exact counts, and
+ * dbeta when asked. finals NULL is an empty tensor's: dalpha 0, NaN
+ * diagnostics, dbeta 0. */
 void lk_write_grads(const lk_resolved *r, const float *finals, size_t count_per_channel,
                     const leakycl_grads *g);
 

@@ -33,7 +33,7 @@ static leakycl_status warm_activation(leakycl_context *ctx, leakycl_activation a
   if (st != LEAKYCL_OK)
     return st;
   float dalpha[LK_WARM_CHANNELS], neg[LK_WARM_CHANNELS], mag[LK_WARM_CHANNELS];
-  const leakycl_grads grads = {dalpha, neg, mag};
+  const leakycl_grads grads = {dalpha, neg, mag, NULL, 0};
   st = lk_launch_forward(ctx, &r, x, out);
   if (st == LEAKYCL_OK)
     st = lk_launch_backward(ctx, &r, x, dy, out);
@@ -60,7 +60,7 @@ static leakycl_status warm_all(leakycl_context *ctx, cl_mem x, cl_mem dy, cl_mem
 static leakycl_status warm_batch(leakycl_context *ctx, float *data) {
   float alpha[LK_WARM_CHANNELS] = {0.25f, 0.5f, 0.125f, 0.75f};
   float dalpha[LK_WARM_CHANNELS];
-  const leakycl_grads grads = {dalpha, NULL, NULL};
+  const leakycl_grads grads = {dalpha, NULL, NULL, NULL, 0};
   float *y = malloc(2 * LK_WARM_N * sizeof(float));
   if (!y)
     return lk_fail(&ctx->error, LEAKYCL_OUT_OF_MEMORY, "no memory for the warm-up");

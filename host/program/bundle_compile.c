@@ -13,7 +13,10 @@
  * each as an element-wise program, and for prelu and phased_relu a reduction
  * program too; and the packed-job program (batch.c) at the variant's width,
  * one per index width. Every program is float32 (bundles hold no half-type
- * programs). */
+ * programs) and without phased_relu's dbeta estimate (LK_DBETA: off by
+ * default, and a bundle holds what calls use by default; a dbeta call on a
+ * bundle fails UNSUPPORTED naming the options, as for any program it
+ * lacks). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +89,8 @@ static leakycl_status compile_set(leakycl_context *ctx, compiled *c, leakycl_pro
                                           widths[w],
                                           nt == 1,
                                           LEAKYCL_FLOAT32,
-                                          LEAKYCL_CONVENTIONS_PYTORCH};
+                                          LEAKYCL_CONVENTIONS_PYTORCH,
+                                          false};
               st = compile_one(ctx, &key, c, progress, user);
             }
           }

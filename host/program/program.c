@@ -76,15 +76,18 @@ void lk_program_options(const leakycl_context *ctx, const lk_program_key *key, c
   /* Packed jobs carry their activation, alpha layout and stores at run
    * time: one program serves them all. */
   const bool batch = key->family == LK_FAMILY_BATCH;
+  /* dbeta exists in phased_relu's reduction alone (common.cl checks). */
+  const bool dbeta =
+      key->dbeta && key->family == LK_FAMILY_REDUCE && key->activation == LEAKYCL_PHASED_RELU;
   /* No -cl-fast-relaxed-math or -cl-finite-math-only: NaN, Inf and -0 must
    * survive exactly as the semantics table says. */
   snprintf(buf, len,
            "-cl-std=CL1.2 -DLK_FAMILY=%d -DLK_ACT=%d -DLK_VW=%u -DLK_STRATEGY=%d "
-           "-DLK_PER_CHANNEL=%d -DLK_IDX=%s -DLK_NT=%d -DLK_DTYPE=%d -DLK_CONV=%d %s",
+           "-DLK_PER_CHANNEL=%d -DLK_IDX=%s -DLK_NT=%d -DLK_DTYPE=%d -DLK_CONV=%d -DLK_DBETA=%d %s",
            (int)key->family, batch ? 0 : (int)key->activation, key->vector_width,
            (int)ctx->variant.strategy, !batch && key->per_channel ? 1 : 0,
            key->wide_index ? "ulong" : "uint", !batch && key->streaming ? 1 : 0, (int)key->dtype,
-           (int)key->conventions, ctx->test.extra_build_options);
+           (int)key->conventions, dbeta ? 1 : 0, ctx->test.extra_build_options);
 }
 
 /* The program from the on-disk cache when its entry is whole and usable

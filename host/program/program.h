@@ -41,7 +41,9 @@ const char *lk_kernel_name(int which);
 
 /* What makes a program: its family, and the variant macros. The packed-job
  * family takes no activation, alpha layout or streaming stores (each job
- * carries its own); they are left zero. */
+ * carries its own); they are left zero. dbeta (LK_DBETA) is for the
+ * reduction family of phased_relu only, and only when a call asks for it
+ * (leakycl_grads.dbeta), so the programs without it are unchanged. */
 typedef struct lk_program_key {
   lk_family family;
   leakycl_activation activation;
@@ -51,6 +53,7 @@ typedef struct lk_program_key {
   bool streaming; /* LK_NT: streaming stores for the big outputs (float32 only) */
   leakycl_dtype dtype;
   leakycl_conventions conventions; /* LK_CONV */
+  bool dbeta;                      /* LK_DBETA: phased_relu's dbeta in the reduction */
 } lk_program_key;
 
 typedef struct lk_program {

@@ -47,7 +47,7 @@ static leakycl_status run_op(tuner *t, int op) {
   leakycl_params p;
   leakycl_params_init(&p, LEAKYCL_PRELU);
   const leakycl_view view = leakycl_view_flat(t->n);
-  const leakycl_grads grads = {&t->dalpha, &t->neg_fraction, &t->mean_abs};
+  const leakycl_grads grads = {&t->dalpha, &t->neg_fraction, &t->mean_abs, NULL, 0};
   switch (op) {
   case OP_FORWARD: {
     leakycl_status st = leakycl_forward_buffers(t->ctx, &p, view, t->x, t->out);

@@ -42,6 +42,12 @@ LKD_HANDLER(lkd_v1_activations) {
        "[{\"name\":\"alpha\",\"type\":\"number\",\"per_channel\":true,\"learnable\":true,"
        "\"default\":"},
   };
+  /* What phased_relu's beta has for a gradient (README's "Learnable beta"). */
+  static const char beta_gradient[] =
+      "zero almost everywhere: beta only moves the branch point t = -beta/alpha (torch's "
+      "beta.grad is None). A backward job with \"dbeta_window\": h (finite, > 0) also answers "
+      "the boundary estimate \"dbeta\" = sum over x < 0 with |alpha*x + beta| < h/2 of "
+      "dy*|alpha|*x/h, one number for all channels";
   /* The conventions profiles, by leakycl_conventions value. */
   static const char *const profiles[LEAKYCL_CONVENTIONS_COUNT] = {
       "bit for bit what torch autograd gives in float32 for nn.ReLU, nn.LeakyReLU, nn.PReLU and "
@@ -78,7 +84,9 @@ LKD_HANDLER(lkd_v1_activations) {
       lkt_buf_append(b, "}", 1);
       if (a == LEAKYCL_PHASED_RELU) {
         lkt_buf_append_str(b, ",{\"name\":\"beta\",\"type\":\"number\",\"per_channel\":false,"
-                              "\"learnable\":false,\"default\":");
+                              "\"learnable\":false,\"gradient\":");
+        lkt_json_string(b, beta_gradient);
+        lkt_buf_append_str(b, ",\"default\":");
         lkt_json_float(b, LEAKYCL_DEFAULT_PHASED_BETA);
         lkt_buf_append(b, "}", 1);
       }

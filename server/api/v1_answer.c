@@ -1,5 +1,6 @@
 /* v1_answer.c - /v1's answers: a job's result object (y or dx in its
- * request's encoding, dalpha and the diagnostics), or its error. */
+ * request's encoding, dalpha, dbeta when asked, and the diagnostics), or
+ * its error. */
 #include "v1_answer.h"
 
 #include <cjson/cJSON.h>
@@ -10,6 +11,7 @@
 
 #include "arrays.h"
 #include "base64.h"
+#include "json_write.h"
 
 /* Appends count values of esize bytes (4: float32, 2: 16-bit patterns) as
  * little-endian base64. */
@@ -100,6 +102,10 @@ void lkd_v1_append_result(lkt_buf *b, const lkd_job *job) {
     size_t c = job->grad_count;
     lkt_buf_append_str(b, ",\"dalpha\":");
     lkt_array_print(b, job->grads.dalpha, c, &c, 1);
+    if (job->want_dbeta) {
+      lkt_buf_append_str(b, ",\"dbeta\":");
+      lkt_json_float(b, job->dbeta);
+    }
     lkt_buf_append_str(b, ",\"stats\":{\"neg_fraction\":");
     lkt_array_print(b, job->grads.neg_fraction, c, &c, 1);
     lkt_buf_append_str(b, ",\"mean_abs_grad\":");

@@ -201,7 +201,7 @@ static void lkd_compare_devices(lkd_server *s, lkd_job *job, const lkd_compare *
   for (size_t k = 0; k < c->count && e.code == LKD_OK; k++) {
     const int first = k == 0;
     /* The first device's outputs are the answer's (diagnostics too). */
-    const leakycl_grads grads = first ? job->grads : (leakycl_grads){dalpha, NULL, NULL};
+    const leakycl_grads grads = first ? job->grads : (leakycl_grads){dalpha, NULL, NULL, NULL, 0};
     void *o = first ? job->run.out : out;
     rows[k].device = c->devices[k];
     if (lkd_compare_time(s, job, c->devices[k], c->repeats, o, job->want_grads ? &grads : NULL,

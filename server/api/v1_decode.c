@@ -124,9 +124,9 @@ static int lkd_decode_mask(const cJSON *item, const lkd_envelope *env,
 
 /* A job's fields; the last LKD_COMPARE_FIELDS are POST /v1/compare's own. */
 static const char *const lkd_job_fields[] = {
-    "op",   "activation", "conventions", "alpha",  "beta", "shape",   "channel_axis",
-    "x",    "x_b64",      "dy",          "dy_b64", "y",    "y_b64",   "dtype",
-    "from", "mask",       "mask_b64",    "device", "id",   "devices", "repeats"};
+    "op",       "activation",   "conventions", "alpha", "beta",    "shape",  "channel_axis", "x",
+    "x_b64",    "dy",           "dy_b64",      "y",     "y_b64",   "dtype",  "from",         "mask",
+    "mask_b64", "dbeta_window", "device",      "id",    "devices", "repeats"};
 #define LKD_COMPARE_FIELDS 2
 
 /* Fills job from one job object. op_fixed is the endpoint's op, or -1 when
@@ -399,6 +399,26 @@ static int lkd_job_decode(const lkd_decode_cfg *cfg, const cJSON *obj, const lkd
 
   if (from_mask && lkd_decode_mask(mask_b64, env, activation, job, e) != 0)
     return -1;
+
+  /* dbeta_window: phased_relu's dbeta boundary estimate, in a backward
+   * job's gradient (beta's own gradient is zero almost everywhere). */
+  const cJSON *window = cJSON_GetObjectItemCaseSensitive(obj, "dbeta_window");
+  if (window) {
+    if (compare)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "dbeta_window is not compared across devices (ask /v1/backward)");
+    if (activation != LEAKYCL_PHASED_RELU)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "dbeta_window applies to phased_relu only (beta's boundary estimate)");
+    if (job->run.op != LEAKYCL_OP_BACKWARD || job->run.source != LEAKYCL_FROM_X)
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "dbeta_window applies to backward from x only (it comes with dalpha)");
+    if (lkd_envelope_float(env, window, &job->dbeta_window) != 0 || !(job->dbeta_window > 0.0f))
+      return lkd_fail(e, LKD_INVALID_ARGUMENT,
+                      "dbeta_window must be a finite number > 0 (the window's width h)");
+    job->want_dbeta = 1;
+  }
+
   job->want_grads = job->run.op == LEAKYCL_OP_BACKWARD && job->run.source == LEAKYCL_FROM_X &&
                     leakycl_activation_has_gradient(activation);
   job->grad_count = job->run.params.alpha_count ? job->run.params.alpha_count : 1;
@@ -417,7 +437,7 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
                        lkd_request *out) {
   static const char *const keys[] = {"x", "dy", "y", "alpha"};
   /* Scalars spliced too, so that they are correctly rounded to float32. */
-  static const char *const scalar_keys[] = {"alpha", "beta"};
+  static const char *const scalar_keys[] = {"alpha", "beta", "dbeta_window"};
   /* Base64 decoded straight from the body: cJSON never copies it. */
   static const char *const b64_keys[] = {"x_b64", "dy_b64", "y_b64", "mask_b64"};
   static const lkt_splice_keys splice_keys = {
@@ -430,7 +450,7 @@ int lkd_request_decode(const lkd_decode_cfg *cfg, lkd_endpoint endpoint, char *b
       "malformed tensor array",
       "too many JSON values outside the tensors",
       "the body must be a JSON object",
-      "x, dy, y and alpha must be arrays or numbers, not objects"};
+      "x, dy, y, alpha, beta and dbeta_window must be arrays or numbers, not objects"};
   lkd_error *e = &out->err;
   memset(out, 0, sizeof *out);
   if (memchr(body, '\0', len))

@@ -17,7 +17,7 @@ void lkd_job_release(lkd_job *job) {
   job->run.out = NULL;
   job->run.mask = NULL;
   job->run.grads = NULL;
-  job->grads = (leakycl_grads){NULL, NULL, NULL};
+  job->grads = (leakycl_grads){NULL, NULL, NULL, NULL, 0};
 }
 
 int lkd_alpha_values_check(const float *values, size_t count, size_t channels, lkd_error *e) {

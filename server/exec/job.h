@@ -40,6 +40,11 @@ typedef struct lkd_job {
   int want_mask;       /* forward that also writes the packed mask (run.mask) */
   size_t grad_count;   /* values of dalpha and each diagnostic */
   leakycl_grads grads; /* run.grads points here when want_grads */
+  /* phased_relu's dbeta boundary estimate, when the job gives
+   * "dbeta_window" (want_grads then holds): grads.dbeta points at dbeta. */
+  int want_dbeta;
+  float dbeta_window;
+  float dbeta;
   /* How the answer is written: the inputs' encoding and nesting, and the
    * id a batch job echoes back (borrowed from the request's tree). */
   lkd_encoding encoding;

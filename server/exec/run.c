@@ -32,6 +32,10 @@ static int lkd_job_alloc_outputs(lkd_job *job) {
     job->grads.dalpha = malloc(job->grad_count * sizeof(float));
     job->grads.neg_fraction = malloc(job->grad_count * sizeof(float));
     job->grads.mean_abs_grad = malloc(job->grad_count * sizeof(float));
+    if (job->want_dbeta) {
+      job->grads.dbeta = &job->dbeta;
+      job->grads.dbeta_window = job->dbeta_window;
+    }
     job->run.grads = &job->grads;
   }
   if (!job->run.out || (job->want_mask && !job->run.mask) ||

@@ -71,7 +71,7 @@ static void make_jobs(bench_data *d, const bench_cfg *c, int mixed) {
     j->dy = d->dy + k * c->n;
     j->out = d->out + k * c->n;
     d->grads[k] = (leakycl_grads){d->dalpha + k * PRELU_CHANNELS, d->neg + k * PRELU_CHANNELS,
-                                  d->mag + k * PRELU_CHANNELS};
+                                  d->mag + k * PRELU_CHANNELS, NULL, 0};
     if (!mixed) {
       j->op = LEAKYCL_OP_FORWARD;
       continue;

@@ -38,7 +38,7 @@ typedef struct bench_data {
 static int run_op(bench_data *d, bench_op op) {
   leakycl_view v = leakycl_view_flat(d->n);
   float dalpha;
-  leakycl_grads g = {&dalpha, NULL, NULL};
+  leakycl_grads g = {&dalpha, NULL, NULL, NULL, 0};
   leakycl_status st;
   if (op == OP_FORWARD)
     st = leakycl_forward_buffers(d->ctx, &d->params, v, d->x, d->out);

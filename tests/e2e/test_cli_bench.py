@@ -28,7 +28,8 @@ WITH_GRADIENT = ["prelu", "phased_relu"]
 DESIGN_KEYS = {"device": str, "activation": str, "op": str, "n": int, "dtype": str,
                "variant": str, "resident": bool, "seconds": float, "gbps": float}
 EXTRA_KEYS = {"min_seconds": float, "max_seconds": float, "bytes": int, "samples": int,
-              "kind": str, "name": str, "device_index": str, "fused_dalpha": bool}
+              "kind": str, "name": str, "device_index": str, "fused_dalpha": bool,
+              "from": str}
 DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
 FAST = ["--device", DEVICE, "--n", "4096", "--repeat", "2"]
 NS = "{http://www.w3.org/2000/svg}"
@@ -60,7 +61,10 @@ def cli(*args, env=None, timeout=120):
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-def expected_bytes(op, fused, n):
+def expected_bytes(op, fused, n, source="x", activation=""):
+    if source == "mask":  # dy in, dx out, and the mask's uint32 words
+        planes = 2 if activation == "phased_relu" else 1
+        return 8 * n + 4 * planes * ((n + 31) // 32)
     return {"forward": 8 * n, "backward": 12 * n + (4 if fused else 0),
             "reduce": 8 * n + 4, "copy": 8 * n}[op]
 
@@ -87,7 +91,10 @@ def row_problems(row, where):
     if not (0 < row["min_seconds"] <= row["seconds"] <= row["max_seconds"]):
         problems.append(f"{where}: not 0 < min {row['min_seconds']} <= median "
                         f"{row['seconds']} <= max {row['max_seconds']}")
-    want = expected_bytes(row["op"], row["fused_dalpha"], row["n"])
+    want = expected_bytes(row["op"], row["fused_dalpha"], row["n"], row["from"], row["activation"])
+    if row["from"] not in ("x", "mask") or (row["from"] == "mask") != ("speedup_vs_x" in row):
+        problems.append(f"{where}: from {row['from']!r} with speedup_vs_x "
+                        f"{row.get('speedup_vs_x')!r}")
     if row["bytes"] != want:
         problems.append(f"{where}: bytes {row['bytes']}, want {want}")
     elif row["seconds"] > 0 and not math.isclose(row["gbps"], row["bytes"] / row["seconds"] / 1e9,
@@ -122,13 +129,14 @@ def test_json_lines():
     want = set()
     for act in ACTIVATIONS:
         for resident in (True, False):
-            want.add((act, "forward", False, resident))
-            want.add((act, "backward", False, resident))
+            want.add((act, "forward", False, resident, "x"))
+            want.add((act, "backward", False, resident, "x"))
+            want.add((act, "backward", False, resident, "mask"))
             if act in WITH_GRADIENT:
-                want.add((act, "backward", True, resident))
-                want.add((act, "reduce", False, resident))
-    got = [(x.get("activation"), x.get("op"), x.get("fused_dalpha"), x.get("resident"))
-           for x in rows]
+                want.add((act, "backward", True, resident, "x"))
+                want.add((act, "reduce", False, resident, "x"))
+    got = [(x.get("activation"), x.get("op"), x.get("fused_dalpha"), x.get("resident"),
+            x.get("from")) for x in rows]
     if sorted(got) != sorted(want):
         problems.append(f"cases: missing {sorted(want - set(got))}, extra "
                         f"{sorted(set(got) - want)}, {len(got)} rows for {len(want)} cases")
@@ -193,7 +201,9 @@ def whisker_span(d):
 def svg_chart_problems(root, rows):
     """The chart against the rows it was drawn from: a panel per op, a line
     per (device, implementation) that ran and no other, a whisker per
-    point, the legend, device names, the footer."""
+    point, the legend, device names, the footer. Backward from the mask is
+    not charted (other bytes; its figures are the table's)."""
+    rows = [x for x in rows if x.get("from") != "mask"]
     problems = []
     if root.tag != NS + "svg":
         problems.append(f"root element {root.tag}")

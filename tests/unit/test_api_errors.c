@@ -31,7 +31,7 @@ static void test_null_context_everywhere(void) {
   leakycl_view v = leakycl_view_flat(4);
   float x[4] = {0}, y[4];
   float dalpha[1];
-  leakycl_grads g = {dalpha, NULL, NULL};
+  leakycl_grads g = {dalpha, NULL, NULL, NULL, 0};
   leakycl_variant var = {LEAKYCL_STRATEGY_CPU, 4, 16, 4, 1024, 0};
   leakycl_device_info info;
   cl_context clc;
@@ -77,7 +77,7 @@ static void test_null_params(void) {
   CHECK_FAILS(leakycl_backward(ctx, NULL, v, LEAKYCL_FROM_X, x, x, y, NULL),
               LEAKYCL_INVALID_ARGUMENT, "params");
   float da[1];
-  leakycl_grads g = {da, NULL, NULL};
+  leakycl_grads g = {da, NULL, NULL, NULL, 0};
   CHECK_FAILS(leakycl_reduce(ctx, NULL, v, x, x, &g), LEAKYCL_INVALID_ARGUMENT, "params");
   CHECK_FAILS(leakycl_forward_buffers(ctx, NULL, v, NULL, NULL), LEAKYCL_INVALID_ARGUMENT,
               "params");
@@ -141,7 +141,7 @@ static void test_non_finite_alpha_beta(void) {
     p.beta = bad[i];
     CHECK_FAILS(leakycl_forward(ctx, &p, v, x, y), LEAKYCL_INVALID_ARGUMENT, "beta");
     float da[1];
-    leakycl_grads g = {da, NULL, NULL};
+    leakycl_grads g = {da, NULL, NULL, NULL, 0};
     CHECK_FAILS(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x, x, y, &g), LEAKYCL_INVALID_ARGUMENT,
                 "beta");
   }
@@ -171,7 +171,7 @@ static void test_view_overflow(void) {
 static void test_null_arrays(void) {
   float x[8] = {0}, y[8], dx[8];
   float da[1];
-  leakycl_grads g = {da, NULL, NULL};
+  leakycl_grads g = {da, NULL, NULL, NULL, 0};
   leakycl_params lp = params_of(LEAKYCL_LEAKY_RELU, 0, NULL);
   leakycl_params pp = params_of(LEAKYCL_PRELU, 0, NULL);
   const leakycl_view v = leakycl_view_flat(8);
@@ -202,7 +202,7 @@ static void test_empty_with_null_arrays(void) {
   CHECK_OK(leakycl_backward(ctx, &lp, empty, LEAKYCL_FROM_Y, NULL, NULL, NULL, NULL));
   /* The gradient of nothing: dalpha 0, diagnostics NaN (N_c = 0). */
   float da = SENTINEL, nf = SENTINEL, mag = SENTINEL;
-  leakycl_grads g = {&da, &nf, &mag};
+  leakycl_grads g = {&da, &nf, &mag, NULL, 0};
   CHECK_OK(leakycl_reduce(ctx, &pp, leakycl_view_flat(0), NULL, NULL, &g));
   CHECK_FLOAT_EQ(da, 0.0f);
   CHECK(isnan(nf));
@@ -214,7 +214,7 @@ static void test_empty_with_null_arrays(void) {
   const float a3[3] = {0.1f, 0.2f, 0.3f};
   leakycl_params p3 = params_of(LEAKYCL_PRELU, 3, a3);
   float d3[3] = {SENTINEL, SENTINEL, SENTINEL};
-  leakycl_grads g3 = {d3, NULL, NULL};
+  leakycl_grads g3 = {d3, NULL, NULL, NULL, 0};
   const leakycl_view v3 = {0, 3, 4};
   CHECK_OK(leakycl_reduce(ctx, &p3, v3, NULL, NULL, &g3));
   CHECK(all_equal(d3, 3, 0.0f));
@@ -225,7 +225,7 @@ static void test_partial_overlap_rejected(void) {
   memcpy(buf, xs, sizeof xs);
   float dx[N];
   float da[1];
-  leakycl_grads g = {da, NULL, NULL};
+  leakycl_grads g = {da, NULL, NULL, NULL, 0};
   leakycl_params lp = params_of(LEAKYCL_LEAKY_RELU, 0, NULL);
   leakycl_params pp = params_of(LEAKYCL_PRELU, 0, NULL);
   const leakycl_view v = leakycl_view_flat(N);
@@ -309,7 +309,7 @@ static void test_in_place_with_grads(void) {
     float d[N];
     memcpy(d, dys, sizeof dys);
     float da = SENTINEL, nf = SENTINEL, mag = SENTINEL;
-    leakycl_grads g = {&da, &nf, &mag};
+    leakycl_grads g = {&da, &nf, &mag, NULL, 0};
     CHECK_OK(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, xs, d, d, &g));
     int bad = 0;
     for (int i = 0; i < N; i++)
@@ -327,7 +327,7 @@ static void test_in_place_with_grads(void) {
 static void test_grads_rules(void) {
   float x[8] = {1, -1, 2, -2, 0, 3, -3, 4}, dx[8];
   float da[1];
-  leakycl_grads g = {da, NULL, NULL};
+  leakycl_grads g = {da, NULL, NULL, NULL, 0};
   const leakycl_view v = leakycl_view_flat(8);
   leakycl_params relu = params_of(LEAKYCL_RELU, 0, NULL);
   leakycl_params leaky = params_of(LEAKYCL_LEAKY_RELU, 0, NULL);
@@ -339,7 +339,7 @@ static void test_grads_rules(void) {
               LEAKYCL_INVALID_ARGUMENT, "leaky_relu");
   CHECK_FAILS(leakycl_reduce(ctx, &relu, v, x, x, &g), LEAKYCL_INVALID_ARGUMENT, "relu");
   CHECK_FAILS(leakycl_reduce(ctx, &leaky, v, x, x, &g), LEAKYCL_INVALID_ARGUMENT, "leaky_relu");
-  leakycl_grads nodalpha = {NULL, da, da};
+  leakycl_grads nodalpha = {NULL, da, da, NULL, 0};
   CHECK_FAILS(leakycl_backward(ctx, &prelu, v, LEAKYCL_FROM_X, x, x, dx, &nodalpha),
               LEAKYCL_INVALID_ARGUMENT, "dalpha");
   CHECK_FAILS(leakycl_reduce(ctx, &prelu, v, x, x, &nodalpha), LEAKYCL_INVALID_ARGUMENT, "dalpha");
@@ -351,7 +351,7 @@ static void test_grads_rules(void) {
 static void test_from_y_rules(void) {
   float y[8] = {1, -1, 2, -2, 0, 3, -3, 4}, dy[8] = {1, 1, 1, 1, 1, 1, 1, 1}, dx[8];
   float da[2];
-  leakycl_grads g = {da, NULL, NULL};
+  leakycl_grads g = {da, NULL, NULL, NULL, 0};
   const leakycl_view v = leakycl_view_flat(8);
   leakycl_params phased = params_of(LEAKYCL_PHASED_RELU, 0, NULL);
   CHECK_FAILS(leakycl_backward(ctx, &phased, v, LEAKYCL_FROM_Y, y, dy, dx, NULL),
@@ -382,8 +382,8 @@ static void test_source_out_of_range(void) {
   float x[4] = {0}, dx[4];
   leakycl_params p = params_of(LEAKYCL_LEAKY_RELU, 0, NULL);
   const leakycl_view v = leakycl_view_flat(4);
-  CHECK_FAILS(leakycl_backward(ctx, &p, v, (leakycl_source)2, x, x, dx, NULL),
-              LEAKYCL_INVALID_ARGUMENT, "source 2");
+  CHECK_FAILS(leakycl_backward(ctx, &p, v, (leakycl_source)3, x, x, dx, NULL),
+              LEAKYCL_INVALID_ARGUMENT, "source 3");
   CHECK_FAILS(leakycl_backward(ctx, &p, v, (leakycl_source)-1, x, x, dx, NULL),
               LEAKYCL_INVALID_ARGUMENT, "source -1");
   CHECK_FAILS(leakycl_backward_buffers(ctx, &p, v, (leakycl_source)5, NULL, NULL, NULL, NULL),
@@ -423,7 +423,7 @@ static void test_outputs_untouched_on_failure(void) {
   CHECK_FAILS(leakycl_forward(ctx, &bad, v, xs, y), LEAKYCL_INVALID_ARGUMENT, "alpha");
   CHECK(all_equal(y, N, SENTINEL));
   float da = SENTINEL, nf = SENTINEL, mag = SENTINEL;
-  leakycl_grads g = {&da, &nf, &mag};
+  leakycl_grads g = {&da, &nf, &mag, NULL, 0};
   fill(dx, N, SENTINEL);
   CHECK_FAILS(leakycl_backward(ctx, &bad, v, LEAKYCL_FROM_X, xs, dys, dx, &g),
               LEAKYCL_INVALID_ARGUMENT, "alpha");

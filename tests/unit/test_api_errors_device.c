@@ -45,7 +45,7 @@ static void test_buffers_bad(void) {
   leakycl_params lp = params_of(LEAKYCL_LEAKY_RELU, 0, NULL);
   leakycl_params pp = params_of(LEAKYCL_PRELU, 0, NULL);
   float da[1];
-  leakycl_grads g = {da, NULL, NULL};
+  leakycl_grads g = {da, NULL, NULL, NULL, 0};
 
   CHECK_FAILS(leakycl_forward_buffers(ctx, &lp, v, NULL, y), LEAKYCL_INVALID_ARGUMENT,
               "buffer x is NULL");

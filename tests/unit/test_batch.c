@@ -120,7 +120,7 @@ static void job_setup(test_job *j, leakycl_activation act, leakycl_op op, int al
     j->grad[k] = malloc(j->nalpha * sizeof(float));
     j->single_grad[k] = malloc(j->nalpha * sizeof(float));
   }
-  j->grads = (leakycl_grads){j->grad[0], j->grad[1], j->grad[2]};
+  j->grads = (leakycl_grads){j->grad[0], j->grad[1], j->grad[2], NULL, 0};
 }
 
 static void job_free(test_job *j) {
@@ -132,7 +132,7 @@ static void job_free(test_job *j) {
 
 /* The single call's answer, into j->single and j->single_grad. */
 static void job_run_single(test_job *j) {
-  leakycl_grads g = {j->single_grad[0], j->single_grad[1], j->single_grad[2]};
+  leakycl_grads g = {j->single_grad[0], j->single_grad[1], j->single_grad[2], NULL, 0};
   leakycl_status st =
       j->op == LEAKYCL_OP_FORWARD
           ? leakycl_forward(ctx, &j->params, j->view, j->x, j->single)
@@ -417,7 +417,7 @@ static void test_reproducer_every_width(void) {
       float da = 0, nf = 0, ma = 0, sdx[5], sda, snf, sma;
       for (int i = 0; i < 5; i++)
         x1[i] = -2.0f, dy1[i] = 3.0f;
-      leakycl_grads g = {&da, &nf, &ma}, sg = {&sda, &snf, &sma};
+      leakycl_grads g = {&da, &nf, &ma, NULL, 0}, sg = {&sda, &snf, &sma, NULL, 0};
       leakycl_job jobs[2];
       memset(jobs, 0, sizeof jobs);
       leakycl_params_init(&jobs[0].params, LEAKYCL_RELU);
@@ -479,8 +479,8 @@ static bool same_reduction(const test_job *j) {
   if (v->strategy == LEAKYCL_STRATEGY_CPU)
     return vw == v->vector_width;
   const lk_program_key single_key = {
-      LK_FAMILY_REDUCE,     j->act, vw, per_channel, false, false, LEAKYCL_FLOAT32,
-      j->params.conventions};
+      LK_FAMILY_REDUCE,      j->act, vw, per_channel, false, false, LEAKYCL_FLOAT32,
+      j->params.conventions, false};
   const lk_program_key batch_key = {.family = LK_FAMILY_BATCH,
                                     .vector_width = v->vector_width,
                                     .dtype = LEAKYCL_FLOAT32,

@@ -36,7 +36,7 @@ static void test_invalid_jobs_isolated(void) {
     for (int i = 0; i < N; i++)
       outs[k][i] = 42.0f;
   float alphas[3] = {0.1f, 0.2f, 0.3f}, da[C], nf[C], ma[C];
-  leakycl_grads g = {da, nf, ma};
+  leakycl_grads g = {da, nf, ma, NULL, 0};
   leakycl_job jobs[9];
   memset(jobs, 0, sizeof jobs);
   for (int k = 0; k < 9; k++) {
@@ -99,7 +99,7 @@ static void test_invalid_jobs_isolated(void) {
   CHECK_INT_EQ(leakycl_forward(ctx, &jobs[0].params, jobs[0].view, x, y_single), LEAKYCL_OK);
   CHECK(memcmp(outs[0], y_single, sizeof y_single) == 0);
   float sda[C], snf[C], sma[C];
-  leakycl_grads sg = {sda, snf, sma};
+  leakycl_grads sg = {sda, snf, sma, NULL, 0};
   CHECK_INT_EQ(
       leakycl_backward(ctx, &jobs[8].params, jobs[8].view, LEAKYCL_FROM_X, x, dy, y_single, &sg),
       LEAKYCL_OK);

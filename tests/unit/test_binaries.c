@@ -176,7 +176,7 @@ static void run_all_ops(leakycl_context *ctx, leakycl_activation act, int per_ch
   size_t n = 0;
   leakycl_view_count(view, &n);
   CHECK_INT_EQ(leakycl_forward(ctx, &p, view, x, o->y), LEAKYCL_OK);
-  const leakycl_grads g = {o->da, o->neg, o->mag};
+  const leakycl_grads g = {o->da, o->neg, o->mag, NULL, 0};
   const int grads = leakycl_activation_has_gradient(act);
   CHECK_INT_EQ(leakycl_backward(ctx, &p, view, LEAKYCL_FROM_X, x, dy, o->dx, grads ? &g : NULL),
                LEAKYCL_OK);

@@ -71,7 +71,7 @@ static void test_fault_enqueue_in_reduce(void) {
   leakycl_params_init(&p, LEAKYCL_PRELU);
   const float x[2] = {-2, 3}, dy[2] = {1, 1};
   float da = 5, dx[2];
-  leakycl_grads g = {&da, NULL, NULL};
+  leakycl_grads g = {&da, NULL, NULL, NULL, 0};
   CHECK_INT_EQ(leakycl_reduce(ctx, &p, leakycl_view_flat(2), x, dy, &g), LEAKYCL_OPENCL_ERROR);
   CHECK(da == 5);
   CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(2), LEAKYCL_FROM_X, x, dy, dx, &g),

@@ -277,7 +277,8 @@ static void run_case(leakycl_dtype d, leakycl_activation act, const shape_case *
   if (leakycl_activation_has_gradient(act)) {
     const size_t C = cs.params.alpha_count > 1 ? cs.params.alpha_count : 1;
     float *g = malloc(3 * C * 4), *g32 = malloc(3 * C * 4);
-    const leakycl_grads grads = {g, g + C, g + 2 * C}, grads32 = {g32, g32 + C, g32 + 2 * C};
+    const leakycl_grads grads = {g, g + C, g + 2 * C, NULL, 0},
+                        grads32 = {g32, g32 + C, g32 + 2 * C, NULL, 0};
     memcpy(inplace, dy, m * 2);
     CHECK_INT_EQ(leakycl_backward_typed(ctx, &cs.params, cs.view, d, LEAKYCL_FROM_X, x, inplace,
                                         inplace, &grads),
@@ -373,9 +374,10 @@ static void packed_setup(packed_job *p, leakycl_dtype d, leakycl_activation act,
   p->g = malloc(3 * p->nalpha * sizeof(float));
   p->g_single = malloc(3 * p->nalpha * sizeof(float));
   p->g_first = malloc(3 * p->nalpha * sizeof(float));
-  p->grads = (leakycl_grads){p->g, p->g + p->nalpha, p->g + 2 * p->nalpha};
+  p->grads = (leakycl_grads){p->g, p->g + p->nalpha, p->g + 2 * p->nalpha, NULL, 0};
   /* The single typed call's answer. */
-  const leakycl_grads gs = {p->g_single, p->g_single + p->nalpha, p->g_single + 2 * p->nalpha};
+  const leakycl_grads gs = {p->g_single, p->g_single + p->nalpha, p->g_single + 2 * p->nalpha, NULL,
+                            0};
   const leakycl_status st =
       op == LEAKYCL_OP_FORWARD
           ? leakycl_forward_typed(ctx, &p->cs.params, p->cs.view, d, p->x, p->single)
@@ -488,8 +490,8 @@ static void run_packed(void) {
     jobs[k] = tmp;
   }
   for (size_t i = 0; i < count; i++) /* the grads point into their own job */
-    jobs[i].grads =
-        (leakycl_grads){jobs[i].g, jobs[i].g + jobs[i].nalpha, jobs[i].g + 2 * jobs[i].nalpha};
+    jobs[i].grads = (leakycl_grads){jobs[i].g, jobs[i].g + jobs[i].nalpha,
+                                    jobs[i].g + 2 * jobs[i].nalpha, NULL, 0};
   leakycl_job *entries = calloc(count, sizeof *entries);
   mismatches = 0;
   for (int repeat = 0; repeat < 2; repeat++) {
@@ -599,7 +601,8 @@ static void test_buffers_typed(void) {
     CHECK_INT_EQ(leakycl_forward(ctx, &cs.params, cs.view, xf, out32), LEAKYCL_OK);
     check_output("y (buffers)", d, &cs, xf, NULL, out32, y);
     float g[15], g32[15];
-    const leakycl_grads grads = {g, g + 5, g + 10}, grads32 = {g32, g32 + 5, g32 + 10};
+    const leakycl_grads grads = {g, g + 5, g + 10, NULL, 0},
+                        grads32 = {g32, g32 + 5, g32 + 10, NULL, 0};
     CHECK_INT_EQ(leakycl_backward_buffers_typed(ctx, &cs.params, cs.view, d, LEAKYCL_FROM_X, bx,
                                                 bdy, bdx, &grads),
                  LEAKYCL_OK);
@@ -636,7 +639,8 @@ static void test_float32_typed_is_float32(void) {
                LEAKYCL_OK);
   CHECK(memcmp(a, b, N * 4) == 0);
   float ga[3], gb[3];
-  const leakycl_grads g1 = {&ga[0], &ga[1], &ga[2]}, g2 = {&gb[0], &gb[1], &gb[2]};
+  const leakycl_grads g1 = {&ga[0], &ga[1], &ga[2], NULL, 0},
+                      g2 = {&gb[0], &gb[1], &gb[2], NULL, 0};
   CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(N), LEAKYCL_FROM_X, x, dy, a, &g1),
                LEAKYCL_OK);
   CHECK_INT_EQ(leakycl_backward_typed(ctx, &p, leakycl_view_flat(N), LEAKYCL_FLOAT32,
@@ -677,7 +681,7 @@ static void test_errors(void) {
   leakycl_params relu;
   leakycl_params_init(&relu, LEAKYCL_RELU);
   float g;
-  const leakycl_grads grads = {&g, NULL, NULL};
+  const leakycl_grads grads = {&g, NULL, NULL, NULL, 0};
   CHECK_INT_EQ(
       leakycl_backward_typed(ctx, &relu, v, LEAKYCL_FLOAT16, LEAKYCL_FROM_X, x, x, y, &grads),
       LEAKYCL_INVALID_ARGUMENT);

@@ -432,7 +432,7 @@ static void test_errors(void) {
   float x[64] = {0}, y[64], dy[64] = {0}, dx[64];
   uint32_t mask[2] = {GUARD, GUARD};
   float dalpha;
-  leakycl_grads g = {&dalpha, NULL, NULL};
+  leakycl_grads g = {&dalpha, NULL, NULL, NULL, 0};
   CHECK_INT_EQ(leakycl_forward_mask(ctx, &p, view, LEAKYCL_FLOAT32, x, y, NULL),
                LEAKYCL_INVALID_ARGUMENT);
   CHECK_CONTAINS(leakycl_last_error(ctx), "mask is NULL");

@@ -180,7 +180,7 @@ static void run_case(leakycl_conventions conv, leakycl_activation act, const sha
     const size_t C = cs.params.alpha_count > 1 ? cs.params.alpha_count : 1;
     float *da = malloc(C * 4), *nf = malloc(C * 4), *ma = malloc(C * 4);
     float *da2 = malloc(C * 4), *nf2 = malloc(C * 4), *ma2 = malloc(C * 4);
-    leakycl_grads g = {da, nf, ma}, g2 = {da2, nf2, ma2};
+    leakycl_grads g = {da, nf, ma, NULL, 0}, g2 = {da2, nf2, ma2, NULL, 0};
     memset(dx, 0xff, nb);
     CHECK_INT_EQ(leakycl_backward(ctx, &cs.params, cs.view, LEAKYCL_FROM_X, x, dy, dx, &g),
                  LEAKYCL_OK);
@@ -315,8 +315,8 @@ static void test_build_failure_reports_log(void) {
   lk_context_set_extra_build_options(ctx, "-DLK_IDX=float");
   char options[256];
   const lk_program_key key = {
-      LK_FAMILY_ELEMENTWISE,      LEAKYCL_RELU, 8, false, false, false, LEAKYCL_FLOAT32,
-      LEAKYCL_CONVENTIONS_PYTORCH};
+      LK_FAMILY_ELEMENTWISE,       LEAKYCL_RELU, 8, false, false, false, LEAKYCL_FLOAT32,
+      LEAKYCL_CONVENTIONS_PYTORCH, false};
   lk_program_options(ctx, &key, options, sizeof options);
   const char *src = (const char *)lk_kernel_source;
   cl_int rc;
@@ -379,14 +379,14 @@ static void test_resident_buffers(void) {
   clEnqueueReadBuffer(q, by, CL_TRUE, 0, nb, y, 0, NULL, NULL);
   check_forward(&cs, x, y);
   float da[5], nf[5], ma[5];
-  leakycl_grads g = {da, nf, ma};
+  leakycl_grads g = {da, nf, ma, NULL, 0};
   CHECK_INT_EQ(leakycl_backward_buffers(ctx, &cs.params, cs.view, LEAKYCL_FROM_X, bx, bdy, bdx, &g),
                LEAKYCL_OK);
   clEnqueueReadBuffer(q, bdx, CL_TRUE, 0, nb, dx, 0, NULL, NULL);
   check_backward(&cs, x, dy, dx);
   check_grads(&cs, x, dy, da, nf, ma);
   float da2[5];
-  leakycl_grads g2 = {da2, NULL, NULL};
+  leakycl_grads g2 = {da2, NULL, NULL, NULL, 0};
   CHECK_INT_EQ(leakycl_reduce_buffers(ctx, &cs.params, cs.view, bx, bdy, &g2), LEAKYCL_OK);
   for (int c = 0; c < 5; c++)
     CHECK(same_float(da[c], da2[c]));
@@ -499,7 +499,7 @@ static void test_seed002_prelu_alpha_gradient(void) {
   leakycl_params p;
   leakycl_params_init(&p, LEAKYCL_PRELU);
   float da, nf, ma, dx[6];
-  leakycl_grads g = {&da, &nf, &ma};
+  leakycl_grads g = {&da, &nf, &ma, NULL, 0};
   CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(6), LEAKYCL_FROM_X, z, delta, dx, &g),
                LEAKYCL_OK);
   /* (-2)(0.5) + (-0.5)(-1) + (-1)(0.25) = -0.75; 3 of 6 negative;
@@ -522,7 +522,7 @@ static void test_seed003_phased_relu(void) {
   leakycl_params p;
   leakycl_params_init(&p, LEAKYCL_PHASED_RELU); /* defaults alpha 0.1, beta 0.5 */
   float da, nf, ma;
-  leakycl_grads g = {&da, &nf, &ma};
+  leakycl_grads g = {&da, &nf, &ma, NULL, 0};
   CHECK_INT_EQ(leakycl_backward(ctx, &p, leakycl_view_flat(6), LEAKYCL_FROM_X, x, dy, dx, &g),
                LEAKYCL_OK);
   check_close(dx, (const double[]){0, 0.1, 0.1, 1, 1, 0}, 6);
@@ -552,7 +552,7 @@ static void test_special_values(void) {
   float alphas[2] = {0.25f, 0.5f}, da[2], nf[2], ma[2], dx[6];
   p.alpha = alphas;
   p.alpha_count = 2;
-  leakycl_grads g = {da, nf, ma};
+  leakycl_grads g = {da, nf, ma, NULL, 0};
   CHECK_INT_EQ(leakycl_backward(ctx, &p, v, LEAKYCL_FROM_X, x2, dy2, dx, &g), LEAKYCL_OK);
   CHECK(isnan(da[0]));
   CHECK(da[1] == -9.0f); /* -1 - 3 - 5 */
@@ -591,7 +591,7 @@ static void test_profile_corners(void) {
   const float xp[5] = {tiny, 2.0f, NAN, -1.0f, INFINITY};
   const float dyp[5] = {-0.0f, -0.0f, 1.0f, -0.0f, 1.0f};
   float yp[5], dxp[5], da;
-  leakycl_grads g = {&da, NULL, NULL};
+  leakycl_grads g = {&da, NULL, NULL, NULL, 0};
   leakycl_params_init(&p, LEAKYCL_PHASED_RELU);
   CHECK_INT_EQ(leakycl_forward(ctx, &p, leakycl_view_flat(5), xp, yp), LEAKYCL_OK);
   CHECK(yp[2] == 0 && !signbit(yp[2])); /* NaN takes the zero branch */
@@ -663,7 +663,7 @@ static void accuracy_on(leakycl_strategy strategy) {
   leakycl_params_init(&p, LEAKYCL_PRELU);
   float da[3];
   for (int rep = 0; rep < 3; rep++) {
-    leakycl_grads g = {&da[rep], NULL, NULL};
+    leakycl_grads g = {&da[rep], NULL, NULL, NULL, 0};
     CHECK_INT_EQ(leakycl_reduce(ctx, &p, leakycl_view_flat(n), x, dy, &g), LEAKYCL_OK);
   }
   const double err = fabs((double)da[0] - exact) / sum_abs;

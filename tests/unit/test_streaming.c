@@ -92,7 +92,7 @@ static void compare_case(leakycl_activation act, const shape3 *s, bool per_chann
   }
   for (int streaming = 0; streaming < 2; streaming++) {
     set_threshold(streaming ? 1 : 0);
-    leakycl_grads g = {da[streaming], nf[streaming], mag[streaming]};
+    leakycl_grads g = {da[streaming], nf[streaming], mag[streaming], NULL, 0};
     CHECK_INT_EQ(leakycl_forward(ctx, &p, view, x, out[0]), LEAKYCL_OK);
     CHECK_INT_EQ(leakycl_backward(ctx, &p, view, LEAKYCL_FROM_X, x, dy, out[1], NULL), LEAKYCL_OK);
     if (grads_ok)

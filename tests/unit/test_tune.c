@@ -297,7 +297,7 @@ static void test_warm_up_builds_everything_once(void) {
   for (size_t i = 0; i < n; i++)
     x[i] = (float)i - 2048.0f;
   float alpha[4] = {0.5f, 0.25f, 0.125f, 2.0f}, da[4];
-  leakycl_grads g = {da, NULL, NULL};
+  leakycl_grads g = {da, NULL, NULL, NULL, 0};
   for (int act = 0; act < LEAKYCL_ACTIVATION_COUNT; act++) {
     leakycl_params p;
     leakycl_params_init(&p, (leakycl_activation)act);

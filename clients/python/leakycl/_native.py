@@ -34,8 +34,11 @@ class View(ctypes.Structure):
 
 
 class Grads(ctypes.Structure):
+    # leakycl_grads whole: the library reads dbeta (NULL here: phased_relu's
+    # boundary estimate is not asked for) and its window after the three.
     _fields_ = [("dalpha", ctypes.c_void_p), ("neg_fraction", ctypes.c_void_p),
-                ("mean_abs_grad", ctypes.c_void_p)]
+                ("mean_abs_grad", ctypes.c_void_p), ("dbeta", ctypes.c_void_p),
+                ("dbeta_window", ctypes.c_float)]
 
 
 class Job(ctypes.Structure):
