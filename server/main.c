@@ -438,7 +438,7 @@ int main(int argc, char **argv) {
   }
   if (lkd_devices_load_bundles(&s, err, sizeof err) != 0) {
     fprintf(stderr, "leakycld: %s\n", err);
-    rc = 2; /* a bad input file, as DESIGN.md's exit statuses say */
+    rc = 2; /* a bad input file, as the README's exit statuses say */
     goto out;
   }
   /* LEAKYCL_FAULT makes the first build, allocation or launch of each

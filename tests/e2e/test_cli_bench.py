@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_cli_bench.py - end-to-end tests of `leakycl bench`: the JSON lines
-(DESIGN.md's keys with the right types, every activation x op, bytes and
+(the README's keys with the right types, every activation x op, bytes and
 gbps consistent), the table, the --svg chart (well-formed XML, a panel per
 op, a line per device and implementation that ran, whiskers, the footer's
 version, variants and date; an unwritable path fails before the sweep), the
