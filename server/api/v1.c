@@ -15,6 +15,7 @@
 #include "run.h"
 #include "v1_answer.h"
 #include "v1_request.h"
+#include "v2_metrics.h"
 
 LKD_HANDLER(lkd_v1_health) {
   lkd_response_json(r);
@@ -107,6 +108,7 @@ LKD_HANDLER(lkd_v1_metrics) {
   lkd_metrics_render(s->metrics, &r->body);
   lkd_metrics_render_devices(s, &r->body);
   lkd_memory_render(&r->body);
+  lkd_v2_metrics_render(s, &r->body);
 }
 
 /* docs/openapi.json, embedded by tools/embed.c (build/gen/openapi.c): a
