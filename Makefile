@@ -195,8 +195,8 @@ run: deps all
 # /usr/local; see server/deploy/README.md). DESTDIR stages for packaging.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libleakycl.so.$(VERSION)
 	ln -sf libleakycl.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libleakycl.so.0
@@ -205,9 +205,24 @@ install: all
 	$(PC_SED) leakycl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakycl.pc
 	install -m 755 $(BUILD)/bin/leakycl $(BUILD)/bin/leakycld $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 docs/man/leakycl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/man/leakycl.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 docs/man/leakycld.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' server/deploy/leakycld.service \
 	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/leakycld.service
+	@# The loader's cache learns the new library (a real install as root;
+	@# staged DESTDIR installs leave it to the package's own trigger).
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  ldconfig; fi
+
+# Removes what install put under $(DESTDIR)$(PREFIX), nothing else.
+INSTALLED = lib/libleakycl.a lib/libleakycl.so.$(VERSION) lib/libleakycl.so.0 lib/libleakycl.so \
+  include/leakycl.h lib/pkgconfig/leakycl.pc bin/leakycl bin/leakycld \
+  share/man/man1/leakycl.1 share/man/man3/leakycl.3 share/man/man8/leakycld.8 \
+  lib/systemd/system/leakycld.service
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)$(PREFIX)/%)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  ldconfig; fi
 
 clean:
 	rm -rf build build-san build-fuzz

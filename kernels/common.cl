@@ -1,6 +1,6 @@
 /* common.cl - what every leakycl kernel shares: the variant macros (checked),
  * the vector type, and the element formulas of the ReLU family, written once
- * for scalars and vectors alike (DESIGN.md's normative semantics table).
+ * for scalars and vectors alike (the README's semantics table).
  *
  * Variant macros (each with a default and an #error on bad values):
  *   LK_ACT          0 relu, 1 leaky_relu, 2 prelu, 3 phased_relu

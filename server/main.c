@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "body_limits.h"
 #include "devices.h"
 #include "http.h"
 #include "memory.h"
@@ -120,7 +121,9 @@ static void lkd_usage(FILE *f) {
           "                         (default $LEAKYCL_DEVICE, else auto)\n"
           "  --threads N            HTTP worker threads (default 64: concurrent small jobs\n"
           "                         share one launch; big bodies run 4 at a time)\n"
-          "  --max-body BYTES       largest request body, k/m/g suffixes (default 64m): 413\n"
+          "  --max-body BYTES       largest request body, k/m/g suffixes (default: what a\n"
+          "                         backward job of two --max-elements tensors needs as\n"
+          "                         JSON, 36 bytes an element + 1m: 577m): 413\n"
           "  --max-elements N       largest tensor, in elements (default 16777216): 413\n"
           "  --max-depth N          deepest JSON nesting of a body (default %d): 400\n"
           "  --max-jobs N           most jobs in one batch (default %d): 413\n"
@@ -278,7 +281,7 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   snprintf(cfg->host, sizeof cfg->host, "127.0.0.1");
   cfg->port = LKD_DEFAULT_PORT;
   cfg->threads = 64;
-  cfg->max_body = (size_t)64 << 20;
+  cfg->max_body = 0; /* derived from --max-elements (body_limits.c) */
   cfg->max_elements = (size_t)1 << 24;
   cfg->max_depth = LKD_DEFAULT_MAX_DEPTH;
   cfg->max_jobs = LKD_DEFAULT_MAX_JOBS;
@@ -418,6 +421,7 @@ int main(int argc, char **argv) {
   if (parsed != 0)
     return parsed > 0 ? 0 : 2;
   lkd_log_setup(s.config.log_level, s.config.log_json);
+  lkd_limits_resolve(&s.config);
   if (s.config.token_file && lkd_read_token(s.config.token_file, &s) != 0)
     return 2;
   if (lkd_signals_start() != 0)
@@ -437,7 +441,7 @@ int main(int argc, char **argv) {
   }
   if (lkd_devices_load_bundles(&s, err, sizeof err) != 0) {
     lkd_log(LKD_LOG_ERROR, "%s", err);
-    rc = 2; /* a bad input file, as DESIGN.md's exit statuses say */
+    rc = 2; /* a bad input file, as the README's exit statuses say */
     goto out;
   }
   /* The variants are final once the bundles are in. */

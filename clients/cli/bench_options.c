@@ -8,14 +8,34 @@
 #include "cli.h"
 #include "cli_options.h"
 
-/* Parses a size: a positive decimal count of elements. */
+/* Parses a size: a positive count of elements, with an optional binary
+ * suffix as the tables print sizes (4Ki, 64Mi, 1Gi; k, m, g alike, as the
+ * daemon's --max-body takes them). */
 static int parse_size(const char *name, const char *value, size_t *out) {
+  static const char *const suffixes[] = {"k", "Ki", "K", "m", "Mi", "M", "g", "Gi", "G"};
+  char digits[32];
+  const size_t len = strlen(value);
+  unsigned shift = 0;
+  size_t keep = len;
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    const size_t sl = strlen(suffixes[i]);
+    if (len > sl && strcmp(value + len - sl, suffixes[i]) == 0 && len - sl < keep) {
+      keep = len - sl;
+      shift = 10 * (unsigned)(i / 3 + 1);
+    }
+  }
   long v;
-  if (cli_parse_long(value, &v) != 0 || v < 1 || (unsigned long)v > ((size_t)1 << 32)) {
-    cli_error("bench: %s must be a whole number from 1 to 4294967296, not \"%s\"", name, value);
+  const int ok =
+      keep < sizeof digits &&
+      (memcpy(digits, value, keep), digits[keep] = '\0', cli_parse_long(digits, &v) == 0) &&
+      v >= 1 && (unsigned long)v <= ((size_t)1 << 32) >> shift;
+  if (!ok) {
+    cli_error("bench: %s must be a whole number from 1 to 4294967296 (suffixes Ki, Mi, Gi "
+              "or k, m, g), not \"%s\"",
+              name, value);
     return -1;
   }
-  *out = (size_t)v;
+  *out = (size_t)v << shift;
   return 0;
 }
 

@@ -1,4 +1,4 @@
-/* bench_refs.c - the C references of `leakycl bench`: DESIGN.md's formulas
+/* bench_refs.c - the C references of `leakycl bench`: the README's formulas
  * as OpenMP loops (one simple loop per activation, so the compiler
  * vectorizes each), and a streaming-store copy. */
 #include "bench_refs.h"

@@ -19,7 +19,7 @@ typedef struct bench_ref_params {
 /* Fills p from leakycl's defaults for the activation (shared alpha). */
 void bench_ref_params_default(bench_ref_params *p, leakycl_activation activation);
 
-/* y = f(x), DESIGN.md's forward formulas. */
+/* y = f(x), the README's forward formulas. */
 void bench_ref_forward(const bench_ref_params *p, const float *x, float *y, size_t n);
 /* dx = f'(x) * dy. */
 void bench_ref_backward(const bench_ref_params *p, const float *x, const float *dy, float *dx,

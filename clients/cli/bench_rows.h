@@ -64,7 +64,7 @@ const bench_row *bench_rows_from_x_match(const bench_rows *rows, const bench_row
 /* Median, min and max of samples[0..count) (sorted in place) into row. */
 void bench_row_set_stats(bench_row *row, double *samples, int count);
 
-/* One JSON object on one line: DESIGN.md's keys {"device", "activation",
+/* One JSON object on one line: the README's keys {"device", "activation",
  * "op", "n", "dtype", "variant", "resident", "seconds", "gbps"} then
  * "min_seconds", "max_seconds", "bytes", "samples", "kind", "name",
  * "device_index", "fused_dalpha", "from" ("x", or "mask": backward from

@@ -8,7 +8,7 @@
 
 #include "leakycl.h"
 
-/* DESIGN.md's exit statuses. */
+/* the README's exit statuses. */
 enum {
   CLI_EXIT_OK = 0,
   CLI_EXIT_FAILURE = 1, /* a device or runtime failure */

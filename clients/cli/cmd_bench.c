@@ -42,7 +42,7 @@ static const char bench_usage[] =
     "                     SPEC,SPEC,... in that order, or every device found\n"
     "  --activation A     relu, leaky_relu, prelu, phased_relu or all (default)\n"
     "  --op OP            forward, backward, reduce or all (default)\n"
-    "  --n N              one size (elements)\n"
+    "  --n N              one size (elements; suffixes Ki, Mi, Gi or k, m, g: 4Ki = 4k)\n"
     "  --n-min N, --n-max N  powers of 4 times n-min up to n-max (default 4Ki..64Mi)\n"
     "  --repeat R         timed samples per candidate, 1..1000 (default 7)\n"
     "  --variant V        the kernel variant on every device, as leakycl_variant_describe\n"

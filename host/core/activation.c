@@ -80,7 +80,7 @@ void lk_resolved_free(lk_resolved *r) {
   r->alpha_c = r->thresh_c = NULL;
 }
 
-/* t = -beta/alpha in float32, as DESIGN.md fixes it (alpha = 0 gives -Inf or
+/* t = -beta/alpha in float32, as the README's semantics fix it (alpha = 0 gives -Inf or
  * NaN and the formulas then degrade to ReLU). */
 static float phased_threshold(float alpha, float beta) { return -beta / alpha; }
 

@@ -12,9 +12,30 @@
  *   several threads may share it; calls on it are serialized.
  * - Outputs are written only when the call succeeds (no partial result on a
  *   validation error).
- * - Semantics follow DESIGN.md's normative table: float32 arithmetic, strict
- *   x > 0 for the identity branch (x >= 0 for phased_relu), NaN propagates to
- *   y, dx and the channel's dalpha, alpha is never clamped.
+ * - Semantics follow the README's semantics table: float32 arithmetic, strict
+ *   x > 0 for the identity branch (x >= 0 for phased_relu), alpha never
+ *   clamped; the corners (the sign of zero, NaN in x, Inf) follow the
+ *   conventions profile (leakycl_conventions; torch autograd's by default).
+ *
+ * Stability, before 1.0 (LEAKYCL_VERSION 0.x):
+ * - Source compatibility is kept within a minor version: names, signatures
+ *   and the meaning of every field stay. Between minor versions (0.1 ->
+ *   0.2) functions and enum values may be added, and fields may be added at
+ *   the END of the public structs (leakycl_params, leakycl_grads,
+ *   leakycl_job, leakycl_device_info, leakycl_variant, the tune report), so
+ *   their size changes: rebuild against the new header, initialise structs
+ *   with leakycl_params_init or = {0} (new fields are then zero, which
+ *   always means the old behaviour), and do not keep them in files.
+ * - The shared library's soname is libleakycl.so.0 for all of 0.x, so the
+ *   loader cannot tell minor versions apart: no binary compatibility is
+ *   promised across them before 1.0 (leakycl_version() says which is
+ *   loaded; rebuild when it changes).
+ * - Enum values are never renumbered; LEAKYCL_STATUS_COUNT_ is a bound for
+ *   tables, not a status, and grows as statuses are added.
+ * - What is not in this header (lk_* symbols, the kernels' macros, on-disk
+ *   cache and bundle formats) is internal and changes freely; bundles and
+ *   cache entries carry the version and are refused, never misread, by
+ *   another one.
  */
 #ifndef LEAKYCL_H
 #define LEAKYCL_H
@@ -38,6 +59,14 @@ extern "C" {
 #endif
 
 #define LEAKYCL_VERSION "0.1.0"
+#define LEAKYCL_VERSION_MAJOR 0
+#define LEAKYCL_VERSION_MINOR 1
+#define LEAKYCL_VERSION_PATCH 0
+
+/* The version of the library actually loaded ("0.1.0"), which may differ
+ * from the LEAKYCL_VERSION a program was compiled with; *major, *minor and
+ * *patch (each may be NULL) get its numbers. */
+LEAKYCL_API const char *leakycl_version(int *major, int *minor, int *patch);
 
 /* ---- Status codes: one list generates the enum, names and messages. ---- */
 #define LEAKYCL_STATUS_MAP(X)                                                                      \

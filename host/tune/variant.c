@@ -44,7 +44,7 @@ static void type_default(const leakycl_device_info *device, leakycl_strategy str
     /* CPUs: one work-item streams a contiguous chunk with wide loads.
      * float16 vectors, 16 of them a work-item, measured best on PoCL
      * (`leakycl tune` at 64 Mi: forward 1.06x, backward 1.12x, reduce
-     * 1.14x over float8 x 64; DESIGN.md's float16 figures agree). A fixed
+     * 1.14x over float8 x 64; the README's float16 figures agree). A fixed
      * local size: PoCL's own choice measured 10-20% slower. Blocks of 16 Ki
      * elements keep reduction partials few and exact. */
     out->strategy = LEAKYCL_STRATEGY_CPU;

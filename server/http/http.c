@@ -375,6 +375,24 @@ static int lkd_is_loopback(const struct sockaddr_storage *addr) {
 
 /* Resolves host (a name, an IPv4 address or a bracketless IPv6 address)
  * into addr. */
+/* Why the address cannot be listened on, as the system says it
+ * (libmicrohttpd only reports a failed start): a probe socket bound as
+ * libmicrohttpd binds it. */
+static const char *lkd_bind_error(const struct sockaddr_storage *addr, socklen_t addrlen) {
+  const int fd = socket(addr->ss_family, SOCK_STREAM, 0);
+  if (fd < 0)
+    return strerror(errno);
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  int rc = bind(fd, (const struct sockaddr *)addr, addrlen);
+  if (rc == 0)
+    rc = listen(fd, 1);
+  const int saved = errno;
+  close(fd);
+  return rc == 0 ? "libmicrohttpd could not start (the address itself can be bound)"
+                 : strerror(saved);
+}
+
 static int lkd_resolve(const char *host, unsigned port, struct sockaddr_storage *addr,
                        socklen_t *addrlen, char *err, size_t errlen) {
   struct addrinfo hints, *res = NULL;
@@ -482,8 +500,8 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
   h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, lkd_on_request, h, MHD_OPTION_ARRAY, opts,
                                MHD_OPTION_END);
   if (!h->daemon) {
-    snprintf(err, errlen, "cannot listen on %s:%u (in use, or not an address of this host?)",
-             s->config.host, s->config.port);
+    snprintf(err, errlen, "cannot listen on %s:%u: %s", s->config.host, s->config.port,
+             lkd_bind_error(&addr, addrlen));
     lkd_watch_stop(h->watch);
     pthread_cond_destroy(&h->changed);
     pthread_mutex_destroy(&h->lock);

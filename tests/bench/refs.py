@@ -14,7 +14,7 @@ Prints one JSON object a line on stdout: a result
 (seconds per call: median over the repeats; every candidate is timed once
 per repeat, round-robin, after a warm-up), or {"note": "..."} when a library
 is missing or fails (that reference is skipped). Formulas and default
-parameters are DESIGN.md's, as in clients/cli/bench_refs.c."""
+parameters are the README's, as in clients/cli/bench_refs.c."""
 import argparse
 import json
 import statistics

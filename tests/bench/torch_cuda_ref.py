@@ -23,7 +23,7 @@ import sys
 import time
 
 MIN_SAMPLE_SECONDS = 0.005
-ALPHA = {"leaky_relu": 0.01, "prelu": 0.25}  # DESIGN.md's defaults
+ALPHA = {"leaky_relu": 0.01, "prelu": 0.25}  # the README's defaults
 
 
 def sizes(n_min, n_max):

@@ -52,7 +52,7 @@ def cli(*args, timeout=60):
                           timeout=timeout)
 
 
-# ---- the float64 oracle (DESIGN.md's semantics table) ----
+# ---- the float64 oracle (the README's semantics table) ----
 
 def channel_shape(shape, axis):
     """Shape that broadcasts one value per channel along `axis`."""

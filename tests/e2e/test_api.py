@@ -43,7 +43,7 @@ def slope(activation, alpha, c):
 
 
 def oracle_forward(activation, x, alpha, beta, channels, inner, grad_input=None):
-    """y (or dx when grad_input is dy) by DESIGN.md's table, in float64 on float32 inputs."""
+    """y (or dx when grad_input is dy) by the README's semantics table, in float64 on float32 inputs."""
     out = []
     t = None
     if activation == "phased_relu":

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_cli_bench.py - end-to-end tests of `leakycl bench`: the JSON lines
-(DESIGN.md's keys with the right types, every activation x op, bytes and
+(the README's keys with the right types, every activation x op, bytes and
 gbps consistent), the table, the --svg chart (well-formed XML, a panel per
 op, a line per device and implementation that ran, whiskers, the footer's
 version, variants and date; an unwritable path fails before the sweep), the
@@ -353,6 +353,8 @@ def test_usage_errors():
         "--n-min above --n-max": ["--n-min", "8192", "--n-max", "4096"],
         "reduce without a gradient": ["--op", "reduce", "--activation", "relu"],
         "missing value": ["--n"],
+        "--n 5Gi over 2^32": ["--n", "5Gi"],
+        "--n 4Kib": ["--n", "4Kib"],
     }
     for name, args in bad.items():
         r = cli("bench", *args, "--no-references")
@@ -366,6 +368,18 @@ def test_usage_errors():
     if r.returncode != 0 or "usage: leakycl bench" not in r.stdout:
         problems.append(f"--help: exit {r.returncode}, {r.stdout[:80]!r}")
     report("bench usage errors exit 2 with one line, unknown device 1", problems)
+
+
+def test_size_suffixes():
+    """Sizes as the table prints them (4Ki) and as --max-body takes them (4k)."""
+    problems = []
+    for text in ("4Ki", "4k", "4K", "4096"):
+        r = cli("bench", "--device", DEVICE, "--n", text, "--repeat", "1", "--op", "forward",
+                "--activation", "relu", "--no-references", "--json")
+        ns = {row.get("n") for row in parse_lines(r.stdout)[0]} if r.returncode == 0 else set()
+        if ns != {4096}:
+            problems.append(f"--n {text}: exit {r.returncode}, n {ns}: {r.stderr.strip()[-200:]}")
+    report("bench --n takes Ki/Mi/Gi and k/m/g suffixes", problems)
 
 
 def test_verify_and_variant():
@@ -412,6 +426,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="leakycl_bench_")
     try:
         test_json_lines()
+        test_size_suffixes()
         test_table_and_svg(tmp)
         test_svg_chart(tmp)
         test_svg_unwritable(tmp)

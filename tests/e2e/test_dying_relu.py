@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_dying_relu.py - clients/examples/dying_relu.py against a test daemon:
 the numbers it reports against the same training written here in float64
-(f, f' and dalpha by the formulas of DESIGN.md): ReLU's w and b never move,
+(f, f' and dalpha by the formulas of the README's semantics table): ReLU's w and b never move,
 exactly; LeakyReLU's loss falls; PReLU's alpha moves and stays >= 0."""
 import json
 import os

@@ -22,7 +22,7 @@ fi
 pass make_install
 for f in lib/libleakycl.a lib/libleakycl.so lib/libleakycl.so.0 include/leakycl.h \
          lib/pkgconfig/leakycl.pc bin/leakycl bin/leakycld share/man/man1/leakycl.1 \
-         share/man/man8/leakycld.8 lib/systemd/system/leakycld.service; do
+         share/man/man3/leakycl.3 share/man/man8/leakycld.8 lib/systemd/system/leakycld.service; do
   check "installed $f" test -e "$prefix/$f"
 done
 check soname_is_libleakycl.so.0 sh -c "objdump -p '$prefix/lib/libleakycl.so' | grep -q 'SONAME *libleakycl.so.0'"
@@ -35,6 +35,7 @@ cat >"$tmp/forward.c" <<'C'
 #include <leakycl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int main(void) {
   char err[512];
@@ -69,6 +70,14 @@ int main(void) {
     }
   }
   leakycl_context_release(ctx);
+  int major = -1, minor = -1, patch = -1;
+  const char *version = leakycl_version(&major, &minor, &patch);
+  if (strcmp(version, LEAKYCL_VERSION) != 0 || major != LEAKYCL_VERSION_MAJOR ||
+      minor != LEAKYCL_VERSION_MINOR || patch != LEAKYCL_VERSION_PATCH) {
+    fprintf(stderr, "leakycl_version %s (%d.%d.%d), header %s\n", version, major, minor, patch,
+            LEAKYCL_VERSION);
+    bad = 1;
+  }
   if (!bad)
     printf("forward ok\n");
   return bad;
@@ -103,6 +112,13 @@ for opt in $("$prefix/bin/leakycld" --help | grep -o -- '--[a-z][a-z-]*' | sort 
   render "$prefix/share/man/man8/leakycld.8" | grep -q -- "$opt" || missing="$missing leakycld $opt"
 done
 if [ -z "$missing" ]; then pass man_pages_cover_every_help_option; else fail man_pages_cover_every_help_option "$missing"; fi
+# leakycl(3) names every function of the header.
+missing=""
+for fn in $(grep -o 'LEAKYCL_API [^(]*(' "$prefix/include/leakycl.h" | grep -o 'leakycl_[a-z0-9_]*' | sort -u); do
+  render "$prefix/share/man/man3/leakycl.3" | grep -q -- "$fn" || missing="$missing $fn"
+done
+if [ -z "$missing" ]; then pass man_3_names_every_function; else fail man_3_names_every_function "$missing"; fi
+check manpath_man_3_leakycl sh -c "MANPATH='$prefix/share/man' man 3 leakycl 2>/dev/null | grep -q '^STABILITY'"
 
 # ---- systemd unit ----
 unit=$prefix/lib/systemd/system/leakycld.service
@@ -137,4 +153,14 @@ assert y.tolist() == [-0.5, 4.0], y
 assert _native.library().path == 'libleakycl.so.0', _native.library().path"
 else
   fail pip_install_python_client "python3 -m venv failed (python3-venv missing?)"
+fi
+
+# ---- uninstall: everything install put there goes, nothing else ----
+touch "$prefix/lib/keep-me"
+if make -s uninstall BUILD="$build" PREFIX="$prefix" >"$tmp/uninstall.log" 2>&1; then
+  left=$(find "$prefix" -type f -o -type l | grep -v keep-me)
+  if [ -z "$left" ] && [ -e "$prefix/lib/keep-me" ]; then pass make_uninstall_removes_what_install_put
+  else fail make_uninstall_removes_what_install_put "left: $left"; fi
+else
+  fail make_uninstall_removes_what_install_put "$(tail -20 "$tmp/uninstall.log")"
 fi

@@ -33,7 +33,7 @@ MODELS = ACTIVATIONS + tuple(a + "_backward" for a in ACTIVATIONS)
 F32 = np.float32
 
 
-# ---- the float64 oracle (DESIGN.md's table), inputs and products in float32 ----
+# ---- the float64 oracle (the README's semantics table), inputs and products in float32 ----
 
 def channels_of(shape, axis):
     """(per-element channel index, channel count) of a C-order shape."""

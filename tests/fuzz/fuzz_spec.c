@@ -3,7 +3,7 @@
  * leakycl_device_match, and the daemon's lkd_device_match, over fixed fake
  * device lists (no OpenCL). Invariants: never a crash or a write past the
  * error buffer; the parse and the match agree with a SPEC grammar and a
- * first-match rule written here from DESIGN.md; an index is < the count;
+ * first-match rule written here from the README; an index is < the count;
  * NO_DEVICE names the SPEC; the three entry points agree. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +58,7 @@ static int parse_digits(const char *s, size_t n, unsigned *out) {
   return 1;
 }
 
-/* The SPEC grammar of DESIGN.md: "auto"; "cpu", "gpu", "accelerator" with
+/* The SPEC grammar of the README: "auto"; "cpu", "gpu", "accelerator" with
  * an optional ":N"; "P:D"; anything else a name substring. Returns 0 for a
  * bad ordinal ("gpu:x"), else 1 with *kind set. */
 static int expected_kind(const char *spec, lk_spec_kind *kind, leakycl_device_type *type,
@@ -92,7 +92,7 @@ static int expected_kind(const char *spec, lk_spec_kind *kind, leakycl_device_ty
   return 1;
 }
 
-/* The first device the parsed SPEC names, or -1 (DESIGN.md: auto prefers a
+/* The first device the parsed SPEC names, or -1 (the README: auto prefers a
  * GPU, then an accelerator, then a CPU). */
 static long expected_index(const lk_spec *sp, const leakycl_device_info *devs, size_t count) {
   static const leakycl_device_type order[] = {LEAKYCL_DEVICE_GPU, LEAKYCL_DEVICE_ACCELERATOR,

@@ -59,7 +59,7 @@ static inline int all_equal(const float *a, size_t n, float v) {
   return 1;
 }
 
-/* The float64 oracle of DESIGN.md's table (products of two floats are
+/* The float64 oracle of the README's semantics table (products of two floats are
  * exact in double, so rounding them once to float is float32 arithmetic). */
 static inline float leaky_forward_ref(float x, float a) {
   return x > 0 ? x : (float)((double)a * (double)x);
