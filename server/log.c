@@ -1,5 +1,4 @@
-/* log.c - the log's level and form, and each line built whole and written to stderr in one write.
- */
+/* log.c - the log's level and form; each line built whole and written to stderr at once. */
 #include "log.h"
 
 #include <errno.h>

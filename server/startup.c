@@ -1,5 +1,4 @@
-/* startup.c - the start-up lines (devices, program cache, limits) and the warm-up of the kernels,
- * timed. */
+/* startup.c - the start-up lines (devices, program cache, limits) and the timed warm-up. */
 #include "startup.h"
 
 #include <stdio.h>

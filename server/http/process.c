@@ -1,5 +1,4 @@
-/* process.c - build info and the process_* series of /metrics, read from getrusage, getrlimit and
- * /proc. */
+/* process.c - build info and the process_* series of /metrics (getrusage, getrlimit, /proc). */
 #include "process.h"
 
 #include <dirent.h>
