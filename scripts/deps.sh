@@ -4,7 +4,7 @@
 # and fails.
 set -u
 packages="build-essential pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-clinfo libmicrohttpd-dev libcjson-dev curl python3 python3-numpy python3-pip python3-setuptools wrk clang
+clinfo libmicrohttpd-dev libcjson-dev zlib1g-dev curl python3 python3-numpy python3-pip python3-setuptools wrk clang
 libclang-rt-14-dev valgrind python3-venv python3-wheel man-db nginx mesa-opencl-icd oclgrind"
 missing=""
 for p in $packages; do

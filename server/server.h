@@ -1,11 +1,14 @@
 /* server.h - leakycld's configuration and the state shared by its modules:
- * the open device contexts, the token, the metrics. */
+ * the open device contexts, the token, the metrics and the /v2 models'
+ * statistics. */
 #ifndef LEAKYCLD_SERVER_H
 #define LEAKYCLD_SERVER_H
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coalesce.h"
 #include "leakycl.h"
@@ -65,6 +68,21 @@ typedef struct lkd_device {
   lkd_load load;
 } lkd_device;
 
+/* The Open Inference Protocol's models (api/v2_models.c names them). */
+#define LKD_KSERVE_MODELS 8
+
+/* One /v2 model's inferences since start, for Triton's statistics
+ * extension and its nv_inference_* metrics (api/v2_stats.c): requests by
+ * outcome and the nanoseconds they took, added by the request threads. */
+typedef struct lkd_model_stats {
+  _Atomic uint64_t success, fail;       /* inference requests */
+  _Atomic uint64_t success_ns, fail_ns; /* from the handler's start to the answer */
+  /* Of the successes: decoding, waiting for the device, the library call
+   * that carried the job, writing the answer. */
+  _Atomic uint64_t input_ns, queue_ns, infer_ns, output_ns;
+  _Atomic uint64_t last_ms; /* the last inference, ms since the epoch (0: none) */
+} lkd_model_stats;
+
 typedef struct lkd_server {
   lkd_config config;
   lkd_device devices[LKD_MAX_DEVICES]; /* opened, the first is the default */
@@ -74,6 +92,8 @@ typedef struct lkd_server {
   char *token; /* NULL: no authentication */
   size_t token_len;
   lkd_metrics *metrics;
+  /* By the model's index in the /v2 model table. */
+  lkd_model_stats model_stats[LKD_KSERVE_MODELS];
   /* Job bodies over LKD_BIG_BODY hold one of LKD_BIG_SLOTS while they
    * decode, run and answer (the HTTP layer takes it; see route.h). */
   sem_t big_slots;

@@ -7,7 +7,7 @@ SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
 SERVER_HDRS := $(wildcard server/*.h server/*/*.h) $(TEXT_HDRS) host/include/leakycl.h
 # http/ (the HTTP layer), api/ (the protocols), exec/ (running jobs on devices).
 SERVER_INC  := -Iserver -Iserver/http -Iserver/api -Iserver/exec $(TEXT_INC)
-SERVER_LIBS := -lmicrohttpd -lcjson
+SERVER_LIBS := -lmicrohttpd -lcjson -lz
 
 $(BUILD)/obj/server/%.o: server/%.c $(SERVER_HDRS)
 	@mkdir -p $(dir $@)
@@ -67,3 +67,9 @@ $(BUILD)/tests/test_text_float $(BUILD)/tests/test_text_arrays $(BUILD)/tests/te
     $(TEXT_A) $(TEXT_HDRS)
 $(BUILD)/tests/test_codec_b64: $(TEXT_A) $(TEXT_HDRS)
 $(BUILD)/tests/test_codec_pool: server/http/bufpool.c $(TEXT_A) $(SERVER_HDRS)
+
+# The HTTP layer's content codings (gzip, deflate) without a socket.
+UNIT_EXTRA_server_encoding := $(SERVER_INC) server/http/encoding.c server/http/budget.c \
+    server/http/bufpool.c server/api/errors.c $(TEXT_A) -lz
+$(BUILD)/tests/test_server_encoding: server/http/encoding.c server/http/budget.c \
+    server/http/bufpool.c server/api/errors.c $(TEXT_A) $(SERVER_HDRS)

@@ -9,8 +9,8 @@
 #include <string.h>
 
 const char *ck_op_name(ck_op op) {
-  static const char *const names[CK_OP_COUNT] = {"forward", "backward", "backward+dalpha", "reduce",
-                                                 "backward-from-y"};
+  static const char *const names[CK_OP_COUNT] = {
+      "forward", "backward", "backward+dalpha", "reduce", "backward-from-y", "backward-from-mask"};
   return (unsigned)op < CK_OP_COUNT ? names[op] : "?";
 }
 
@@ -129,7 +129,9 @@ void ck_case_free(ck_case *c) {
 
 typedef struct job_io {
   void *x, *dy, *out; /* out may be x or dy (in place) */
-  float *src;         /* the values of x as passed: y for FROM_Y */
+  uint32_t *mask;     /* FROM_MASK: the mask (with a guard word), y beside it */
+  void *y;
+  float *src; /* the values of x as passed: y for FROM_Y */
   float dalpha[CK_MAX_CHANNELS], neg[CK_MAX_CHANNELS], mag[CK_MAX_CHANNELS];
   size_t es, n;
 } job_io;
@@ -170,6 +172,8 @@ static void io_free(job_io *io) {
   free(io->x);
   free(io->dy);
   free(io->src);
+  free(io->mask);
+  free(io->y);
   memset(io, 0, sizeof *io);
 }
 
@@ -186,7 +190,12 @@ static int io_prepare(const ck_job *j, job_io *io) {
     io->out = j->op == CK_FORWARD ? io->x : io->dy;
   else
     io->out = alloc_elems(j->n, io->es);
-  if (!io->src || !io->x || !io->dy || (j->op != CK_REDUCE && !io->out)) {
+  if (j->op == CK_FROM_MASK) {
+    io->mask = calloc(leakycl_mask_words(j->act, j->n) + 1, sizeof(uint32_t));
+    io->y = alloc_elems(j->n, io->es);
+  }
+  if (!io->src || !io->x || !io->dy || (j->op != CK_REDUCE && !io->out) ||
+      (j->op == CK_FROM_MASK && (!io->mask || !io->y))) {
     io_free(io);
     return -1;
   }
@@ -213,13 +222,26 @@ static leakycl_params params_of(const ck_job *j) {
 
 static int has_grads(const ck_job *j) { return j->op == CK_GRADS || j->op == CK_REDUCE; }
 
+/* A FROM_MASK job's first half: the forward that writes its mask (and y,
+ * which nothing reads). */
+static leakycl_status write_mask(leakycl_context *ctx, const ck_job *j, job_io *io) {
+  const leakycl_params p = params_of(j);
+  return leakycl_forward_mask(ctx, &p, ck_job_view(j), j->dtype, io->x, io->y, io->mask);
+}
+
 static leakycl_status run_single(leakycl_context *ctx, const ck_job *j, job_io *io) {
   const leakycl_params p = params_of(j);
   const leakycl_view v = ck_job_view(j);
   const leakycl_grads g = {io->dalpha, io->neg, io->mag, NULL, 0};
   const leakycl_source src = j->op == CK_FROM_Y ? LEAKYCL_FROM_Y : LEAKYCL_FROM_X;
   const int f32 = j->dtype == LEAKYCL_FLOAT32;
+  leakycl_status st;
   switch (j->op) {
+  case CK_FROM_MASK:
+    st = write_mask(ctx, j, io);
+    return st != LEAKYCL_OK ? st
+                            : leakycl_backward_typed(ctx, &p, v, j->dtype, LEAKYCL_FROM_MASK,
+                                                     io->mask, io->dy, io->out, NULL);
   case CK_FORWARD: /* float32 through the plain call, halves through the typed one */
     return f32 ? leakycl_forward(ctx, &p, v, io->x, io->out)
                : leakycl_forward_typed(ctx, &p, v, j->dtype, io->x, io->out);
@@ -242,12 +264,23 @@ static leakycl_status run_packed(leakycl_context *ctx, const ck_case *c, job_io 
   memset(jobs, 0, sizeof jobs);
   for (size_t k = 0; k < c->count; k++) {
     const ck_job *j = &c->jobs[k];
+    if (j->op == CK_FROM_MASK) { /* its mask first; the job reads it */
+      const leakycl_status st = write_mask(ctx, j, &io[k]);
+      if (st != LEAKYCL_OK) {
+        *bad_job = k;
+        snprintf(detail, len, "job %zu's mask: %s: %s", k, leakycl_status_name(st),
+                 leakycl_last_error(ctx));
+        return st;
+      }
+    }
     g[k] = (leakycl_grads){io[k].dalpha, io[k].neg, io[k].mag, NULL, 0};
     jobs[k].op = j->op == CK_FORWARD ? LEAKYCL_OP_FORWARD : LEAKYCL_OP_BACKWARD;
     jobs[k].params = params_of(j);
     jobs[k].view = ck_job_view(j);
-    jobs[k].source = j->op == CK_FROM_Y ? LEAKYCL_FROM_Y : LEAKYCL_FROM_X;
-    jobs[k].x = io[k].x;
+    jobs[k].source = j->op == CK_FROM_Y      ? LEAKYCL_FROM_Y
+                     : j->op == CK_FROM_MASK ? LEAKYCL_FROM_MASK
+                                             : LEAKYCL_FROM_X;
+    jobs[k].x = j->op == CK_FROM_MASK ? (const void *)io[k].mask : io[k].x;
     jobs[k].dy = j->op == CK_FORWARD ? NULL : io[k].dy;
     jobs[k].out = io[k].out;
     jobs[k].grads = j->op == CK_GRADS ? &g[k] : NULL;
@@ -508,10 +541,13 @@ static ck_job *add_job(builder *b, ck_case *c, leakycl_activation act, ck_op op,
   j->inplace = op != CK_REDUCE && k % 4 == 1;
   /* Gradients: half the cases finite (the bound is measured), half with
    * NaN, Inf and overflowing products (propagation). */
-  const ck_profile prof = (op == CK_GRADS || op == CK_REDUCE)
-                              ? (k % 2 ? CK_PROFILE_EDGES : CK_PROFILE_FINITE)
-                          : k % 3 ? CK_PROFILE_EDGES
-                                  : CK_PROFILE_FINITE;
+  /* From the mask under ieee: no NaN in x, the one thing a bit cannot
+   * carry (the README says dx then follows the bit). */
+  const ck_profile prof =
+      (op == CK_GRADS || op == CK_REDUCE) ? (k % 2 ? CK_PROFILE_EDGES : CK_PROFILE_FINITE)
+      : op == CK_FROM_MASK && j->conventions == LEAKYCL_CONVENTIONS_IEEE ? CK_PROFILE_FINITE
+      : k % 3                                                            ? CK_PROFILE_EDGES
+                                                                         : CK_PROFILE_FINITE;
   if (fill_job(j, k, prof) != 0)
     b->oom = 1;
   return b->oom ? NULL : j;
@@ -522,7 +558,7 @@ static int op_applies(leakycl_activation act, ck_op op, leakycl_dtype dtype) {
     return leakycl_activation_has_gradient(act) && (op == CK_GRADS || dtype == LEAKYCL_FLOAT32);
   if (op == CK_FROM_Y) /* relu, and leaky/prelu with every alpha > 0 */
     return act != LEAKYCL_PHASED_RELU;
-  return 1;
+  return 1; /* FROM_MASK: every activation, alpha and storage type */
 }
 
 static shape flat(size_t n) { return (shape){1, {n}, 0}; }
@@ -579,6 +615,7 @@ static const batch_row mixed_rows[] = {
     {LEAKYCL_PHASED_RELU, CK_GRADS, {3, {1, 9, 33}, 1}, 1},
     {LEAKYCL_PRELU, CK_GRADS, {1, {4097}, 0}, 0},
     {LEAKYCL_PRELU, CK_GRADS, {3, {0, 3, 5}, 1}, 1},
+    {LEAKYCL_PHASED_RELU, CK_FROM_MASK, {2, {77, 3}, -1}, 1},
 };
 static const batch_row small_pairs[] = {
     {LEAKYCL_LEAKY_RELU, CK_FORWARD, {1, {17}, 0}, 0},
@@ -619,12 +656,13 @@ static void add_grid(builder *b, unsigned acts, leakycl_dtype dtype, const size_
 int ck_plan_build(ck_plan *p, ck_suite suite, int large) {
   memset(p, 0, sizeof *p);
   builder b = {p, (uint64_t)suite * 1000003u, 0};
-  static const ck_op all_ops[] = {CK_FORWARD, CK_BACKWARD, CK_GRADS, CK_REDUCE, CK_FROM_Y};
+  static const ck_op all_ops[] = {CK_FORWARD, CK_BACKWARD, CK_GRADS,
+                                  CK_REDUCE,  CK_FROM_Y,   CK_FROM_MASK};
   static const ck_op basic_ops[] = {CK_FORWARD, CK_BACKWARD, CK_GRADS};
   if (suite == CK_SUITE_FULL) {
-    add_grid(&b, ALL_ACTS, LEAKYCL_FLOAT32, flat_full, COUNT_OF(flat_full), N_ND, all_ops, 5);
-    add_grid(&b, ALL_ACTS, LEAKYCL_FLOAT16, flat_short, COUNT_OF(flat_short), 4, all_ops, 5);
-    add_grid(&b, ALL_ACTS, LEAKYCL_BFLOAT16, flat_short, COUNT_OF(flat_short), 4, all_ops, 5);
+    add_grid(&b, ALL_ACTS, LEAKYCL_FLOAT32, flat_full, COUNT_OF(flat_full), N_ND, all_ops, 6);
+    add_grid(&b, ALL_ACTS, LEAKYCL_FLOAT16, flat_short, COUNT_OF(flat_short), 4, all_ops, 6);
+    add_grid(&b, ALL_ACTS, LEAKYCL_BFLOAT16, flat_short, COUNT_OF(flat_short), 4, all_ops, 6);
     add_fwd_grads_pair(&b);
     for (int rep = 0; rep < 3; rep++)
       add_batch(&b, mixed_rows, COUNT_OF(mixed_rows));
@@ -642,6 +680,10 @@ int ck_plan_build(ck_plan *p, ck_suite suite, int large) {
      * built costs ~1-2 s on PoCL). */
     static const size_t half_sizes[] = {65, 1000};
     add_grid(&b, ALL_ACTS, LEAKYCL_FLOAT32, flat_short, COUNT_OF(flat_short), 4, all_ops, 5);
+    /* The packed masks: every activation, a few sizes (programs cost). */
+    static const ck_op mask_ops[] = {CK_FROM_MASK};
+    static const size_t mask_sizes[] = {63, 1000};
+    add_grid(&b, ALL_ACTS, LEAKYCL_FLOAT32, mask_sizes, 2, 1, mask_ops, 1);
     add_grid(&b, ACT(LEAKYCL_PRELU) | ACT(LEAKYCL_PHASED_RELU), LEAKYCL_FLOAT16, half_sizes, 2, 0,
              basic_ops, 3);
     add_grid(&b, ACT(LEAKYCL_LEAKY_RELU) | ACT(LEAKYCL_PRELU), LEAKYCL_BFLOAT16, half_sizes, 2, 0,

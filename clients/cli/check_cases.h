@@ -21,6 +21,7 @@ typedef enum ck_op {
   CK_GRADS,       /* dx from x with dalpha and the diagnostics */
   CK_REDUCE,      /* dalpha and the diagnostics only (leakycl_reduce) */
   CK_FROM_Y,      /* dx from y = forward(x) (LEAKYCL_FROM_Y) */
+  CK_FROM_MASK,   /* dx from the packed mask leakycl_forward_mask wrote */
   CK_OP_COUNT
 } ck_op;
 

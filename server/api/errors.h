@@ -14,6 +14,7 @@
   X(NOT_FOUND, "not_found", 404, "no such path")                                                   \
   X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, "method not allowed")                           \
   X(PAYLOAD_TOO_LARGE, "payload_too_large", 413, "request over the configured limit")              \
+  X(UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, "unsupported content encoding")         \
   X(INTERNAL, "internal", 500, "internal error")                                                   \
   X(DEVICE_ERROR, "device_error", 503, "device failure")                                           \
   X(OUT_OF_MEMORY, "out_of_memory", 503, "out of memory")                                          \

@@ -9,8 +9,10 @@
 #include "v1.h"
 #include "v1_compare.h"
 #include "v2.h"
+#include "v2_config.h"
 #include "v2_infer.h"
 #include "v2_models.h"
+#include "v2_stats.h"
 
 static const lkd_protocol lkd_protocols[] = {
     {"v2", lkd_kserve_path, lkd_v2_route_key, lkd_kserve_error_body},
@@ -34,6 +36,9 @@ static const lkd_route lkd_routes[] = {
     {"/v2/models/{name}", "GET", LKD_NO_BODY, lkd_v2_model_metadata},
     {"/v2/models/{name}/ready", "GET", LKD_NO_BODY, lkd_v2_model_ready},
     {"/v2/models/{name}/infer", "POST", LKD_JOB_BODY, lkd_v2_infer},
+    {"/v2/models/{name}/config", "GET", LKD_NO_BODY, lkd_v2_model_config},
+    {"/v2/models/{name}/stats", "GET", LKD_NO_BODY, lkd_v2_model_stats},
+    {"/v2/models/stats", "GET", LKD_NO_BODY, lkd_v2_all_stats},
 };
 
 static const lkd_protocol *lkd_protocol_of(const char *path) {

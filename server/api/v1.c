@@ -16,6 +16,7 @@
 #include "run.h"
 #include "v1_answer.h"
 #include "v1_request.h"
+#include "v2_metrics.h"
 
 LKD_HANDLER(lkd_v1_health) {
   lkd_response_json(r);
@@ -108,6 +109,7 @@ LKD_HANDLER(lkd_v1_metrics) {
   lkd_metrics_render(s->metrics, &r->body);
   lkd_metrics_render_devices(s, &r->body);
   lkd_memory_render(&r->body);
+  lkd_v2_metrics_render(s, &r->body);
   lkd_process_render(&r->body);
 }
 

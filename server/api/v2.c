@@ -21,40 +21,31 @@ LKD_HANDLER(lkd_v2_ready) {
 LKD_HANDLER(lkd_v2_server_metadata) {
   lkd_response_json(r);
   lkt_buf_append_str(&r->body, "{\"name\":\"leakycld\",\"version\":\"" LEAKYCL_VERSION
-                               "\",\"extensions\":[\"binary_tensor_data\",\"parameters\"]}");
+                               "\",\"extensions\":[\"binary_tensor_data\",\"parameters\","
+                               "\"model_configuration\",\"statistics\"]}");
 }
 
-static void lkd_append_tensor_meta(lkt_buf *b, const char *name, int *first) {
-  if (!*first)
-    lkt_buf_append(b, ",", 1);
-  *first = 0;
-  lkt_buf_append_str(b, "{\"name\":");
+static void lkd_append_tensor_meta(lkt_buf *b, const char *name, int first) {
+  lkt_buf_append_str(b, first ? "{\"name\":" : ",{\"name\":");
   lkt_json_string(b, name);
   lkt_buf_append_str(b, ",\"datatype\":\"FP32\",\"shape\":[-1]}");
 }
 
 LKD_HANDLER(lkd_v2_model_metadata) {
-  const lkd_kserve_model *m = lkd_model_of_path(info->path, r);
+  const lkd_kserve_model *m = lkd_model_answer_open(info->path, r);
   if (!m)
     return;
-  lkd_response_json(r);
   lkt_buf *b = &r->body;
-  lkt_buf_append_str(b, "{\"name\":");
-  lkt_json_string(b, m->name);
   lkt_buf_append_str(b, ",\"versions\":[\"" LKD_KSERVE_VERSION
                         "\"],\"platform\":\"" LKD_KSERVE_PLATFORM "\",\"inputs\":[");
-  int first = 1;
-  lkd_append_tensor_meta(b, "x", &first);
-  if (m->op == LEAKYCL_OP_BACKWARD)
-    lkd_append_tensor_meta(b, "dy", &first);
-  if (lkd_model_takes_alpha(m))
-    lkd_append_tensor_meta(b, "alpha", &first);
-  lkt_buf_append_str(b, "],\"outputs\":[");
-  const char *outputs[2];
-  size_t n = lkd_model_outputs(m, outputs);
-  first = 1;
+  const char *names[3];
+  size_t n = lkd_model_inputs(m, names);
   for (size_t i = 0; i < n; i++)
-    lkd_append_tensor_meta(b, outputs[i], &first);
+    lkd_append_tensor_meta(b, names[i], i == 0);
+  lkt_buf_append_str(b, "],\"outputs\":[");
+  n = lkd_model_outputs(m, names);
+  for (size_t i = 0; i < n; i++)
+    lkd_append_tensor_meta(b, names[i], i == 0);
   lkt_buf_append_str(b, "]}");
 }
 
@@ -90,12 +81,22 @@ LKD_HANDLER(lkd_v2_repository_index) {
   lkt_buf_append(b, "]", 1);
 }
 
-/* A model path, versioned or not, is looked up by its template. */
+/* A model path, versioned or not, is looked up by its template; the
+ * statistics of every model (/v2/models/stats) before that, as no model
+ * is called "stats". */
 const char *lkd_v2_route_key(const char *path) {
+  static const struct {
+    const char *action, *key;
+  } keys[] = {{"", "/v2/models/{name}"},
+              {"ready", "/v2/models/{name}/ready"},
+              {"infer", "/v2/models/{name}/infer"},
+              {"config", "/v2/models/{name}/config"},
+              {"stats", "/v2/models/{name}/stats"}};
   lkd_model_path mp;
-  if (lkd_parse_model_path(path, &mp) != 0)
+  if (strcmp(path, "/v2/models/stats") == 0 || lkd_parse_model_path(path, &mp) != 0)
     return path;
-  return mp.action[0] == '\0'  ? "/v2/models/{name}"
-         : mp.action[0] == 'r' ? "/v2/models/{name}/ready"
-                               : "/v2/models/{name}/infer";
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (strcmp(mp.action, keys[i].action) == 0)
+      return keys[i].key;
+  return path;
 }

@@ -19,6 +19,7 @@
 #include "run.h"
 #include "v2_frame.h"
 #include "v2_models.h"
+#include "v2_stats.h"
 
 /* ---- inference: decoding ---- */
 
@@ -529,8 +530,11 @@ static int lkd_infer_decode(lkd_server *s, const lkd_request_info *info, char *b
 
 /* ---- inference: running ---- */
 
+/* Decodes, runs and answers one inference, timing each step into the
+ * model's statistics (v2_stats.c). */
 static void lkd_infer(lkd_server *s, const lkd_request_info *info, char *body, size_t len,
                       lkd_response *r) {
+  lkd_v2_timing t = {lkd_v2_clock_ns(), 0, 0, 0};
   lkd_kserve_infer q;
   memset(&q, 0, sizeof q);
   lkd_error e = {LKD_OK, ""};
@@ -539,7 +543,9 @@ static void lkd_infer(lkd_server *s, const lkd_request_info *info, char *body, s
     return;
   lkd_job *job = &q.job;
   if (lkd_infer_decode(s, info, body, len, &q, &e) == 0) {
+    t.decoded = lkd_v2_clock_ns();
     lkd_jobs_run(s, &job, 1);
+    t.ran = lkd_v2_clock_ns();
     e = job->err;
   }
   if (e.code != LKD_OK) {
@@ -549,6 +555,8 @@ static void lkd_infer(lkd_server *s, const lkd_request_info *info, char *body, s
     lkd_metrics_jobs(s->metrics, 1, 0);
     lkd_v2_infer_answer(&q, r);
   }
+  t.answered = lkd_v2_clock_ns();
+  lkd_v2_stats_record(s, q.model, job, e.code == LKD_OK, &t);
   lkd_kserve_infer_free(&q);
 }
 

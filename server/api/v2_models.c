@@ -19,6 +19,9 @@ const lkd_kserve_model lkd_kserve_models[] = {
     {"phased_relu_backward", LEAKYCL_PHASED_RELU, LEAKYCL_OP_BACKWARD},
 };
 const size_t lkd_kserve_model_count = sizeof lkd_kserve_models / sizeof lkd_kserve_models[0];
+/* The server keeps one lkd_model_stats a model. */
+_Static_assert(sizeof lkd_kserve_models / sizeof lkd_kserve_models[0] == LKD_KSERVE_MODELS,
+               "LKD_KSERVE_MODELS (server.h) must count the models");
 
 /* ---- a model's signature ---- */
 
@@ -33,6 +36,15 @@ int lkd_model_input(const lkd_kserve_model *m, const char *name) {
   return strcmp(name, "x") == 0 ||
          (m->op == LEAKYCL_OP_BACKWARD && (strcmp(name, "dy") == 0 || strcmp(name, "mask") == 0)) ||
          (lkd_model_takes_alpha(m) && strcmp(name, "alpha") == 0);
+}
+size_t lkd_model_inputs(const lkd_kserve_model *m, const char *names[3]) {
+  size_t n = 0;
+  names[n++] = "x";
+  if (m->op == LEAKYCL_OP_BACKWARD)
+    names[n++] = "dy";
+  if (lkd_model_takes_alpha(m))
+    names[n++] = "alpha";
+  return n;
 }
 /* The model's outputs in order: y, or dx (and dalpha). */
 size_t lkd_model_outputs(const lkd_kserve_model *m, const char *names[2]) {
@@ -95,15 +107,17 @@ int lkd_parse_model_path(const char *path, lkd_model_path *out) {
     if (!p)
       return -1;
   }
-  if (*p == '\0')
+  static const char *const actions[] = {"ready", "infer", "config", "stats"};
+  if (*p == '\0') {
     out->action = "";
-  else if (strcmp(p, "/ready") == 0)
-    out->action = "ready";
-  else if (strcmp(p, "/infer") == 0)
-    out->action = "infer";
-  else
-    return -1;
-  return 0;
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+    if (p[0] == '/' && strcmp(p + 1, actions[i]) == 0) {
+      out->action = actions[i];
+      return 0;
+    }
+  return -1;
 }
 
 /* The model called name, or NULL. */
@@ -143,5 +157,15 @@ const lkd_kserve_model *lkd_model_of_path(const char *path, lkd_response *r) {
                     m->name, lkd_user_text(mp.version, t1, sizeof t1), LKD_KSERVE_VERSION);
     return NULL;
   }
+  return m;
+}
+
+const lkd_kserve_model *lkd_model_answer_open(const char *path, lkd_response *r) {
+  const lkd_kserve_model *m = lkd_model_of_path(path, r);
+  if (!m)
+    return NULL;
+  lkd_response_json(r);
+  lkt_buf_append_str(&r->body, "{\"name\":");
+  lkt_json_string(&r->body, m->name);
   return m;
 }

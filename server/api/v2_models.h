@@ -30,6 +30,11 @@ int lkd_model_has_dalpha(const lkd_kserve_model *m);
 /* Whether name is an input of the model (x; dy for backward; the optional
  * per-channel alpha where the activation has one). */
 int lkd_model_input(const lkd_kserve_model *m, const char *name);
+/* The model's listed inputs in order: x, dy for backward, alpha where the
+ * activation has one (the model metadata and configuration list these;
+ * not the packed mask, which tools that send every listed input would
+ * send beside x). Returns how many. */
+size_t lkd_model_inputs(const lkd_kserve_model *m, const char *names[3]);
 /* The model's outputs in order: y, or dx (and dalpha). Returns how many. */
 size_t lkd_model_outputs(const lkd_kserve_model *m, const char *names[2]);
 
@@ -37,7 +42,7 @@ size_t lkd_model_outputs(const lkd_kserve_model *m, const char *names[2]);
 typedef struct lkd_model_path {
   char name[64];
   char version[16];   /* "" when the path names none */
-  const char *action; /* "", "ready" or "infer" */
+  const char *action; /* "", "ready", "infer", "config" or "stats" */
 } lkd_model_path;
 
 /* Whether path belongs to the protocol: "/v2" or under "/v2/". */
@@ -50,6 +55,10 @@ int lkd_parse_model_path(const char *path, lkd_model_path *out);
 const char *lkd_model_label(const char *path);
 /* The model a /v2/models/... path names, or NULL with r set to a 404. */
 const lkd_kserve_model *lkd_model_of_path(const char *path, lkd_response *r);
+
+/* The model a /v2/models/... path names, with r made a 200 JSON answer
+ * that opens {"name":"MODEL"; or NULL with r set to a 404. */
+const lkd_kserve_model *lkd_model_answer_open(const char *path, lkd_response *r);
 
 /* Appends KServe's error body {"error":"message"} (tritonclient raises
  * InferenceServerException with the message). */

@@ -29,6 +29,7 @@ struct lkd_pending {
   leakycl_job *const *jobs;
   size_t count;
   int done;
+  double began, ended; /* the launch that carried it (set with done) */
   lkd_waiter *waiter;
   lkd_pending *next;
 };
@@ -107,9 +108,11 @@ static void wake_later(lkd_waiter **wakes, size_t *nw, lkd_waiter *w) {
     pthread_cond_signal(&w->wake);
 }
 
-/* Marks the group done and, outside the lock, wakes its waiters and the
- * next leader. Called with c->lock held; returns with it released. */
-static void finish_group(lkd_coalescer *c, lkd_pending *group, const lkd_pending *me) {
+/* Marks the group done (its launch ran from began to ended) and, outside
+ * the lock, wakes its waiters and the next leader. Called with c->lock
+ * held; returns with it released. */
+static void finish_group(lkd_coalescer *c, lkd_pending *group, const lkd_pending *me, double began,
+                         double ended) {
   enum { STACK_WAKES = 64 };
   lkd_waiter *stack_wakes[STACK_WAKES];
   size_t n = 1; /* the next leader */
@@ -122,6 +125,8 @@ static void finish_group(lkd_coalescer *c, lkd_pending *group, const lkd_pending
     njobs += p->count;
     if (p != me)
       wake_later(wakes, &nw, p->waiter);
+    p->began = began;
+    p->ended = ended;
     p->done = 1;
   }
   c->launches++;
@@ -138,11 +143,11 @@ static void finish_group(lkd_coalescer *c, lkd_pending *group, const lkd_pending
 }
 
 unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx,
-                          leakycl_job *const *jobs, size_t count) {
+                          leakycl_job *const *jobs, size_t count, double launch[2]) {
   /* On this thread's stack: a leader takes the whole queue (and resets
    * tail) before it marks me done, so nothing refers to me once the loop
    * below ends (only to my waiter slot, which stays). */
-  lkd_pending me = {jobs, count, 0, NULL, NULL};
+  lkd_pending me = {jobs, count, 0, 0, 0, NULL, NULL};
   unsigned led = 0;
   pthread_mutex_lock(&c->lock);
   me.waiter = waiter_take(c);
@@ -167,9 +172,11 @@ unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx
     c->tail = &c->head;
     c->running = 1;
     pthread_mutex_unlock(&c->lock);
+    const double began = lkd_load_clock();
     run_group(group, load, ctx);
+    const double ended = lkd_load_clock();
     pthread_mutex_lock(&c->lock);
-    finish_group(c, group, &me);
+    finish_group(c, group, &me, began, ended);
     led++;
     pthread_mutex_lock(&c->lock);
   }
@@ -178,5 +185,9 @@ unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx
     c->idle = me.waiter;
   }
   pthread_mutex_unlock(&c->lock);
+  if (launch) {
+    launch[0] = me.began;
+    launch[1] = me.ended;
+  }
   return led;
 }

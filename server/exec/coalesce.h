@@ -30,10 +30,12 @@ void lkd_coalescer_destroy(lkd_coalescer *c);
 /* Runs *jobs[0..count) on ctx, together with whatever other threads submit
  * meanwhile; returns when they ran, each with its own status and message
  * (as leakycl_run_job_list leaves them: no lock is needed around it). The
- * leader times each library call into load (the device's). Returns the
- * number of launches this call performed as the leader (0 when another
- * thread's launch carried its jobs). */
+ * leader times each library call into load (the device's). launch (may be
+ * NULL) gets when the call that carried the jobs began and ended
+ * (lkd_load_clock seconds). Returns the number of launches this call
+ * performed as the leader (0 when another thread's launch carried its
+ * jobs). */
 unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx,
-                          leakycl_job *const *jobs, size_t count);
+                          leakycl_job *const *jobs, size_t count, double launch[2]);
 
 #endif

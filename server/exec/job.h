@@ -56,6 +56,11 @@ typedef struct lkd_job {
    * (exec/schedule.c): queued is set from the charge to the discharge. */
   int queued;
   int64_t queued_ns;
+  /* Measured by lkd_jobs_run: from handing the job to its device's
+   * coalescer to the start of the library call that carried it (waiting
+   * behind other launches), and that call's wall time (shared with the
+   * jobs it carried). */
+  int64_t wait_ns, run_ns;
   lkd_error err; /* why it failed (decode or run), LKD_OK else */
 } lkd_job;
 

@@ -51,13 +51,17 @@ static int lkd_job_alloc_outputs(lkd_job *job) {
 static void lkd_device_run(lkd_server *s, size_t d, lkd_job *const *jobs, size_t n,
                            leakycl_job *const *batch, size_t m) {
   lkd_device *dev = &s->devices[d];
-  if (lkd_coalesce_run(&dev->coalescer, &dev->load, dev->ctx, batch, m) > 0)
+  const double handed = lkd_load_clock();
+  double launch[2] = {handed, handed};
+  if (lkd_coalesce_run(&dev->coalescer, &dev->load, dev->ctx, batch, m, launch) > 0)
     lkd_metrics_launch(s->metrics);
   uint64_t elements = 0;
   for (size_t i = 0; i < n; i++) {
     lkd_job *job = jobs[i];
     if (job->device != d || !job->ran || job->err.code != LKD_OK)
       continue;
+    job->wait_ns = (int64_t)((launch[0] - handed) * 1e9);
+    job->run_ns = (int64_t)((launch[1] - launch[0]) * 1e9);
     if (job->run.status == LEAKYCL_OK) {
       elements += job->count;
     } else {

@@ -64,8 +64,8 @@ void *lkd_on_target(void *cls, const char *uri, struct MHD_Connection *c) {
 
 /* The request's errors decided before its body, in order: a broken
  * request (400), a refused connection (503), the token (401), the route
- * (404, 405), --max-body (413), the in-flight budget (503). Returns the
- * strictness verdict. */
+ * (404, 405), the Content-Encoding (415), --max-body (413), the in-flight
+ * budget (503). Returns the strictness verdict. */
 lkd_strict_verdict lkd_check_early(lkd_http *h, lkd_http_request *req, struct MHD_Connection *c,
                                    const char *url, const char *method, const char *version) {
   lkd_server *s = h->server;
@@ -98,8 +98,13 @@ lkd_strict_verdict lkd_check_early(lkd_http *h, lkd_http_request *req, struct MH
       lkd_fail(&req->early, code, "%s %s is not allowed (allowed: %s)", req->method, path,
                req->allow);
   }
+  const int takes_body = req->early.code == LKD_OK && req->route && req->route->body != LKD_NO_BODY;
+  if (takes_body)
+    lkd_coding_parse(
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING),
+        &req->coding, &req->early);
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (req->early.code == LKD_OK && req->route && req->route->body != LKD_NO_BODY && cl) {
+  if (req->early.code == LKD_OK && takes_body && cl) {
     errno = 0;
     char *end = NULL;
     unsigned long long declared = strtoull(cl, &end, 10);

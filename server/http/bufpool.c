@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -191,6 +192,19 @@ void lkd_bufpool_stats(size_t *blocks, size_t *in_use_bytes, size_t *idle_bytes)
   *idle_bytes = lkd_pool.idle_bytes;
   *in_use_bytes = mapped - lkd_pool.idle_bytes;
   pthread_mutex_unlock(&lkd_pool.lock);
+}
+
+int lkd_bufpool_regrow(char **p, size_t len, size_t size, size_t *cap) {
+  size_t got = 0;
+  char *grown = lkt_mem_alloc(size, &got);
+  if (!grown)
+    return -1;
+  if (len)
+    memcpy(grown, *p, len);
+  lkt_mem_release(*p);
+  *p = grown;
+  *cap = got;
+  return 0;
 }
 
 void lkd_bufpool_install(void) {

@@ -35,6 +35,12 @@ size_t lkd_bufpool_decay(int64_t now_ns, int64_t max_idle_ns);
 /* The pool's blocks and mapped bytes now, in use and idle (for /metrics). */
 void lkd_bufpool_stats(size_t *blocks, size_t *in_use_bytes, size_t *idle_bytes);
 
+/* Moves the first len bytes of *p (from lkt_mem_alloc, or NULL) into a
+ * new buffer of at least size bytes from lkt_mem_alloc (*cap gets its
+ * usable size) and releases the old one. 0, or -1 when out of memory, *p
+ * then unchanged. */
+int lkd_bufpool_regrow(char **p, size_t len, size_t size, size_t *cap);
+
 /* Installs the pool as the codec's memory hooks (lkt_set_memory_hooks). */
 void lkd_bufpool_install(void);
 

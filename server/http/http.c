@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bufpool.h"
+#include "encoding.h"
 #include "log.h"
 #include "memory.h"
 #include "metrics.h"
@@ -60,13 +61,19 @@ static double lkd_seconds_since(const struct timespec *t0) {
 static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req, lkd_response *r,
                                  const char *allow) {
   struct MHD_Response *resp;
-  size_t len = r->body.len;
   if (r->body.oom) {
     lkt_buf_free(&r->body);
     lkd_error oom = {LKD_OUT_OF_MEMORY, "out of memory writing the response"};
     lkd_respond_error(r, &oom, req->path);
-    len = r->body.len;
   }
+  /* Compressed for a client that accepts it, when long enough to gain. */
+  const int compressible = r->body.len > LKD_COMPRESS_MIN;
+  const lkd_coding coding = compressible ? lkd_coding_accepted(MHD_lookup_connection_value(
+                                               c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING))
+                                         : LKD_CODING_IDENTITY;
+  const char *coding_name =
+      lkd_body_compress(&r->body, coding) == 0 ? lkd_coding_name(coding) : NULL;
+  size_t len = r->body.len;
   if (len > 0 && !r->body.oom) {
     /* No copy: the response sends from our buffer and gives it back to
      * the pool when done. */
@@ -87,6 +94,12 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
   if (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)
     ok = MHD_NO;
   if (r->extra_header && MHD_add_response_header(resp, r->extra_header, r->extra_value) != MHD_YES)
+    ok = MHD_NO;
+  if (coding_name &&
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, coding_name) != MHD_YES)
+    ok = MHD_NO;
+  if (compressible && MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+                                              MHD_HTTP_HEADER_ACCEPT_ENCODING) != MHD_YES)
     ok = MHD_NO;
   if (MHD_add_response_header(resp, "X-Request-ID", req->id) != MHD_YES)
     ok = MHD_NO;
@@ -145,7 +158,8 @@ static enum MHD_Result lkd_begin(lkd_http *h, struct MHD_Connection *c, const ch
   pthread_mutex_unlock(&h->lock);
 
   lkd_strict_verdict verdict = lkd_check_early(h, req, c, url, method, version);
-  req->model = req->route ? lkd_model_label(url) : NULL;
+  /* Model routes are labelled with the model (not /v2/models/stats). */
+  req->model = req->route && strstr(req->route->path, "{name}") ? lkd_model_label(url) : NULL;
   if (req->early.code == LKD_OK)
     return MHD_YES;
   /* Answer now when no body will come, when the client waits for "100
@@ -195,16 +209,7 @@ static int lkd_body_reserve(lkd_server *s, lkd_http_request *req, size_t need) {
       return -2;
     req->charged = want;
   }
-  size_t cap = 0;
-  char *grown = lkt_mem_alloc(want, &cap);
-  if (!grown)
-    return -1;
-  if (req->len)
-    memcpy(grown, req->body, req->len);
-  lkt_mem_release(req->body);
-  req->body = grown;
-  req->cap = cap;
-  return 0;
+  return lkd_bufpool_regrow(&req->body, req->len, want, &req->cap);
 }
 
 /* Stores (or drains) one piece of the body. */
@@ -260,6 +265,15 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
   if (req->early.code != LKD_OK)
     return lkd_queue_error(c, req, &req->early,
                            req->early.code == LKD_METHOD_NOT_ALLOWED ? req->allow : NULL);
+  /* While the body inflates and the handler runs, this thread serves none
+   * of its other connections: their clocks stand still meanwhile. */
+  lkd_watch_phase(h->watch, req->conn, LKD_PHASE_WORKING);
+  lkd_watch_busy(req->conn, 1);
+  if (lkd_body_decode(req, s->config.max_body) != 0) {
+    lkd_watch_busy(req->conn, 0);
+    lkd_drop_body(req);
+    return lkd_queue_error(c, req, &req->early, NULL);
+  }
   lkd_response r;
   memset(&r, 0, sizeof r);
   char empty[1] = "";
@@ -274,10 +288,6 @@ static enum MHD_Result lkd_on_request(void *cls, struct MHD_Connection *c, const
   }
   const lkd_request_info info = {
       url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Inference-Header-Content-Length")};
-  /* While the handler runs, this thread serves none of its other
-   * connections: their clocks stand still meanwhile. */
-  lkd_watch_phase(h->watch, req->conn, LKD_PHASE_WORKING);
-  lkd_watch_busy(req->conn, 1);
   /* A big job body holds one of the few big slots while it decodes, runs
    * and answers: workers are many (small requests need them to share
    * launches), big tensors' memory must stay bounded. */

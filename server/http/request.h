@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "budget.h"
+#include "encoding.h"
 #include "errors.h"
 #include "http.h"
 #include "route.h"
@@ -44,7 +45,8 @@ typedef struct lkd_http_request {
   lkd_error early; /* decided before the body: 400, 401, 404, 405, 413, 503 */
   char *body;      /* from lkt_mem_alloc (the buffer pool) */
   size_t len, cap;
-  size_t declared; /* Content-Length when given and within --max-body, else 0 */
+  size_t declared;   /* Content-Length when given and within --max-body, else 0 */
+  lkd_coding coding; /* its Content-Encoding: inflated before the handler (encoding.c) */
   size_t received;
   size_t charged;    /* bytes of the in-flight budget held: the body's, then the answer's */
   const char *allow; /* the Allow header of a 405 */
@@ -91,7 +93,9 @@ void *lkd_on_target(void *cls, const char *uri, struct MHD_Connection *c);
 /* Decides req->early before the body: a broken request (400), a refused
  * connection (503), the token (401), the route (404, 405, and sets
  * req->route), --max-body (413), the in-flight budget (503: otherwise the
- * declared body's bytes are reserved). Returns the strictness verdict. */
+ * declared body's bytes are reserved), and a Content-Encoding it cannot
+ * decode (415) for routes that take a body. Returns the strictness
+ * verdict. */
 lkd_strict_verdict lkd_check_early(lkd_http *h, lkd_http_request *req, struct MHD_Connection *c,
                                    const char *url, const char *method, const char *version);
 

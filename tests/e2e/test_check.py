@@ -19,7 +19,7 @@ CLI = os.path.join(build_dir(), "bin", "leakycl")
 DEVICE = os.environ.get("LEAKYCL_TEST_DEVICE", "cpu")
 # The quick suite's size (clients/cli/check_cases.c, ck_plan_build): cases on
 # the device's default variant and on the one of the other strategy.
-QUICK_CASES = 178
+QUICK_CASES = 189  # 178, and 11 backward-from-mask cases
 QUICK_ALT_CASES = 40
 QUICK_BATCH_CASES = 3  # the mixed packed batches at one more vector width
 
