@@ -3,7 +3,7 @@
  * derived from it, and a start-up warning when a given pair contradicts. */
 #include "body_limits.h"
 
-#include <stdio.h>
+#include "log.h"
 
 /* What one element costs at most, per encoding (a backward job carries
  * two tensors, x and dy, of the same size):
@@ -35,18 +35,17 @@ static size_t lkd_elements_in(size_t max_body, unsigned bytes) {
   return (max_body - LKD_BODY_SLACK) / (LKD_TENSORS_A_JOB * bytes);
 }
 
-void lkd_limits_resolve(lkd_config *cfg, FILE *warnings) {
+void lkd_limits_resolve(lkd_config *cfg) {
   if (cfg->max_body == 0) { /* not given: what --max-elements needs */
     cfg->max_body = lkd_limits_body_for(cfg->max_elements);
     return;
   }
   if (cfg->max_body >= lkd_limits_body_for(cfg->max_elements))
     return;
-  fprintf(warnings,
-          "leakycld: warning: --max-body %zu holds a backward job (x and dy) of at most %zu "
-          "elements as JSON, %zu as base64 and %zu as /v2 binary data, but --max-elements is "
-          "%zu: larger tensors get 413 for the body's size; --max-body %zu (or leaving it "
-          "out) fits every encoding\n",
+  lkd_log(LKD_LOG_WARN,
+          "--max-body %zu holds a backward job (x and dy) of at most %zu elements as JSON, %zu "
+          "as base64 and %zu as /v2 binary data, but --max-elements is %zu: larger tensors get "
+          "413 for the body's size; --max-body %zu (or leaving it out) fits every encoding",
           cfg->max_body, lkd_elements_in(cfg->max_body, LKD_JSON_ELEMENT_BYTES),
           lkd_elements_in(cfg->max_body, LKD_B64_ELEMENT_BYTES),
           lkd_elements_in(cfg->max_body, LKD_BINARY_ELEMENT_BYTES), cfg->max_elements,

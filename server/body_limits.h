@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "server.h"
 
@@ -13,9 +12,9 @@
  * encoding (JSON, 18 bytes an element) plus 1 MiB for the rest. */
 size_t lkd_limits_body_for(size_t max_elements);
 /* cfg->max_body 0 (not given) becomes lkd_limits_body_for(max_elements);
- * a given one too small for it gets a warning on `warnings` that says what
+ * a given one too small for it gets a warning in the log that says what
  * fits in each encoding (the pair is kept: a smaller body limit is a
  * legitimate choice). */
-void lkd_limits_resolve(lkd_config *cfg, FILE *warnings);
+void lkd_limits_resolve(lkd_config *cfg);
 
 #endif

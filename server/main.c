@@ -1,5 +1,5 @@
 /* main.c - leakycld: command-line flags and their limits, the token file,
- * device start-up and warm-up, signals, and a graceful stop (SIGTERM/SIGINT:
+ * the start-up order, signals, and a graceful stop (SIGTERM/SIGINT:
  * stop accepting, finish what is in flight, exit 0; a second one exits at
  * once with 128 + the signal; SIGHUP changes nothing). */
 #include <errno.h>
@@ -20,8 +20,8 @@
 #include "http.h"
 #include "memory.h"
 #include "metrics.h"
-#include "probe.h"
 #include "server.h"
+#include "startup.h"
 
 /* Signals are taken by one thread with sigwait, never by a handler: they
  * are blocked before any other thread exists (PoCL's, libmicrohttpd's), so
@@ -34,7 +34,6 @@ static struct {
   atomic_int phase; /* LKD_STARTING until the daemon serves */
   sem_t stop;       /* posted on the first stop signal while serving */
   int stop_signal;  /* that signal; read by main after the post */
-  int quiet;
 } lkd_signals;
 
 static const char *lkd_signal_name(int sig) {
@@ -51,8 +50,7 @@ static void *lkd_signal_loop(void *unused) {
       /* The log is stderr, which the daemon cannot reopen: whoever
        * redirected it rotates it (copytruncate, or journald). A HUP from a
        * closing terminal or a reload must not stop the daemon. */
-      if (!lkd_signals.quiet)
-        fprintf(stderr, "leakycld: SIGHUP: nothing to reopen (the log is stderr); serving on\n");
+      lkd_log(LKD_LOG_NOTICE, "SIGHUP: nothing to reopen (the log is stderr); serving on");
       continue;
     }
     int serving = LKD_SERVING;
@@ -64,7 +62,7 @@ static void *lkd_signal_loop(void *unused) {
     /* Still starting (nothing in flight to finish), or a second stop
      * signal: whoever sends it would rather lose the slow requests than
      * wait up to --timeout + 10 s for them. */
-    fprintf(stderr, "leakycld: %s %s: exiting now (status %d)\n", lkd_signal_name(sig),
+    lkd_log(LKD_LOG_WARN, "%s %s: exiting now (status %d)", lkd_signal_name(sig),
             atomic_load(&lkd_signals.phase) == LKD_STOPPING ? "during the stop" : "while starting",
             128 + sig);
     _exit(128 + sig);
@@ -74,13 +72,12 @@ static void *lkd_signal_loop(void *unused) {
 
 /* Blocks the signals in this thread, and so in every thread created after,
  * and starts the thread that takes them. 0, or -1 after saying why. */
-static int lkd_signals_start(int quiet) {
+static int lkd_signals_start(void) {
   sigemptyset(&lkd_signals.set);
   sigaddset(&lkd_signals.set, SIGINT);
   sigaddset(&lkd_signals.set, SIGTERM);
   sigaddset(&lkd_signals.set, SIGHUP);
   atomic_init(&lkd_signals.phase, LKD_STARTING);
-  lkd_signals.quiet = quiet;
   struct sigaction ign;
   memset(&ign, 0, sizeof ign);
   ign.sa_handler = SIG_IGN;
@@ -88,14 +85,14 @@ static int lkd_signals_start(int quiet) {
   pthread_attr_t attr;
   if (sem_init(&lkd_signals.stop, 0, 0) != 0 || sigaction(SIGPIPE, &ign, NULL) != 0 ||
       pthread_sigmask(SIG_BLOCK, &lkd_signals.set, NULL) != 0 || pthread_attr_init(&attr) != 0) {
-    fprintf(stderr, "leakycld: cannot set up signal handling\n");
+    lkd_log(LKD_LOG_ERROR, "cannot set up signal handling");
     return -1;
   }
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   const int rc = pthread_create(&thread, &attr, lkd_signal_loop, NULL);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
-    fprintf(stderr, "leakycld: cannot start the signal thread: %s\n", strerror(rc));
+    lkd_log(LKD_LOG_ERROR, "cannot start the signal thread: %s", strerror(rc));
     return -1;
   }
   return 0;
@@ -114,7 +111,8 @@ static void lkd_usage(FILE *f) {
           "                [--max-body BYTES] [--max-elements N] [--max-depth N] [--max-jobs N]\n"
           "                [--max-connections N] [--timeout S] [--token-file FILE]\n"
           "                [--max-inflight-bytes BYTES] [--header-timeout S] [--min-rate BYTES]\n"
-          "                [--max-per-address N] [--program-binary FILE]... [--quiet]\n"
+          "                [--max-per-address N] [--program-binary FILE]...\n"
+          "                [--log-level LEVEL] [--log-format text|json] [--quiet]\n"
           "       leakycld --version | --help\n"
           "  --listen HOST:PORT     address to serve (default 127.0.0.1:8080, loopback only;\n"
           "                         port 0 picks a free port and prints it)\n"
@@ -151,7 +149,17 @@ static void lkd_usage(FILE *f) {
           "                         (leakycl compile) from FILE, never from source;\n"
           "                         repeatable, one per device; a bundle that matches no\n"
           "                         opened device stops the start (exit 2)\n"
-          "  --quiet                no access log on stderr\n"
+          "  --log-level LEVEL      error, warn, info or debug (default info): what stderr\n"
+          "                         gets: error: 5xx requests and errors; warn: also 4xx\n"
+          "                         requests, warnings and the start-up lines (devices,\n"
+          "                         program cache, limits, warm-up); info: also every other\n"
+          "                         request and each connection a limit cuts; debug: also\n"
+          "                         each connection opened and closed\n"
+          "  --log-format FORMAT    text (default): one line a request, \"TIME CLIENT\n"
+          "                         REQUEST_ID METHOD PATH STATUS BYTES DURATIONms ERROR END\",\n"
+          "                         or json: one JSON object a line (see leakycld(8))\n"
+          "  --quiet                the same as --log-level warn: no access log of\n"
+          "                         successful requests\n"
           "  --version              print leakycld's version and exit\n"
           "  --help, -h             print this text and exit\n",
           LKD_DEFAULT_MAX_DEPTH, LKD_DEFAULT_MAX_JOBS, LKD_DEFAULT_HEADER_TIMEOUT,
@@ -281,6 +289,7 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
   cfg->timeout_s = 30;
   cfg->header_timeout_s = LKD_DEFAULT_HEADER_TIMEOUT;
   cfg->min_rate = LKD_DEFAULT_MIN_RATE;
+  cfg->log_level = LKD_LOG_INFO;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -291,13 +300,14 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
       printf("leakycld %s\n", LEAKYCL_VERSION);
       return 1;
     } else if (strcmp(a, "--quiet") == 0) {
-      cfg->quiet = 1;
+      cfg->log_level = LKD_LOG_WARN;
       continue;
     }
     const lkd_numeric_option *numeric = lkd_find_numeric_option(a);
     if (strncmp(a, "--", 2) != 0 ||
         (!numeric && strcmp(a, "--listen") != 0 && strcmp(a, "--device") != 0 &&
-         strcmp(a, "--token-file") != 0 && strcmp(a, "--program-binary") != 0)) {
+         strcmp(a, "--token-file") != 0 && strcmp(a, "--program-binary") != 0 &&
+         strcmp(a, "--log-level") != 0 && strcmp(a, "--log-format") != 0)) {
       fprintf(stderr, "leakycld: unknown option \"%s\" (see --help)\n", a);
       return -1;
     }
@@ -325,6 +335,16 @@ static int lkd_parse_args(int argc, char **argv, lkd_config *cfg) {
         return -1;
       }
       cfg->bundles[cfg->bundle_count++] = v;
+    } else if (strcmp(a, "--log-level") == 0) {
+      if (lkd_log_parse_level(v, &cfg->log_level) != 0) {
+        fprintf(stderr, "leakycld: --log-level \"%s\": expected error, warn, info or debug\n", v);
+        return -1;
+      }
+    } else if (strcmp(a, "--log-format") == 0) {
+      if (lkd_log_parse_format(v, &cfg->log_json) != 0) {
+        fprintf(stderr, "leakycld: --log-format \"%s\": expected text or json\n", v);
+        return -1;
+      }
     } else {
       cfg->token_file = v;
     }
@@ -393,24 +413,6 @@ static int lkd_read_token(const char *path, lkd_server *s) {
   return 0;
 }
 
-/* Builds and launches every kernel on every device before the first
- * request (leakycl_warm_up), so that the first job runs as fast as the
- * hundredth; programs come from the on-disk cache after the first start.
- * Then, with several devices, times each for the scheduler. */
-static int lkd_warm_up(lkd_server *s) {
-  for (size_t d = 0; d < s->device_count; d++) {
-    leakycl_status st = leakycl_warm_up(s->devices[d].ctx);
-    if (st != LEAKYCL_OK) {
-      fprintf(stderr, "leakycld: warm-up of device %zu (%s) failed: %s: %s\n", d,
-              s->devices[d].info.name, leakycl_status_name(st),
-              leakycl_last_error(s->devices[d].ctx));
-      return -1;
-    }
-  }
-  lkd_probe_devices(s); /* several devices: the scheduler's first speeds */
-  return 0;
-}
-
 int main(int argc, char **argv) {
   lkd_malloc_tune(); /* before any thread */
   lkd_server s;
@@ -418,10 +420,11 @@ int main(int argc, char **argv) {
   int parsed = lkd_parse_args(argc, argv, &s.config);
   if (parsed != 0)
     return parsed > 0 ? 0 : 2;
-  lkd_limits_resolve(&s.config, stderr);
+  lkd_log_setup(s.config.log_level, s.config.log_json);
+  lkd_limits_resolve(&s.config);
   if (s.config.token_file && lkd_read_token(s.config.token_file, &s) != 0)
     return 2;
-  if (lkd_signals_start(s.config.quiet) != 0)
+  if (lkd_signals_start() != 0)
     return 1;
 
   int rc = 1;
@@ -433,29 +436,22 @@ int main(int argc, char **argv) {
     goto out;
   big_slots_made = 1;
   if (lkd_devices_open(&s, err, sizeof err) != 0) {
-    fprintf(stderr, "leakycld: %s\n", err);
+    lkd_log(LKD_LOG_ERROR, "%s", err);
     goto out;
   }
   if (lkd_devices_load_bundles(&s, err, sizeof err) != 0) {
-    fprintf(stderr, "leakycld: %s\n", err);
+    lkd_log(LKD_LOG_ERROR, "%s", err);
     rc = 2; /* a bad input file, as the README's exit statuses say */
     goto out;
   }
-  /* LEAKYCL_FAULT makes the first build, allocation or launch of each
-   * context fail once; the warm-up would take that one failure and the
-   * fault tests would never see it reach a job. */
-  const char *fault = getenv("LEAKYCL_FAULT");
-  if (fault && *fault)
-    fprintf(stderr,
-            "leakycld: LEAKYCL_FAULT=%s is set (a test switch): no warm-up, the first "
-            "job on each device will fail\n",
-            fault);
-  else if (lkd_warm_up(&s) != 0)
+  /* The variants are final once the bundles are in. */
+  lkd_startup_report(&s);
+  if (lkd_startup_warm_up(&s) != 0)
     goto out;
 
   unsigned port = 0;
   if (lkd_http_start(&s, &http, &port, err, sizeof err) != 0) {
-    fprintf(stderr, "leakycld: %s\n", err);
+    lkd_log(LKD_LOG_ERROR, "%s", err);
     goto out;
   }
   /* Serving before the line that says so: a stop signal sent right after a
@@ -464,16 +460,12 @@ int main(int argc, char **argv) {
   int v6 = strchr(s.config.host, ':') != NULL;
   printf("leakycld listening on %s%s%s:%u\n", v6 ? "[" : "", s.config.host, v6 ? "]" : "", port);
   fflush(stdout);
-  if (!s.config.quiet) {
-    for (size_t d = 0; d < s.device_count; d++)
-      fprintf(stderr, "leakycld: device %zu: %s (%s)%s\n", d, s.devices[d].info.name,
-              leakycl_device_type_name(s.devices[d].info.type), d == 0 ? " default" : "");
-  }
+  lkd_log(LKD_LOG_NOTICE, "serving on %s%s%s:%u", v6 ? "[" : "", s.config.host, v6 ? "]" : "",
+          port);
 
   const int sig = lkd_wait_for_stop();
-  if (!s.config.quiet)
-    fprintf(stderr, "leakycld: %s: finishing the requests in flight (send it again to exit now)\n",
-            lkd_signal_name(sig));
+  lkd_log(LKD_LOG_NOTICE, "%s: finishing the requests in flight (send it again to exit now)",
+          lkd_signal_name(sig));
   lkd_http_stop(http, s.config.timeout_s + 10);
   http = NULL;
   rc = 0;

@@ -12,6 +12,7 @@
 
 #include "coalesce.h"
 #include "leakycl.h"
+#include "log.h"
 
 #define LKD_MAX_DEVICES 32
 #define LKD_DEFAULT_PORT 8080u
@@ -53,7 +54,8 @@ typedef struct lkd_config {
    * compiled for. */
   const char *bundles[LKD_MAX_DEVICES];
   size_t bundle_count;
-  int quiet;
+  lkd_log_level log_level; /* --log-level (--quiet: warn); default info */
+  int log_json;            /* --log-format json */
 } lkd_config;
 
 /* One opened device. */

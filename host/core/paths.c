@@ -37,6 +37,20 @@ int lk_program_cache_dir(char *buf, size_t len) {
   return lk_user_cache_path("LEAKYCL_CACHE_DIR", "programs", buf, len);
 }
 
+leakycl_status leakycl_program_cache_dir(char *buf, size_t len) {
+  if (!buf || len == 0)
+    return LEAKYCL_INVALID_ARGUMENT;
+  char dir[4096];
+  if (lk_program_cache_dir(dir, sizeof dir) != 0)
+    dir[0] = '\0';
+  const size_t n = strlen(dir);
+  buf[0] = '\0';
+  if (n >= len)
+    return LEAKYCL_INVALID_ARGUMENT;
+  memcpy(buf, dir, n + 1);
+  return LEAKYCL_OK;
+}
+
 /* ---- PoCL's kernel cache ----
  * PoCL keeps its own cache of generated code (what makes a restart fast
  * there) and trusts it: a torn file in it aborts the process inside PoCL,

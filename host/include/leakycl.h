@@ -379,6 +379,10 @@ LEAKYCL_API leakycl_status leakycl_tune_table_lookup(const leakycl_device_info *
  * $XDG_CACHE_HOME/leakycl/programs, else $HOME/.cache/leakycl/programs;
  * LEAKYCL_CACHE=off disables the cache. */
 LEAKYCL_API leakycl_status leakycl_warm_up(leakycl_context *ctx);
+/* Writes the directory of that on-disk program cache to buf, or "" when the
+ * cache is off or no directory is named (no $HOME). INVALID_ARGUMENT when
+ * buf is NULL or too small, buf then "" (when len > 0). */
+LEAKYCL_API leakycl_status leakycl_program_cache_dir(char *buf, size_t len);
 
 /* ---- Offline-compiled programs (FPGAs and other devices without a run-time
  * compiler) ---- */

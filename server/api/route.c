@@ -24,6 +24,7 @@ const lkd_route *lkd_route_in(const lkd_route *table, size_t n, const char *key,
 void lkd_response_error(lkd_response *r, const lkd_error *e, lkd_error_body_fn error_body) {
   r->body.len = 0;
   r->status = lkd_error_status(e->code);
+  r->code = e->code;
   r->content_type = "application/json";
   r->extra_header = NULL;
   error_body(&r->body, e);
@@ -31,5 +32,6 @@ void lkd_response_error(lkd_response *r, const lkd_error *e, lkd_error_body_fn e
 
 void lkd_response_json(lkd_response *r) {
   r->status = 200;
+  r->code = LKD_OK;
   r->content_type = "application/json";
 }

@@ -12,6 +12,9 @@
 
 typedef struct lkd_response {
   int status;
+  /* The code of the error answered (lkd_response_error sets it), for the
+   * access log; LKD_OK for an answer that is no error. */
+  lkd_error_code code;
   lkt_buf body;             /* owned; handed to the HTTP layer */
   const char *content_type; /* static string */
   /* One more header when extra_header is set (a static name): KServe's

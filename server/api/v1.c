@@ -12,6 +12,7 @@
 #include "json_write.h"
 #include "memory.h"
 #include "metrics.h"
+#include "process.h"
 #include "run.h"
 #include "v1_answer.h"
 #include "v1_request.h"
@@ -109,6 +110,7 @@ LKD_HANDLER(lkd_v1_metrics) {
   lkd_metrics_render_devices(s, &r->body);
   lkd_memory_render(&r->body);
   lkd_v2_metrics_render(s, &r->body);
+  lkd_process_render(&r->body);
 }
 
 /* docs/openapi.json, embedded by tools/embed.c (build/gen/openapi.c): a

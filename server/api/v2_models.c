@@ -120,6 +120,22 @@ int lkd_parse_model_path(const char *path, lkd_model_path *out) {
   return -1;
 }
 
+/* The model called name, or NULL. */
+static const lkd_kserve_model *lkd_model_named(const char *name) {
+  for (size_t i = 0; i < lkd_kserve_model_count; i++)
+    if (strcmp(lkd_kserve_models[i].name, name) == 0)
+      return &lkd_kserve_models[i];
+  return NULL;
+}
+
+const char *lkd_model_label(const char *path) {
+  lkd_model_path mp;
+  if (!path || lkd_parse_model_path(path, &mp) != 0)
+    return NULL;
+  const lkd_kserve_model *m = lkd_model_named(mp.name);
+  return m ? m->name : "unknown";
+}
+
 /* The model a /v2/models/... path names, or NULL with r set to a 404. */
 const lkd_kserve_model *lkd_model_of_path(const char *path, lkd_response *r) {
   lkd_model_path mp;
@@ -128,10 +144,7 @@ const lkd_kserve_model *lkd_model_of_path(const char *path, lkd_response *r) {
     lkd_kserve_fail(r, LKD_NOT_FOUND, "no such path: %s", lkd_user_text(path, t1, sizeof t1));
     return NULL;
   }
-  const lkd_kserve_model *m = NULL;
-  for (size_t i = 0; i < lkd_kserve_model_count; i++)
-    if (strcmp(lkd_kserve_models[i].name, mp.name) == 0)
-      m = &lkd_kserve_models[i];
+  const lkd_kserve_model *m = lkd_model_named(mp.name);
   if (!m) {
     lkd_kserve_fail(r, LKD_NOT_FOUND,
                     "unknown model \"%s\" (models: relu, leaky_relu, prelu, phased_relu and "

@@ -49,6 +49,10 @@ typedef struct lkd_model_path {
 int lkd_kserve_path(const char *path);
 /* Splits a model path; 0, or -1 when path is none. */
 int lkd_parse_model_path(const char *path, lkd_model_path *out);
+/* The metrics label of the model a /v2/models/... path names: its name
+ * (a static string), "unknown" for a name that is no model's, NULL for a
+ * path that names no model. */
+const char *lkd_model_label(const char *path);
 /* The model a /v2/models/... path names, or NULL with r set to a 404. */
 const lkd_kserve_model *lkd_model_of_path(const char *path, lkd_response *r);
 

@@ -1,6 +1,7 @@
-/* metrics.c - Prometheus counters: the per-path requests and the latency
- * histogram behind one mutex, the job counters atomic (they are bumped on
- * every job request, by threads that just left the launch together). */
+/* metrics.c - Prometheus counters: the requests and the latency histogram
+ * per path (and /v2 model) behind one mutex, the job counters and the
+ * requests in flight atomic (they are bumped on every job request, by
+ * threads that just left the launch together). */
 #include "metrics.h"
 
 #include <inttypes.h>
@@ -10,23 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LKD_METRIC_PATHS 32
+/* Routes, and each /v2 model route once per model (8 and "unknown"). */
+#define LKD_METRIC_PATHS 64
 #define LKD_METRIC_STATUSES 600
 
 static const double lkd_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 #define LKD_LATENCY_BUCKETS (sizeof lkd_latency_bounds / sizeof lkd_latency_bounds[0])
 
-struct lkd_metrics {
-  pthread_mutex_t lock;
-  const char *paths[LKD_METRIC_PATHS];
-  size_t path_count;
-  uint64_t requests[LKD_METRIC_PATHS][LKD_METRIC_STATUSES];
+/* One path (and model): its requests by status and its latencies. */
+typedef struct lkd_metric_slot {
+  const char *path, *model; /* model NULL: the series have no model label */
+  uint64_t requests[LKD_METRIC_STATUSES];
   uint64_t latency_buckets[LKD_LATENCY_BUCKETS];
   uint64_t latency_count;
   double latency_sum;
+} lkd_metric_slot;
+
+struct lkd_metrics {
+  pthread_mutex_t lock;
+  lkd_metric_slot slots[LKD_METRIC_PATHS];
+  size_t slot_count;
   _Atomic uint64_t elements;
   _Atomic uint64_t jobs_ok, jobs_failed, launches;
+  atomic_long in_flight;
 };
 
 lkd_metrics *lkd_metrics_create(void) {
@@ -47,34 +55,47 @@ void lkd_metrics_destroy(lkd_metrics *m) {
   free(m);
 }
 
-/* The slot of path, adding it while there is room; the last slot is
- * "other". Called with the lock held. */
-static size_t lkd_metrics_path_slot(lkd_metrics *m, const char *path) {
-  for (size_t i = 0; i < m->path_count; i++)
-    if (strcmp(m->paths[i], path) == 0)
-      return i;
-  if (m->path_count < LKD_METRIC_PATHS - 1) {
-    m->paths[m->path_count] = path;
-    return m->path_count++;
-  }
-  m->paths[LKD_METRIC_PATHS - 1] = "other";
-  return LKD_METRIC_PATHS - 1;
+static int lkd_same_label(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-void lkd_metrics_request(lkd_metrics *m, const char *path, int status, double seconds) {
+/* The slot of (path, model), adding it while there is room; the last slot
+ * is "other". Called with the lock held. */
+static lkd_metric_slot *lkd_metrics_slot(lkd_metrics *m, const char *path, const char *model) {
+  for (size_t i = 0; i < m->slot_count; i++)
+    if (strcmp(m->slots[i].path, path) == 0 && lkd_same_label(m->slots[i].model, model))
+      return &m->slots[i];
+  if (m->slot_count < LKD_METRIC_PATHS - 1) {
+    m->slots[m->slot_count].path = path;
+    m->slots[m->slot_count].model = model;
+    return &m->slots[m->slot_count++];
+  }
+  lkd_metric_slot *other = &m->slots[LKD_METRIC_PATHS - 1];
+  other->path = "other";
+  other->model = NULL;
+  return other;
+}
+
+void lkd_metrics_request(lkd_metrics *m, const char *path, const char *model, int status,
+                         double seconds) {
   if (!m)
     return;
   if (status < 0 || status >= LKD_METRIC_STATUSES)
     status = 0;
   pthread_mutex_lock(&m->lock);
-  size_t slot = lkd_metrics_path_slot(m, path ? path : "other");
-  m->requests[slot][status]++;
+  lkd_metric_slot *slot = lkd_metrics_slot(m, path ? path : "other", model);
+  slot->requests[status]++;
   for (size_t i = 0; i < LKD_LATENCY_BUCKETS; i++)
     if (seconds <= lkd_latency_bounds[i])
-      m->latency_buckets[i]++;
-  m->latency_count++;
-  m->latency_sum += seconds;
+      slot->latency_buckets[i]++;
+  slot->latency_count++;
+  slot->latency_sum += seconds;
   pthread_mutex_unlock(&m->lock);
+}
+
+void lkd_metrics_in_flight(lkd_metrics *m, int delta) {
+  if (m)
+    atomic_fetch_add_explicit(&m->in_flight, delta, memory_order_relaxed);
 }
 
 void lkd_metrics_elements(lkd_metrics *m, uint64_t elements) {
@@ -109,35 +130,60 @@ static void lkd_appendf(lkt_buf *b, const char *fmt, ...) {
   lkt_buf_append(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+/* The labels of a slot: path="..." and, for a /v2 model route,
+ * ,model="..." (both static strings, nothing to escape). */
+static void lkd_slot_labels(const lkd_metric_slot *slot, char *out, size_t cap) {
+  snprintf(out, cap, "path=\"%s\"%s%s%s", slot->path, slot->model ? ",model=\"" : "",
+           slot->model ? slot->model : "", slot->model ? "\"" : "");
+}
+
 void lkd_metrics_render(lkd_metrics *m, lkt_buf *out) {
   pthread_mutex_lock(&m->lock);
-  lkt_buf_append_str(out, "# HELP leakycld_requests_total HTTP requests by path and status.\n"
+  lkt_buf_append_str(out, "# HELP leakycld_requests_total HTTP requests by path (the route; "
+                          "with the model for /v2 model routes) and status.\n"
                           "# TYPE leakycld_requests_total counter\n");
+  char labels[160];
   for (size_t p = 0; p < LKD_METRIC_PATHS; p++) {
-    if (!m->paths[p])
+    const lkd_metric_slot *slot = &m->slots[p];
+    if (!slot->path)
       continue;
+    lkd_slot_labels(slot, labels, sizeof labels);
     for (int s = 0; s < LKD_METRIC_STATUSES; s++) {
-      if (!m->requests[p][s])
+      if (!slot->requests[s])
         continue;
       char code[16];
       if (s == 0)
         snprintf(code, sizeof code, "none");
       else
         snprintf(code, sizeof code, "%d", s);
-      lkd_appendf(out, "leakycld_requests_total{path=\"%s\",status=\"%s\"} %" PRIu64 "\n",
-                  m->paths[p], code, m->requests[p][s]);
+      lkd_appendf(out, "leakycld_requests_total{%s,status=\"%s\"} %" PRIu64 "\n", labels, code,
+                  slot->requests[s]);
     }
   }
   lkt_buf_append_str(out, "# HELP leakycld_request_duration_seconds Time from the first byte of a "
-                          "request to its completion.\n"
+                          "request to its completion, by path (and model).\n"
                           "# TYPE leakycld_request_duration_seconds histogram\n");
-  for (size_t i = 0; i < LKD_LATENCY_BUCKETS; i++)
-    lkd_appendf(out, "leakycld_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-                lkd_latency_bounds[i], m->latency_buckets[i]);
-  lkd_appendf(out, "leakycld_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
-              m->latency_count);
-  lkd_appendf(out, "leakycld_request_duration_seconds_sum %.9g\n", m->latency_sum);
-  lkd_appendf(out, "leakycld_request_duration_seconds_count %" PRIu64 "\n", m->latency_count);
+  for (size_t p = 0; p < LKD_METRIC_PATHS; p++) {
+    const lkd_metric_slot *slot = &m->slots[p];
+    if (!slot->path || !slot->latency_count)
+      continue;
+    lkd_slot_labels(slot, labels, sizeof labels);
+    for (size_t i = 0; i < LKD_LATENCY_BUCKETS; i++)
+      lkd_appendf(out, "leakycld_request_duration_seconds_bucket{%s,le=\"%g\"} %" PRIu64 "\n",
+                  labels, lkd_latency_bounds[i], slot->latency_buckets[i]);
+    lkd_appendf(out, "leakycld_request_duration_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n",
+                labels, slot->latency_count);
+    lkd_appendf(out, "leakycld_request_duration_seconds_sum{%s} %.9g\n", labels, slot->latency_sum);
+    lkd_appendf(out, "leakycld_request_duration_seconds_count{%s} %" PRIu64 "\n", labels,
+                slot->latency_count);
+  }
+  /* The scrape that renders this is itself in flight: it is left out. */
+  const long in_flight = atomic_load(&m->in_flight) - 1;
+  lkd_appendf(out,
+              "# HELP leakycld_requests_in_flight Requests between their headers and their "
+              "completion, not counting this scrape.\n# TYPE leakycld_requests_in_flight gauge\n"
+              "leakycld_requests_in_flight %ld\n",
+              in_flight > 0 ? in_flight : 0);
   lkd_appendf(out,
               "# HELP leakycld_elements_processed_total Tensor elements run through the "
               "library.\n# TYPE leakycld_elements_processed_total counter\n"
@@ -171,6 +217,14 @@ static void lkd_label_value(const char *in, char *out, size_t cap) {
 }
 
 void lkd_metrics_render_devices(const lkd_server *s, lkt_buf *out) {
+  uint64_t queued = 0;
+  for (size_t d = 0; d < s->device_count; d++)
+    queued += (uint64_t)atomic_load(&s->devices[d].load.queued_jobs);
+  lkd_appendf(out,
+              "# HELP leakycld_queued_jobs Jobs waiting for or running on any device (the sum of "
+              "leakycld_device_queue_depth).\n# TYPE leakycld_queued_jobs gauge\n"
+              "leakycld_queued_jobs %" PRIu64 "\n",
+              queued);
   static const struct {
     const char *name, *type, *help;
   } series[] = {

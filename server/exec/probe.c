@@ -1,10 +1,10 @@
 /* probe.c - start-up timing of each opened device (probe.h). */
 #include "probe.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "load.h"
+#include "log.h"
 
 #define LKD_PROBE_REPEATS 3
 /* One job of each size class: 4 Ki elements (packed) and 1 Mi (alone). */
@@ -46,7 +46,7 @@ static void lkd_probe_device(lkd_server *s, size_t d, const float *x, const floa
       leakycl_params_init(&job.params, LEAKYCL_LEAKY_RELU);
       double seconds = lkd_probe_time(dev->ctx, &job);
       if (seconds < 0) {
-        fprintf(stderr, "leakycld: timing device %zu (%s) failed: %s: %s\n", d, dev->info.name,
+        lkd_log(LKD_LOG_WARN, "timing device %zu (%s) failed: %s: %s", d, dev->info.name,
                 leakycl_status_name(job.status), job.error);
         continue;
       }
@@ -69,7 +69,7 @@ void lkd_probe_devices(lkd_server *s) {
     for (size_t d = 0; d < s->device_count; d++)
       lkd_probe_device(s, d, x, dy, out);
   } else {
-    fprintf(stderr, "leakycld: no memory to time the devices: the scheduler starts unmeasured\n");
+    lkd_log(LKD_LOG_WARN, "no memory to time the devices: the scheduler starts unmeasured");
   }
   free(x);
   free(dy);

@@ -27,19 +27,24 @@ int lkd_token_matches(const char *header, const char *token, size_t token_len) {
   return diff == 0;
 }
 
-/* Copies text for the access log: printable ASCII without spaces, truncated. */
+/* Copies text for the access log: printable ASCII without spaces,
+ * truncated with "...". */
 void lkd_log_copy(char *dst, size_t cap, const char *src) {
-  lkt_printable(src, dst, cap, cap, 0, 0);
+  lkt_printable(src, dst, cap, cap, 0, 1);
 }
 
 /* A request's state, from its request line (or first call) on. */
-lkd_http_request *lkd_request_new(lkd_http *h) {
+lkd_http_request *lkd_request_new(lkd_http *h, struct MHD_Connection *c) {
   lkd_http_request *req = calloc(1, sizeof *req);
   if (!req)
     return NULL;
   req->http = h;
   req->server = h->server;
   clock_gettime(CLOCK_MONOTONIC, &req->start);
+  clock_gettime(CLOCK_REALTIME, &req->wall);
+  const union MHD_ConnectionInfo *addr =
+      c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+  lkd_client_text(addr ? addr->client_addr : NULL, req->client, sizeof req->client);
   return req;
 }
 
@@ -47,8 +52,7 @@ lkd_http_request *lkd_request_new(lkd_http *h) {
  * unescapes it (a %00 would silently end the path): the request's state
  * starts here and becomes its *req_cls. */
 void *lkd_on_target(void *cls, const char *uri, struct MHD_Connection *c) {
-  (void)c;
-  lkd_http_request *req = lkd_request_new(cls);
+  lkd_http_request *req = lkd_request_new(cls, c);
   if (req) {
     snprintf(req->method, sizeof req->method, "-");
     lkd_log_copy(req->path, sizeof req->path, uri);

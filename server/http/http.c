@@ -24,10 +24,12 @@
 
 #include "bufpool.h"
 #include "encoding.h"
+#include "log.h"
 #include "memory.h"
 #include "metrics.h"
 #include "request.h"
 #include "routes.h"
+#include "v2_models.h"
 
 /* Bytes drained past --max-body before the connection is simply closed: a
  * client that keeps sending after its 413 is decided gets cut off. */
@@ -99,6 +101,8 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
   if (compressible && MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
                                               MHD_HTTP_HEADER_ACCEPT_ENCODING) != MHD_YES)
     ok = MHD_NO;
+  if (MHD_add_response_header(resp, "X-Request-ID", req->id) != MHD_YES)
+    ok = MHD_NO;
   if (r->status == 401 &&
       MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer") != MHD_YES)
     ok = MHD_NO;
@@ -114,6 +118,7 @@ static enum MHD_Result lkd_queue(struct MHD_Connection *c, lkd_http_request *req
   if (ok == MHD_YES) {
     req->responded = 1;
     req->status = r->status;
+    req->error = r->code;
     req->bytes = len;
     lkd_budget_charge(&req->http->budget, len);
     req->charged += len;
@@ -134,13 +139,15 @@ static enum MHD_Result lkd_queue_error(struct MHD_Connection *c, lkd_http_reques
  * it could be allocated then), its phase in the watch, its early checks. */
 static enum MHD_Result lkd_begin(lkd_http *h, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, void **req_cls) {
-  lkd_http_request *req = *req_cls ? *req_cls : lkd_request_new(h);
+  lkd_http_request *req = *req_cls ? *req_cls : lkd_request_new(h, c);
   if (!req)
     return MHD_NO;
   *req_cls = req;
   req->begun = 1;
   lkd_log_copy(req->method, sizeof req->method, method);
   lkd_log_copy(req->path, sizeof req->path, url);
+  lkd_request_id_take(req, c);
+  lkd_metrics_in_flight(h->server->metrics, 1);
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   req->conn = ci ? ci->socket_context : NULL;
@@ -151,6 +158,8 @@ static enum MHD_Result lkd_begin(lkd_http *h, struct MHD_Connection *c, const ch
   pthread_mutex_unlock(&h->lock);
 
   lkd_strict_verdict verdict = lkd_check_early(h, req, c, url, method, version);
+  /* Model routes are labelled with the model (not /v2/models/stats). */
+  req->model = req->route && strstr(req->route->path, "{name}") ? lkd_model_label(url) : NULL;
   if (req->early.code == LKD_OK)
     return MHD_YES;
   /* Answer now when no body will come, when the client waits for "100
@@ -311,14 +320,13 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
       req->responded ? NULL : MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
   if (mhd_status)
     req->status = (int)mhd_status->http_status;
-  if (!s->config.quiet && (req->begun || mhd_status))
-    fprintf(stderr, "%s %s %d %zu %.3fms%s%s\n", req->method, req->path, req->status, req->bytes,
-            seconds * 1e3, mhd_status ? " (answered by libmicrohttpd)" : "",
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? ""
-            : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
-                                                            : " (aborted)");
-  if (req->begun || mhd_status)
-    lkd_metrics_request(s->metrics, req->route ? req->route->path : "other", req->status, seconds);
+  if (req->begun || mhd_status) {
+    lkd_access_log(req, mhd_status != NULL, toe, seconds);
+    lkd_metrics_request(s->metrics, req->route ? req->route->path : "other", req->model,
+                        req->status, seconds);
+  }
+  if (req->begun)
+    lkd_metrics_in_flight(s->metrics, -1);
   lkd_drop_body(req); /* and the answer's share of the budget, sent or abandoned */
   int begun = req->begun;
   if (begun && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -340,11 +348,17 @@ static void lkd_on_completed(void *cls, struct MHD_Connection *c, void **req_cls
 static void lkd_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                               enum MHD_ConnectionNotificationCode code) {
   lkd_http *h = cls;
+  const union MHD_ConnectionInfo *addr =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (lkd_log_on(LKD_LOG_DEBUG)) {
+    char client[56];
+    lkd_client_text(addr ? addr->client_addr : NULL, client, sizeof client);
+    lkd_log(LKD_LOG_DEBUG, "connection from %s %s", client,
+            code == MHD_CONNECTION_NOTIFY_STARTED ? "opened" : "closed");
+  }
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
     const union MHD_ConnectionInfo *fd =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    const union MHD_ConnectionInfo *addr =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     *socket_context =
         fd ? lkd_watch_open(h->watch, fd->connect_fd, addr ? addr->client_addr : NULL) : NULL;
   } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -426,7 +440,6 @@ static int lkd_http_limits(lkd_http *h, char *err, size_t errlen) {
                                .header_timeout_s = cfg->header_timeout_s,
                                .min_rate = cfg->min_rate,
                                .workers = cfg->threads,
-                               .quiet = cfg->quiet,
                                .tick = lkd_housekeep,
                                .tick_arg = h};
   h->watch = lkd_watch_start(&wc, err, errlen);
@@ -506,9 +519,9 @@ int lkd_http_start(lkd_server *s, lkd_http **out, unsigned *port, char *err, siz
     return -1;
   }
   if (!lkd_is_loopback(&addr) && !s->token)
-    fprintf(stderr,
-            "leakycld: warning: listening on %s, beyond this host, without "
-            "--token-file: whoever reaches the port can use the devices\n",
+    lkd_log(LKD_LOG_WARN,
+            "listening on %s, beyond this host, without --token-file: whoever reaches the "
+            "port can use the devices",
             s->config.host);
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
   *port = info && info->port ? info->port : s->config.port;

@@ -19,6 +19,9 @@
 #include "strict.h"
 #include "watch.h"
 
+/* The longest X-Request-ID taken from a client. */
+#define LKD_REQUEST_ID_MAX 128
+
 struct lkd_http {
   lkd_server *server;
   struct MHD_Daemon *daemon;
@@ -51,17 +54,37 @@ typedef struct lkd_http_request {
   int close;         /* close the connection after the answer */
   int responded;
   int status;
+  lkd_error_code error; /* the code of the JSON error answered; LKD_OK: none */
   size_t bytes;
-  struct timespec start;
+  struct timespec start; /* CLOCK_MONOTONIC, for its duration */
+  struct timespec wall;  /* CLOCK_REALTIME, the access log line's time */
+  const char *model;     /* the /v2 model its path names, for the metrics; or NULL */
   char method[16];
   char path[128];
+  char client[56];                 /* "IP:port" ("[IP]:port" for IPv6), or "-" */
+  char id[LKD_REQUEST_ID_MAX + 1]; /* X-Request-ID: the client's, or one made up */
 } lkd_http_request;
 
-/* Copies text for the access log: printable ASCII without spaces, truncated. */
+/* Copies text for the access log: printable ASCII without spaces, truncated
+ * with "...". */
 void lkd_log_copy(char *dst, size_t cap, const char *src);
 
-/* A request's state, or NULL when out of memory. */
-lkd_http_request *lkd_request_new(lkd_http *h);
+/* A request's state from its first sight on connection c (its client
+ * address and start times), or NULL when out of memory. */
+lkd_http_request *lkd_request_new(lkd_http *h, struct MHD_Connection *c);
+
+/* (access_log.c) Writes addr as "IP:port" ("[IP]:port" for IPv6, an
+ * IPv4-mapped address as IPv4), or "-" for another family or NULL. */
+void lkd_client_text(const struct sockaddr *addr, char *out, size_t cap);
+/* Sets req->id from the X-Request-ID header when it is a sane token (1 to
+ * LKD_REQUEST_ID_MAX characters of printable ASCII, no space), else to 16
+ * hex digits made up for it, unique in the process. */
+void lkd_request_id_take(lkd_http_request *req, struct MHD_Connection *c);
+/* Writes req's access log line (its level by status: 5xx error, 4xx warn,
+ * else info). by_mhd: libmicrohttpd answered it itself; toe: how it
+ * ended; seconds: its duration. */
+void lkd_access_log(lkd_http_request *req, int by_mhd, enum MHD_RequestTerminationCode toe,
+                    double seconds);
 
 /* libmicrohttpd's URI log callback (cls: the lkd_http): the request's
  * state from its request line on, the target checked as it came. */

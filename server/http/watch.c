@@ -16,6 +16,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "log.h"
+
 #define LKD_NS ((int64_t)1000000000)
 /* How often the reaper looks: the resolution of every deadline. */
 #define LKD_REAP_NS (LKD_NS / 5)
@@ -126,8 +128,7 @@ static void lkd_cut(lkd_watch *w, lkd_conn *k, const char *why) {
   shutdown(k->fd, SHUT_RDWR);
   k->cut = 1;
   w->doomed++;
-  if (!w->cfg.quiet)
-    fprintf(stderr, "leakycld: closed a connection from %s: %s\n", k->name, why);
+  lkd_log(LKD_LOG_INFO, "closed a connection from %s: %s", k->name, why);
 }
 
 /* One connection's clocks at one round of the reaper. */
@@ -497,9 +498,9 @@ void lkd_watch_check_files(unsigned connections, unsigned threads) {
       rl = raised;
   }
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-    fprintf(stderr,
-            "leakycld: warning: the open-file limit (RLIMIT_NOFILE, ulimit -n) is %llu, below "
-            "the %llu that --max-connections and --threads need: connections past it are "
-            "refused unanswered; raise it or lower --max-connections\n",
+    lkd_log(LKD_LOG_WARN,
+            "the open-file limit (RLIMIT_NOFILE, ulimit -n) is %llu, below the %llu that "
+            "--max-connections and --threads need: connections past it are refused "
+            "unanswered; raise it or lower --max-connections",
             (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }

@@ -22,7 +22,6 @@ typedef struct lkd_watch_config {
   unsigned header_timeout_s;
   size_t min_rate;  /* bytes/s, after header_timeout_s of grace; 0: off */
   unsigned workers; /* threads serving connections */
-  int quiet;        /* no line on stderr for each connection cut */
   /* Called by the reaper after each round (a few times a second). */
   void (*tick)(void *arg);
   void *tick_arg;

@@ -3,8 +3,9 @@
  * (unless POCL_CACHE_DIR is set or the cache is off) and survives that
  * directory being deleted under a running process; a cache directory that
  * cannot be made is named, with the reason, when PoCL then offers no
- * device; an unusable program cache is only misses. Each case runs in a
- * child process of its own, since PoCL reads its environment once. */
+ * device; an unusable program cache is only misses; leakycl_program_cache_dir
+ * names the directory. Each case with a device runs in a child process of
+ * its own, since PoCL reads its environment once. */
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -152,6 +153,25 @@ static void unusable_program_cache_is_misses(void) {
   leakycl_context_release(ctx);
 }
 
+/* leakycl_program_cache_dir names the directory the cache uses: the
+ * override, "" when the cache is off; a buffer too small is refused. */
+static void test_program_cache_dir_named(void) {
+  char got[512], programs[300], tiny[4];
+  snprintf(programs, sizeof programs, "%s/named/programs", dir);
+  setenv("LEAKYCL_CACHE_DIR", programs, 1);
+  CHECK_INT_EQ(leakycl_program_cache_dir(got, sizeof got), LEAKYCL_OK);
+  CHECK_STR_EQ(got, programs);
+  CHECK_INT_EQ(leakycl_program_cache_dir(tiny, sizeof tiny), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_STR_EQ(tiny, "");
+  CHECK_INT_EQ(leakycl_program_cache_dir(NULL, 10), LEAKYCL_INVALID_ARGUMENT);
+  CHECK_INT_EQ(leakycl_program_cache_dir(got, 0), LEAKYCL_INVALID_ARGUMENT);
+  setenv("LEAKYCL_CACHE", "off", 1);
+  CHECK_INT_EQ(leakycl_program_cache_dir(got, sizeof got), LEAKYCL_OK);
+  CHECK_STR_EQ(got, "");
+  unsetenv("LEAKYCL_CACHE");
+  unsetenv("LEAKYCL_CACHE_DIR");
+}
+
 static void test_pocl_cache_beside_programs(void) { in_fresh_process(pocl_beside_programs); }
 static void test_pocl_cache_dir_of_the_user_kept(void) { in_fresh_process(pocl_cache_dir_kept); }
 static void test_pocl_cache_left_alone_when_off(void) { in_fresh_process(pocl_cache_off); }
@@ -172,6 +192,7 @@ int main(void) {
   RUN_TEST(test_pocl_cache_left_alone_when_off);
   RUN_TEST(test_unusable_cache_dir_named);
   RUN_TEST(test_unusable_program_cache_is_misses);
+  RUN_TEST(test_program_cache_dir_named);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0)
