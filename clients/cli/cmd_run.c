@@ -383,7 +383,7 @@ static int load_inputs(const run_args *a, const run_plan *p, run_state *s) {
   }
   if (a->mask_out) {
     s->mask_words = words;
-    s->mask_planes = p->activation == LEAKYCL_PHASED_RELU ? 2 : 1;
+    s->mask_planes = leakycl_mask_words(p->activation, 32); /* words of one 32-element block */
     s->mask_out = calloc(words ? words : 1, sizeof *s->mask_out);
     if (!s->mask_out) {
       cli_error("out of memory for a mask of %zu words", words);

@@ -446,7 +446,8 @@ typedef enum leakycl_source {
  * the parameter gradient (that needs x). The mask depends on alpha only
  * through phased_relu's band: backward takes the same params as forward. */
 /* uint32_t words of a mask for n elements: ceil(n/32) a plane, two planes
- * for phased_relu; 0 for an unknown activation. */
+ * for phased_relu; 0 for an unknown activation. The planes are
+ * leakycl_mask_words(activation, 32). */
 LEAKYCL_API size_t leakycl_mask_words(leakycl_activation activation, size_t n);
 
 /* Parameter-gradient outputs, one value per alpha (alpha_count values; 1 for

@@ -117,8 +117,7 @@ static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resol
 }
 
 /* Whether a valid job runs as its single call would (zero-copy where the
- * device allows) rather than packed (mask jobs always do; the packed
- * kernels have no mask): when it is too big to gain from
+ * device allows) rather than packed: when it is too big to gain from
  * packing (copying it into a packed buffer and back costs more than its own
  * launch), and for a float16 job whose single call lowers the vector width
  * (per-channel alpha with inner not a multiple of the variant's width). The
@@ -126,14 +125,14 @@ static leakycl_status check_job(leakycl_context *ctx, leakycl_job *job, lk_resol
  * implementations need not give a NaN the same payload at every width
  * (PoCL's vload_half and vload_half4 do not), while packed results must be
  * the single call's bits. bfloat16 and float32 move bits exactly at any
- * width. And a job that asks for phased_relu's dbeta: the packed kernel
- * has no dbeta sum (it is its own program, LK_DBETA, in the single call). */
-static bool runs_alone(const leakycl_context *ctx, const lk_resolved *r,
-                       const leakycl_grads *grads) {
+ * width. And what the packed kernels do not compute: phased_relu's dbeta
+ * (its own program, LK_DBETA, in the single call) and the packed masks
+ * (mask.cl), written or read. */
+static bool runs_alone(const leakycl_context *ctx, const lk_resolved *r, const leakycl_job *job) {
   return r->n > LEAKYCL_PACKED_JOB_MAX_ELEMENTS ||
          (r->dtype == LEAKYCL_FLOAT16 &&
           lk_call_vector_width(ctx, r) != ctx->variant.vector_width) ||
-         (grads && grads->dbeta);
+         (job->grads && job->grads->dbeta) || job->mask || job->source == LEAKYCL_FROM_MASK;
 }
 
 static leakycl_status run_lone_job(leakycl_context *ctx, leakycl_job *job) {
@@ -511,7 +510,7 @@ static leakycl_status run_job_list(leakycl_context *ctx, leakycl_job *const *job
     memset(it, 0, sizeof *it);
     if (check_job(ctx, job, &it->r) != LEAKYCL_OK)
       continue;
-    if (runs_alone(ctx, &it->r, job->grads) || job->mask || job->source == LEAKYCL_FROM_MASK) {
+    if (runs_alone(ctx, &it->r, job)) {
       lk_resolved_free(&it->r);
       ctx->error.text[0] = '\0';
       run_lone_job(ctx, job);

@@ -102,12 +102,15 @@ leakycl_status lk_check_call(leakycl_context *ctx, lk_call_op op, const leakycl_
   return st;
 }
 
+/* Whether host ranges [a, a + an) and [b, b + bn) share a byte. */
+static bool ranges_overlap(const void *a, size_t an, const void *b, size_t bn) {
+  const char *pa = a, *pb = b;
+  return a && b && pa < pb + bn && pb < pa + an;
+}
+
 /* Two host arrays of `bytes` either are the same array or do not overlap. */
 static bool partial_overlap(const void *a, const void *b, size_t bytes) {
-  const char *pa = a, *pb = b;
-  if (!a || !b || pa == pb)
-    return false;
-  return pa < pb + bytes && pb < pa + bytes;
+  return a != b && ranges_overlap(a, bytes, b, bytes);
 }
 
 /* Non-NULL arrays of n elements of r's dtype (b and c only when named),
@@ -142,9 +145,8 @@ static leakycl_status check_mask_pointer(leakycl_context *ctx, const lk_resolved
     return LEAKYCL_OK;
   if (!mask)
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "mask is NULL for %zu elements", r->n);
-  const char *m = mask, *pa = a, *pb = b;
   const size_t mbytes = lk_mask_bytes(r), bytes = r->n * r->elem_size;
-  if ((m < pa + bytes && pa < m + mbytes) || (m < pb + bytes && pb < m + mbytes))
+  if (ranges_overlap(mask, mbytes, a, bytes) || ranges_overlap(mask, mbytes, b, bytes))
     return lk_fail(&ctx->error, LEAKYCL_INVALID_ARGUMENT, "the mask overlaps another array");
   return LEAKYCL_OK;
 }

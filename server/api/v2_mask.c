@@ -7,15 +7,14 @@
 #include "v2_request.h"
 
 void lkd_v2_mask_shape(leakycl_activation activation, size_t n, size_t shape[2]) {
-  const size_t words = leakycl_mask_words(activation, n);
-  shape[0] = activation == LEAKYCL_PHASED_RELU ? 2 : 1;
-  shape[1] = words / shape[0] * sizeof(uint32_t);
+  shape[0] = leakycl_mask_words(activation, 32); /* the planes */
+  shape[1] = leakycl_mask_words(activation, n) / shape[0] * sizeof(uint32_t);
 }
 
 int lkd_v2_mask_pack(leakycl_activation activation, size_t n, lkd_kserve_dtype dtype,
                      const uint8_t *bytes, size_t count, uint32_t **out, lkd_error *e) {
   const size_t words = leakycl_mask_words(activation, n);
-  const size_t planes = activation == LEAKYCL_PHASED_RELU ? 2 : 1;
+  const size_t planes = leakycl_mask_words(activation, 32);
   const size_t plane_words = words / planes;
   *out = calloc(words ? words : 1, sizeof **out);
   if (!*out)
