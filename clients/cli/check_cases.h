@@ -1,6 +1,6 @@
 /* check_cases.h - the cases of `leakycl check`: what one case is (one call,
- * or a packed batch of jobs), the suites (quick and full), and running a
- * case through the public API against the oracle (check_oracle.h). */
+ * or a packed batch of jobs) and the suites (quick and full); check_run.h
+ * runs one. */
 #ifndef LEAKYCL_CHECK_CASES_H
 #define LEAKYCL_CHECK_CASES_H
 
@@ -50,32 +50,6 @@ typedef struct ck_case {
   size_t count;
   ck_job jobs[CK_MAX_JOBS];
 } ck_case;
-
-/* The first mismatch of a case. */
-typedef struct ck_failure {
-  size_t job;
-  char what[40];  /* "y", "dx", "dalpha", ..., "repeat dalpha", "status" */
-  size_t index;   /* y/dx: the element */
-  size_t channel; /* the element's channel, or the gradient's */
-  float x, dy;    /* the element's inputs (x is y for FROM_Y) */
-  float want, got;
-  uint32_t want_bits, got_bits; /* storage patterns (y/dx) */
-  double bound, err;            /* gradients: allowed and actual |got - want| */
-  char detail[320];             /* status failures: the library's message */
-} ck_failure;
-
-typedef struct ck_env {
-  int denormals; /* CL_FP_DENORM: subnormals must be exact */
-  int corrupt;   /* test hook: flip one output bit before comparing */
-} ck_env;
-
-/* Runs the case (twice when it has gradients: they must repeat bit for
- * bit) and compares every output with the oracle. Returns 0 when all pass,
- * 1 with *fail set on the first mismatch or failed call, -1 when host memory
- * ran out. *t (may be NULL) keeps the largest dalpha error fraction and
- * counts the results accepted as flushed subnormals. */
-int ck_run_case(leakycl_context *ctx, const ck_case *c, const ck_env *env, ck_failure *fail,
-                ck_tally *t);
 
 /* The job as the oracle reads it (x: the job's x). */
 ck_call ck_job_call(const ck_job *j);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check_cases.h"
+#include "check_run.h"
 #include "cli.h"
 #include "cli_options.h"
 #include "commands.h"

@@ -52,6 +52,8 @@ enum {
 typedef struct lk_test_hooks {
   /* Run the ulong-index kernels on small tensors. */
   bool force_wide_index;
+  /* Send every packed segment mapped, however small (batch_device.c). */
+  bool force_mapped;
   /* Appended to every program's build options (to make a build fail on
    * purpose). */
   char extra_build_options[64];
@@ -59,6 +61,8 @@ typedef struct lk_test_hooks {
    * and taken from a bundle; cache entries removed as unusable (damaged,
    * refused by the driver, or lacking leakycl's kernels). */
   unsigned cache_hits, cache_stores, source_builds, bundle_builds, cache_drops;
+  /* Segments of packed jobs sent staged and mapped (batch_device.c). */
+  unsigned staged_segments, mapped_segments;
 } lk_test_hooks;
 
 /* ---- the context (context.c) ---- */
@@ -77,6 +81,9 @@ struct leakycl_context {
   /* The loaded program bundle (leakycl_load_program_bundle), or NULL. */
   struct lk_bundle *bundle;
   lk_pooled pool[LK_POOL_COUNT];
+  /* Host memory the packed path stages its transfers in (lk_pool_host). */
+  void *host_stage;
+  size_t host_stage_bytes;
   /* LEAKYCL_POOL_MIN_BYTES: the smallest pooled buffer created (0: none). */
   size_t pool_min_bytes;
   /* Zero-copy (CL_MEM_USE_HOST_PTR) for host pointers when the device shares
@@ -103,7 +110,12 @@ cl_mem lk_create_buffer(leakycl_context *ctx, cl_mem_flags flags, size_t bytes, 
 /* ---- pooled buffers (pool.c) ---- */
 /* A pooled buffer of at least `bytes`. */
 leakycl_status lk_pool_get(leakycl_context *ctx, int slot, size_t bytes, cl_mem *out);
-/* Releases every pooled buffer (the context is closing). */
+/* The context's host staging memory, at least `bytes`, 64-byte aligned; its
+ * contents are not kept when it grows. Only while the queue holds no
+ * command that reads or writes it. */
+leakycl_status lk_pool_host(leakycl_context *ctx, size_t bytes, void **out);
+/* Releases every pooled buffer and the staging memory (the context is
+ * closing). */
 void lk_pool_release(leakycl_context *ctx);
 
 /* ---- test hooks (test_hooks.c) ---- */
@@ -114,5 +126,7 @@ void lk_context_set_zero_copy(leakycl_context *ctx, bool zero_copy);
 void lk_context_set_extra_build_options(leakycl_context *ctx, const char *options);
 /* Index with ulong whatever the size. */
 void lk_context_force_wide_index(leakycl_context *ctx, bool wide);
+/* Send packed segments mapped (true) or by size (false). */
+void lk_context_force_mapped(leakycl_context *ctx, bool mapped);
 
 #endif /* LEAKYCL_DEVICE_H */

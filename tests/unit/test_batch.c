@@ -355,6 +355,20 @@ static void test_mixed_default_variant(void) {
   CHECK_INT_EQ(v.strategy, device_default_strategy(ctx));
   run_mixed();
 }
+/* The same batch with every segment mapped (batch_device.c stages small
+ * segments, as all of this batch's are, and maps large ones): both ways
+ * give the single calls' bits. */
+static void test_mixed_staged_and_mapped(void) {
+  use_variant(ctx, LEAKYCL_STRATEGY_CPU, 8, 16, 64, 16384);
+  const unsigned staged = ctx->test.staged_segments, mapped = ctx->test.mapped_segments;
+  run_mixed();
+  CHECK(ctx->test.staged_segments > staged);
+  CHECK_INT_EQ(ctx->test.mapped_segments, mapped);
+  lk_context_force_mapped(ctx, true);
+  run_mixed();
+  lk_context_force_mapped(ctx, false);
+  CHECK(ctx->test.mapped_segments > mapped);
+}
 static void test_mixed_cpu_vw16_small_blocks(void) {
   use_variant(ctx, LEAKYCL_STRATEGY_CPU, 16, 4, 3, 100);
   run_mixed();
@@ -616,6 +630,7 @@ int main(void) {
     return 1;
   }
   RUN_TEST(test_mixed_default_variant);
+  RUN_TEST(test_mixed_staged_and_mapped);
   RUN_TEST(test_mixed_cpu_vw16_small_blocks);
   RUN_TEST(test_mixed_cpu_scalar);
   RUN_TEST(test_mixed_gpu);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "device/device.h"
 #include "op_cases.h"
 #include "oracle.h"
 #include "test.h"
@@ -121,8 +122,8 @@ static void test_invalid_jobs_isolated(void) {
 
 /* LEAKYCL_FAULT=enqueue: the launch fails, every job in it reports the
  * OpenCL error with nothing written, a bad job keeps its own error, and
- * the next batch works. */
-static void test_device_failure_marks_launch(void) {
+ * the next batch works; sent staged (this small batch's way) or mapped. */
+static void device_failure_marks_launch(bool mapped) {
   setenv("LEAKYCL_FAULT", "enqueue", 1);
   leakycl_context *fctx;
   char err[LK_ERROR_MAX];
@@ -131,6 +132,7 @@ static void test_device_failure_marks_launch(void) {
   CHECK_INT_EQ(st, LEAKYCL_OK);
   if (st != LEAKYCL_OK)
     return;
+  lk_context_force_mapped(fctx, mapped);
   float x[8] = {-1, 2, -3, 4, -5, 6, -7, 8}, y[3][8];
   for (int k = 0; k < 3; k++)
     for (int i = 0; i < 8; i++)
@@ -155,8 +157,12 @@ static void test_device_failure_marks_launch(void) {
   jobs[1].x = x;
   CHECK_INT_EQ(leakycl_run_jobs(fctx, jobs, 3), LEAKYCL_OK);
   CHECK(y[0][0] == -0.01f && y[1][1] == 2.0f && y[2][6] == -0.07f);
+  CHECK_INT_EQ(mapped ? fctx->test.mapped_segments : fctx->test.staged_segments, 2);
   leakycl_context_release(fctx);
 }
+
+static void test_device_failure_marks_launch_staged(void) { device_failure_marks_launch(false); }
+static void test_device_failure_marks_launch_mapped(void) { device_failure_marks_launch(true); }
 
 int main(void) {
   char err[LK_ERROR_MAX];
@@ -167,7 +173,8 @@ int main(void) {
   }
   RUN_TEST(test_count_zero_and_null);
   RUN_TEST(test_invalid_jobs_isolated);
-  RUN_TEST(test_device_failure_marks_launch);
+  RUN_TEST(test_device_failure_marks_launch_staged);
+  RUN_TEST(test_device_failure_marks_launch_mapped);
   leakycl_context_release(ctx);
   return TEST_SUMMARY();
 }
