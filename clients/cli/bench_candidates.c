@@ -304,14 +304,11 @@ int bench_block_open(bench_block *b, const bench_device *d, size_t n, const floa
 }
 
 void bench_block_close(bench_block *b) {
-  if (b->x)
-    clReleaseMemObject(b->x);
-  if (b->dy)
-    clReleaseMemObject(b->dy);
-  if (b->out)
-    clReleaseMemObject(b->out);
-  if (b->mask)
-    clReleaseMemObject(b->mask);
+  cl_mem *const mems[] = {&b->x, &b->dy, &b->out, &b->mask};
+  for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) {
+    if (*mems[i])
+      clReleaseMemObject(*mems[i]);
+  }
   free(b->hmask);
   b->x = b->dy = b->out = b->mask = NULL;
   b->hmask = NULL;

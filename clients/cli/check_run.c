@@ -57,11 +57,9 @@ static float src_value(const ck_job *j, const ck_call *call, size_t i) {
 static void io_free(job_io *io) {
   if (io->out != io->x && io->out != io->dy)
     free(io->out);
-  free(io->x);
-  free(io->dy);
-  free(io->src);
-  free(io->mask);
-  free(io->y);
+  void *const owned[] = {io->x, io->dy, io->src, io->mask, io->y};
+  for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+    free(owned[i]);
   memset(io, 0, sizeof *io);
 }
 

@@ -353,6 +353,14 @@ static int npy_alloc(npy_array *a) {
   return 1;
 }
 
+void npy_array_free(npy_array *array) {
+  if (!array)
+    return;
+  free(array->data);
+  free(array->data_f16);
+  memset(array, 0, sizeof *array);
+}
+
 /* Fills an array from a parsed header, with data still to be placed. */
 static void npy_array_from_header(const npy_header *h, npy_array *out) {
   memset(out, 0, sizeof *out);
@@ -387,14 +395,6 @@ npy_result npy_parse(const unsigned char *buf, size_t len, npy_array *out, char 
   npy_decode_array(&a, buf + h.data_offset);
   *out = a;
   return NPY_OK;
-}
-
-void npy_array_free(npy_array *array) {
-  if (!array)
-    return;
-  free(array->data);
-  free(array->data_f16);
-  memset(array, 0, sizeof *array);
 }
 
 /* Reads exactly n bytes at the current position; 0 on a short read. */

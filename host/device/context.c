@@ -59,9 +59,9 @@ static leakycl_status context_pool_floor(leakycl_context *ctx, char *err, size_t
   return LEAKYCL_OK;
 }
 
-/* Common tail of both constructors: queue and device known, fill the rest. */
-static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platform_index,
-                                          unsigned device_index, char *err, size_t errlen) {
+/* Queue and device known: fills the rest. */
+static leakycl_status context_fill(leakycl_context *ctx, unsigned platform_index,
+                                   unsigned device_index, char *err, size_t errlen) {
   leakycl_status st =
       lk_device_info_of(ctx->device, platform_index, device_index, &ctx->info, err, errlen);
   if (st != LEAKYCL_OK)
@@ -81,6 +81,19 @@ static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platfor
     if (st != LEAKYCL_OK)
       lk_fail_buf(err, errlen, st, "LEAKYCL_PROGRAM_BINARY: %s", ctx->error.text);
   }
+  return st;
+}
+
+/* Common tail of both constructors: fills the rest, then hands the context
+ * to *out, or releases it when that failed. */
+static leakycl_status context_finish_open(leakycl_context *ctx, unsigned platform_index,
+                                          unsigned device_index, leakycl_context **out, char *err,
+                                          size_t errlen) {
+  const leakycl_status st = context_fill(ctx, platform_index, device_index, err, errlen);
+  if (st == LEAKYCL_OK)
+    *out = ctx;
+  else
+    leakycl_context_release(ctx);
   return st;
 }
 
@@ -155,11 +168,7 @@ leakycl_status leakycl_context_create(const char *spec, leakycl_context **out, c
                      leakycl_cl_error_name(rc), rc);
     goto fail;
   }
-  st = context_finish_open(ctx, pi, di, err, errlen);
-  if (st != LEAKYCL_OK)
-    goto fail;
-  *out = ctx;
-  return LEAKYCL_OK;
+  return context_finish_open(ctx, pi, di, out, err, errlen);
 fail:
   leakycl_context_release(ctx);
   return st;
@@ -193,13 +202,7 @@ leakycl_status leakycl_context_create_from_queue(cl_command_queue queue, leakycl
   ctx->cl_ctx = cl_ctx;
   ctx->device = device;
   /* Indices are unknown for a foreign queue; report them as the maximum. */
-  leakycl_status st = context_finish_open(ctx, (unsigned)-1, (unsigned)-1, err, errlen);
-  if (st != LEAKYCL_OK) {
-    leakycl_context_release(ctx);
-    return st;
-  }
-  *out = ctx;
-  return LEAKYCL_OK;
+  return context_finish_open(ctx, (unsigned)-1, (unsigned)-1, out, err, errlen);
 }
 
 void leakycl_context_release(leakycl_context *ctx) {
@@ -210,12 +213,11 @@ void leakycl_context_release(leakycl_context *ctx) {
   lk_programs_release(ctx);
   lk_bundle_free(ctx->bundle);
   lk_pool_release(ctx);
-  if (ctx->queue)
-    clReleaseCommandQueue(ctx->queue);
-  if (ctx->upload_queue)
-    clReleaseCommandQueue(ctx->upload_queue);
-  if (ctx->download_queue)
-    clReleaseCommandQueue(ctx->download_queue);
+  const cl_command_queue queues[] = {ctx->queue, ctx->upload_queue, ctx->download_queue};
+  for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++) {
+    if (queues[i])
+      clReleaseCommandQueue(queues[i]);
+  }
   if (ctx->cl_ctx)
     clReleaseContext(ctx->cl_ctx);
   pthread_mutex_destroy(&ctx->lock);

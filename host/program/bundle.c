@@ -234,19 +234,18 @@ leakycl_status lk_bundle_read(const char *path, const leakycl_device_info *devic
     st = parse_bundle(b, size, identity, err, errlen);
   if (st == LEAKYCL_OK)
     st = check_identity(b, identity, device, err, errlen);
-  if (st != LEAKYCL_OK) {
+  if (st == LEAKYCL_OK)
+    *out = b;
+  else
     lk_bundle_free(b);
-    return st;
-  }
-  *out = b;
-  return LEAKYCL_OK;
+  return st;
 }
 
 void lk_bundle_free(lk_bundle *b) {
-  if (!b)
-    return;
-  free(b->entries);
-  free(b->data);
+  if (b) {
+    free(b->entries);
+    free(b->data);
+  }
   free(b);
 }
 

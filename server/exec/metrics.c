@@ -39,11 +39,9 @@ struct lkd_metrics {
 
 lkd_metrics *lkd_metrics_create(void) {
   lkd_metrics *m = calloc(1, sizeof *m);
-  if (!m)
-    return NULL;
-  if (pthread_mutex_init(&m->lock, NULL) != 0) {
+  if (m && pthread_mutex_init(&m->lock, NULL) != 0) {
     free(m);
-    return NULL;
+    m = NULL;
   }
   return m;
 }
