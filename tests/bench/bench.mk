@@ -28,11 +28,13 @@ $(BUILD)/bench/bench_batch: tests/bench/bench_batch.c $(LIB_A)
 bench-batch: $(BUILD)/bench/bench_batch
 	$(BUILD)/bench/bench_batch --device $${LEAKYCL_DEVICE:-auto}
 
-# The same figures as JSON lines for `make bench`'s report.
+# The same figures as JSON lines for `make bench`'s report, and float16's
+# (half-precision jobs pack like float32 ones).
 .PHONY: bench-batch-json
 bench-batch-json: $(BUILD)/bench/bench_batch
 	@mkdir -p $(BUILD)/bench
 	$(BUILD)/bench/bench_batch --device $${LEAKYCL_DEVICE:-auto} --json > $(BUILD)/bench/batch.jsonl.tmp
+	$(BUILD)/bench/bench_batch --device $${LEAKYCL_DEVICE:-auto} --json --dtype float16 >> $(BUILD)/bench/batch.jsonl.tmp
 	mv $(BUILD)/bench/batch.jsonl.tmp $(BUILD)/bench/batch.jsonl
 
 # `make bench-python`: the Python package (tests/bench/bench_python.py): in

@@ -3,8 +3,11 @@
  * call per job, for many small forward jobs and for a mixed batch (relu
  * forward, leaky_relu backward, prelu per-channel backward with dalpha,
  * phased_relu backward with dalpha). Medians of several runs with their
- * min-max range; figures only, never pass/fail.
- *   bench_batch [--device SPEC] [--jobs N] [--n N] [--runs N] [--json] */
+ * min-max range; figures only, never pass/fail. --dtype runs the jobs in
+ * float16 or bfloat16 (their values: the float32 data's upper 16 bits, all
+ * finite in either type), to compare their packing with float32's.
+ *   bench_batch [--device SPEC] [--jobs N] [--n N] [--runs N] [--dtype T] [--json] */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +22,12 @@ typedef struct bench_cfg {
   size_t jobs, n;
   int runs;
   int json;
+  leakycl_dtype dtype;
 } bench_cfg;
 
 typedef struct bench_data {
   leakycl_job *jobs;
-  float *x, *dy, *out;
+  unsigned char *x, *dy, *out; /* elements of the configured dtype */
   float alpha[PRELU_CHANNELS];
   float *dalpha, *neg, *mag;
   leakycl_grads *grads;
@@ -40,14 +44,27 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* A value in an element of es bytes: float32, or its upper 16 bits. */
+static void put_value(unsigned char *at, size_t es, float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  if (es == sizeof(float)) {
+    memcpy(at, &bits, sizeof bits);
+  } else {
+    const uint16_t hi = (uint16_t)(bits >> 16);
+    memcpy(at, &hi, sizeof hi);
+  }
+}
+
 /* Job k of the forward batch cycles through the four activations (shared
  * alpha); of the mixed batch, through four different kinds of job. */
 static void make_jobs(bench_data *d, const bench_cfg *c, int mixed) {
   const size_t total = c->jobs * c->n;
+  const size_t es = leakycl_dtype_size(c->dtype);
   d->jobs = calloc(c->jobs, sizeof *d->jobs);
-  d->x = malloc(total * sizeof(float));
-  d->dy = malloc(total * sizeof(float));
-  d->out = malloc(total * sizeof(float));
+  d->x = malloc(total * es);
+  d->dy = malloc(total * es);
+  d->out = malloc(total * es);
   d->dalpha = malloc(c->jobs * PRELU_CHANNELS * sizeof(float));
   d->neg = malloc(c->jobs * PRELU_CHANNELS * sizeof(float));
   d->mag = malloc(c->jobs * PRELU_CHANNELS * sizeof(float));
@@ -57,8 +74,10 @@ static void make_jobs(bench_data *d, const bench_cfg *c, int mixed) {
     exit(1);
   }
   for (size_t i = 0; i < total; i++) {
-    d->x[i] = (float)((int)(i * 2654435761u % 2001) - 1000) * 0.01f;
-    d->dy[i] = (float)((int)(i * 40503u % 201) - 100) * 0.01f;
+    const float x = (float)((int)(i * 2654435761u % 2001) - 1000) * 0.01f;
+    const float dy = (float)((int)(i * 40503u % 201) - 100) * 0.01f;
+    put_value(d->x + i * es, es, x);
+    put_value(d->dy + i * es, es, dy);
   }
   for (int ch = 0; ch < PRELU_CHANNELS; ch++)
     d->alpha[ch] = 0.05f * (float)(ch + 1);
@@ -67,9 +86,10 @@ static void make_jobs(bench_data *d, const bench_cfg *c, int mixed) {
     const int kind = (int)(k % 4);
     leakycl_params_init(&j->params, (leakycl_activation)kind);
     j->view = leakycl_view_flat(c->n);
-    j->x = d->x + k * c->n;
-    j->dy = d->dy + k * c->n;
-    j->out = d->out + k * c->n;
+    j->dtype = c->dtype;
+    j->x = d->x + k * c->n * es;
+    j->dy = d->dy + k * c->n * es;
+    j->out = d->out + k * c->n * es;
     d->grads[k] = (leakycl_grads){d->dalpha + k * PRELU_CHANNELS, d->neg + k * PRELU_CHANNELS,
                                   d->mag + k * PRELU_CHANNELS, NULL, 0};
     if (!mixed) {
@@ -102,9 +122,10 @@ static double run_once(leakycl_context *ctx, bench_data *d, size_t count, int pa
   } else {
     for (size_t k = 0; k < count && st == LEAKYCL_OK; k++) {
       leakycl_job *j = &d->jobs[k];
-      st = j->op == LEAKYCL_OP_FORWARD ? leakycl_forward(ctx, &j->params, j->view, j->x, j->out)
-                                       : leakycl_backward(ctx, &j->params, j->view, j->source, j->x,
-                                                          j->dy, j->out, j->grads);
+      st = j->op == LEAKYCL_OP_FORWARD
+               ? leakycl_forward_typed(ctx, &j->params, j->view, j->dtype, j->x, j->out)
+               : leakycl_backward_typed(ctx, &j->params, j->view, j->dtype, j->source, j->x, j->dy,
+                                        j->out, j->grads);
     }
   }
   const double t = now_s() - t0;
@@ -129,12 +150,14 @@ static void measure(leakycl_context *ctx, const bench_cfg *c, int mixed) {
     median[packed] = us[c->runs / 2];
     const char *mode = packed ? "packed" : "single";
     if (c->json)
-      printf("{\"bench\":\"batch\",\"jobs\":%zu,\"n\":%zu,\"op\":\"%s\",\"mode\":\"%s\","
-             "\"us_per_job\":%.3f,\"min\":%.3f,\"max\":%.3f}\n",
-             c->jobs, c->n, op, mode, median[packed], us[0], us[c->runs - 1]);
+      printf("{\"bench\":\"batch\",\"jobs\":%zu,\"n\":%zu,\"dtype\":\"%s\",\"op\":\"%s\","
+             "\"mode\":\"%s\",\"us_per_job\":%.3f,\"min\":%.3f,\"max\":%.3f}\n",
+             c->jobs, c->n, leakycl_dtype_name(c->dtype), op, mode, median[packed], us[0],
+             us[c->runs - 1]);
     else
-      printf("%-7s %zu x %zu  %-6s %9.2f us/job  (min %.2f, max %.2f, %d runs)\n", op, c->jobs,
-             c->n, mode, median[packed], us[0], us[c->runs - 1], c->runs);
+      printf("%-7s %zu x %zu %s  %-6s %9.2f us/job  (min %.2f, max %.2f, %d runs)\n", op, c->jobs,
+             c->n, leakycl_dtype_name(c->dtype), mode, median[packed], us[0], us[c->runs - 1],
+             c->runs);
     free(us);
   }
   if (!c->json)
@@ -152,8 +175,18 @@ static size_t parse_size(const char *s, const char *flag) {
   return (size_t)v;
 }
 
+static leakycl_dtype parse_dtype(const char *s) {
+  for (int t = 0; t < 3; t++) {
+    const char *name = leakycl_dtype_name((leakycl_dtype)t);
+    if (name && strcmp(name, s) == 0)
+      return (leakycl_dtype)t;
+  }
+  fprintf(stderr, "bench_batch: --dtype wants float32, float16 or bfloat16, not \"%s\"\n", s);
+  exit(2);
+}
+
 int main(int argc, char **argv) {
-  bench_cfg c = {"auto", 1000, 4096, 9, 0};
+  bench_cfg c = {"auto", 1000, 4096, 9, 0, LEAKYCL_FLOAT32};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--json") == 0)
@@ -166,9 +199,11 @@ int main(int argc, char **argv) {
       c.n = parse_size(argv[++i], a);
     else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
       c.runs = (int)parse_size(argv[++i], a);
+    else if (strcmp(a, "--dtype") == 0 && i + 1 < argc)
+      c.dtype = parse_dtype(argv[++i]);
     else {
-      fprintf(stderr,
-              "usage: bench_batch [--device SPEC] [--jobs N] [--n N] [--runs N] [--json]\n");
+      fprintf(stderr, "usage: bench_batch [--device SPEC] [--jobs N] [--n N] [--runs N] "
+                      "[--dtype float32|float16|bfloat16] [--json]\n");
       return 2;
     }
   }

@@ -121,7 +121,8 @@ def print_extras(report):
                          f"{row['health_requests_per_s']:,.0f} req/s in the same run (>= 0.5x)")
             lines.append(line)
     for row in report.get("batch", []):
-        lines.append(f"packed jobs {row['jobs']} x {row['n']} {row['op']:<8} {row['mode']:<7} "
+        lines.append(f"packed jobs {row['jobs']} x {row['n']} {row.get('dtype', 'float32'):<8} "
+                     f"{row['op']:<8} {row['mode']:<7} "
                      f"{row['us_per_job']:7.2f} us/job [{row['min']:.2f}-{row['max']:.2f}]"
                      + (" (<= 5 us)" if row["mode"] == "packed" else ""))
     goals = {"triton": "<= 1.2", "c_forward": "<= 1.5", "c_backward_dalpha": "<= 1.5",
