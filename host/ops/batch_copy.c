@@ -42,12 +42,16 @@ static void *copy_items(void *arg) {
 /* The items are split into runs of about equal bytes, one thread each (the
  * caller's thread takes the first). */
 void lk_batch_copy(const segment *s, leakycl_job *const *jobs, void *packed, lk_copy_dir dir) {
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   size_t threads = s->elems * s->elem_size / LK_COPY_BYTES_PER_THREAD;
-  if (threads > (size_t)(cpus > 0 ? cpus : 1))
-    threads = (size_t)(cpus > 0 ? cpus : 1);
   if (threads > LK_COPY_MAX_THREADS)
     threads = LK_COPY_MAX_THREADS;
+  if (threads > 1) {
+    /* Asked only then: glibc reads /sys for it, a few syscalls that a small
+     * batch (a busy daemon's) would pay on every copy. */
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads > (size_t)(cpus > 0 ? cpus : 1))
+      threads = (size_t)(cpus > 0 ? cpus : 1);
+  }
   if (threads < 1)
     threads = 1;
   copy_task tasks[LK_COPY_MAX_THREADS] = {{0}};

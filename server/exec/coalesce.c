@@ -7,32 +7,45 @@
  * small requests share that cost; alone, a request pays it as before and
  * waits for no timer. Each job keeps its own status: one bad job fails only
  * itself. */
-#include <sched.h>
+#include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coalesce.h"
 
-/* Where a waiting request sleeps. A slot outlives the request that used
- * it (slots are reused, and freed with the coalescer), so a leader can
- * signal after it has released the lock: signalled under the lock, every
- * woken waiter would block at once on that lock and sleep again, two more
- * context switches a request. A late signal that reaches a slot's next user
- * is a spurious wake-up, which its loop absorbs. */
-struct lkd_waiter {
-  pthread_cond_t wake;
-  lkd_waiter *next_idle;
-  lkd_waiter *next_made;
-};
+/* What a queued request is told when it is woken. */
+enum { PENDING_WAITING, PENDING_DONE, PENDING_LEAD };
 
 struct lkd_pending {
   leakycl_job *const *jobs;
   size_t count;
-  int done;
+  int state;           /* PENDING_*, set under the lock before the wake-up */
   double began, ended; /* the launch that carried it (set with done) */
-  lkd_waiter *waiter;
+  sem_t *wake;         /* its thread's semaphore */
   lkd_pending *next;
 };
+
+/* Where a waiting request sleeps: its thread's own semaphore, posted once
+ * for each wait. Woken, a request needs no lock (it reads its state, which
+ * the post publishes), so the twenty-odd requests one launch finishes do not
+ * all queue on the coalescer's lock again, as pthread_cond_wait would make
+ * them (a futex wait and wake each, measured under wrk). */
+static _Thread_local sem_t thread_wake;
+static _Thread_local int thread_wake_made;
+
+static sem_t *my_wake(void) {
+  if (!thread_wake_made) {
+    sem_init(&thread_wake, 0, 0);
+    thread_wake_made = 1;
+  }
+  return &thread_wake;
+}
+
+static void sleep_until_posted(sem_t *wake) {
+  while (sem_wait(wake) != 0 && errno == EINTR)
+    ;
+}
 
 int lkd_coalescer_init(lkd_coalescer *c) {
   memset(c, 0, sizeof *c);
@@ -40,31 +53,7 @@ int lkd_coalescer_init(lkd_coalescer *c) {
   return pthread_mutex_init(&c->lock, NULL) == 0 ? 0 : -1;
 }
 
-void lkd_coalescer_destroy(lkd_coalescer *c) {
-  for (lkd_waiter *w = c->all, *next; w; w = next) {
-    next = w->next_made;
-    pthread_cond_destroy(&w->wake);
-    free(w);
-  }
-  pthread_mutex_destroy(&c->lock);
-}
-
-/* An idle slot, or a new one (NULL without memory). Under c->lock. */
-static lkd_waiter *waiter_take(lkd_coalescer *c) {
-  lkd_waiter *w = c->idle;
-  if (w) {
-    c->idle = w->next_idle;
-    return w;
-  }
-  w = calloc(1, sizeof *w);
-  if (!w || pthread_cond_init(&w->wake, NULL) != 0) {
-    free(w);
-    return NULL;
-  }
-  w->next_made = c->all;
-  c->all = w;
-  return w;
-}
+void lkd_coalescer_destroy(lkd_coalescer *c) { pthread_mutex_destroy(&c->lock); }
 
 /* One library call, timed into the device's load (its busy time and the
  * speeds the scheduler reads). */
@@ -100,91 +89,88 @@ static void run_group(lkd_pending *group, lkd_load *load, leakycl_context *ctx) 
   free(all);
 }
 
-/* Wakes w now (under the lock) or records it for after the lock (wakes). */
-static void wake_later(lkd_waiter **wakes, size_t *nw, lkd_waiter *w) {
-  if (wakes)
-    wakes[(*nw)++] = w;
-  else /* no memory for the list: signal under the lock, slower but right */
-    pthread_cond_signal(&w->wake);
-}
-
-/* Marks the group done (its launch ran from began to ended) and, outside
- * the lock, wakes its waiters and the next leader. Called with c->lock
- * held; returns with it released. */
+/* Marks the group done (its launch ran from began to ended), hands the
+ * lead to the first request queued meanwhile (running stays set, so no
+ * newcomer leads in between) and, outside the lock, wakes them. Called with
+ * c->lock held; returns with it released. */
 static void finish_group(lkd_coalescer *c, lkd_pending *group, const lkd_pending *me, double began,
                          double ended) {
   enum { STACK_WAKES = 64 };
-  lkd_waiter *stack_wakes[STACK_WAKES];
+  sem_t *stack_wakes[STACK_WAKES];
   size_t n = 1; /* the next leader */
   for (lkd_pending *p = group; p; p = p->next)
     n += p != me;
-  lkd_waiter **wakes = n <= STACK_WAKES ? stack_wakes : malloc(n * sizeof *wakes);
+  sem_t **wakes = n <= STACK_WAKES ? stack_wakes : malloc(n * sizeof *wakes);
   size_t nw = 0, njobs = 0;
   for (lkd_pending *p = group, *next; p; p = next) {
-    next = p->next; /* p may be gone once done is set and the lock dropped */
+    next = p->next; /* p may be gone once it is posted */
     njobs += p->count;
-    if (p != me)
-      wake_later(wakes, &nw, p->waiter);
     p->began = began;
     p->ended = ended;
-    p->done = 1;
+    p->state = PENDING_DONE;
+    if (p == me)
+      continue;
+    if (wakes)
+      wakes[nw++] = p->wake;
+    else /* no memory for the list: post under the lock, slower but right */
+      sem_post(p->wake);
   }
   c->launches++;
   c->jobs += njobs;
-  c->running = 0;
-  /* Requests that queued during the launch: the first leads the next. */
-  if (c->head)
-    wake_later(wakes, &nw, c->head->waiter);
+  c->running = c->head != NULL;
+  if (c->head) {
+    c->head->state = PENDING_LEAD;
+    if (wakes)
+      wakes[nw++] = c->head->wake;
+    else
+      sem_post(c->head->wake);
+  }
   pthread_mutex_unlock(&c->lock);
   for (size_t i = 0; i < nw; i++)
-    pthread_cond_signal(&wakes[i]->wake);
+    sem_post(wakes[i]);
   if (wakes != stack_wakes)
     free(wakes);
+}
+
+/* Takes the whole queue (the caller's request is in it), runs it and
+ * finishes it. Called with c->lock held and running set for the caller;
+ * returns with the lock released. */
+static void lead(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx, const lkd_pending *me) {
+  lkd_pending *group = c->head;
+  c->head = NULL;
+  c->tail = &c->head;
+  pthread_mutex_unlock(&c->lock);
+  const double began = lkd_load_clock();
+  run_group(group, load, ctx);
+  const double ended = lkd_load_clock();
+  pthread_mutex_lock(&c->lock);
+  finish_group(c, group, me, began, ended);
 }
 
 unsigned lkd_coalesce_run(lkd_coalescer *c, lkd_load *load, leakycl_context *ctx,
                           leakycl_job *const *jobs, size_t count, double launch[2]) {
   /* On this thread's stack: a leader takes the whole queue (and resets
-   * tail) before it marks me done, so nothing refers to me once the loop
-   * below ends (only to my waiter slot, which stays). */
-  lkd_pending me = {jobs, count, 0, 0, 0, NULL, NULL};
+   * tail) before it marks me done, so nothing refers to me once I am
+   * posted. */
+  lkd_pending me = {jobs, count, PENDING_WAITING, 0, 0, my_wake(), NULL};
   unsigned led = 0;
   pthread_mutex_lock(&c->lock);
-  me.waiter = waiter_take(c);
-  if (!me.waiter) {      /* no memory for a slot: run alone, outside the queue */
-    while (c->running) { /* never woken for us: poll the running flag */
-      pthread_mutex_unlock(&c->lock);
-      sched_yield();
-      pthread_mutex_lock(&c->lock);
-    }
-  }
   *c->tail = &me;
   /* cppcheck-suppress autoVariables */
   c->tail = &me.next;
-  while (!me.done) {
-    if (c->running) {
-      pthread_cond_wait(&me.waiter->wake, &c->lock);
-      continue;
-    }
-    /* Lead: take the whole queue (this request is in it). */
-    lkd_pending *group = c->head;
-    c->head = NULL;
-    c->tail = &c->head;
+  if (!c->running) {
     c->running = 1;
+    lead(c, load, ctx, &me);
+    led = 1;
+  } else {
     pthread_mutex_unlock(&c->lock);
-    const double began = lkd_load_clock();
-    run_group(group, load, ctx);
-    const double ended = lkd_load_clock();
-    pthread_mutex_lock(&c->lock);
-    finish_group(c, group, &me, began, ended);
-    led++;
-    pthread_mutex_lock(&c->lock);
+    sleep_until_posted(me.wake);
+    if (me.state == PENDING_LEAD) { /* handed the lead: my request heads the queue */
+      pthread_mutex_lock(&c->lock);
+      lead(c, load, ctx, &me);
+      led = 1;
+    }
   }
-  if (me.waiter) {
-    me.waiter->next_idle = c->idle;
-    c->idle = me.waiter;
-  }
-  pthread_mutex_unlock(&c->lock);
   if (launch) {
     launch[0] = me.began;
     launch[1] = me.ended;

@@ -11,16 +11,13 @@
 #include "load.h"
 
 typedef struct lkd_pending lkd_pending;
-typedef struct lkd_waiter lkd_waiter;
 
 typedef struct lkd_coalescer {
   pthread_mutex_t lock;
   lkd_pending *head; /* jobs waiting for the next launch */
   lkd_pending **tail;
-  int running;                  /* a leader's launch is in flight */
+  int running;                  /* a leader's launch is in flight, or handed on */
   unsigned long launches, jobs; /* totals, for the metrics */
-  lkd_waiter *idle;             /* wake-up slots not in use */
-  lkd_waiter *all;              /* every slot made, freed with the coalescer */
 } lkd_coalescer;
 
 /* 0, or -1 when the mutex cannot be made. */
