@@ -41,6 +41,9 @@ test-unit: $(BUILD)/bin/leakycld
 # text/*.c they test and link the rest of the library.
 UNIT_EXTRA_server_devices := $(SERVER_INC) server/exec/coalesce.c server/exec/load.c $(TEXT_A)
 $(BUILD)/tests/test_server_devices: server/exec/devices.c server/api/errors.c $(TEXT_A) $(SERVER_HDRS)
+UNIT_EXTRA_server_coalesce := $(SERVER_INC) server/exec/coalesce.c server/exec/load.c $(TEXT_A)
+$(BUILD)/tests/test_server_coalesce: server/exec/coalesce.c server/exec/load.c $(TEXT_A) \
+    $(SERVER_HDRS)
 UNIT_EXTRA_server_schedule := $(SERVER_INC) server/exec/load.c server/exec/metrics.c \
     server/api/errors.c $(TEXT_A)
 $(BUILD)/tests/test_server_schedule: server/exec/schedule.c server/exec/load.c \
