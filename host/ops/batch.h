@@ -59,8 +59,6 @@ typedef enum lk_copy_dir { LK_COPY_X_IN, LK_COPY_DY_IN, LK_COPY_OUT } lk_copy_di
 /* Copies every item's x or dy into packed memory, or its output out of it;
  * large segments are split over a few threads. */
 void lk_batch_copy(const segment *s, leakycl_job *const *jobs, void *packed, lk_copy_dir dir);
-/* Bytes over which the copy takes a second thread. */
-#define LK_COPY_BYTES_PER_THREAD ((size_t)1 << 20)
 
 /* ---- one segment on the device (batch_device.c) ---- */
 /* Builds (or finds) the segment's program, lays it out, runs it and writes

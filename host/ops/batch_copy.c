@@ -13,6 +13,7 @@
  * ~1.4 ms on two; the kernel ~2 ms). Below LK_COPY_BYTES_PER_THREAD a
  * thread costs more than it saves. */
 #define LK_COPY_MAX_THREADS 4
+#define LK_COPY_BYTES_PER_THREAD ((size_t)1 << 20)
 
 typedef struct copy_task {
   const segment *s;

@@ -1,8 +1,6 @@
 /* batch_device.c - one segment of packed jobs on the device: its program,
  * its pooled buffers, the transfers in (staged or mapped), the lk_batch_tiles
  * and lk_batch_finish launches (kernels/batch.cl), and the transfers out. */
-#include <stdlib.h>
-
 #include "core/core.h"
 #include "device/device.h"
 #include "ops/batch.h"
@@ -14,17 +12,17 @@
  * fills one work-group of 256 float4 items. */
 #define LK_BATCH_GPU_ROUNDS 4
 
-/* Segments sending at most this many data bytes (x, or x and dy) are
- * staged: copied into the context's host memory and sent with non-blocking
- * writes, their outputs fetched with one blocking read. Every blocking
- * command costs a wait on the device's thread (context switches on PoCL),
- * and a small segment is mostly commands. Larger segments are mapped: one
- * memcpy a job instead of two, and the copies take threads. Measured on
- * PoCL, 2 cores, us a launch mapped / staged: 22 x 16-element forward jobs
- * 261 / 89; 22 x 16 prelu backward with dalpha 414 / 115; 64 x 1 Ki
- * forward 319 / 190; 64 x 4 Ki (1 MiB) 580 / 457; 96 x 4 Ki 744 / 739;
- * 128 x 4 Ki 869 / 974; 256 x 4 Ki 1227 / 1709. */
-#define LK_STAGE_MAX_BYTES LK_COPY_BYTES_PER_THREAD
+/* Segments sending at most this many data bytes (x, or x and dy) stage
+ * their data too (run_transfers): copied into the context's host memory and
+ * sent with non-blocking writes, the outputs fetched with one blocking
+ * read. Every blocking command costs a wait on the device's thread (context
+ * switches on PoCL), and a small segment is mostly commands. Larger segments
+ * map their data: one memcpy a job instead of two. Measured on PoCL, 2
+ * cores, us a launch mapped / staged: 22 x 16-element forward jobs 148-151 /
+ * 96-97; 22 x 16 prelu backward with dalpha 230 / 103; 64 x 1 Ki forward
+ * 215 / 172; 32 x 4 Ki (512 KiB) 307-320 / 274-312; 64 x 4 Ki 439-473 /
+ * 526-569; 128 x 4 Ki 839 / 862. */
+#define LK_STAGE_MAX_BYTES ((size_t)512 << 10)
 
 /* The buffers of one segment. */
 typedef struct segment_mem {
@@ -66,7 +64,35 @@ static leakycl_status launch(leakycl_context *ctx, const segment *s, const segme
                          "lk_batch_finish");
 }
 
-/* ---- mapped: for large segments, one memcpy a job ---- */
+/* ---- transfers ---- */
+
+/* Where a segment's transfers sit in the context's host staging memory,
+ * each on its own cache lines: the tables and the gradient rows always, x,
+ * dy and out when the data is staged too. */
+typedef struct stage_layout {
+  size_t index, params, finals, x, dy, out, total;
+} stage_layout;
+
+static size_t cache_lines(size_t bytes) { return lk_round_up(bytes, 64); }
+
+static stage_layout stage_layout_of(const segment *s, const segment_bytes *b, bool staged) {
+  stage_layout l = {0};
+  l.params = l.index + cache_lines(b->index);
+  l.finals = l.params + cache_lines(b->params);
+  l.x = l.finals + cache_lines(b->finals);
+  l.dy = l.x + (staged ? cache_lines(b->data) : 0);
+  l.out = l.dy + (staged && s->any_backward ? cache_lines(b->data) : 0);
+  l.total = l.out + (staged ? b->data : 0);
+  return l;
+}
+
+/* Enqueues a non-blocking write of `bytes` from the staging memory (none
+ * for 0 bytes: OpenCL refuses an empty write). */
+static cl_int send(leakycl_context *ctx, cl_mem mem, size_t bytes, const unsigned char *from) {
+  if (bytes == 0)
+    return CL_SUCCESS;
+  return clEnqueueWriteBuffer(ctx->queue, mem, CL_FALSE, 0, bytes, from, 0, NULL, NULL);
+}
 
 /* Maps `bytes` of a pooled buffer for the host (blocking). */
 static leakycl_status map(leakycl_context *ctx, cl_mem mem, cl_map_flags flags, size_t bytes,
@@ -81,11 +107,11 @@ static leakycl_status unmap(leakycl_context *ctx, cl_mem mem, void *p) {
   return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(&ctx->error, rc, "clEnqueueUnmapMemObject");
 }
 
-/* Copies each item's input (x, or dy) into its place: one map, then one
- * memcpy per job. Measured on PoCL (1000 x 4 Ki forward jobs, medians of 7):
+/* Large data: each item's x (or dy) copied into its place through one map
+ * of the buffer. Measured on PoCL (1000 x 4 Ki forward jobs, medians of 7):
  * 3.8-4.4 us a job this way, 6.1-8.2 us with one non-blocking
  * clEnqueueWriteBuffer per job instead (every command costs microseconds). */
-static leakycl_status upload_inputs(leakycl_context *ctx, const segment *s,
+static leakycl_status upload_mapped(leakycl_context *ctx, const segment *s,
                                     leakycl_job *const *jobs, cl_mem mem, lk_copy_dir dir,
                                     size_t bytes) {
   void *p;
@@ -96,20 +122,33 @@ static leakycl_status upload_inputs(leakycl_context *ctx, const segment *s,
   return unmap(ctx, mem, p);
 }
 
-static leakycl_status upload_tables(leakycl_context *ctx, const segment *s, const segment_mem *m,
-                                    const segment_bytes *b, size_t *tiles_at, size_t *channels_at) {
+/* Small data: into the staging memory, then one non-blocking write. */
+static leakycl_status upload_staged(leakycl_context *ctx, const segment *s,
+                                    leakycl_job *const *jobs, cl_mem mem, lk_copy_dir dir,
+                                    size_t bytes, unsigned char *at) {
+  lk_batch_copy(s, jobs, at, dir);
+  const cl_int rc = send(ctx, mem, bytes, at);
+  return rc == CL_SUCCESS ? LEAKYCL_OK : lk_fail_cl(&ctx->error, rc, "clEnqueueWriteBuffer");
+}
+
+/* y and dx back to the jobs, after the blocking read or map that finds
+ * every earlier command done (the queue is in order, context.c). */
+static leakycl_status download(leakycl_context *ctx, const segment *s, leakycl_job *const *jobs,
+                               cl_mem out, size_t bytes, unsigned char *staged_at) {
+  if (staged_at) {
+    const cl_int rc =
+        clEnqueueReadBuffer(ctx->queue, out, CL_TRUE, 0, bytes, staged_at, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+      return lk_fail_cl(&ctx->error, rc, "clEnqueueReadBuffer");
+    lk_batch_copy(s, jobs, staged_at, LK_COPY_OUT);
+    return LEAKYCL_OK;
+  }
   void *p;
-  leakycl_status st = map(ctx, m->index, CL_MAP_WRITE_INVALIDATE_REGION, b->index, &p);
+  const leakycl_status st = map(ctx, out, CL_MAP_READ, bytes, &p);
   if (st != LEAKYCL_OK)
     return st;
-  lk_batch_fill_index(s, p, tiles_at, channels_at);
-  st = unmap(ctx, m->index, p);
-  if (st == LEAKYCL_OK)
-    st = map(ctx, m->params, CL_MAP_WRITE_INVALIDATE_REGION, b->params, &p);
-  if (st != LEAKYCL_OK)
-    return st;
-  lk_batch_fill_params(s, p);
-  return unmap(ctx, m->params, p);
+  lk_batch_copy(s, jobs, p, LK_COPY_OUT);
+  return unmap(ctx, out, p);
 }
 
 /* Each reduced item's gradients from its rows of finals. */
@@ -122,109 +161,46 @@ static void write_grads(const segment *s, leakycl_job *const *jobs, const float 
   }
 }
 
-/* The outputs back to the jobs: the gradients first (a blocking read), then
- * y and dx through one map, so that a failure leaves every output as it was. */
-static leakycl_status download(leakycl_context *ctx, const segment *s, const segment_mem *m,
-                               const segment_bytes *b, leakycl_job *const *jobs) {
-  float *finals = NULL;
-  leakycl_status st = LEAKYCL_OK;
-  if (s->nchannels > 0) {
-    finals = malloc(b->finals);
-    if (!finals)
-      return lk_fail(&ctx->error, LEAKYCL_OUT_OF_MEMORY, "no memory for %zu gradient rows",
-                     s->nchannels);
-    cl_int rc =
-        clEnqueueReadBuffer(ctx->queue, m->finals, CL_TRUE, 0, b->finals, finals, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-      st = lk_fail_cl(&ctx->error, rc, "clEnqueueReadBuffer(dalpha)");
-  }
-  void *p = NULL;
-  if (st == LEAKYCL_OK)
-    st = map(ctx, m->out, CL_MAP_READ, b->data, &p);
-  if (st != LEAKYCL_OK) {
-    free(finals);
-    return st;
-  }
-  lk_batch_copy(s, jobs, p, LK_COPY_OUT);
-  write_grads(s, jobs, finals);
-  free(finals);
-  return unmap(ctx, m->out, p);
-}
-
-static leakycl_status run_mapped(leakycl_context *ctx, const segment *s, leakycl_job *const *jobs,
-                                 const segment_mem *m, const segment_bytes *b) {
-  size_t tiles_at = 0, channels_at = 0;
-  leakycl_status st = upload_inputs(ctx, s, jobs, m->x, LK_COPY_X_IN, b->data);
-  if (st == LEAKYCL_OK && s->any_backward)
-    st = upload_inputs(ctx, s, jobs, m->dy, LK_COPY_DY_IN, b->data);
-  if (st == LEAKYCL_OK)
-    st = upload_tables(ctx, s, m, b, &tiles_at, &channels_at);
-  if (st == LEAKYCL_OK)
-    st = launch(ctx, s, m, tiles_at, channels_at);
-  if (st == LEAKYCL_OK)
-    st = download(ctx, s, m, b, jobs);
-  return st;
-}
-
-/* ---- staged: for small segments, one wait ---- */
-
-static size_t cache_lines(size_t bytes) { return lk_round_up(bytes, 64); }
-
-/* Enqueues a non-blocking write of `bytes` from the staging memory (none
- * for 0 bytes: OpenCL refuses an empty write). */
-static cl_int send(leakycl_context *ctx, cl_mem mem, size_t bytes, const unsigned char *from) {
-  if (bytes == 0)
-    return CL_SUCCESS;
-  return clEnqueueWriteBuffer(ctx->queue, mem, CL_FALSE, 0, bytes, from, 0, NULL, NULL);
-}
-
-/* Everything into one staging area, non-blocking writes of it, the
- * launches, a non-blocking read of the gradient rows and a blocking read of
- * the outputs; the queue is in order (context.c), so that blocking read
- * finds every command done. The jobs' outputs are written only after it. */
-static leakycl_status run_staged(leakycl_context *ctx, const segment *s, leakycl_job *const *jobs,
-                                 const segment_mem *m, const segment_bytes *b) {
-  const size_t at_x = 0;
-  const size_t at_dy = at_x + cache_lines(b->data);
-  const size_t at_index = at_dy + (s->any_backward ? cache_lines(b->data) : 0);
-  const size_t at_params = at_index + cache_lines(b->index);
-  const size_t at_finals = at_params + cache_lines(b->params);
-  const size_t at_out = at_finals + cache_lines(b->finals);
+/* The tables go from the staging memory with non-blocking writes and the
+ * gradient rows come back into it with a non-blocking read, whatever the
+ * size; the data is staged too when small (one wait on the device in all),
+ * else copied through maps (one memcpy a job instead of two). The jobs'
+ * outputs are written only once everything has come back. */
+static leakycl_status run_transfers(leakycl_context *ctx, const segment *s,
+                                    leakycl_job *const *jobs, const segment_mem *m,
+                                    const segment_bytes *b, bool staged) {
+  const stage_layout l = stage_layout_of(s, b, staged);
   void *stage_p;
-  leakycl_status st = lk_pool_host(ctx, at_out + b->data, &stage_p);
+  leakycl_status st = lk_pool_host(ctx, l.total, &stage_p);
   if (st != LEAKYCL_OK)
     return st;
   unsigned char *stage = stage_p;
   size_t tiles_at = 0, channels_at = 0;
-  lk_batch_copy(s, jobs, stage + at_x, LK_COPY_X_IN);
-  if (s->any_backward)
-    lk_batch_copy(s, jobs, stage + at_dy, LK_COPY_DY_IN);
-  lk_batch_fill_index(s, stage + at_index, &tiles_at, &channels_at);
-  lk_batch_fill_params(s, (float *)(stage + at_params));
-
-  cl_int rc = send(ctx, m->x, b->data, stage + at_x);
-  if (rc == CL_SUCCESS && s->any_backward)
-    rc = send(ctx, m->dy, b->data, stage + at_dy);
+  lk_batch_fill_index(s, stage + l.index, &tiles_at, &channels_at);
+  lk_batch_fill_params(s, (float *)(stage + l.params));
+  cl_int rc = send(ctx, m->index, b->index, stage + l.index);
   if (rc == CL_SUCCESS)
-    rc = send(ctx, m->index, b->index, stage + at_index);
-  if (rc == CL_SUCCESS)
-    rc = send(ctx, m->params, b->params, stage + at_params);
+    rc = send(ctx, m->params, b->params, stage + l.params);
   if (rc != CL_SUCCESS)
     return lk_fail_cl(&ctx->error, rc, "clEnqueueWriteBuffer");
-  st = launch(ctx, s, m, tiles_at, channels_at);
-  if (st != LEAKYCL_OK)
-    return st;
-  if (s->nchannels > 0)
-    rc = clEnqueueReadBuffer(ctx->queue, m->finals, CL_FALSE, 0, b->finals, stage + at_finals, 0,
+  st = staged ? upload_staged(ctx, s, jobs, m->x, LK_COPY_X_IN, b->data, stage + l.x)
+              : upload_mapped(ctx, s, jobs, m->x, LK_COPY_X_IN, b->data);
+  if (st == LEAKYCL_OK && s->any_backward)
+    st = staged ? upload_staged(ctx, s, jobs, m->dy, LK_COPY_DY_IN, b->data, stage + l.dy)
+                : upload_mapped(ctx, s, jobs, m->dy, LK_COPY_DY_IN, b->data);
+  if (st == LEAKYCL_OK)
+    st = launch(ctx, s, m, tiles_at, channels_at);
+  if (st == LEAKYCL_OK && s->nchannels > 0) {
+    rc = clEnqueueReadBuffer(ctx->queue, m->finals, CL_FALSE, 0, b->finals, stage + l.finals, 0,
                              NULL, NULL);
-  if (rc == CL_SUCCESS)
-    rc =
-        clEnqueueReadBuffer(ctx->queue, m->out, CL_TRUE, 0, b->data, stage + at_out, 0, NULL, NULL);
-  if (rc != CL_SUCCESS)
-    return lk_fail_cl(&ctx->error, rc, "clEnqueueReadBuffer");
-  lk_batch_copy(s, jobs, stage + at_out, LK_COPY_OUT);
-  write_grads(s, jobs, (const float *)(stage + at_finals));
-  return LEAKYCL_OK;
+    if (rc != CL_SUCCESS)
+      st = lk_fail_cl(&ctx->error, rc, "clEnqueueReadBuffer(dalpha)");
+  }
+  if (st == LEAKYCL_OK)
+    st = download(ctx, s, jobs, m->out, b->data, staged ? stage + l.out : NULL);
+  if (st == LEAKYCL_OK)
+    write_grads(s, jobs, (const float *)(stage + l.finals));
+  return st;
 }
 
 /* ---- the segment ---- */
@@ -281,7 +257,7 @@ leakycl_status lk_batch_run_segment(leakycl_context *ctx, segment *s, leakycl_jo
       ctx->test.staged_segments++;
     else
       ctx->test.mapped_segments++;
-    st = staged ? run_staged(ctx, s, jobs, &m, &b) : run_mapped(ctx, s, jobs, &m, &b);
+    st = run_transfers(ctx, s, jobs, &m, &b, staged);
   }
   if (st != LEAKYCL_OK)
     clFinish(ctx->queue); /* leave nothing in flight on the pooled buffers */

@@ -89,6 +89,15 @@ static void run_group(lkd_pending *group, lkd_load *load, leakycl_context *ctx) 
   free(all);
 }
 
+/* Records wake for a post after the lock (wakes), or posts it now when
+ * there was no memory for that list: under the lock, slower but right. */
+static void post_later(sem_t **wakes, size_t *nw, sem_t *wake) {
+  if (wakes)
+    wakes[(*nw)++] = wake;
+  else
+    sem_post(wake);
+}
+
 /* Marks the group done (its launch ran from began to ended), hands the
  * lead to the first request queued meanwhile (running stays set, so no
  * newcomer leads in between) and, outside the lock, wakes them. Called with
@@ -108,22 +117,15 @@ static void finish_group(lkd_coalescer *c, lkd_pending *group, const lkd_pending
     p->began = began;
     p->ended = ended;
     p->state = PENDING_DONE;
-    if (p == me)
-      continue;
-    if (wakes)
-      wakes[nw++] = p->wake;
-    else /* no memory for the list: post under the lock, slower but right */
-      sem_post(p->wake);
+    if (p != me)
+      post_later(wakes, &nw, p->wake);
   }
   c->launches++;
   c->jobs += njobs;
   c->running = c->head != NULL;
   if (c->head) {
     c->head->state = PENDING_LEAD;
-    if (wakes)
-      wakes[nw++] = c->head->wake;
-    else
-      sem_post(c->head->wake);
+    post_later(wakes, &nw, c->head->wake);
   }
   pthread_mutex_unlock(&c->lock);
   for (size_t i = 0; i < nw; i++)
